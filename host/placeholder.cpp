@@ -1,0 +1,1 @@
+namespace strata { int placeholder_symbol = 0; }

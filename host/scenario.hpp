@@ -1,0 +1,144 @@
+#pragma once
+// The scenario as read from TOML: SI units everywhere, names carry the unit.
+// Loading (scenario_loader.cpp) validates every value; the batch builder turns a
+// Scenario into device arrays. See docs/scenario-format.md for the file format.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kernels/protocol_step.hpp"
+
+namespace strata {
+
+// y(x) given at strictly increasing x; interpolated by monotone cubic (PCHIP),
+// extended linearly beyond the ends.
+struct Table1D {
+  std::vector<double> x;
+  std::vector<double> y;
+};
+
+// A quantity that is either a constant or a table against one variable.
+struct ScalarOrTable {
+  bool tabulated = false;
+  double value = 0.0;
+  Table1D table;
+};
+
+// Closed-form open-circuit potential against Na/Na+ (or Li/Li+), x = c/c_max:
+// U(x) = E0_V - slope_V * (x - 0.5) + ideality * (RT/F) * ln((1 - x)/x)
+//        + sum_i amplitude_V[i] * tanh((x - center[i]) / width[i])
+struct OcpClosedForm {
+  double E0_V = 0.0;
+  double slope_V = 0.0;
+  double ideality = 1.0;
+  std::vector<double> tanh_amplitude_V, tanh_center, tanh_width;
+};
+
+struct ActiveMaterial {
+  std::string name;           // library file stem, e.g. "NVP"
+  std::string file;           // path it was read from
+  std::string source;         // where the numbers come from
+  double density_kg_m3 = 0.0;
+  double max_concentration_mol_m3 = 0.0;
+  double stoichiometry_charged = 0.0;     // x at the top of the usable window (charged cathode)
+  double stoichiometry_discharged = 1.0;  // x at the bottom (discharged cathode); initial state
+  bool ocp_tabulated = true;
+  Table1D ocp_table_V;        // x -> U (V)
+  OcpClosedForm ocp_closed;
+  double diffusivity_m2_s = 0.0;          // reference solid diffusivity
+  Table1D diffusivity_factor;             // optional x -> multiplier of diffusivity_m2_s (empty: 1)
+  // Butler-Volmer: i0 = i0_ref * (ce/ce_ref)^alpha_a * (x^alpha_c (1-x)^alpha_a) / 0.5^(alpha_a+alpha_c)
+  double exchange_current_density_A_m2 = 0.0;  // i0 at ce = ce_ref and x = 0.5
+  double reference_concentration_mol_m3 = 1000.0;
+  double alpha_anodic = 0.5;
+  double alpha_cathodic = 0.5;
+};
+
+struct Electrolyte {
+  std::string name, file, source;
+  ScalarOrTable conductivity_S_m;          // table against c (mol/m3)
+  ScalarOrTable diffusivity_m2_s;          // against c
+  ScalarOrTable transference_number;       // t+ against c
+  ScalarOrTable thermodynamic_factor;      // 1 + dln f/dln c against c
+  double initial_concentration_mol_m3 = 1000.0;
+};
+
+struct LayerMaterial {
+  std::string material;               // name of an ActiveMaterial in Scenario::materials
+  double solid_volume_fraction = 1.0; // share of the layer's solid volume (rest is inert carbon/binder)
+  double particle_radius_m = 0.0;
+};
+
+struct Layer {
+  double thickness_m = 0.0;
+  double porosity = 0.0;
+  // Exactly one of the two transport descriptions: tortuosity tau (eps_eff = eps/tau)
+  // or a Bruggeman exponent b (eps_eff = eps^b).
+  bool use_bruggeman = false;
+  double tortuosity = 1.0;
+  double bruggeman_exponent = 1.5;
+  double conductivity_S_m = 0.0;      // effective electronic conductivity of the layer
+  int nodes = 0;                      // 0: from numerics
+  std::vector<LayerMaterial> materials;
+};
+
+struct Separator {
+  double thickness_m = 0.0;
+  double porosity = 0.0;
+  bool use_bruggeman = true;
+  double tortuosity = 1.0;
+  double bruggeman_exponent = 1.5;
+  int nodes = 0;
+};
+
+struct Cell {
+  double temperature_K = 298.15;
+  double area_m2 = 1.0;                       // for reporting absolute currents only
+  double contact_resistance_ohm_m2 = 0.0;     // at the current collector
+  // Reference electrode position in the separator: 0 at the working electrode face,
+  // 1 at the counter electrode.
+  double reference_position_fraction = 1.0;
+  bool counter_ideal = false;                 // ideal (non-polarisable) counter electrode
+  double counter_exchange_current_density_A_m2 = 10.0;  // planar metal counter
+};
+
+struct Numerics {
+  int nodes_per_layer = 10;       // default cells per sub-layer
+  int separator_nodes = 6;
+  int particle_shells = 10;
+  double relative_tolerance = 1e-4;  // time-step error control
+  double max_step_s = 200.0;
+  double voltage_event_tolerance_V = 1e-5;
+  int max_steps_per_protocol_step = 20000;
+};
+
+struct ProtocolSpec {
+  double nominal_capacity_mAh_g = 70.0;  // defines 1C per gram of active material
+  std::vector<std::string> step_texts;   // after expanding repeats, one per step
+  std::vector<ProtocolStep> steps;       // parsed, same order
+};
+
+// One variant of the batch: the base scenario with these parameter overrides
+// (path -> value, see docs/scenario-format.md) and optionally a layer order.
+struct VariantSpec {
+  std::string label;
+  std::map<std::string, double> overrides;
+  std::vector<int> layer_order;  // empty: as listed; else a permutation of layer indices
+};
+
+struct Scenario {
+  std::string file;          // path of the TOML file
+  std::string name;
+  std::string description;
+  std::string text;          // full TOML text (for provenance)
+  std::map<std::string, ActiveMaterial> materials;  // by name
+  Electrolyte electrolyte;
+  std::vector<Layer> layers; // from the current collector outward
+  Separator separator;
+  Cell cell;
+  Numerics numerics;
+  ProtocolSpec protocol;
+  std::vector<VariantSpec> variants;  // at least one (the base scenario)
+};
+
+}  // namespace strata

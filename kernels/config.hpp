@@ -1,0 +1,15 @@
+#pragma once
+// STRATA_HD marks the numerics shared by the CPU and CUDA backends.
+#if defined(__CUDACC__)
+#define STRATA_HD __host__ __device__
+#define STRATA_INLINE __forceinline__
+#else
+#define STRATA_HD
+#define STRATA_INLINE inline
+#endif
+
+namespace strata {
+// Physical constants (CODATA 2018).
+constexpr double kFaraday_C_mol = 96485.33212;
+constexpr double kGas_J_molK = 8.314462618;
+}  // namespace strata
