@@ -12,4 +12,8 @@ namespace strata {
 // Physical constants (CODATA 2018).
 constexpr double kFaraday_C_mol = 96485.33212;
 constexpr double kGas_J_molK = 8.314462618;
+
+// True when x is neither NaN nor infinite (works on host and device alike).
+STRATA_HD inline bool is_finite(double x) { return x - x == 0.0; }
+
 }  // namespace strata

@@ -1,0 +1,210 @@
+#include "host/batch.hpp"
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "host/table_builder.hpp"
+#include "kernels/dfn_protocol.hpp"
+
+namespace strata {
+
+long Batch::out_record_size() const { return (long)steps.size() * step_out_size(shape); }
+
+double active_mass_kg_m2(const Scenario& s) {
+  double m = 0.0;
+  for (const Layer& l : s.layers)
+    for (const LayerMaterial& lm : l.materials)
+      m += l.thickness_m * (1.0 - l.porosity) * lm.solid_volume_fraction * s.materials.at(lm.material).density_kg_m3;
+  return m;
+}
+
+namespace {
+
+int layer_nodes(const Scenario& s, int k) {
+  return s.layers[k].nodes > 0 ? s.layers[k].nodes : s.numerics.nodes_per_layer;
+}
+int separator_nodes(const Scenario& s) {
+  return s.separator.nodes > 0 ? s.separator.nodes : s.numerics.separator_nodes;
+}
+
+DfnShape make_shape(const std::vector<ResolvedVariant>& vars) {
+  const ResolvedVariant* first = nullptr;
+  for (const auto& rv : vars)
+    if (rv.rejected.empty()) { first = &rv; break; }
+  if (!first) first = &vars.front();
+  const Scenario& s0 = first->scenario;
+  DfnShape S;
+  S.n_layers = static_cast<int>(s0.layers.size());
+  if (S.n_layers < 1 || S.n_layers > kMaxLayers)
+    throw std::invalid_argument(fmt::format("{} layers; allowed 1..{}", S.n_layers, kMaxLayers));
+  S.nr = s0.numerics.particle_shells;
+  if (S.nr < 2 || S.nr > kMaxShells)
+    throw std::invalid_argument(fmt::format("numerics.particle_shells = {}; allowed 2..{}", S.nr, kMaxShells));
+  std::vector<int> slots(S.n_layers, 1);
+  for (const auto& rv : vars) {
+    if (!rv.rejected.empty()) continue;
+    const Scenario& s = rv.scenario;
+    if ((int)s.layers.size() != S.n_layers || s.numerics.particle_shells != S.nr ||
+        separator_nodes(s) != separator_nodes(s0))
+      throw std::invalid_argument("variant '" + rv.label + "' has a different discretisation shape from '" +
+                                  first->label + "'; a batch needs one shape");
+    for (int k = 0; k < S.n_layers; ++k) {
+      if (layer_nodes(s, k) != layer_nodes(s0, k))
+        throw std::invalid_argument("variant '" + rv.label + "' has a different node count in layer " +
+                                    std::to_string(k));
+      slots[k] = std::max<int>(slots[k], (int)s.layers[k].materials.size());
+    }
+  }
+  int cell = 0, slot = 0;
+  for (int k = 0; k < S.n_layers; ++k) {
+    S.layer_first_cell[k] = cell;
+    S.layer_first_slot[k] = slot;
+    for (int i = 0; i < layer_nodes(s0, k); ++i) {
+      if (cell >= kMaxCells) throw std::invalid_argument("too many cells for one variant");
+      S.cell_layer[cell++] = k;
+    }
+    slot += slots[k];
+  }
+  S.layer_first_cell[S.n_layers] = cell;
+  S.layer_first_slot[S.n_layers] = slot;
+  S.ne = cell;
+  S.n_slots = slot;
+  if (S.n_slots > kMaxSlots) throw std::invalid_argument("too many material slots");
+  S.n_sep = separator_nodes(s0);
+  if (cell + S.n_sep > kMaxCells) throw std::invalid_argument("too many cells for one variant");
+  for (int i = 0; i < S.n_sep; ++i) S.cell_layer[cell + i] = -1;
+  finalize_shape(S);
+  return S;
+}
+
+double effective_transport(double porosity, bool bruggeman, double exponent, double tortuosity) {
+  return bruggeman ? std::pow(porosity, exponent) : porosity / tortuosity;
+}
+
+void fill_record(const DfnShape& S, const Scenario& s, const std::map<std::string, int>& material_ids,
+                 const Strided<double>& v, int* slot_material) {
+  for (long k = 0; k < S.record_size; ++k) v[k] = 0.0;
+  int cell = 0;
+  for (int k = 0; k < S.n_layers; ++k) {
+    const Layer& l = s.layers[k];
+    const int n = S.layer_first_cell[k + 1] - S.layer_first_cell[k];
+    const double trans = effective_transport(l.porosity, l.use_bruggeman, l.bruggeman_exponent, l.tortuosity);
+    for (int i = 0; i < n; ++i, ++cell) {
+      v[S.o_dx + cell] = l.thickness_m / n;
+      v[S.o_eps + cell] = l.porosity;
+      v[S.o_trans + cell] = trans;
+      v[S.o_sigma + cell] = l.conductivity_S_m;
+    }
+    const int n_slots = S.slots_of_layer(k);
+    for (int m = 0; m < n_slots; ++m) {
+      const int s_idx = S.layer_first_slot[k] + m;
+      const long sp = S.o_slot + (long)kSlotParams * s_idx;
+      // Padding slots copy the layer's first material at zero fraction.
+      const bool pad = m >= (int)l.materials.size();
+      const LayerMaterial& lm = l.materials[pad ? 0 : m];
+      const ActiveMaterial& am = s.materials.at(lm.material);
+      slot_material[s_idx] = pad ? -1 : material_ids.at(lm.material);
+      v[sp + kSlotMaterialId] = material_ids.at(lm.material);
+      v[sp + kSlotVolumeFraction] = pad ? 0.0 : (1.0 - l.porosity) * lm.solid_volume_fraction;
+      v[sp + kSlotRadius_m] = lm.particle_radius_m;
+      v[sp + kSlotCmax_mol_m3] = am.max_concentration_mol_m3;
+      v[sp + kSlotDiffusivity_m2_s] = am.diffusivity_m2_s;
+      v[sp + kSlotI0_A_m2] = am.exchange_current_density_A_m2;
+      v[sp + kSlotCeRef_mol_m3] = am.reference_concentration_mol_m3;
+      v[sp + kSlotAlphaA] = am.alpha_anodic;
+      v[sp + kSlotAlphaC] = am.alpha_cathodic;
+      v[sp + kSlotXInit] = am.stoichiometry_discharged;
+      v[sp + kSlotXCharged] = am.stoichiometry_charged;
+      v[sp + kSlotXDischarged] = am.stoichiometry_discharged;
+      v[sp + kSlotDensity_kg_m3] = am.density_kg_m3;
+    }
+  }
+  const double trans_sep = effective_transport(s.separator.porosity, s.separator.use_bruggeman,
+                                               s.separator.bruggeman_exponent, s.separator.tortuosity);
+  for (int i = 0; i < S.n_sep; ++i, ++cell) {
+    v[S.o_dx + cell] = s.separator.thickness_m / S.n_sep;
+    v[S.o_eps + cell] = s.separator.porosity;
+    v[S.o_trans + cell] = trans_sep;
+    v[S.o_sigma + cell] = 0.0;
+  }
+  const long sc = S.o_scalar;
+  const double mass = active_mass_kg_m2(s);
+  v[sc + kTemperature_K] = s.cell.temperature_K;
+  v[sc + kContactResistance_ohm_m2] = s.cell.contact_resistance_ohm_m2;
+  v[sc + kReferenceFraction] = s.cell.reference_position_fraction;
+  v[sc + kCounterI0_A_m2] = s.cell.counter_ideal ? 0.0 : s.cell.counter_exchange_current_density_A_m2;
+  // 1C current density: mAh/g equals Ah/kg, so (Ah/kg) * (kg/m2) / (1 h) is A/m2.
+  v[sc + kOneC_A_m2] = s.protocol.nominal_capacity_mAh_g * mass;
+  v[sc + kCeInit_mol_m3] = s.electrolyte.initial_concentration_mol_m3;
+  v[sc + kActiveMass_kg_m2] = mass;
+  v[sc + kRelTol] = s.numerics.relative_tolerance;
+  v[sc + kMaxStep_s] = s.numerics.max_step_s;
+  v[sc + kVoltageTol_V] = s.numerics.voltage_event_tolerance_V;
+  v[sc + kMaxStepsPerProtocolStep] = s.numerics.max_steps_per_protocol_step;
+}
+
+}  // namespace
+
+Batch build_batch(const std::vector<ResolvedVariant>& vars, Layout layout) {
+  if (vars.empty()) throw std::invalid_argument("empty batch");
+  Batch b;
+  b.layout = layout;
+  b.n_variants = static_cast<int>(vars.size());
+  b.shape = make_shape(vars);
+  const DfnShape& S = b.shape;
+  const ResolvedVariant* ref = &vars.front();
+  for (const auto& rv : vars)
+    if (rv.rejected.empty()) { ref = &rv; break; }
+  b.steps = ref->scenario.protocol.steps;
+  b.step_texts = ref->scenario.protocol.step_texts;
+
+  // Shared tables: every material any variant uses, and the electrolyte.
+  TableBuilder tb;
+  std::map<std::string, int> ids;
+  std::vector<MaterialFns> fns;
+  for (const auto& rv : vars) {
+    if (!rv.rejected.empty()) continue;
+    for (const Layer& l : rv.scenario.layers)
+      for (const LayerMaterial& lm : l.materials)
+        if (!ids.count(lm.material)) {
+          if ((int)fns.size() >= kMaxMaterials) throw std::invalid_argument("too many materials in one batch");
+          ids[lm.material] = static_cast<int>(fns.size());
+          fns.push_back(tb.add_material(rv.scenario.materials.at(lm.material)));
+          b.material_names.push_back(lm.material);
+        }
+  }
+  const Electrolyte& el = ref->scenario.electrolyte;
+  b.tables.electrolyte.conductivity_S_m = tb.add_property(el.conductivity_S_m);
+  b.tables.electrolyte.diffusivity_m2_s = tb.add_property(el.diffusivity_m2_s);
+  b.tables.electrolyte.transference_number = tb.add_property(el.transference_number);
+  b.tables.electrolyte.thermodynamic_factor = tb.add_property(el.thermodynamic_factor);
+  b.tables.n_materials = static_cast<int>(fns.size());
+  for (size_t k = 0; k < fns.size(); ++k) b.tables.materials[k] = fns[k];
+  b.table_data = tb.data();
+  if (b.table_data.empty()) b.table_data.push_back(0.0);
+  b.rebind_tables();
+
+  b.records.assign((size_t)b.n_variants * S.record_size, 0.0);
+  b.outputs.assign((size_t)b.n_variants * b.out_record_size(), 0.0);
+  b.slot_material.assign((size_t)b.n_variants * S.n_slots, -1);
+  b.slot_layer.resize(S.n_slots);
+  for (int k = 0; k < S.n_layers; ++k)
+    for (int s = S.layer_first_slot[k]; s < S.layer_first_slot[k + 1]; ++s) b.slot_layer[s] = k;
+  for (int v = 0; v < b.n_variants; ++v) {
+    const ResolvedVariant& rv = vars[v];
+    b.labels.push_back(rv.label);
+    b.rejected_reason.push_back(rv.rejected);
+    Strided<double> view = b.view(v);
+    if (rv.rejected.empty()) {
+      fill_record(S, rv.scenario, ids, view, &b.slot_material[(size_t)v * S.n_slots]);
+    } else {
+      view[S.o_misc + kMiscStatus] = (double)VariantStatus::InvalidParameters;
+    }
+  }
+  return b;
+}
+
+}  // namespace strata

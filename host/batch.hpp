@@ -1,0 +1,54 @@
+#pragma once
+// A batch: N variants of one shape, their parameter/state records in one buffer
+// (blocked or interleaved), the shared tables, the protocol and the per-step outputs.
+#include <string>
+#include <vector>
+
+#include "host/scenario.hpp"
+#include "kernels/dfn_layout.hpp"
+#include "kernels/materials.hpp"
+#include "kernels/protocol_step.hpp"
+#include "kernels/strided.hpp"
+
+namespace strata {
+
+struct Batch {
+  DfnShape shape;
+  Layout layout = Layout::Blocked;
+  int n_variants = 0;
+  std::vector<double> records;     // n_variants * shape.record_size
+  std::vector<double> outputs;     // n_variants * n_steps * step_out_size(shape)
+  std::vector<double> table_data;  // shared tables
+  SharedTables tables;             // points into table_data (rebind after copies)
+  std::vector<ProtocolStep> steps;
+  std::vector<std::string> step_texts;
+  std::vector<std::string> labels;            // per variant
+  std::vector<std::string> rejected_reason;   // per variant; empty when valid
+  std::vector<std::string> material_names;    // by material id
+  std::vector<int> slot_material;             // per variant * n_slots: material id (-1: padding)
+  std::vector<int> slot_layer;                // per slot: layer position
+
+  long out_record_size() const;
+  Strided<double> view(int v) { return variant_view(records.data(), layout, n_variants, shape.record_size, v); }
+  Strided<double> out_view(int v) { return variant_view(outputs.data(), layout, n_variants, out_record_size(), v); }
+  double param(int v, long offset) { return view(v)[offset]; }
+  void rebind_tables() { tables.data = table_data.data(); }
+};
+
+// One resolved scenario per variant (base with the variant applied). All must
+// share the discretisation shape (layers, nodes, shells); a layer position may
+// hold different materials in different variants (slots are padded to the
+// largest count with zero-fraction material). A variant whose scenario failed to
+// resolve is passed with its error in `rejected` and runs as a rejected row.
+struct ResolvedVariant {
+  std::string label;
+  Scenario scenario;
+  std::string rejected;  // non-empty: rejected before the run, with this reason
+};
+
+Batch build_batch(const std::vector<ResolvedVariant>& variants, Layout layout);
+
+// Total active mass per electrode area (kg/m2) of a resolved scenario.
+double active_mass_kg_m2(const Scenario& s);
+
+}  // namespace strata

@@ -1,0 +1,20 @@
+#pragma once
+// The CPU backend: runs the kernels' protocol on every variant of a batch over
+// all cores (OpenMP), in either layout.
+#include <atomic>
+#include <functional>
+
+#include "host/batch.hpp"
+
+namespace strata {
+
+struct RunStats {
+  double wall_s = 0.0;
+  int threads = 1;
+};
+
+// threads <= 0: all cores. progress (optional) is called from a monitor thread
+// with the number of finished variants, about five times a second.
+RunStats run_batch_cpu(Batch& batch, int threads, const std::function<void(int)>& progress = {});
+
+}  // namespace strata

@@ -1,1 +1,0 @@
-namespace strata { int placeholder_symbol = 0; }

@@ -1,0 +1,340 @@
+#pragma once
+// One backward-Euler step of the DFN model for one variant, solved by Newton.
+//
+// Unknowns: per cell (c_e, phi_e, phi_s); per particle column the shell
+// concentrations and the reaction current j; the cell current density I.
+// Each Newton iteration:
+//  1. condenses every particle column to an affine surface response: the
+//     linearised shell equations are solved (Thomas) for dc = y - z dj, so that
+//     dc_surf = ys + zs dj;
+//  2. condenses the Butler-Volmer residual of each column to
+//     dj = j0 + jphi (dphi_s - dphi_e) + jc dc_e, using (1);
+//  3. assembles the 3x3 block-tridiagonal system in x, bordered by the current
+//     unknown I (fixed current, or fixed measured potential), and solves it by
+//     block Thomas with two right-hand sides;
+//  4. recovers dI, du, dj and the shell updates, damps to keep concentrations
+//     positive, and tests the scaled update.
+// Equations (rows, per cell, all in A/m2):
+//  row 0, salt:  F eps dx (c - c_old)/dt + F N(i+1/2) - F N(i-1/2) - dx sum a j = 0
+//  row 1, ionic: i_e(i+1/2) - i_e(i-1/2) - dx sum a j = 0
+//  row 2, solid: i_s(i+1/2) - i_s(i-1/2) + dx sum a j = 0   (separator: phi_s = 0)
+// Boundaries: x = 0: i_e = N = 0, i_s = I; electrode/separator face: i_s = 0;
+// counter electrode: F N = I, i_e from the counter kinetics (dfn_physics.hpp).
+#include <cmath>
+
+#include "kernels/config.hpp"
+#include "kernels/dfn_layout.hpp"
+#include "kernels/dfn_physics.hpp"
+#include "kernels/dual.hpp"
+#include "kernels/materials.hpp"
+#include "kernels/strided.hpp"
+#include "kernels/tridiag.hpp"
+
+namespace strata {
+
+struct StepControl {
+  bool fixed_voltage = false;  // false: the current is fixed
+  double current_A_m2 = 0.0;   // used when !fixed_voltage
+  double voltage_V = 0.0;      // used when fixed_voltage
+};
+
+struct NewtonResult {
+  bool converged = false;
+  bool not_finite = false;
+  bool singular = false;
+  int iterations = 0;
+};
+
+constexpr int kMaxNewtonIterations = 12;
+constexpr double kNewtonTolerance = 1e-9;  // on the scaled update
+
+// Measured potential of the working electrode against the reference:
+// V = phi_s(x=0) + I R_contact - phi_e(x_ref), phi_s(x=0) = phi_s[0] + I dx0/(2 sigma0).
+template <class V>
+STRATA_HD double measured_potential_V(const DfnShape& S, const V& v, long ox, const ReferencePoint& ref) {
+  const double T_K = v[S.o_scalar + kTemperature_K];
+  const double I = v[ox + S.s_I()];
+  const double dx0 = v[S.o_dx + 0];
+  const double phis_cc = v[ox + S.s_phis()] + I * 0.5 * dx0 / v[S.o_sigma + 0];
+  const double phi_p = v[ox + S.s_phie() + ref.p];
+  const double phi_q = (ref.p + 1 < S.nx) ? v[ox + S.s_phie() + ref.p + 1]
+                                          : counter_phi_e_V(I, v[S.o_scalar + kCounterI0_A_m2], T_K);
+  return phis_cc + I * v[S.o_scalar + kContactResistance_ohm_m2] - ((1.0 - ref.theta) * phi_p + ref.theta * phi_q);
+}
+
+// Newton solve of one implicit step of length dt from the state at o_xold; the
+// state at o_x is the initial guess and receives the solution.
+template <class V>
+STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, const V& v, double dt_s,
+                                   const StepControl& ctl, const ReferencePoint& ref) {
+  NewtonResult res;
+  const double* data = tab.data;
+  const ElectrolyteFns& el = tab.electrolyte;
+  const double T_K = v[S.o_scalar + kTemperature_K];
+  const double counter_i0 = v[S.o_scalar + kCounterI0_A_m2];
+  const double ce_scale = v[S.o_scalar + kCeInit_mol_m3];
+  const double I_scale = fabs(v[S.o_scalar + kOneC_A_m2]) + 1e-12;
+  const long ox = S.o_x, oo = S.o_xold;
+  const long oce = ox + S.s_ce(), ope = ox + S.s_phie(), ops = ox + S.s_phis();
+  const long ocs = ox + S.s_cs(), oj = ox + S.s_j(), oI = ox + S.s_I();
+  const int nx = S.nx, nr = S.nr;
+  const long oL = S.o_blk, oD = S.o_blk + 9L * nx, oU = S.o_blk + 18L * nx, oR = S.o_blk + 27L * nx;
+  Strided<double> lower = v.at(oL), diag = v.at(oD), upper = v.at(oU), rhs = v.at(oR);
+  const double F = kFaraday_C_mol;
+
+  for (int it = 0; it < kMaxNewtonIterations; ++it) {
+    res.iterations = it + 1;
+    for (long k = 0; k < 33L * nx; ++k) v[oL + k] = 0.0;
+    // Bordered system: column b = dR/dI (kept in rhs column 1), row r, corner d.
+    double Rrow = 0.0, d_corner = 0.0, r_phis0 = 0.0, r_phie_p = 0.0, r_phie_q = 0.0;
+    const double I = v[oI];
+
+    // --- particle columns and kinetics ---
+    for (int i = 0; i < S.ne; ++i) {
+      const int layer = S.cell_layer[i];
+      const double dx = v[S.o_dx + i];
+      for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
+        const long sp = S.o_slot + (long)kSlotParams * s;
+        const int mid = (int)v[sp + kSlotMaterialId];
+        const MaterialFns& mat = tab.materials[mid];
+        const double R = v[sp + kSlotRadius_m], cmax = v[sp + kSlotCmax_mol_m3], Dref = v[sp + kSlotDiffusivity_m2_s];
+        const double a = 3.0 * v[sp + kSlotVolumeFraction] / R;
+        const double dr = R / nr;
+        const long cc = ocs + (long)col * nr, co = oo + S.s_cs() + (long)col * nr;
+        const long oy = S.o_col + (long)col * (2 * nr + 3), oz = oy + nr, ocoef = oz + nr;
+        double ta[kMaxShells], tb[kMaxShells], tc[kMaxShells], tw[kMaxShells];
+        const double j = v[oj + col];
+        // Shell residuals and tridiagonal Jacobian.
+        for (int k = 0; k < nr; ++k) {
+          const double w = shell_volume(k, dr) / dt_s;
+          v[oy + k] = -(w * (v[cc + k] - v[co + k]));
+          ta[k] = 0.0;
+          tb[k] = w;
+          tc[k] = 0.0;
+        }
+        for (int k = 0; k + 1 < nr; ++k) {
+          using D2 = Dual<2>;
+          const D2 c0 = D2::var(v[cc + k], 0), c1 = D2::var(v[cc + k + 1], 1);
+          const D2 flux = -solid_diffusivity_m2_s(data, mat, Dref, 0.5 * (c0 + c1) / cmax) * (c1 - c0) / dr;
+          const double A = shell_outer_area(k, dr);
+          v[oy + k] -= A * flux.v;
+          v[oy + k + 1] += A * flux.v;
+          tb[k] += A * flux.d[0];
+          tc[k] += A * flux.d[1];
+          ta[k + 1] -= A * flux.d[0];
+          tb[k + 1] -= A * flux.d[1];
+        }
+        const double As = shell_outer_area(nr - 1, dr);
+        v[oy + nr - 1] -= As * j / F;
+        for (int k = 0; k < nr; ++k) v[oz + k] = 0.0;
+        v[oz + nr - 1] = As / F;  // d(residual)/dj
+        Strided<double> y = v.at(oy), z = v.at(oz);
+        const double* cta = ta; const double* ctb = tb; const double* ctc = tc;
+        if (!thomas_solve(nr, cta, ctb, ctc, y, tw) || !thomas_solve(nr, cta, ctb, ctc, z, tw)) {
+          res.singular = true;
+          return res;
+        }
+        // dc = y - z dj; surface: dcs = psi dc_N + chi dj = ys + zs dj.
+        using D2 = Dual<2>;
+        const D2 cs = surface_concentration(data, mat, Dref, cmax, dr, D2::var(v[cc + nr - 1], 0), D2::var(j, 1));
+        const double ys = cs.d[0] * y[nr - 1];
+        const double zs = cs.d[1] - cs.d[0] * z[nr - 1];
+        double j0, jphi, jc;
+        if (a > 0.0) {
+          using D4 = Dual<4>;
+          const D4 jbv = butler_volmer_A_m2(data, mat.ocp, T_K, v[sp + kSlotI0_A_m2], v[sp + kSlotCeRef_mol_m3],
+                                           v[sp + kSlotAlphaA], v[sp + kSlotAlphaC], cmax,
+                                           D4::var(v[ops + i], 0), D4::var(v[ope + i], 1),
+                                           D4::var(v[oce + i], 2), D4::var(cs.v, 3));
+          const double Rj = j - jbv.v;
+          const double Jcs = jbv.d[3];
+          const double den = 1.0 - Jcs * zs;
+          j0 = (-Rj + Jcs * ys) / den;
+          jphi = jbv.d[0] / den;  // d j / d phi_s (= - d j / d phi_e)
+          jc = jbv.d[2] / den;
+        } else {
+          // A material at zero fraction carries no current.
+          j0 = -j;
+          jphi = 0.0;
+          jc = 0.0;
+        }
+        v[ocoef + 0] = j0;
+        v[ocoef + 1] = jphi;
+        v[ocoef + 2] = jc;
+        // Rows: salt and ionic lose dx a j, solid gains it.
+        const double w[3] = {-dx * a, -dx * a, dx * a};
+        for (int r = 0; r < 3; ++r) {
+          v[oR + 6L * i + 2 * r] -= w[r] * (j + j0);  // rhs = -(R + w j0); R's own j term
+          v[oD + 9L * i + 3 * r + 0] += w[r] * jc;
+          v[oD + 9L * i + 3 * r + 1] -= w[r] * jphi;
+          v[oD + 9L * i + 3 * r + 2] += w[r] * jphi;
+        }
+      }
+    }
+
+    // --- accumulation and separator solid rows ---
+    for (int i = 0; i < nx; ++i) {
+      const double dx = v[S.o_dx + i], eps = v[S.o_eps + i];
+      const double w = F * eps * dx / dt_s;
+      v[oR + 6L * i + 0] -= w * (v[oce + i] - v[oo + S.s_ce() + i]);
+      v[oD + 9L * i + 0] += w;
+      if (i >= S.ne) {
+        v[oR + 6L * i + 4] -= v[ops + i];
+        v[oD + 9L * i + 8] += 1.0;
+      }
+    }
+
+    // --- interior faces ---
+    for (int i = 0; i + 1 < nx; ++i) {
+      using D4 = Dual<4>;
+      D4 ie, FN;
+      electrolyte_face_flux(data, el, T_K, v[S.o_dx + i], v[S.o_trans + i], v[S.o_dx + i + 1], v[S.o_trans + i + 1],
+                            D4::var(v[oce + i], 0), D4::var(v[ope + i], 1),
+                            D4::var(v[oce + i + 1], 2), D4::var(v[ope + i + 1], 3), ie, FN);
+      const D4* fl[2] = {&FN, &ie};
+      for (int r = 0; r < 2; ++r) {
+        const D4& f = *fl[r];
+        v[oR + 6L * i + 2 * r] -= f.v;
+        v[oR + 6L * (i + 1) + 2 * r] += f.v;
+        v[oD + 9L * i + 3 * r + 0] += f.d[0];
+        v[oD + 9L * i + 3 * r + 1] += f.d[1];
+        v[oU + 9L * i + 3 * r + 0] += f.d[2];
+        v[oU + 9L * i + 3 * r + 1] += f.d[3];
+        v[oL + 9L * (i + 1) + 3 * r + 0] -= f.d[0];
+        v[oL + 9L * (i + 1) + 3 * r + 1] -= f.d[1];
+        v[oD + 9L * (i + 1) + 3 * r + 0] -= f.d[2];
+        v[oD + 9L * (i + 1) + 3 * r + 1] -= f.d[3];
+      }
+      if (i + 1 < S.ne) {  // solid current between electrode cells
+        const double g = 1.0 / (0.5 * v[S.o_dx + i] / v[S.o_sigma + i] + 0.5 * v[S.o_dx + i + 1] / v[S.o_sigma + i + 1]);
+        const double is = g * (v[ops + i] - v[ops + i + 1]);
+        v[oR + 6L * i + 4] -= is;
+        v[oR + 6L * (i + 1) + 4] += is;
+        v[oD + 9L * i + 8] += g;
+        v[oU + 9L * i + 8] -= g;
+        v[oL + 9L * (i + 1) + 8] -= g;
+        v[oD + 9L * (i + 1) + 8] += g;
+      }
+    }
+
+    // --- boundaries; column 1 of rhs holds b = dR/dI ---
+    // x = 0: the solid current entering is I (row 2: - I).
+    v[oR + 4] += I;
+    v[oR + 5] += -1.0;
+    {
+      const int n = nx - 1;
+      using D3 = Dual<3>;
+      const D3 ieL = counter_face_current(data, el, T_K, v[S.o_dx + n], v[S.o_trans + n], counter_i0,
+                                          D3::var(v[oce + n], 0), D3::var(v[ope + n], 1), D3::var(I, 2));
+      // salt: F N = I leaves through the counter face
+      v[oR + 6L * n + 0] -= I;
+      v[oR + 6L * n + 1] += 1.0;
+      v[oR + 6L * n + 2] -= ieL.v;
+      v[oD + 9L * n + 3] += ieL.d[0];
+      v[oD + 9L * n + 4] += ieL.d[1];
+      v[oR + 6L * n + 3] += ieL.d[2];
+    }
+
+    // --- the current row ---
+    if (ctl.fixed_voltage) {
+      const double Vm = measured_potential_V(S, v, ox, ref);
+      Rrow = Vm - ctl.voltage_V;
+      r_phis0 = 1.0;
+      r_phie_p = -(1.0 - ref.theta);
+      r_phie_q = -ref.theta;
+      d_corner = 0.5 * v[S.o_dx + 0] / v[S.o_sigma + 0] + v[S.o_scalar + kContactResistance_ohm_m2];
+      if (ref.p + 1 >= nx) {
+        using D1 = Dual<1>;
+        d_corner -= ref.theta * counter_phi_e_V(D1::var(I, 0), counter_i0, T_K).d[0];
+        r_phie_q = 0.0;
+      }
+    } else {
+      Rrow = I - ctl.current_A_m2;
+      d_corner = 1.0;
+    }
+
+    if (!block_thomas_solve<3, 2>(nx, lower, diag, upper, rhs)) {
+      res.singular = true;
+      return res;
+    }
+    // du = y1 - y2 dI, with r . du + d dI = -Rrow.
+    double ry1 = 0.0, ry2 = 0.0;
+    if (ctl.fixed_voltage) {
+      ry1 = r_phis0 * rhs[4] + r_phie_p * rhs[6L * ref.p + 2];
+      ry2 = r_phis0 * rhs[5] + r_phie_p * rhs[6L * ref.p + 3];
+      if (ref.p + 1 < nx) {
+        ry1 += r_phie_q * rhs[6L * (ref.p + 1) + 2];
+        ry2 += r_phie_q * rhs[6L * (ref.p + 1) + 3];
+      }
+    }
+    const double dI = (-Rrow - ry1) / (d_corner - ry2);
+    if (!(dI == dI)) {
+      res.not_finite = true;
+      return res;
+    }
+
+    // Damping factor that keeps concentrations inside their physical ranges.
+    double lambda = 1.0;
+    for (int i = 0; i < nx; ++i) {
+      const double dce = rhs[6L * i + 0] - rhs[6L * i + 1] * dI;
+      const double ce = v[oce + i];
+      if (ce + dce < 0.1 * ce) lambda = fmin(lambda, 0.9 * ce / (-dce));
+    }
+    double err = fabs(dI) / I_scale;
+    for (int i = 0; i < S.ne; ++i) {
+      const int layer = S.cell_layer[i];
+      const double dce = rhs[6L * i + 0] - rhs[6L * i + 1] * dI;
+      const double dpe = rhs[6L * i + 2] - rhs[6L * i + 3] * dI;
+      const double dps = rhs[6L * i + 4] - rhs[6L * i + 5] * dI;
+      for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
+        const long sp = S.o_slot + (long)kSlotParams * s;
+        const double cmax = v[sp + kSlotCmax_mol_m3];
+        const long oy = S.o_col + (long)col * (2 * nr + 3), oz = oy + nr, ocoef = oz + nr;
+        const double dj = v[ocoef + 0] + v[ocoef + 1] * (dps - dpe) + v[ocoef + 2] * dce;
+        v[ocoef + 0] = dj;  // keep dj for the update below
+        for (int k = 0; k < nr; ++k) {
+          const double dc = v[oy + k] - v[oz + k] * dj;
+          const double c = v[ocs + (long)col * nr + k];
+          if (c + dc < 0.0) lambda = fmin(lambda, 0.9 * c / (-dc));
+          if (c + dc > cmax) lambda = fmin(lambda, 0.9 * (cmax - c) / dc);
+          err = fmax(err, fabs(dc) / cmax);
+        }
+      }
+    }
+    if (lambda < 1e-8) lambda = 1e-8;
+
+    // Apply the update.
+    for (int i = 0; i < nx; ++i) {
+      const double dce = rhs[6L * i + 0] - rhs[6L * i + 1] * dI;
+      const double dpe = rhs[6L * i + 2] - rhs[6L * i + 3] * dI;
+      const double dps = rhs[6L * i + 4] - rhs[6L * i + 5] * dI;
+      err = fmax(err, fabs(dce) / ce_scale);
+      err = fmax(err, fmax(fabs(dpe), fabs(dps)) / (kGas_J_molK * T_K / F));
+      v[oce + i] += lambda * dce;
+      v[ope + i] += lambda * dpe;
+      v[ops + i] += lambda * dps;
+      if (i >= S.ne) continue;
+      for (int col = S.cell_first_col[i]; col < S.cell_first_col[i + 1]; ++col) {
+        const long oy = S.o_col + (long)col * (2 * nr + 3), oz = oy + nr, ocoef = oz + nr;
+        const double dj = v[ocoef + 0];
+        v[oj + col] += lambda * dj;
+        for (int k = 0; k < nr; ++k) v[ocs + (long)col * nr + k] += lambda * (v[oy + k] - v[oz + k] * dj);
+      }
+    }
+    v[oI] += lambda * dI;
+    if (!(err == err) || !is_finite(v[oI])) {
+      res.not_finite = true;
+      return res;
+    }
+#ifdef STRATA_DEBUG_NEWTON
+    printf("newton it %d dt %g err %g lambda %g dI %g I %g\n", it, dt_s, err, lambda, dI, v[oI]);
+#endif
+    if (lambda == 1.0 && err < kNewtonTolerance) {
+      res.converged = true;
+      return res;
+    }
+  }
+  return res;
+}
+
+}  // namespace strata

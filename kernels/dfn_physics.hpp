@@ -1,0 +1,151 @@
+#pragma once
+// Local physics of the DFN model (docs/physics.md): electrolyte face fluxes,
+// Butler-Volmer kinetics, particle face fluxes and the surface concentration, the
+// counter electrode and the measured potential. Templated on the scalar so that
+// the Newton assembly gets exact local derivatives from Dual numbers.
+#include "kernels/config.hpp"
+#include "kernels/dfn_layout.hpp"
+#include "kernels/dual.hpp"
+#include "kernels/materials.hpp"
+#include "kernels/strided.hpp"
+
+namespace strata {
+
+// Electrolyte current density i_e (A/m2) and F times the cation flux F*N+ (A/m2)
+// through the face between cells L and R (x increasing from L to R).
+// Transport coefficients are combined as series resistances of the two half cells
+// (the harmonic mean), so property jumps at sub-layer interfaces are honoured:
+//   i_e = [(phiL - phiR) + (2RT/F)(1 - t+) TDF (ln cR - ln cL)] / r_kappa
+//   F N+ = F (cL - cR) / r_D + t+ i_e
+template <class T>
+STRATA_HD void electrolyte_face_flux(const double* data, const ElectrolyteFns& el, double temperature_K,
+                                     double dxL_m, double transL, double dxR_m, double transR,
+                                     const T& ceL, const T& phiL, const T& ceR, const T& phiR,
+                                     T& ie_A_m2, T& FN_A_m2) {
+  const T kL = eval_property(data, el.conductivity_S_m, ceL) * transL;
+  const T kR = eval_property(data, el.conductivity_S_m, ceR) * transR;
+  const T DL = eval_property(data, el.diffusivity_m2_s, ceL) * transL;
+  const T DR = eval_property(data, el.diffusivity_m2_s, ceR) * transR;
+  const T r_kappa = 0.5 * dxL_m / kL + 0.5 * dxR_m / kR;
+  const T r_D = 0.5 * dxL_m / DL + 0.5 * dxR_m / DR;
+  const T cf = 0.5 * (ceL + ceR);
+  const T tp = eval_property(data, el.transference_number, cf);
+  const T tdf = eval_property(data, el.thermodynamic_factor, cf);
+  const double two_rt_f = 2.0 * kGas_J_molK * temperature_K / kFaraday_C_mol;
+  ie_A_m2 = ((phiL - phiR) + two_rt_f * (1.0 - tp) * tdf * (log(ceR) - log(ceL))) / r_kappa;
+  FN_A_m2 = kFaraday_C_mol * (ceL - ceR) / r_D + tp * ie_A_m2;
+}
+
+// Electrolyte potential at the counter-electrode surface, grounded metal:
+// I = 2 i0 sinh(F phi_L / 2RT) (symmetric Butler-Volmer, plating on charge).
+template <class T>
+STRATA_HD T counter_phi_e_V(const T& current_A_m2, double counter_i0_A_m2, double temperature_K) {
+  if (counter_i0_A_m2 <= 0.0) return T(0.0);  // ideal counter electrode
+  const double two_rt_f = 2.0 * kGas_J_molK * temperature_K / kFaraday_C_mol;
+  return two_rt_f * asinh(current_A_m2 / (2.0 * counter_i0_A_m2));
+}
+
+// Ionic current from the last cell centre to the counter electrode. The cation flux
+// there is I/F (sodium plates or strips), which fixes the boundary concentration
+//   c_L = c_N - (1 - t+) I (dx/2) / (F D_eff);
+// the potential at the surface comes from the counter kinetics.
+template <class T>
+STRATA_HD T counter_face_current(const double* data, const ElectrolyteFns& el, double temperature_K,
+                                 double dx_m, double trans, double counter_i0_A_m2,
+                                 const T& ce, const T& phie, const T& current_A_m2) {
+  const T k = eval_property(data, el.conductivity_S_m, ce) * trans;
+  const T D = eval_property(data, el.diffusivity_m2_s, ce) * trans;
+  const T tp = eval_property(data, el.transference_number, ce);
+  const T tdf = eval_property(data, el.thermodynamic_factor, ce);
+  const double two_rt_f = 2.0 * kGas_J_molK * temperature_K / kFaraday_C_mol;
+  // ln(c_L / c_N), kept finite when the boundary layer would be depleted.
+  T ratio = 1.0 - (1.0 - tp) * current_A_m2 * (0.5 * dx_m) / (kFaraday_C_mol * D * ce);
+  if (value_of(ratio) < 1e-6) ratio = T(1e-6);
+  const T phiL = counter_phi_e_V(current_A_m2, counter_i0_A_m2, temperature_K);
+  return ((phie - phiL) + two_rt_f * (1.0 - tp) * tdf * log(ratio)) * k / (0.5 * dx_m);
+}
+
+// Butler-Volmer reaction current density at the particle surface (A/m2 of particle
+// surface; > 0 is oxidation, sodium leaving the particle):
+//   j = i0 [exp(aa F eta / RT) - exp(-ac F eta / RT)],  eta = phi_s - phi_e - U(x_s)
+//   i0 = i0_ref (ce/ce_ref)^aa x^ac (1 - x)^aa / 0.5^(aa + ac)
+template <class T>
+STRATA_HD T butler_volmer_A_m2(const double* data, const OcpFn& ocp, double temperature_K,
+                               double i0_ref, double ce_ref, double aa, double ac, double cmax,
+                               const T& phis, const T& phie, const T& ce, const T& cs) {
+  const T x = cs / cmax;
+  T xk = x;  // kinetics prefactor needs x in (0, 1); the OCP guards itself
+  if (value_of(xk) < 1e-10) xk = T(1e-10);
+  if (value_of(xk) > 1.0 - 1e-10) xk = T(1.0 - 1e-10);
+  T cek = ce;
+  if (value_of(cek) < 1e-6) cek = T(1e-6);
+  const T i0 = i0_ref * pow(cek / ce_ref, aa) * pow(xk, ac) * pow(1.0 - xk, aa) / ::pow(0.5, aa + ac);
+  const T eta = phis - phie - eval_ocp_V(data, ocp, x, temperature_K);
+  const double f = kFaraday_C_mol / (kGas_J_molK * temperature_K);
+  T ea = aa * f * eta, ec = -ac * f * eta;
+  if (value_of(ea) > 200.0) ea = T(200.0);
+  if (value_of(ec) > 200.0) ec = T(200.0);
+  return i0 * (exp(ea) - exp(ec));
+}
+
+// Solid diffusivity at stoichiometry x.
+template <class T>
+STRATA_HD T solid_diffusivity_m2_s(const double* data, const MaterialFns& m, double d_ref, const T& x) {
+  if (m.diffusivity_factor.n > 0) return d_ref * pchip(data, m.diffusivity_factor, x);
+  return T(d_ref);
+}
+
+// Surface concentration from the outermost shell centre and the surface flux j/F,
+// by a half-shell linear extrapolation: c_s = c_N - (j/F)(dr/2)/D(c_N).
+template <class T>
+STRATA_HD T surface_concentration(const double* data, const MaterialFns& m, double d_ref, double cmax,
+                                  double dr_m, const T& c_outer, const T& j_A_m2) {
+  const T D = solid_diffusivity_m2_s(data, m, d_ref, c_outer / cmax);
+  return c_outer - j_A_m2 / kFaraday_C_mol * (0.5 * dr_m) / D;
+}
+
+// Shell geometry of a particle of radius R in nr equal-thickness shells, divided by 4 pi:
+// shell volume w_k = ((k+1)^3 - k^3) dr^3 / 3, outer face area A_k = ((k+1) dr)^2.
+STRATA_HD inline double shell_volume(int k, double dr) {
+  const double a = k + 1.0, b = k;
+  return (a * a * a - b * b * b) * dr * dr * dr / 3.0;
+}
+STRATA_HD inline double shell_outer_area(int k, double dr) { return (k + 1.0) * (k + 1.0) * dr * dr; }
+
+// Where the reference electrode sits: the measured potential uses
+// phi_e(x_ref) = (1 - theta) phi_e[p] + theta phi_e[p+1], with p + 1 == nx meaning the
+// counter-electrode surface.
+struct ReferencePoint {
+  int p = 0;
+  double theta = 0.0;
+};
+
+template <class V>
+STRATA_HD ReferencePoint locate_reference(const DfnShape& S, const V& v) {
+  double Lw = 0.0, Lsep = 0.0;
+  for (int i = 0; i < S.ne; ++i) Lw += v[S.o_dx + i];
+  for (int i = S.ne; i < S.nx; ++i) Lsep += v[S.o_dx + i];
+  const double xref = Lw + v[S.o_scalar + kReferenceFraction] * Lsep;
+  double xc = 0.0, edge = 0.0;
+  ReferencePoint r;
+  r.p = S.nx - 1;
+  r.theta = 0.0;
+  double prev_centre = -1.0;
+  for (int i = 0; i < S.nx; ++i) {
+    const double dx = v[S.o_dx + i];
+    xc = edge + 0.5 * dx;
+    if (xc >= xref && i > 0) {
+      r.p = i - 1;
+      r.theta = (xref - prev_centre) / (xc - prev_centre);
+      return r;
+    }
+    prev_centre = xc;
+    edge += dx;
+  }
+  // Between the last centre and the counter-electrode surface.
+  r.p = S.nx - 1;
+  r.theta = (xref - prev_centre) / (edge - prev_centre);
+  return r;
+}
+
+}  // namespace strata

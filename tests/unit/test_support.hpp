@@ -1,0 +1,120 @@
+#pragma once
+// Scenarios built in code for the physics tests: synthetic materials with closed-form
+// OCPs, so the tests do not depend on the material library's evolving data.
+#include <string>
+#include <vector>
+
+#include "host/batch.hpp"
+#include "host/cpu_backend.hpp"
+#include "host/protocol_parser.hpp"
+#include "host/scenario.hpp"
+#include "kernels/dfn_protocol.hpp"
+
+namespace strata::test {
+
+// A sloping solid-solution cathode: U = 3.3 - 1.0 (x - 0.5) + (RT/F) ln((1-x)/x).
+inline ActiveMaterial sloping_material() {
+  ActiveMaterial m;
+  m.name = "sloping";
+  m.source = "synthetic test material";
+  m.density_kg_m3 = 4000.0;
+  m.max_concentration_mol_m3 = 30000.0;
+  m.stoichiometry_charged = 0.02;
+  m.stoichiometry_discharged = 0.95;
+  m.ocp_tabulated = false;
+  m.ocp_closed.E0_V = 3.3;
+  m.ocp_closed.slope_V = 1.0;
+  m.ocp_closed.ideality = 1.0;
+  m.diffusivity_m2_s = 1e-14;
+  m.exchange_current_density_A_m2 = 2.0;
+  return m;
+}
+
+// A flat-plateau cathode at 3.4 V with steep ends.
+inline ActiveMaterial plateau_material() {
+  ActiveMaterial m = sloping_material();
+  m.name = "plateau";
+  m.density_kg_m3 = 3000.0;
+  m.max_concentration_mol_m3 = 15000.0;
+  m.stoichiometry_charged = 0.02;
+  m.stoichiometry_discharged = 0.98;
+  m.ocp_closed.E0_V = 3.4;
+  m.ocp_closed.slope_V = 0.05;
+  m.ocp_closed.ideality = 0.3;
+  // -0.3 tanh(x/w) lifts U by 0.3 V at the charged end; -0.4 tanh((x-1)/w) drops it
+  // by 0.4 V at the discharged end; in the middle they add +0.1 V.
+  m.ocp_closed.tanh_amplitude_V = {-0.3, -0.4};
+  m.ocp_closed.tanh_center = {0.0, 1.0};
+  m.ocp_closed.tanh_width = {0.03, 0.03};
+  m.diffusivity_m2_s = 5e-15;
+  m.exchange_current_density_A_m2 = 1.0;
+  m.ocp_closed.E0_V = 3.4 - 0.1;
+  return m;
+}
+
+inline Electrolyte constant_electrolyte() {
+  Electrolyte e;
+  e.name = "test electrolyte";
+  e.conductivity_S_m.value = 0.8;
+  e.diffusivity_m2_s.value = 2.5e-10;
+  e.transference_number.value = 0.45;
+  e.thermodynamic_factor.value = 1.0;
+  e.initial_concentration_mol_m3 = 1000.0;
+  return e;
+}
+
+inline Layer layer(const std::string& material, double thickness_m, int nodes = 10) {
+  Layer l;
+  l.thickness_m = thickness_m;
+  l.porosity = 0.4;
+  l.tortuosity = 2.5;
+  l.conductivity_S_m = 20.0;
+  l.nodes = nodes;
+  LayerMaterial lm;
+  lm.material = material;
+  lm.solid_volume_fraction = 0.8;
+  lm.particle_radius_m = 4e-6;
+  l.materials.push_back(lm);
+  return l;
+}
+
+inline Scenario bilayer_scenario(const std::vector<std::string>& steps) {
+  Scenario s;
+  s.name = "test bilayer";
+  s.materials["sloping"] = sloping_material();
+  s.materials["plateau"] = plateau_material();
+  s.electrolyte = constant_electrolyte();
+  s.layers = {layer("sloping", 50e-6), layer("plateau", 50e-6)};
+  s.separator.thickness_m = 100e-6;
+  s.separator.porosity = 0.8;
+  s.separator.use_bruggeman = true;
+  s.separator.nodes = 6;
+  s.cell.reference_position_fraction = 0.5;
+  s.numerics.particle_shells = 10;
+  s.protocol.nominal_capacity_mAh_g = 100.0;
+  for (const auto& t : steps) {
+    s.protocol.step_texts.push_back(t);
+    s.protocol.steps.push_back(parse_protocol_step(t));
+  }
+  return s;
+}
+
+inline Batch run_scenarios(const std::vector<Scenario>& scs, Layout layout = Layout::Blocked, int threads = 0) {
+  std::vector<ResolvedVariant> vars;
+  for (size_t k = 0; k < scs.size(); ++k) vars.push_back({"v" + std::to_string(k), scs[k], ""});
+  Batch b = build_batch(vars, layout);
+  run_batch_cpu(b, threads);
+  return b;
+}
+
+// Output value of step k of variant v.
+inline double out(Batch& b, int v, int step, int field) {
+  return b.out_view(v)[(long)step * step_out_size(b.shape) + field];
+}
+inline int status(Batch& b, int v) { return (int)b.view(v)[b.shape.o_misc + kMiscStatus]; }
+// Capacity of step k in mAh/g of active material.
+inline double capacity_mAh_g(Batch& b, int v, int step) {
+  return out(b, v, step, kOutCapacity_C_m2) / 3.6 / (b.view(v)[b.shape.o_scalar + kActiveMass_kg_m2] * 1000.0);
+}
+
+}  // namespace strata::test
