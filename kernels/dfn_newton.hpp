@@ -27,6 +27,7 @@
 #include "kernels/dfn_physics.hpp"
 #include "kernels/dual.hpp"
 #include "kernels/materials.hpp"
+#include "kernels/particle.hpp"
 #include "kernels/strided.hpp"
 #include "kernels/tridiag.hpp"
 
@@ -104,31 +105,11 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
         const long oy = S.o_col + (long)col * (2 * nr + 3), oz = oy + nr, ocoef = oz + nr;
         double ta[kMaxShells], tb[kMaxShells], tc[kMaxShells], tw[kMaxShells];
         const double j = v[oj + col];
-        // Shell residuals and tridiagonal Jacobian.
-        for (int k = 0; k < nr; ++k) {
-          const double w = shell_volume(k, dr) / dt_s;
-          v[oy + k] = -(w * (v[cc + k] - v[co + k]));
-          ta[k] = 0.0;
-          tb[k] = w;
-          tc[k] = 0.0;
-        }
-        for (int k = 0; k + 1 < nr; ++k) {
-          using D2 = Dual<2>;
-          const D2 c0 = D2::var(v[cc + k], 0), c1 = D2::var(v[cc + k + 1], 1);
-          const D2 flux = -solid_diffusivity_m2_s(data, mat, Dref, 0.5 * (c0 + c1) / cmax) * (c1 - c0) / dr;
-          const double A = shell_outer_area(k, dr);
-          v[oy + k] -= A * flux.v;
-          v[oy + k + 1] += A * flux.v;
-          tb[k] += A * flux.d[0];
-          tc[k] += A * flux.d[1];
-          ta[k + 1] -= A * flux.d[0];
-          tb[k + 1] -= A * flux.d[1];
-        }
-        const double As = shell_outer_area(nr - 1, dr);
-        v[oy + nr - 1] -= As * j / F;
-        for (int k = 0; k < nr; ++k) v[oz + k] = 0.0;
-        v[oz + nr - 1] = As / F;  // d(residual)/dj
         Strided<double> y = v.at(oy), z = v.at(oz);
+        particle_linear_system(data, mat, Dref, cmax, nr, dr, dt_s, v.at(cc), v.at(co), j, ta, tb, tc, y);
+        for (int k = 0; k < nr; ++k) v[oz + k] = 0.0;
+        const double As = shell_outer_area(nr - 1, dr);
+        v[oz + nr - 1] = As / F;  // d(residual)/dj
         const double* cta = ta; const double* ctb = tb; const double* ctc = tc;
         if (!thomas_solve(nr, cta, ctb, ctc, y, tw) || !thomas_solve(nr, cta, ctb, ctc, z, tw)) {
           res.singular = true;

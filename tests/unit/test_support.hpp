@@ -12,7 +12,8 @@
 
 namespace strata::test {
 
-// A sloping solid-solution cathode: U = 3.3 - 1.0 (x - 0.5) + (RT/F) ln((1-x)/x).
+// A sloping solid-solution cathode: U = 3.3 - 1.0 (x - 0.5) + (RT/F) ln((1-x)/x),
+// with a steep drop near the discharged end (x ~ 0.975) so 2.3 V is reached inside (0, 1).
 inline ActiveMaterial sloping_material() {
   ActiveMaterial m;
   m.name = "sloping";
@@ -22,9 +23,12 @@ inline ActiveMaterial sloping_material() {
   m.stoichiometry_charged = 0.02;
   m.stoichiometry_discharged = 0.95;
   m.ocp_tabulated = false;
-  m.ocp_closed.E0_V = 3.3;
+  m.ocp_closed.E0_V = 3.3 - 0.5;
   m.ocp_closed.slope_V = 1.0;
   m.ocp_closed.ideality = 1.0;
+  m.ocp_closed.tanh_amplitude_V = {-0.5};
+  m.ocp_closed.tanh_center = {0.975};
+  m.ocp_closed.tanh_width = {0.01};
   m.diffusivity_m2_s = 1e-14;
   m.exchange_current_density_A_m2 = 2.0;
   return m;
@@ -41,14 +45,14 @@ inline ActiveMaterial plateau_material() {
   m.ocp_closed.E0_V = 3.4;
   m.ocp_closed.slope_V = 0.05;
   m.ocp_closed.ideality = 0.3;
-  // -0.3 tanh(x/w) lifts U by 0.3 V at the charged end; -0.4 tanh((x-1)/w) drops it
-  // by 0.4 V at the discharged end; in the middle they add +0.1 V.
-  m.ocp_closed.tanh_amplitude_V = {-0.3, -0.4};
-  m.ocp_closed.tanh_center = {0.0, 1.0};
-  m.ocp_closed.tanh_width = {0.03, 0.03};
+  // -0.3 tanh(x/0.03) lifts U by 0.3 V at the charged end; -0.8 tanh((x-0.99)/0.01)
+  // drops it steeply at the discharged end; in the middle they add +0.5 V.
+  m.ocp_closed.tanh_amplitude_V = {-0.3, -0.8};
+  m.ocp_closed.tanh_center = {0.0, 0.99};
+  m.ocp_closed.tanh_width = {0.03, 0.01};
   m.diffusivity_m2_s = 5e-15;
   m.exchange_current_density_A_m2 = 1.0;
-  m.ocp_closed.E0_V = 3.4 - 0.1;
+  m.ocp_closed.E0_V = 3.4 - 0.5;
   return m;
 }
 
