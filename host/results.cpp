@@ -1,0 +1,108 @@
+#include "host/results.hpp"
+
+#include <fstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "kernels/dfn_protocol.hpp"
+
+namespace strata {
+
+namespace {
+const char* end_reason_name(int e) {
+  switch (static_cast<StepEnd>(e)) {
+    case StepEnd::Limit: return "limit";
+    case StepEnd::Duration: return "duration";
+    case StepEnd::Failed: return "failed";
+    case StepEnd::AtStart: return "limit";
+    default: return "not run";
+  }
+}
+
+std::string csv_quote(const std::string& s) {
+  std::string r = "\"";
+  for (char c : s) r += (c == '"') ? std::string("\"\"") : std::string(1, c);
+  return r + "\"";
+}
+}  // namespace
+
+std::vector<VariantResult> collect_results(Batch& b) {
+  const DfnShape& S = b.shape;
+  const int n_out = step_out_size(S);
+  std::vector<VariantResult> all;
+  for (int v = 0; v < b.n_variants; ++v) {
+    Strided<double> rec = b.view(v), out = b.out_view(v);
+    VariantResult r;
+    r.id = v;
+    r.label = b.labels[v];
+    r.status = static_cast<int>(rec[S.o_misc + kMiscStatus]);
+    r.reason = b.rejected_reason[v].empty() ? status_reason(static_cast<VariantStatus>(r.status))
+                                            : b.rejected_reason[v];
+    const double mass_kg_m2 = rec[S.o_scalar + kActiveMass_kg_m2];
+    r.active_mass_mg_cm2 = mass_kg_m2 * 100.0;  // 1 kg/m2 = 100 mg/cm2
+    // C/m2 -> mAh/g: / 3.6 C per mAh / (g per m2).
+    const double to_mAh_g = mass_kg_m2 > 0 ? 1.0 / (3.6 * mass_kg_m2 * 1000.0) : 0.0;
+    for (size_t k = 0; k < b.steps.size(); ++k) {
+      const long o = (long)k * n_out;
+      StepResult s;
+      s.capacity_mAh_g = out[o + kOutCapacity_C_m2] * to_mAh_g;
+      s.capacity_mAh_cm2 = out[o + kOutCapacity_C_m2] / 3.6 / 1e4;  // C/m2 -> mAh/m2 -> mAh/cm2
+      s.charge_mAh_g = out[o + kOutCharge_C_m2] * to_mAh_g;
+      s.end_potential_V = out[o + kOutEndPotential_V];
+      s.end_current_A_m2 = out[o + kOutEndCurrent_A_m2];
+      s.duration_s = out[o + kOutDuration_s];
+      s.time_steps = static_cast<long>(out[o + kOutTimeSteps]);
+      s.newton_iterations = static_cast<long>(out[o + kOutNewtonIterations]);
+      s.end_reason = end_reason_name(static_cast<int>(out[o + kOutEndReason]));
+      s.material_charge_mAh_g.assign(b.material_names.size(), 0.0);
+      s.layer_charge_mAh_g.assign(S.n_layers, 0.0);
+      for (int q = 0; q < S.n_slots; ++q) {
+        const double c = out[o + kStepOutFields + q] * to_mAh_g;
+        const int mat = b.slot_material[(size_t)v * S.n_slots + q];
+        if (mat >= 0) s.material_charge_mAh_g[mat] += c;
+        s.layer_charge_mAh_g[b.slot_layer[q]] += c;
+      }
+      r.steps.push_back(s);
+    }
+    all.push_back(std::move(r));
+  }
+  return all;
+}
+
+BatchTotals batch_totals(Batch& b) {
+  BatchTotals t;
+  const DfnShape& S = b.shape;
+  for (int v = 0; v < b.n_variants; ++v) {
+    Strided<double> rec = b.view(v);
+    t.time_steps += static_cast<long>(rec[S.o_misc + kMiscTimeSteps]);
+    t.newton_iterations += static_cast<long>(rec[S.o_misc + kMiscNewtonIters]);
+    if (rec[S.o_misc + kMiscStatus] == 0.0) ++t.ok; else ++t.failed;
+  }
+  return t;
+}
+
+void write_results_csv(const std::string& path, const Batch& b, const std::vector<VariantResult>& results) {
+  std::ofstream f(path);
+  if (!f) throw std::runtime_error("cannot write " + path);
+  f << "variant_id,label,status,reason,active_mass_mg_cm2,step,step_text,capacity_mAh_g,capacity_mAh_cm2,"
+       "charge_mAh_g,end_potential_V,end_current_A_m2,duration_s,time_steps,newton_iterations,end_reason";
+  for (const auto& m : b.material_names) f << ",charge_" << m << "_mAh_g";
+  for (int k = 0; k < b.shape.n_layers; ++k) f << ",charge_layer" << k << "_mAh_g";
+  f << "\n";
+  for (const VariantResult& r : results)
+    for (size_t k = 0; k < r.steps.size(); ++k) {
+      const StepResult& s = r.steps[k];
+      f << fmt::format("{},{},{},{},{:.6g},{},{},{:.10g},{:.10g},{:.10g},{:.10g},{:.10g},{:.10g},{},{},{}", r.id,
+                       csv_quote(r.label), r.status, csv_quote(r.reason), r.active_mass_mg_cm2, k,
+                       csv_quote(b.step_texts[k]), s.capacity_mAh_g, s.capacity_mAh_cm2, s.charge_mAh_g,
+                       s.end_potential_V, s.end_current_A_m2, s.duration_s, s.time_steps, s.newton_iterations,
+                       s.end_reason);
+      for (double c : s.material_charge_mAh_g) f << fmt::format(",{:.10g}", c);
+      for (double c : s.layer_charge_mAh_g) f << fmt::format(",{:.10g}", c);
+      f << "\n";
+    }
+  if (!f) throw std::runtime_error("error while writing " + path);
+}
+
+}  // namespace strata

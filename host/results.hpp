@@ -1,0 +1,48 @@
+#pragma once
+// Per-variant, per-step results in reporting units (mAh/g of total active mass,
+// mAh/cm2, V, A/m2, s), and the CSV writer. Format: docs/output-format.md.
+#include <string>
+#include <vector>
+
+#include "host/batch.hpp"
+
+namespace strata {
+
+struct StepResult {
+  double capacity_mAh_g = 0.0;      // integral of |I| dt per gram of active material
+  double capacity_mAh_cm2 = 0.0;
+  double charge_mAh_g = 0.0;        // integral of I dt (> 0 on charge)
+  double end_potential_V = 0.0;
+  double end_current_A_m2 = 0.0;
+  double duration_s = 0.0;
+  long time_steps = 0;
+  long newton_iterations = 0;
+  std::string end_reason;           // "limit", "duration", "failed", "not run"
+  std::vector<double> material_charge_mAh_g;  // by Batch::material_names
+  std::vector<double> layer_charge_mAh_g;     // by layer position
+};
+
+struct VariantResult {
+  int id = 0;
+  std::string label;
+  int status = 0;
+  std::string reason;               // "ok" or why the variant failed
+  double active_mass_mg_cm2 = 0.0;
+  std::vector<StepResult> steps;
+};
+
+std::vector<VariantResult> collect_results(Batch& batch);
+
+// Totals over the batch: time steps and Newton iterations of the variants that ran.
+struct BatchTotals {
+  long time_steps = 0;
+  long newton_iterations = 0;
+  int ok = 0;
+  int failed = 0;
+};
+BatchTotals batch_totals(Batch& batch);
+
+// One row per (variant, step). Throws std::runtime_error if the file cannot be written.
+void write_results_csv(const std::string& path, const Batch& batch, const std::vector<VariantResult>& results);
+
+}  // namespace strata

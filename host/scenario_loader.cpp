@@ -1,0 +1,664 @@
+// Scenario files: strict TOML reading, validation, material resolution, protocol
+// expansion and batch expansion. Format: docs/scenario-format.md.
+#define STRATA_TOML_READER 1
+#include "host/scenario_loader.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "host/protocol_parser.hpp"
+
+namespace strata {
+
+namespace fs = std::filesystem;
+using detail::TableReader;
+using detail::Unit;
+
+namespace {
+
+constexpr Unit kNone{"", ""};
+constexpr Unit kM{"_m", "m"};
+constexpr Unit kM2{"_m2", "m2"};
+constexpr Unit kK{"_K", "K"};
+constexpr Unit kOhmM2{"_ohm_m2", "ohm m2"};
+constexpr Unit kAM2{"_A_m2", "A/m2"};
+constexpr Unit kSM{"_S_m", "S/m"};
+constexpr Unit kMolM3{"_mol_m3", "mol/m3"};
+constexpr Unit kS{"_s", "s"};
+constexpr Unit kV{"_V", "V"};
+constexpr Unit kMAhG{"_mAh_g", "mAh/g"};
+
+// The unit of an override path, from the name of its last component.
+Unit unit_of_path(const std::string& path) {
+  static const Unit units[] = {{"_ohm_m2", "ohm m2"}, {"_mol_m3", "mol/m3"}, {"_kg_m3", "kg/m3"},
+                               {"_m2_s", "m2/s"},     {"_A_m2", "A/m2"},     {"_S_m", "S/m"},
+                               {"_K", "K"},           {"_m", "m"}};
+  for (const Unit& u : units) {
+    const std::string s = u.suffix;
+    if (path.size() > s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0) return u;
+  }
+  return kNone;
+}
+
+// A TOML key as written in a file: bare when possible, else quoted.
+std::string toml_key(const std::string& k) {
+  bool bare = !k.empty();
+  for (char c : k)
+    bare = bare && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+  return bare ? k : fmt::format("\"{}\"", k);
+}
+
+[[noreturn]] void range_fail(const std::string& where, const std::string& key, double v,
+                             const std::string& allowed) {
+  throw ScenarioError(fmt::format("{}: {} = {} is out of range; allowed {}", where, key,
+                                  format_number(v), allowed));
+}
+
+int read_int(TableReader& r, const std::string& key, long long lo, long long hi, int fallback) {
+  auto v = r.integer(key);
+  if (!v) return fallback;
+  if (*v < lo || *v > hi) r.fail(key, fmt::format("is out of range; allowed {} <= {} <= {}", lo, key, hi));
+  return static_cast<int>(*v);
+}
+
+// Exactly one of tortuosity / bruggeman_exponent.
+void read_transport(TableReader& r, bool& use_bruggeman, double& tortuosity, double& bruggeman) {
+  auto tau = r.number("tortuosity", kNone);
+  auto b = r.number("bruggeman_exponent", kNone);
+  if (tau && b)
+    throw ScenarioError(fmt::format(
+        "{}: {} and {} are both given ({} and {}); allowed exactly one of the two", r.file(),
+        r.key_path("tortuosity"), r.key_path("bruggeman_exponent"), format_number(*tau),
+        format_number(*b)));
+  if (!tau && !b)
+    throw ScenarioError(fmt::format(
+        "{}: missing required key {} or {} (exactly one of the two: tortuosity tau with "
+        "eps_eff = eps/tau, or a Bruggeman exponent b with eps_eff = eps^b)",
+        r.file(), r.key_path("tortuosity"), r.key_path("bruggeman_exponent")));
+  use_bruggeman = b.has_value();
+  if (tau) tortuosity = *tau;
+  if (b) bruggeman = *b;
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ScenarioError(fmt::format("{}: cannot open the scenario file for reading", path));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// ---------------------------------------------------------------------------
+// Protocol
+
+struct ProtocolExpander {
+  std::string file;
+  ProtocolSpec& out;
+  std::unordered_map<std::string, ProtocolStep> cache;
+
+  void add(const std::string& text, const std::string& key) {
+    auto it = cache.find(text);
+    if (it == cache.end()) {
+      ProtocolStep st;
+      try {
+        st = parse_protocol_step(text);
+      } catch (const std::exception& e) {
+        throw ScenarioError(fmt::format("{}: {} = \"{}\" is not a valid protocol step: {}", file,
+                                        key, text, e.what()));
+      }
+      it = cache.emplace(text, st).first;
+    }
+    if (out.steps.size() >= kMaxProtocolSteps) too_many(key);
+    out.step_texts.push_back(text);
+    out.steps.push_back(it->second);
+  }
+
+  [[noreturn]] void too_many(const std::string& key) const {
+    throw ScenarioError(fmt::format(
+        "{}: {}: the protocol expands to more than {} steps; allowed at most {} steps after "
+        "repeat blocks are flattened",
+        file, key, kMaxProtocolSteps, kMaxProtocolSteps));
+  }
+
+  void expand(const toml::array& a, const std::string& key, int depth) {
+    if (a.empty())
+      throw ScenarioError(fmt::format(
+          "{}: {} = [] is empty; allowed a non-empty array of step strings and repeat blocks", file,
+          key));
+    for (size_t i = 0; i < a.size(); ++i) {
+      const toml::node& n = *a.get(i);
+      const std::string k = fmt::format("{}[{}]", key, i);
+      if (auto s = n.as_string()) {
+        add(s->get(), k);
+      } else if (auto t = n.as_table()) {
+        if (depth >= 16)
+          throw ScenarioError(fmt::format("{}: {}: repeat blocks nest deeper than 16 levels", file, k));
+        TableReader tr(*t, file, k);
+        auto rep = tr.integer("repeat");
+        const toml::array* steps = tr.array("steps");
+        tr.finish();
+        if (!rep) tr.missing("repeat", "a whole number >= 1");
+        if (*rep < 1 || *rep > 1000000)
+          tr.fail("repeat", "is out of range; allowed 1 <= repeat <= 1000000");
+        if (!steps) tr.missing("steps", "an array of step strings and repeat blocks");
+        const size_t start = out.steps.size();
+        expand(*steps, tr.key_path("steps"), depth + 1);
+        const size_t len = out.steps.size() - start;
+        if (static_cast<unsigned long long>(len) * static_cast<unsigned long long>(*rep) + start >
+            kMaxProtocolSteps)
+          too_many(k);
+        for (long long r = 1; r < *rep; ++r)
+          for (size_t j = 0; j < len; ++j) {
+            out.step_texts.push_back(out.step_texts[start + j]);
+            out.steps.push_back(out.steps[start + j]);
+          }
+      } else {
+        throw ScenarioError(fmt::format(
+            "{}: {} = {} is not a protocol step; allowed a step string such as \"Charge at 1C "
+            "until 3.6 V\" or a repeat block {{ repeat = N, steps = [...] }}",
+            file, k, detail::show_node(n)));
+      }
+    }
+  }
+};
+
+// ---------------------------------------------------------------------------
+// Batch
+
+// Flattens nested tables of overrides: { materials = { NVP = { x = 1 } } } ->
+// "materials.NVP.x". Leaves are collected with their display key.
+void flatten(const toml::table& t, const std::string& prefix,
+             std::vector<std::pair<std::string, const toml::node*>>& out, bool stop_at_range) {
+  for (const auto& [k, n] : t) {
+    const std::string path = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    const toml::table* sub = n.as_table();
+    const bool is_range = sub && (sub->contains("from") || sub->contains("to") ||
+                                  sub->contains("count") || sub->contains("log"));
+    if (sub && !(stop_at_range && is_range))
+      flatten(*sub, path, out, stop_at_range);
+    else
+      out.emplace_back(path, &n);
+  }
+}
+
+std::vector<int> read_layer_order(TableReader& r) {
+  std::vector<int> order;
+  const toml::array* a = r.array("layer_order");
+  if (!a) return order;
+  for (size_t i = 0; i < a->size(); ++i) {
+    auto v = a->get(i)->as_integer();
+    if (!v || v->get() < 0 || v->get() > INT_MAX)
+      r.fail("layer_order", "is not an array of layer indices (whole numbers >= 0)");
+    order.push_back(static_cast<int>(v->get()));
+  }
+  return order;
+}
+
+void read_batch(const toml::table& batch, const Scenario& base, std::vector<VariantSpec>& explicit_v,
+                std::vector<SweepAxis>& axes) {
+  const std::string& file = base.file;
+  TableReader br(batch, file, "batch");
+  const toml::array* vars = br.array("variants");
+  const toml::table* sweep = br.subtable("sweep");
+  br.finish();
+
+  // The reordered scenario each explicit variant starts from (path checks).
+  std::vector<Scenario> shapes;
+  std::set<std::string> labels;
+  if (vars) {
+    for (size_t i = 0; i < vars->size(); ++i) {
+      const std::string vk = fmt::format("batch.variants[{}]", i);
+      const toml::table* t = vars->get(i)->as_table();
+      if (!t)
+        throw ScenarioError(fmt::format(
+            "{}: {} = {} is not a table; write [[batch.variants]] with label, layer_order, set",
+            file, vk, detail::show_node(*vars->get(i))));
+      TableReader vr(*t, file, vk);
+      VariantSpec v;
+      v.label = vr.string("label").value_or(fmt::format("variant {}", i));
+      if (v.label.empty()) vr.fail("label", "is empty; allowed a non-empty label");
+      if (!labels.insert(v.label).second)
+        vr.fail("label", "is used by an earlier variant; labels must be unique");
+      v.layer_order = read_layer_order(vr);
+      Scenario shape;
+      shape.file = base.file;
+      shape.layers = base.layers;
+      shape.materials = base.materials;
+      if (!v.layer_order.empty()) {
+        try {
+          apply_layer_order(shape, v.layer_order);
+        } catch (const std::invalid_argument& e) {
+          throw ScenarioError(fmt::format("{}: {}.{}", file, vk, e.what()));
+        }
+      }
+      if (const toml::table* set = vr.subtable("set")) {
+        std::vector<std::pair<std::string, const toml::node*>> leaves;
+        flatten(*set, "", leaves, false);
+        for (const auto& [path, node] : leaves) {
+          const std::string key = fmt::format("{}.set.{}", vk, toml_key(path));
+          const double value = detail::node_number(*node, file, key, unit_of_path(path));
+          const std::string why = check_override_path(shape, path);
+          if (!why.empty())
+            throw ScenarioError(fmt::format("{}: {} = {}: bad override path: {}", file, key,
+                                            format_number(value), why));
+          v.overrides[path] = value;
+        }
+      }
+      vr.finish();
+      explicit_v.push_back(std::move(v));
+      shapes.push_back(std::move(shape));
+    }
+  }
+  if (shapes.empty()) {
+    Scenario shape;
+    shape.file = base.file;
+    shape.layers = base.layers;
+    shape.materials = base.materials;
+    shapes.push_back(std::move(shape));
+  }
+
+  if (sweep) {
+    std::vector<std::pair<std::string, const toml::node*>> leaves;
+    flatten(*sweep, "", leaves, true);
+    if (leaves.empty())
+      throw ScenarioError(fmt::format("{}: batch.sweep is empty; give at least one path = values "
+                                      "or remove the table",
+                                      file));
+    for (const auto& [path, node] : leaves) {
+      const std::string key = fmt::format("batch.sweep.{}", toml_key(path));
+      const Unit unit = unit_of_path(path);
+      SweepAxis axis;
+      axis.path = path;
+      if (const toml::array* a = node->as_array()) {
+        if (a->empty())
+          throw ScenarioError(fmt::format(
+              "{}: {} = [] is empty; allowed a non-empty array of numbers or {{ from, to, count, "
+              "log }}",
+              file, key));
+        for (size_t i = 0; i < a->size(); ++i)
+          axis.values.push_back(
+              detail::node_number(*a->get(i), file, fmt::format("{}[{}]", key, i), unit));
+      } else if (const toml::table* t = node->as_table()) {
+        TableReader tr(*t, file, key);
+        auto from = tr.number("from", unit);
+        auto to = tr.number("to", unit);
+        auto count = tr.integer("count");
+        const toml::node* logn = tr.node("log");
+        tr.finish();
+        if (!from) tr.missing("from", "a number");
+        if (!to) tr.missing("to", "a number");
+        if (!count) tr.missing("count", "a whole number >= 1");
+        bool log = false;
+        if (logn) {
+          if (!logn->is_boolean()) tr.fail("log", "is not true or false");
+          log = logn->as_boolean()->get();
+        }
+        if (*count < 1) tr.fail("count", "is out of range; allowed count >= 1");
+        try {
+          axis.values = sweep_values(*from, *to, *count, log);
+        } catch (const std::invalid_argument& e) {
+          throw ScenarioError(fmt::format("{}: {} = {}: {}", file, key, detail::show_node(*node),
+                                          e.what()));
+        }
+      } else {
+        throw ScenarioError(fmt::format(
+            "{}: {} = {} is not a sweep; allowed an array of numbers [a, b, ...] or "
+            "{{ from = a, to = b, count = n, log = false }}",
+            file, key, detail::show_node(*node)));
+      }
+      for (size_t i = 0; i < shapes.size(); ++i) {
+        const std::string why = check_override_path(shapes[i], path);
+        if (!why.empty())
+          throw ScenarioError(fmt::format(
+              "{}: {} = {}: bad override path{}: {}", file, key, detail::show_node(*node),
+              explicit_v.empty() ? ""
+                                 : fmt::format(" for variant \"{}\"", explicit_v[i].label),
+              why));
+      }
+      axes.push_back(std::move(axis));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+std::string library_dir_for(const std::string& scenario_path, const std::optional<std::string>& lib) {
+  if (!lib) return default_library_dir();
+  fs::path p(*lib);
+  if (p.is_absolute()) return p.lexically_normal().string();
+  fs::path base = fs::path(scenario_path).parent_path();
+  fs::path full = base.empty() ? p : base / p;
+  return full.lexically_normal().string();
+}
+
+}  // namespace
+
+void validate_scenario(const Scenario& s, const std::string& where) {
+  const size_t K = s.layers.size();
+  if (K < 1 || K > static_cast<size_t>(kMaxLayers))
+    throw ScenarioError(fmt::format("{}: layers has {} entries; allowed 1 to {} layers (at most {} "
+                                    "[[layers]] tables, the first one at the current collector)",
+                                    where, K, kMaxLayers, kMaxLayers));
+  auto transport = [&](const std::string& p, bool brug, double tau, double b) {
+    if (brug) {
+      if (!(b >= 1.0 && b <= 5.0))
+        range_fail(where, p + ".bruggeman_exponent", b, "1 <= bruggeman_exponent <= 5");
+    } else if (!(tau >= 1.0 && tau <= 100.0)) {
+      range_fail(where, p + ".tortuosity", tau, "1 <= tortuosity <= 100");
+    }
+  };
+  auto nodes = [&](const std::string& key, int n) {
+    if (n != 0 && (n < 2 || n > 1000)) range_fail(where, key, n, "2 <= nodes <= 1000");
+  };
+  for (size_t i = 0; i < K; ++i) {
+    const Layer& L = s.layers[i];
+    const std::string p = fmt::format("layers[{}]", i);
+    if (!(L.thickness_m > 0.0 && L.thickness_m <= 5e-3))
+      range_fail(where, p + ".thickness_m", L.thickness_m, "0 < thickness_m <= 5e-3 (5 mm)");
+    if (!(L.porosity > 0.0 && L.porosity < 1.0))
+      range_fail(where, p + ".porosity", L.porosity, "0 < porosity < 1");
+    transport(p, L.use_bruggeman, L.tortuosity, L.bruggeman_exponent);
+    if (!(L.conductivity_S_m > 0.0 && L.conductivity_S_m <= 1e8))
+      range_fail(where, p + ".conductivity_S_m", L.conductivity_S_m,
+                 "0 < conductivity_S_m <= 1e8");
+    nodes(p + ".nodes", L.nodes);
+    const size_t M = L.materials.size();
+    if (M < 1 || M > static_cast<size_t>(kMaxMaterialsPerLayer))
+      throw ScenarioError(fmt::format("{}: {}.materials has {} entries; allowed 1 to {} "
+                                      "[[layers.materials]] per layer",
+                                      where, p, M, kMaxMaterialsPerLayer));
+    double sum = 0.0, maxf = 0.0;
+    for (size_t j = 0; j < M; ++j) {
+      const LayerMaterial& m = L.materials[j];
+      const std::string q = fmt::format("{}.materials[{}]", p, j);
+      if (!s.materials.count(m.material))
+        throw ScenarioError(fmt::format("{}: {}.name = \"{}\" is not a loaded material", where, q,
+                                        m.material));
+      if (!(m.solid_volume_fraction >= 0.0 && m.solid_volume_fraction <= 1.0))
+        range_fail(where, q + ".solid_volume_fraction", m.solid_volume_fraction,
+                   "0 <= solid_volume_fraction <= 1");
+      if (!(m.particle_radius_m >= 1e-9 && m.particle_radius_m <= 1e-3))
+        range_fail(where, q + ".particle_radius_m", m.particle_radius_m,
+                   "1e-9 <= particle_radius_m <= 1e-3");
+      sum += m.solid_volume_fraction;
+      maxf = std::max(maxf, m.solid_volume_fraction);
+    }
+    if (sum > 1.0 + 1e-12)
+      throw ScenarioError(fmt::format(
+          "{}: {}.materials[*].solid_volume_fraction sum to {}; allowed a sum <= 1 (the fractions "
+          "are shares of the layer's solid volume; the rest is inert)",
+          where, p, format_number(sum)));
+    if (!(maxf > 0.0))
+      throw ScenarioError(fmt::format(
+          "{}: {}.materials[*].solid_volume_fraction are all 0; allowed: at least one material "
+          "per layer with solid_volume_fraction > 0",
+          where, p));
+  }
+  const Separator& S = s.separator;
+  if (!(S.thickness_m > 0.0 && S.thickness_m <= 5e-3))
+    range_fail(where, "separator.thickness_m", S.thickness_m, "0 < thickness_m <= 5e-3 (5 mm)");
+  if (!(S.porosity > 0.0 && S.porosity < 1.0))
+    range_fail(where, "separator.porosity", S.porosity, "0 < porosity < 1");
+  transport("separator", S.use_bruggeman, S.tortuosity, S.bruggeman_exponent);
+  nodes("separator.nodes", S.nodes);
+
+  const Cell& c = s.cell;
+  if (!(c.temperature_K >= 200.0 && c.temperature_K <= 400.0))
+    range_fail(where, "cell.temperature_K", c.temperature_K, "200 <= temperature_K <= 400");
+  if (!(c.area_m2 > 0.0 && c.area_m2 <= 100.0))
+    range_fail(where, "cell.area_m2", c.area_m2, "0 < area_m2 <= 100");
+  if (!(c.contact_resistance_ohm_m2 >= 0.0 && c.contact_resistance_ohm_m2 <= 10.0))
+    range_fail(where, "cell.contact_resistance_ohm_m2", c.contact_resistance_ohm_m2,
+               "0 <= contact_resistance_ohm_m2 <= 10");
+  if (!(c.reference_position_fraction >= 0.0 && c.reference_position_fraction <= 1.0))
+    range_fail(where, "cell.reference_position_fraction", c.reference_position_fraction,
+               "0 <= reference_position_fraction <= 1");
+  if (!(c.counter_exchange_current_density_A_m2 > 0.0 &&
+        c.counter_exchange_current_density_A_m2 <= 1e6))
+    range_fail(where, "cell.counter_exchange_current_density_A_m2",
+               c.counter_exchange_current_density_A_m2,
+               "0 < counter_exchange_current_density_A_m2 <= 1e6");
+
+  const double c0 = s.electrolyte.initial_concentration_mol_m3;
+  if (!(c0 > 0.0 && c0 <= 1e4))
+    range_fail(where, "electrolyte.initial_concentration_mol_m3", c0,
+               "0 < initial_concentration_mol_m3 <= 1e4");
+
+  for (const auto& [name, m] : s.materials)
+    validate_active_material(m, where, fmt::format("materials.{}.", name));
+
+  const Numerics& n = s.numerics;
+  if (n.nodes_per_layer < 2 || n.nodes_per_layer > 1000)
+    range_fail(where, "numerics.nodes_per_layer", n.nodes_per_layer, "2 <= nodes_per_layer <= 1000");
+  if (n.separator_nodes < 2 || n.separator_nodes > 1000)
+    range_fail(where, "numerics.separator_nodes", n.separator_nodes, "2 <= separator_nodes <= 1000");
+  if (n.particle_shells < 3 || n.particle_shells > 1000)
+    range_fail(where, "numerics.particle_shells", n.particle_shells, "3 <= particle_shells <= 1000");
+  if (!(n.relative_tolerance >= 1e-12 && n.relative_tolerance <= 0.5))
+    range_fail(where, "numerics.relative_tolerance", n.relative_tolerance,
+               "1e-12 <= relative_tolerance <= 0.5");
+  if (!(n.max_step_s > 0.0 && n.max_step_s <= 1e7))
+    range_fail(where, "numerics.max_step_s", n.max_step_s, "0 < max_step_s <= 1e7");
+  if (!(n.voltage_event_tolerance_V > 0.0 && n.voltage_event_tolerance_V <= 0.1))
+    range_fail(where, "numerics.voltage_event_tolerance_V", n.voltage_event_tolerance_V,
+               "0 < voltage_event_tolerance_V <= 0.1");
+  if (n.max_steps_per_protocol_step < 1)
+    range_fail(where, "numerics.max_steps_per_protocol_step", n.max_steps_per_protocol_step,
+               "max_steps_per_protocol_step >= 1");
+
+  const ProtocolSpec& pr = s.protocol;
+  if (!(pr.nominal_capacity_mAh_g > 0.0 && pr.nominal_capacity_mAh_g <= 1e4))
+    range_fail(where, "protocol.nominal_capacity_mAh_g", pr.nominal_capacity_mAh_g,
+               "0 < nominal_capacity_mAh_g <= 1e4");
+  if (pr.steps.empty() || pr.steps.size() != pr.step_texts.size() ||
+      pr.steps.size() > kMaxProtocolSteps)
+    throw ScenarioError(fmt::format("{}: protocol.steps expands to {} steps; allowed 1 to {}",
+                                    where, pr.steps.size(), kMaxProtocolSteps));
+}
+
+Scenario load_scenario(const std::string& path) {
+  return load_scenario_text(read_text_file(path), path);
+}
+
+Scenario load_scenario_text(const std::string& toml_text, const std::string& path) {
+  const std::string& file = path;
+  toml::table root = detail::parse_toml(toml_text, path);
+  TableReader r(root, file, "");
+  Scenario s;
+  s.file = path;
+  s.text = toml_text;
+
+  // [scenario]
+  {
+    const toml::table& t = r.required_subtable("scenario");
+    TableReader tr(t, file, "scenario");
+    s.name = tr.required_string("name");
+    if (s.name.empty()) tr.fail("name", "is empty; allowed a non-empty name");
+    s.description = tr.string("description").value_or("");
+    tr.finish();
+  }
+
+  // [library]
+  std::optional<std::string> lib;
+  if (const toml::table* t = r.subtable("library")) {
+    TableReader tr(*t, file, "library");
+    lib = tr.string("path");
+    tr.finish();
+  }
+  const std::string libdir = library_dir_for(path, lib);
+
+  // [electrolyte]
+  std::string electrolyte_name;
+  double c0 = 1000.0;
+  {
+    const toml::table& t = r.required_subtable("electrolyte");
+    TableReader tr(t, file, "electrolyte");
+    electrolyte_name = tr.required_string("material");
+    c0 = tr.number("initial_concentration_mol_m3", kMolM3, c0);
+    tr.finish();
+  }
+
+  // [cell]
+  if (const toml::table* t = r.subtable("cell")) {
+    TableReader tr(*t, file, "cell");
+    Cell& c = s.cell;
+    c.temperature_K = tr.number("temperature_K", kK, c.temperature_K);
+    c.area_m2 = tr.number("area_m2", kM2, c.area_m2);
+    c.contact_resistance_ohm_m2 =
+        tr.number("contact_resistance_ohm_m2", kOhmM2, c.contact_resistance_ohm_m2);
+    c.reference_position_fraction =
+        tr.number("reference_position_fraction", kNone, c.reference_position_fraction);
+    if (auto ce = tr.string("counter_electrode")) {
+      if (*ce == "metal") c.counter_ideal = false;
+      else if (*ce == "ideal") c.counter_ideal = true;
+      else tr.fail("counter_electrode", "is not allowed; allowed \"metal\" or \"ideal\"");
+    }
+    c.counter_exchange_current_density_A_m2 = tr.number(
+        "counter_exchange_current_density_A_m2", kAM2, c.counter_exchange_current_density_A_m2);
+    tr.finish();
+  }
+
+  // [separator]
+  {
+    const toml::table& t = r.required_subtable("separator");
+    TableReader tr(t, file, "separator");
+    Separator& S = s.separator;
+    S.thickness_m = tr.required_number("thickness_m", kM);
+    S.porosity = tr.required_number("porosity", kNone);
+    read_transport(tr, S.use_bruggeman, S.tortuosity, S.bruggeman_exponent);
+    S.nodes = read_int(tr, "nodes", 2, 1000, 0);
+    tr.finish();
+  }
+
+  // [[layers]]
+  {
+    const toml::node* ln = r.node("layers");
+    if (!ln) r.missing("layers", "one [[layers]] table per sub-layer, the first at the current collector");
+    const toml::array* la = ln->as_array();
+    if (!la || !la->is_array_of_tables())
+      r.fail("layers", "is not an array of tables; write one [[layers]] table per sub-layer");
+    if (la->empty() || la->size() > static_cast<size_t>(kMaxLayers))
+      throw ScenarioError(fmt::format("{}: layers has {} entries; allowed 1 to {} layers (at most {})",
+                                      file, la->size(), kMaxLayers, kMaxLayers));
+    for (size_t i = 0; i < la->size(); ++i) {
+      const toml::table& t = *la->get(i)->as_table();
+      TableReader tr(t, file, fmt::format("layers[{}]", i));
+      Layer L;
+      L.thickness_m = tr.required_number("thickness_m", kM);
+      L.porosity = tr.required_number("porosity", kNone);
+      read_transport(tr, L.use_bruggeman, L.tortuosity, L.bruggeman_exponent);
+      L.conductivity_S_m = tr.required_number("conductivity_S_m", kSM);
+      L.nodes = read_int(tr, "nodes", 2, 1000, 0);
+      const toml::node* mn = tr.node("materials");
+      if (!mn) tr.missing("materials", "one or more [[layers.materials]] tables");
+      const toml::array* ma = mn->as_array();
+      if (!ma || !ma->is_array_of_tables())
+        tr.fail("materials", "is not an array of tables; write [[layers.materials]] tables");
+      if (ma->empty() || ma->size() > static_cast<size_t>(kMaxMaterialsPerLayer))
+        throw ScenarioError(fmt::format("{}: {} has {} entries; allowed 1 to {} materials per layer",
+                                        file, tr.key_path("materials"), ma->size(),
+                                        kMaxMaterialsPerLayer));
+      for (size_t j = 0; j < ma->size(); ++j) {
+        TableReader mr(*ma->get(j)->as_table(), file,
+                       fmt::format("layers[{}].materials[{}]", i, j));
+        LayerMaterial m;
+        m.material = mr.required_string("name");
+        m.solid_volume_fraction = mr.required_number("solid_volume_fraction", kNone);
+        m.particle_radius_m = mr.required_number("particle_radius_m", kM);
+        mr.finish();
+        if (!s.materials.count(m.material)) {
+          try {
+            s.materials.emplace(m.material, load_active_material(libdir, m.material));
+          } catch (const ScenarioError& e) {
+            throw ScenarioError(fmt::format("{}: {} = \"{}\": {}", file, mr.key_path("name"),
+                                            m.material, e.what()));
+          }
+        }
+        L.materials.push_back(std::move(m));
+      }
+      tr.finish();
+      s.layers.push_back(std::move(L));
+    }
+  }
+
+  // Electrolyte from the library.
+  try {
+    s.electrolyte = load_electrolyte(libdir, electrolyte_name);
+  } catch (const ScenarioError& e) {
+    throw ScenarioError(
+        fmt::format("{}: electrolyte.material = \"{}\": {}", file, electrolyte_name, e.what()));
+  }
+  s.electrolyte.initial_concentration_mol_m3 = c0;
+
+  // [numerics]
+  if (const toml::table* t = r.subtable("numerics")) {
+    TableReader tr(*t, file, "numerics");
+    Numerics& n = s.numerics;
+    n.nodes_per_layer = read_int(tr, "nodes_per_layer", 2, 1000, n.nodes_per_layer);
+    n.separator_nodes = read_int(tr, "separator_nodes", 2, 1000, n.separator_nodes);
+    n.particle_shells = read_int(tr, "particle_shells", 3, 1000, n.particle_shells);
+    n.relative_tolerance = tr.number("relative_tolerance", kNone, n.relative_tolerance);
+    n.max_step_s = tr.number("max_step_s", kS, n.max_step_s);
+    n.voltage_event_tolerance_V =
+        tr.number("voltage_event_tolerance_V", kV, n.voltage_event_tolerance_V);
+    n.max_steps_per_protocol_step =
+        read_int(tr, "max_steps_per_protocol_step", 1, 1000000000, n.max_steps_per_protocol_step);
+    tr.finish();
+  }
+
+  // [protocol]
+  {
+    const toml::table& t = r.required_subtable("protocol");
+    TableReader tr(t, file, "protocol");
+    s.protocol.nominal_capacity_mAh_g =
+        tr.number("nominal_capacity_mAh_g", kMAhG, s.protocol.nominal_capacity_mAh_g);
+    const toml::node* sn = tr.node("steps");
+    if (!sn) tr.missing("steps", "an array of step strings and repeat blocks");
+    const toml::array* sa = sn->as_array();
+    if (!sa)
+      tr.fail("steps", "is not an array; allowed [\"Charge at 1C until 3.6 V\", { repeat = 2, "
+                       "steps = [...] }, ...]");
+    tr.finish();
+    ProtocolExpander ex{file, s.protocol, {}};
+    ex.expand(*sa, "protocol.steps", 0);
+  }
+
+  // [batch] is read after validation of the base (paths are checked against it).
+  const toml::table* batch = r.subtable("batch");
+  r.finish();
+
+  validate_scenario(s, file);
+
+  std::vector<VariantSpec> explicit_v;
+  std::vector<SweepAxis> axes;
+  if (batch) read_batch(*batch, s, explicit_v, axes);
+  try {
+    s.variants = expand_variants(explicit_v, axes, s.name, kMaxVariants);
+  } catch (const std::invalid_argument& e) {
+    throw ScenarioError(fmt::format("{}: batch: {}", file, e.what()));
+  }
+
+  // Every variant must be valid: apply each to a light copy of the base.
+  Scenario light = s;
+  light.text.clear();
+  light.variants.clear();
+  light.protocol.steps.clear();
+  light.protocol.step_texts.clear();
+  light.protocol.steps.push_back(ProtocolStep{});  // keep validate_scenario's step check happy
+  light.protocol.step_texts.push_back("");
+  for (const VariantSpec& v : s.variants) (void)apply_variant(light, v);
+  return s;
+}
+
+}  // namespace strata

@@ -1,0 +1,56 @@
+#pragma once
+// Batch variants: explicit variants, sweeps (cartesian grids) on top of them, and
+// applying one variant (layer order + parameter overrides) to the base scenario.
+// See docs/scenario-format.md, section [batch].
+#include <string>
+#include <vector>
+
+#include "host/material_library.hpp"  // ScenarioError
+#include "host/scenario.hpp"
+
+namespace strata {
+
+// One axis of a sweep: an override path and its values.
+struct SweepAxis {
+  std::string path;
+  std::vector<double> values;
+};
+
+// count values from `from` to `to` (both included; count == 1 gives {from}),
+// linearly or, with log, geometrically (from, to > 0). Throws std::invalid_argument.
+std::vector<double> sweep_values(double from, double to, long long count, bool log);
+
+// The batch: each explicit variant (or one base variant labelled base_label when
+// there are none) times the cartesian product of the sweep axes (the last axis
+// varies fastest). Sweep overrides win over an explicit variant's own ones.
+// Labels: explicit label, then " path=value" per axis (values with 6 significant
+// digits). Throws std::invalid_argument when the product exceeds max_variants.
+std::vector<VariantSpec> expand_variants(const std::vector<VariantSpec>& explicit_variants,
+                                         const std::vector<SweepAxis>& sweep,
+                                         const std::string& base_label,
+                                         size_t max_variants = 1000000);
+
+// The override paths, one form per line (for messages and docs).
+std::string allowed_override_forms();
+
+// Checks that path is an allowed override path for scenario s (indices in range,
+// material present). Returns an empty string when it is, else the reason.
+std::string check_override_path(const Scenario& s, const std::string& path);
+
+// Sets one override on s. Throws std::invalid_argument with the reason when the
+// path is not allowed. Setting layers[i].tortuosity switches that layer to an
+// explicit tortuosity; bruggeman_exponent switches it to Bruggeman (same for the
+// separator). No range check here (see validate_scenario).
+void apply_override(Scenario& s, const std::string& path, double value);
+
+// Reorders s.layers: new layer i = old layer order[i]. Throws std::invalid_argument
+// unless order is a permutation of 0..K-1.
+void apply_layer_order(Scenario& s, const std::vector<int>& order);
+
+// The base scenario with the variant's layer order applied first, then its
+// overrides (layer indices refer to positions after the reordering), re-validated
+// (ranges) and with variants cleared. Throws ScenarioError naming the file, the
+// variant label, the key and the value.
+Scenario apply_variant(const Scenario& base, const VariantSpec& v);
+
+}  // namespace strata
