@@ -102,11 +102,14 @@ struct Cell {
   double counter_exchange_current_density_A_m2 = 10.0;  // planar metal counter
 };
 
+// Defaults: the coarsest resolution that meets the convergence test (3C charge
+// capacity within 0.5% of a run with doubled cells and shells and a 10x tighter
+// time tolerance) on the reference bilayer, with margin; see docs/performance.md.
 struct Numerics {
-  int nodes_per_layer = 10;       // default cells per sub-layer
-  int separator_nodes = 6;
-  int particle_shells = 10;
-  double relative_tolerance = 1e-4;  // time-step error control
+  int nodes_per_layer = 8;        // default cells per sub-layer
+  int separator_nodes = 5;
+  int particle_shells = 8;
+  double relative_tolerance = 1e-3;  // time-step error control (local error / scale)
   double max_step_s = 200.0;
   double voltage_event_tolerance_V = 1e-5;
   int max_steps_per_protocol_step = 20000;

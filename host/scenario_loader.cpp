@@ -441,10 +441,17 @@ void validate_scenario(const Scenario& s, const std::string& where) {
   const Numerics& n = s.numerics;
   if (n.nodes_per_layer < 2 || n.nodes_per_layer > 1000)
     range_fail(where, "numerics.nodes_per_layer", n.nodes_per_layer, "2 <= nodes_per_layer <= 1000");
+  {  // the kernels hold at most kMaxCells cells per variant
+    long cells = s.separator.nodes > 0 ? s.separator.nodes : n.separator_nodes;
+    for (const Layer& l : s.layers) cells += l.nodes > 0 ? l.nodes : n.nodes_per_layer;
+    if (cells > kMaxCells)
+      range_fail(where, "numerics (total cells)", cells, fmt::format("at most {} cells in layers and separator", kMaxCells));
+  }
   if (n.separator_nodes < 2 || n.separator_nodes > 1000)
     range_fail(where, "numerics.separator_nodes", n.separator_nodes, "2 <= separator_nodes <= 1000");
-  if (n.particle_shells < 3 || n.particle_shells > 1000)
-    range_fail(where, "numerics.particle_shells", n.particle_shells, "3 <= particle_shells <= 1000");
+  if (n.particle_shells < 3 || n.particle_shells > kMaxShells)
+    range_fail(where, "numerics.particle_shells", n.particle_shells,
+               fmt::format("3 <= particle_shells <= {}", kMaxShells));
   if (!(n.relative_tolerance >= 1e-12 && n.relative_tolerance <= 0.5))
     range_fail(where, "numerics.relative_tolerance", n.relative_tolerance,
                "1e-12 <= relative_tolerance <= 0.5");

@@ -6,6 +6,8 @@
 #include <limits>
 #include <vector>
 
+#include "host/scenario_loader.hpp"
+#include "host/simulate.hpp"
 #include "host/table_builder.hpp"
 #include "tests/unit/test_support.hpp"
 
@@ -88,6 +90,31 @@ TEST(DfnConvergence, BilayerThreeCChargeConvergedAtDefaultResolution) {
   const double q0 = test::capacity_mAh_g(b0, 0, 0), q1 = test::capacity_mAh_g(b1, 0, 0);
   EXPECT_LT(std::fabs(q0 - q1) / q1, 0.005) << q0 << " vs " << q1 << " mAh/g";
   EXPECT_GT(q1, 20.0);  // the 3C charge delivers a real capacity
+}
+
+// The same criterion on the reference bilayer (scenarios/default.toml, both orders),
+// which is the case that sets the default resolution.
+TEST(DfnConvergence, ReferenceBilayerThreeCChargeConvergedAtDefaultResolution) {
+  Scenario base = load_scenario(std::string(STRATA_SOURCE_DIR) + "/scenarios/default.toml");
+  base.protocol.steps = {parse_protocol_step("Charge at 3C until 3.6 V")};
+  base.protocol.step_texts = {"Charge at 3C until 3.6 V"};
+  ASSERT_EQ(base.numerics.nodes_per_layer, Numerics{}.nodes_per_layer) << "default.toml must use the defaults";
+  Scenario fine = base;
+  fine.numerics.nodes_per_layer *= 2;
+  fine.numerics.separator_nodes *= 2;
+  fine.numerics.particle_shells *= 2;
+  fine.numerics.relative_tolerance /= 10.0;
+  Batch b0 = build_batch(resolve_variants(base), Layout::Blocked);
+  Batch b1 = build_batch(resolve_variants(fine), Layout::Blocked);
+  run_batch_cpu(b0, 0);
+  run_batch_cpu(b1, 0);
+  ASSERT_EQ(b0.n_variants, 2);
+  for (int v = 0; v < 2; ++v) {
+    ASSERT_EQ(test::status(b0, v), 0);
+    ASSERT_EQ(test::status(b1, v), 0);
+    const double q0 = test::capacity_mAh_g(b0, v, 0), q1 = test::capacity_mAh_g(b1, v, 0);
+    EXPECT_LT(std::fabs(q0 - q1) / q1, 0.005) << b0.labels[v] << ": " << q0 << " vs " << q1 << " mAh/g";
+  }
 }
 
 TEST(DfnInvariance, SplitLayerEqualsPlainLayer) {
