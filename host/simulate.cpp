@@ -13,14 +13,20 @@
 namespace strata {
 
 std::vector<ResolvedVariant> resolve_variants(const Scenario& base) {
+  // Each variant copies the base: copy one without the variant list and the text,
+  // or resolving N variants would cost O(N^2).
+  Scenario light = base;
+  light.variants.clear();
+  light.text.clear();
   std::vector<ResolvedVariant> out;
+  out.reserve(base.variants.size());
   for (const VariantSpec& spec : base.variants) {
     ResolvedVariant rv;
     rv.label = spec.label;
     try {
-      rv.scenario = apply_variant(base, spec);
+      rv.scenario = apply_variant(light, spec);
     } catch (const ScenarioError& e) {
-      rv.scenario = base;
+      rv.scenario = light;
       rv.rejected = e.what();
     }
     out.push_back(std::move(rv));

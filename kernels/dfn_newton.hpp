@@ -83,6 +83,7 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
   Strided<double> lower = v.at(oL), diag = v.at(oD), upper = v.at(oU), rhs = v.at(oR);
   const double F = kFaraday_C_mol;
 
+  double err_prev = 0.0;
   for (int it = 0; it < kMaxNewtonIterations; ++it) {
     res.iterations = it + 1;
     for (long k = 0; k < 33L * nx; ++k) v[oL + k] = 0.0;
@@ -310,10 +311,13 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
 #ifdef STRATA_DEBUG_NEWTON
     printf("newton it %d dt %g err %g lambda %g dI %g I %g\n", it, dt_s, err, lambda, dI, v[oI]);
 #endif
-    if (lambda == 1.0 && err < kNewtonTolerance) {
+    // Converged when this update, or the next one estimated from the contraction
+    // rate err/err_prev, is below the tolerance.
+    if (lambda == 1.0 && (err < kNewtonTolerance || (it > 0 && err < 1e-4 && err * err < kNewtonTolerance * err_prev))) {
       res.converged = true;
       return res;
     }
+    err_prev = lambda == 1.0 ? err : 0.0;
   }
   return res;
 }
