@@ -148,6 +148,30 @@ void fill_record(const DfnShape& S, const Scenario& s, const std::map<std::strin
 
 }  // namespace
 
+std::vector<std::vector<int>> group_by_shape(const std::vector<ResolvedVariant>& vars) {
+  std::map<std::vector<int>, size_t> index;
+  std::vector<std::vector<int>> groups;
+  std::vector<int> rejected;
+  for (size_t v = 0; v < vars.size(); ++v) {
+    if (!vars[v].rejected.empty()) {
+      rejected.push_back(static_cast<int>(v));
+      continue;
+    }
+    const Scenario& s = vars[v].scenario;
+    std::vector<int> key = {s.numerics.particle_shells, separator_nodes(s)};
+    for (int k = 0; k < (int)s.layers.size(); ++k) key.push_back(layer_nodes(s, k));
+    auto it = index.find(key);
+    if (it == index.end()) {
+      it = index.emplace(key, groups.size()).first;
+      groups.emplace_back();
+    }
+    groups[it->second].push_back(static_cast<int>(v));
+  }
+  if (groups.empty()) groups.emplace_back();
+  groups[0].insert(groups[0].end(), rejected.begin(), rejected.end());
+  return groups;
+}
+
 Batch build_batch(const std::vector<ResolvedVariant>& vars, Layout layout) {
   if (vars.empty()) throw std::invalid_argument("empty batch");
   Batch b;

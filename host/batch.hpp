@@ -48,6 +48,11 @@ struct ResolvedVariant {
 
 Batch build_batch(const std::vector<ResolvedVariant>& variants, Layout layout);
 
+// Variants grouped by discretisation shape (layer count, cells per layer and in the
+// separator, shells), each group a list of indices into variants, in first-seen
+// order. Rejected variants join the first group. One batch runs per group.
+std::vector<std::vector<int>> group_by_shape(const std::vector<ResolvedVariant>& variants);
+
 // Total active mass per electrode area (kg/m2) of a resolved scenario.
 double active_mass_kg_m2(const Scenario& s);
 

@@ -1,6 +1,8 @@
 #include "host/results.hpp"
 
+#include <algorithm>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -27,14 +29,14 @@ std::string csv_quote(const std::string& s) {
 }
 }  // namespace
 
-std::vector<VariantResult> collect_results(Batch& b) {
+std::vector<VariantResult> collect_results(Batch& b, const std::vector<int>& ids) {
   const DfnShape& S = b.shape;
   const int n_out = step_out_size(S);
   std::vector<VariantResult> all;
   for (int v = 0; v < b.n_variants; ++v) {
     Strided<double> rec = b.view(v), out = b.out_view(v);
     VariantResult r;
-    r.id = v;
+    r.id = ids.empty() ? v : ids[v];
     r.label = b.labels[v];
     r.status = static_cast<int>(rec[S.o_misc + kMiscStatus]);
     r.reason = b.rejected_reason[v].empty() ? status_reason(static_cast<VariantStatus>(r.status))
@@ -55,12 +57,15 @@ std::vector<VariantResult> collect_results(Batch& b) {
       s.time_steps = static_cast<long>(out[o + kOutTimeSteps]);
       s.newton_iterations = static_cast<long>(out[o + kOutNewtonIterations]);
       s.end_reason = end_reason_name(static_cast<int>(out[o + kOutEndReason]));
-      s.material_charge_mAh_g.assign(b.material_names.size(), 0.0);
+      for (int q = 0; q < S.n_slots; ++q) {
+        const int mat = b.slot_material[(size_t)v * S.n_slots + q];
+        if (mat >= 0) s.material_charge_mAh_g[b.material_names[mat]] = 0.0;
+      }
       s.layer_charge_mAh_g.assign(S.n_layers, 0.0);
       for (int q = 0; q < S.n_slots; ++q) {
         const double c = out[o + kStepOutFields + q] * to_mAh_g;
         const int mat = b.slot_material[(size_t)v * S.n_slots + q];
-        if (mat >= 0) s.material_charge_mAh_g[mat] += c;
+        if (mat >= 0) s.material_charge_mAh_g[b.material_names[mat]] += c;
         s.layer_charge_mAh_g[b.slot_layer[q]] += c;
       }
       r.steps.push_back(s);
@@ -82,24 +87,38 @@ BatchTotals batch_totals(Batch& b) {
   return t;
 }
 
-void write_results_csv(const std::string& path, const Batch& b, const std::vector<VariantResult>& results) {
+void write_results_csv(const std::string& path, const std::vector<std::string>& step_texts,
+                       const std::vector<VariantResult>& results) {
   std::ofstream f(path);
   if (!f) throw std::runtime_error("cannot write " + path);
+  // Columns for every material and layer position any variant has.
+  std::set<std::string> materials;
+  size_t n_layers = 0;
+  for (const VariantResult& r : results)
+    for (const StepResult& s : r.steps) {
+      for (const auto& [m, c] : s.material_charge_mAh_g) materials.insert(m);
+      n_layers = std::max(n_layers, s.layer_charge_mAh_g.size());
+    }
   f << "variant_id,label,status,reason,active_mass_mg_cm2,step,step_text,capacity_mAh_g,capacity_mAh_cm2,"
        "charge_mAh_g,end_potential_V,end_current_A_m2,duration_s,time_steps,newton_iterations,end_reason";
-  for (const auto& m : b.material_names) f << ",charge_" << m << "_mAh_g";
-  for (int k = 0; k < b.shape.n_layers; ++k) f << ",charge_layer" << k << "_mAh_g";
+  for (const auto& m : materials) f << ",charge_" << m << "_mAh_g";
+  for (size_t k = 0; k < n_layers; ++k) f << ",charge_layer" << k << "_mAh_g";
   f << "\n";
   for (const VariantResult& r : results)
     for (size_t k = 0; k < r.steps.size(); ++k) {
       const StepResult& s = r.steps[k];
       f << fmt::format("{},{},{},{},{:.6g},{},{},{:.10g},{:.10g},{:.10g},{:.10g},{:.10g},{:.10g},{},{},{}", r.id,
                        csv_quote(r.label), r.status, csv_quote(r.reason), r.active_mass_mg_cm2, k,
-                       csv_quote(b.step_texts[k]), s.capacity_mAh_g, s.capacity_mAh_cm2, s.charge_mAh_g,
+                       csv_quote(step_texts[k]), s.capacity_mAh_g, s.capacity_mAh_cm2, s.charge_mAh_g,
                        s.end_potential_V, s.end_current_A_m2, s.duration_s, s.time_steps, s.newton_iterations,
                        s.end_reason);
-      for (double c : s.material_charge_mAh_g) f << fmt::format(",{:.10g}", c);
-      for (double c : s.layer_charge_mAh_g) f << fmt::format(",{:.10g}", c);
+      // Blank where a variant has no such material or layer.
+      for (const auto& m : materials) {
+        const auto it = s.material_charge_mAh_g.find(m);
+        f << (it == s.material_charge_mAh_g.end() ? std::string(",") : fmt::format(",{:.10g}", it->second));
+      }
+      for (size_t q = 0; q < n_layers; ++q)
+        f << (q < s.layer_charge_mAh_g.size() ? fmt::format(",{:.10g}", s.layer_charge_mAh_g[q]) : std::string(","));
       f << "\n";
     }
   if (!f) throw std::runtime_error("error while writing " + path);

@@ -1,6 +1,7 @@
 #pragma once
 // Per-variant, per-step results in reporting units (mAh/g of total active mass,
 // mAh/cm2, V, A/m2, s), and the CSV writer. Format: docs/output-format.md.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,8 @@ struct StepResult {
   long time_steps = 0;
   long newton_iterations = 0;
   std::string end_reason;           // "limit", "duration", "failed", "not run"
-  std::vector<double> material_charge_mAh_g;  // by Batch::material_names
-  std::vector<double> layer_charge_mAh_g;     // by layer position
+  std::map<std::string, double> material_charge_mAh_g;  // by material name
+  std::vector<double> layer_charge_mAh_g;               // by layer position
 };
 
 struct VariantResult {
@@ -31,7 +32,9 @@ struct VariantResult {
   std::vector<StepResult> steps;
 };
 
-std::vector<VariantResult> collect_results(Batch& batch);
+// Results of every variant of a batch; ids are the batch indices unless ids maps
+// them (ids[v] = the id of batch variant v, e.g. its index in the whole scenario).
+std::vector<VariantResult> collect_results(Batch& batch, const std::vector<int>& ids = {});
 
 // Totals over the batch: time steps and Newton iterations of the variants that ran.
 struct BatchTotals {
@@ -42,7 +45,9 @@ struct BatchTotals {
 };
 BatchTotals batch_totals(Batch& batch);
 
-// One row per (variant, step). Throws std::runtime_error if the file cannot be written.
-void write_results_csv(const std::string& path, const Batch& batch, const std::vector<VariantResult>& results);
+// One row per (variant, step), variants in the order given. Throws
+// std::runtime_error if the file cannot be written.
+void write_results_csv(const std::string& path, const std::vector<std::string>& step_texts,
+                       const std::vector<VariantResult>& results);
 
 }  // namespace strata

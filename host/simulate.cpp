@@ -1,5 +1,6 @@
 #include "host/simulate.hpp"
 
+#include <cctype>
 #include <filesystem>
 #include <iostream>
 
@@ -36,11 +37,12 @@ std::vector<ResolvedVariant> resolve_variants(const Scenario& base) {
 
 namespace {
 
-void print_table(const Batch& b, const std::vector<VariantResult>& results) {
+void print_table(const std::vector<ProtocolStep>& steps, const std::vector<std::string>& texts,
+                 const std::vector<VariantResult>& results) {
   // Columns: every step that passes current (rests are in the CSV only).
   std::vector<size_t> cols;
-  for (size_t k = 0; k < b.steps.size(); ++k)
-    if (b.steps[k].kind != StepKind::Rest) cols.push_back(k);
+  for (size_t k = 0; k < steps.size(); ++k)
+    if (steps[k].kind != StepKind::Rest) cols.push_back(k);
   const size_t max_cols = 8;
   const bool cut = cols.size() > max_cols;
   if (cut) cols.erase(cols.begin(), cols.end() - max_cols);  // the last ones: the rate test's end
@@ -49,7 +51,7 @@ void print_table(const Batch& b, const std::vector<VariantResult>& results) {
   std::string head = fmt::format("{:>5}  {:<{}}  {:>6}", "id", "label", wl, "status");
   for (size_t k : cols) head += fmt::format("  {:>10}", fmt::format("s{} mAh/g", k));
   fmt::print("{}\n", head);
-  for (size_t k : cols) fmt::print("  s{}: {}\n", k, b.step_texts[k]);
+  for (size_t k : cols) fmt::print("  s{}: {}\n", k, texts[k]);
   if (cut) fmt::print("  (earlier steps are in the CSV)\n");
   for (const auto& r : results) {
     std::string line = fmt::format("{:>5}  {:<{}}  {:>6}", r.id, r.label.substr(0, 40), wl, r.status == 0 ? "ok" : "FAIL");
@@ -60,6 +62,15 @@ void print_table(const Batch& b, const std::vector<VariantResult>& results) {
     if (r.status != 0) line += "  " + r.reason;
     fmt::print("{}\n", line);
   }
+}
+
+// A file name from the scenario name: letters, digits, '-', '_' and '.' kept, the
+// rest replaced, leading dots replaced (so it cannot leave the output directory).
+std::string safe_file_stem(const std::string& name) {
+  std::string out;
+  for (char c : name) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
+  for (size_t i = 0; i < out.size() && out[i] == '.'; ++i) out[i] = '_';
+  return out.empty() ? std::string("run") : out;
 }
 
 }  // namespace
@@ -73,36 +84,51 @@ int run_simulate(const SimulateOptions& opt) {
     return 2;
   }
   std::vector<ResolvedVariant> vars = resolve_variants(base);
-  Batch batch;
-  try {
-    batch = build_batch(vars, opt.layout);
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << opt.scenario_path << ": " << e.what() << "\n";
-    return 2;
-  }
+  const std::vector<std::vector<int>> groups = group_by_shape(vars);
   if (!opt.quiet)
-    fmt::print("strata {} ({}): scenario '{}' from {}: {} variants x {} protocol steps, {} cells, {} shells\n",
-               STRATA_VERSION, STRATA_GIT_REV, base.name, opt.scenario_path, batch.n_variants, batch.steps.size(),
-               batch.shape.nx, batch.shape.nr);
-  ProgressBar bar(batch.n_variants, "simulate");
-  std::function<void(int)> progress;
-  if (!opt.quiet) progress = [&bar](int done) { bar.update(done); };
-  const RunStats stats = run_batch_cpu(batch, opt.threads, progress);
-  if (!opt.quiet) bar.finish();
-  std::vector<VariantResult> results = collect_results(batch);
-  const BatchTotals tot = batch_totals(batch);
+    fmt::print("strata {} ({}): scenario '{}' from {}: {} variants in {} batch(es) of one shape each, {} protocol steps\n",
+               STRATA_VERSION, STRATA_GIT_REV, base.name, opt.scenario_path, vars.size(), groups.size(),
+               base.protocol.steps.size());
+  ProgressBar bar(static_cast<int>(vars.size()), "simulate");
+  std::vector<VariantResult> results(vars.size());
+  BatchTotals tot;
+  double wall_s = 0.0;
+  int threads = 0, done_before = 0;
+  for (const std::vector<int>& group : groups) {
+    std::vector<ResolvedVariant> members;
+    for (int v : group) members.push_back(vars[v]);
+    Batch batch;
+    try {
+      batch = build_batch(members, opt.layout);
+    } catch (const std::exception& e) {
+      std::cerr << "error: " << opt.scenario_path << ": " << e.what() << "\n";
+      return 2;
+    }
+    std::function<void(int)> progress;
+    if (!opt.quiet) progress = [&bar, done_before](int done) { bar.update(done_before + done); };
+    const RunStats stats = run_batch_cpu(batch, opt.threads, progress);
+    wall_s += stats.wall_s;
+    threads = stats.threads;
+    done_before += batch.n_variants;
+    for (VariantResult& r : collect_results(batch, group)) results[r.id] = std::move(r);
+    const BatchTotals t = batch_totals(batch);
+    tot.time_steps += t.time_steps;
+    tot.newton_iterations += t.newton_iterations;
+    tot.ok += t.ok;
+    tot.failed += t.failed;
+  }
   if (!opt.quiet) {
-    print_table(batch, results);
+    bar.finish();
+    print_table(base.protocol.steps, base.protocol.step_texts, results);
     fmt::print("\n{} variants ({} ok, {} failed) in {:.3f} s on {} CPU threads: {:.1f} variants/s, {:.0f} time steps/s, "
                "{:.2f} Newton iterations per step\n",
-               batch.n_variants, tot.ok, tot.failed, stats.wall_s, stats.threads, batch.n_variants / stats.wall_s,
-               tot.time_steps / stats.wall_s, tot.time_steps ? double(tot.newton_iterations) / tot.time_steps : 0.0);
+               vars.size(), tot.ok, tot.failed, wall_s, threads, vars.size() / wall_s, tot.time_steps / wall_s,
+               tot.time_steps ? double(tot.newton_iterations) / tot.time_steps : 0.0);
   }
   try {
     std::filesystem::create_directories(opt.out_dir);
-    const std::string stem = base.name.empty() ? std::string("run") : base.name;
-    const std::string path = (std::filesystem::path(opt.out_dir) / (stem + ".csv")).string();
-    write_results_csv(path, batch, results);
+    const std::string path = (std::filesystem::path(opt.out_dir) / (safe_file_stem(base.name) + ".csv")).string();
+    write_results_csv(path, base.protocol.step_texts, results);
     if (!opt.quiet) fmt::print("results: {}\n", path);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
   strata::SimulateOptions sim;
   std::string layout = "blocked";
   CLI::App* simulate = app.add_subcommand("simulate", "run a scenario's batch of variants through its protocol");
-  simulate->add_option("scenario", sim.scenario_path, "scenario file (TOML)")->required()->check(CLI::ExistingFile);
+  simulate->add_option("scenario", sim.scenario_path, "scenario file (TOML)")->required();
   simulate->add_option("--threads", sim.threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
   simulate->add_option("--out", sim.out_dir, "directory for the results (default: results)");
   simulate->add_option("--layout", layout, "memory layout of the batch: blocked or interleaved (the GPU's)")
