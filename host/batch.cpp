@@ -146,6 +146,24 @@ void fill_record(const DfnShape& S, const Scenario& s, const std::map<std::strin
   v[sc + kMaxStepsPerProtocolStep] = s.numerics.max_steps_per_protocol_step;
 }
 
+bool same_table(const Table1D& a, const Table1D& b) { return a.x == b.x && a.y == b.y; }
+bool same_property(const ScalarOrTable& a, const ScalarOrTable& b) {
+  return a.tabulated == b.tabulated && (a.tabulated ? same_table(a.table, b.table) : a.value == b.value);
+}
+bool same_functions(const Electrolyte& a, const Electrolyte& b) {
+  return same_property(a.conductivity_S_m, b.conductivity_S_m) && same_property(a.diffusivity_m2_s, b.diffusivity_m2_s) &&
+         same_property(a.transference_number, b.transference_number) &&
+         same_property(a.thermodynamic_factor, b.thermodynamic_factor);
+}
+bool same_functions(const ActiveMaterial& a, const ActiveMaterial& b) {
+  const OcpClosedForm &p = a.ocp_closed, &q = b.ocp_closed;
+  const bool ocp = a.ocp_tabulated ? (b.ocp_tabulated && same_table(a.ocp_table_V, b.ocp_table_V))
+                                   : (!b.ocp_tabulated && p.E0_V == q.E0_V && p.slope_V == q.slope_V &&
+                                      p.ideality == q.ideality && p.tanh_amplitude_V == q.tanh_amplitude_V &&
+                                      p.tanh_center == q.tanh_center && p.tanh_width == q.tanh_width);
+  return ocp && same_table(a.diffusivity_factor, b.diffusivity_factor);
+}
+
 }  // namespace
 
 std::vector<std::vector<int>> group_by_shape(const std::vector<ResolvedVariant>& vars) {
@@ -188,6 +206,7 @@ Batch build_batch(const std::vector<ResolvedVariant>& vars, Layout layout) {
   // Shared tables: every material any variant uses, and the electrolyte.
   TableBuilder tb;
   std::map<std::string, int> ids;
+  std::map<std::string, ActiveMaterial> first_material;
   std::vector<MaterialFns> fns;
   for (const auto& rv : vars) {
     if (!rv.rejected.empty()) continue;
@@ -197,10 +216,24 @@ Batch build_batch(const std::vector<ResolvedVariant>& vars, Layout layout) {
           if ((int)fns.size() >= kMaxMaterials) throw std::invalid_argument("too many materials in one batch");
           ids[lm.material] = static_cast<int>(fns.size());
           fns.push_back(tb.add_material(rv.scenario.materials.at(lm.material)));
+          first_material[lm.material] = rv.scenario.materials.at(lm.material);
           b.material_names.push_back(lm.material);
         }
   }
   const Electrolyte& el = ref->scenario.electrolyte;
+  // Function shapes (tables, closed forms) are shared by the batch; only scalars vary.
+  for (const auto& rv : vars) {
+    if (!rv.rejected.empty()) continue;
+    if (!same_functions(rv.scenario.electrolyte, el))
+      throw std::invalid_argument("variant '" + rv.label + "' has other electrolyte property functions than '" +
+                                  ref->label + "'; a batch shares them (run separate batches)");
+    for (const auto& [name, id] : ids) {
+      const auto it = rv.scenario.materials.find(name);
+      if (it != rv.scenario.materials.end() && !same_functions(it->second, first_material.at(name)))
+        throw std::invalid_argument("variant '" + rv.label + "' has other OCP or diffusivity functions for " + name +
+                                    " than the rest of the batch; a batch shares them (run separate batches)");
+    }
+  }
   b.tables.electrolyte.conductivity_S_m = tb.add_property(el.conductivity_S_m);
   b.tables.electrolyte.diffusivity_m2_s = tb.add_property(el.diffusivity_m2_s);
   b.tables.electrolyte.transference_number = tb.add_property(el.transference_number);
