@@ -8,4 +8,5 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config \
   libhdf5-dev libnlopt-cxx-dev libtomlplusplus-dev libcli11-dev libfmt-dev \
-  googletest libgtest-dev >/dev/null
+  googletest libgtest-dev \
+  python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-pytest >/dev/null
