@@ -17,7 +17,8 @@ const char* end_reason_name(int e) {
     case StepEnd::Limit: return "limit";
     case StepEnd::Duration: return "duration";
     case StepEnd::Failed: return "failed";
-    case StepEnd::AtStart: return "limit";
+    case StepEnd::AtStart: return "limit at start";
+    case StepEnd::LimitUnlocated: return "limit (not located to tolerance)";
     default: return "not run";
   }
 }

@@ -1,6 +1,6 @@
 #pragma once
 // Packs the tables every variant shares (OCP curves, property tables) into the flat
-// array the kernels read, with monotone (Fritsch-Carlson) PCHIP slopes.
+// array the kernels read, with monotone PCHIP slopes (Fritsch-Butland).
 #include <vector>
 
 #include "host/scenario.hpp"
@@ -20,7 +20,7 @@ class TableBuilder {
   std::vector<double> data_;
 };
 
-// Fritsch-Carlson slopes: a cubic Hermite interpolant through (x, y) with these
+// Monotone slopes (Fritsch-Butland weighted harmonic mean, as SciPy's PCHIP): a cubic Hermite interpolant through (x, y) with these
 // slopes is monotone on every interval where the data are.
 std::vector<double> pchip_slopes(const std::vector<double>& x, const std::vector<double>& y);
 

@@ -68,7 +68,6 @@ struct DfnShape {
   long o_x = 0, o_xold = 0, o_xprev = 0, o_xstep = 0;   // four copies of the state
   long o_blk = 0;     // block system: lower, diag, upper (9 per cell each), rhs (6 per cell)
   long o_col = 0;     // per column: y (nr), z (nr), coefficients j0, jphi, jc
-  long o_tmp = 0;     // scratch of 2*nr
   long o_misc = 0;    // dt_prev, time, status and counters (kMiscFields)
   long record_size = 0;
 
@@ -100,6 +99,7 @@ enum class VariantStatus : int {
   TooManySteps,      // the step limit of a protocol step was reached
   LinearSolveFailed, // singular Jacobian
   InvalidParameters, // rejected before the run
+  StepTooSmall,      // error control shrank the time step below the minimum
 };
 
 STRATA_HD inline const char* status_reason(VariantStatus s) {
@@ -110,6 +110,7 @@ STRATA_HD inline const char* status_reason(VariantStatus s) {
     case VariantStatus::TooManySteps: return "time-step limit of a protocol step reached";
     case VariantStatus::LinearSolveFailed: return "singular Jacobian in the linear solve";
     case VariantStatus::InvalidParameters: return "invalid parameters";
+    case VariantStatus::StepTooSmall: return "time step below the minimum under error control";
   }
   return "unknown";
 }
@@ -137,7 +138,6 @@ STRATA_HD inline void finalize_shape(DfnShape& s) {
   s.o_xstep = o; o += s.state_size;
   s.o_blk = o; o += 33L * s.nx;
   s.o_col = o; o += (long)s.n_cols * (2 * s.nr + 3);
-  s.o_tmp = o; o += 2L * s.nr;
   s.o_misc = o; o += kMiscFields;
   s.record_size = o;
 }

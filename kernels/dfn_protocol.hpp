@@ -30,11 +30,19 @@ enum StepOutField : int {
   kStepOutFields
 };
 
-enum class StepEnd : int { NotRun = 0, Limit = 1, Duration = 2, Failed = 3, AtStart = 4 };
+enum class StepEnd : int {
+  NotRun = 0,
+  Limit = 1,           // the limit was reached and located to its tolerance
+  Duration = 2,        // the step's time ran out
+  Failed = 3,          // the variant failed in this step
+  AtStart = 4,         // the limit held already within the first 1e-4 s of the step
+  LimitUnlocated = 5,  // the limit was reached but the event search stopped above tolerance
+};
 
 constexpr double kFirstStep_s = 0.1;   // first time step of every protocol step
 constexpr double kMinStep_s = 1e-7;    // below this a failing step fails the variant
 constexpr int kMaxEventIterations = 40;
+constexpr double kMinFirstStep_s = 1e-4;  // an event within this first step ends the step at its start
 
 STRATA_HD inline int step_out_size(const DfnShape& S) { return kStepOutFields + S.n_slots; }
 
@@ -71,7 +79,7 @@ STRATA_HD double electrolyte_sodium_mol_m2(const DfnShape& S, const V& v, long o
 
 // Initial guess from the parameters, then a consistent solve at zero current.
 template <class V>
-STRATA_HD bool initialize_state(const DfnShape& S, const SharedTables& tab, const V& v) {
+STRATA_HD VariantStatus initialize_state(const DfnShape& S, const SharedTables& tab, const V& v) {
   const long ox = S.o_x;
   const double T_K = v[S.o_scalar + kTemperature_K];
   for (int i = 0; i < S.nx; ++i) {
@@ -102,10 +110,11 @@ STRATA_HD bool initialize_state(const DfnShape& S, const SharedTables& tab, cons
   // several rounds of Newton iterations.
   for (int round = 0; round < 4; ++round) {
     const NewtonResult r = newton_step(S, tab, v, 1e-6, rest, ref);
-    if (r.converged) return true;
-    if (r.not_finite || r.singular) return false;
+    if (r.converged) return VariantStatus::Ok;
+    if (r.not_finite) return VariantStatus::NotFinite;
+    if (r.singular) return VariantStatus::LinearSolveFailed;
   }
-  return false;
+  return VariantStatus::NewtonFailed;
 }
 
 // Guess for the step from xold to xold + dt: linear extrapolation through the
@@ -218,7 +227,6 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
   VariantStatus fail = VariantStatus::Ok;
   double g_old = -1.0;
   bool done = duration <= 0.0;
-  if (done) end = StepEnd::AtStart;
 
   while (!done) {
     double h = fmin(fmin(dt, max_dt), duration - t);
@@ -242,14 +250,21 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
       copy_state(S, v, S.o_xold, S.o_x);
       v[S.o_misc + kMiscRejected] += 1.0;
       dt = h * fmax(0.2, 0.9 / sqrt(err));
-      if (dt < kMinStep_s) { fail = VariantStatus::NewtonFailed; break; }
+      if (dt < kMinStep_s) { fail = VariantStatus::StepTooSmall; break; }
       continue;
     }
     if (steps == 0 && fraction_limit) current_limit = st.limit_value * fabs(v[S.o_x + S.s_I()]);
     double g_new = event_value(S, v, st, ref, current_limit);
+    if (st.limit != LimitKind::None && g_new >= 0.0 && steps == 0 && h > kMinFirstStep_s) {
+      // The event fired in the first step, where g(0) is not known: shorten the first
+      // step until it does not, so the crossing is located like any other.
+      copy_state(S, v, S.o_xold, S.o_x);
+      dt = fmax(0.1 * h, kMinFirstStep_s);
+      continue;
+    }
     if (st.limit != LimitKind::None && g_new >= 0.0) {
       if (steps == 0) {
-        end = StepEnd::AtStart;  // reached within the first (short) step
+        end = StepEnd::AtStart;
       } else {
         // Regula falsi (Illinois) on the step length: g(0) = g_old < 0 <= g(h).
         const double tol = event_tolerance(S, v, st, current_limit);
@@ -278,10 +293,9 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
         newton += r3.iterations;
         if (!r3.converged) { fail = VariantStatus::NewtonFailed; break; }
         h = b;
-        end = StepEnd::Limit;
+        end = fabs(gb) <= tol ? StepEnd::Limit : StepEnd::LimitUnlocated;
       }
-      if (end == StepEnd::AtStart || end == StepEnd::Limit) done = true;
-      if (end == StepEnd::AtStart) end = StepEnd::Limit;
+      done = true;
       last_by_time = false;
     }
     // Accept.
@@ -327,8 +341,9 @@ STRATA_HD void run_protocol(const DfnShape& S, const SharedTables& tab, const V&
   const int n_out = step_out_size(S);
   for (int k = 0; k < n_steps * n_out; ++k) out[k] = 0.0;
   if (v[S.o_misc + kMiscStatus] != 0.0) return;  // rejected before the run
-  if (!initialize_state(S, tab, v)) {
-    v[S.o_misc + kMiscStatus] = (double)VariantStatus::NewtonFailed;
+  const VariantStatus init = initialize_state(S, tab, v);
+  if (init != VariantStatus::Ok) {
+    v[S.o_misc + kMiscStatus] = (double)init;
     return;
   }
   for (int k = 0; k < n_steps; ++k) {

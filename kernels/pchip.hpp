@@ -1,6 +1,6 @@
 #pragma once
-// Monotone piecewise-cubic Hermite interpolation (Fritsch-Carlson slopes, computed
-// on the host once) over tables stored in one flat array. Linear beyond the ends.
+// Monotone piecewise-cubic Hermite interpolation (Fritsch-Butland weighted harmonic
+// mean slopes, as SciPy's PCHIP, computed on the host once) over tables stored in one flat array. Linear beyond the ends.
 #include "kernels/config.hpp"
 #include "kernels/dual.hpp"
 

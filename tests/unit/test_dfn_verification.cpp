@@ -229,3 +229,18 @@ TEST(DfnProtocol, HoldEndsAtHalfTheInitialCurrent) {
   EXPECT_NEAR(test::out(b, 0, 1, kOutEndPotential_V), 3.6, 1e-9);
   EXPECT_EQ(test::out(b, 0, 1, kOutEndReason), (double)StepEnd::Limit);
 }
+
+// A limit that holds (almost) at once is located, never overshot: a second charge to
+// the same cut-off right after the first ends within the voltage tolerance.
+TEST(DfnProtocol, LimitReachedAtOnceIsNotOvershot) {
+  Scenario s = test::bilayer_scenario({"Charge at 2C until 3.6 V", "Charge at 2C until 3.6 V",
+                                       "Charge at 2C until 3.5 V"});
+  Batch b = test::run_scenarios({s});
+  ASSERT_EQ(test::status(b, 0), 0);
+  const double tol = s.numerics.voltage_event_tolerance_V;
+  EXPECT_LT(std::fabs(test::out(b, 0, 1, kOutEndPotential_V) - 3.6), tol + 1e-12);
+  EXPECT_LT(test::out(b, 0, 1, kOutCapacity_C_m2), 1e-3 * test::out(b, 0, 0, kOutCapacity_C_m2));
+  // Already above 3.5 V at the start: the step ends at its start, flagged as such.
+  EXPECT_EQ(test::out(b, 0, 2, kOutEndReason), (double)StepEnd::AtStart);
+  EXPECT_LT(test::out(b, 0, 2, kOutDuration_s), 2e-4);
+}

@@ -95,7 +95,7 @@ double slab_error(int nodes_per_region, double t_end) {
   Batch b = build_batch(vars, Layout::Blocked);
   const DfnShape& S = b.shape;
   Strided<double> v = b.view(0);
-  EXPECT_TRUE(initialize_state(S, b.tables, v));
+  EXPECT_EQ(initialize_state(S, b.tables, v), VariantStatus::Ok);
   const double L = 100e-6, c0 = 1000.0, A = 100.0;
   for (int i = 0; i < S.nx; ++i) {
     const double x = (i + 0.5) * L / S.nx;
