@@ -121,6 +121,41 @@ struct ProtocolSpec {
   std::vector<ProtocolStep> steps;       // parsed, same order
 };
 
+// A figure of merit computed per design from its step results (docs/scenario-format.md).
+struct ObjectiveSpec {
+  std::string name;            // column name in the results, e.g. "retention_3C"
+  // "retention": capacity of `step` / capacity of `reference_step`;
+  // "capacity_mAh_g", "capacity_mAh_cm2": capacity of `step`;
+  // "energy_Wh_kg": |energy| of `step` per kg of active material.
+  std::string kind = "retention";
+  int step = -1;               // index in the expanded protocol (0-based)
+  int reference_step = -1;     // retention only
+  bool maximize = true;
+};
+
+// A through-thickness profile snapshot: at the end of a protocol step, after a time
+// into it, or once its capacity reaches a value.
+struct ProfileRequest {
+  enum class At : int { End = 0, Time = 1, Capacity = 2 };
+  int step = 0;
+  At at = At::End;
+  double value = 0.0;          // s for Time, mAh/g for Capacity
+};
+
+// What goes into the results file besides the population.
+struct OutputSpec {
+  // Which designs keep trajectories: "none", "all", "best" (best_k by objective
+  // best_by, re-simulated after the sweep) or "list" (design_ids).
+  std::string trajectories = "none";
+  int best_k = 0;
+  std::string best_by;
+  std::vector<long> design_ids;
+  double trajectory_interval_s = 0.0;  // minimum time between samples; 0: every time step
+  int trajectory_max_points = 2000;    // per design; beyond it, the series is thinned 2:1
+  std::vector<ProfileRequest> profiles;
+  int batch_size = 1024;               // designs per batch (one HDF5 append + flush each)
+};
+
 // One variant of the batch: the base scenario with these parameter overrides
 // (path -> value, see docs/scenario-format.md) and optionally a layer order.
 struct VariantSpec {
@@ -142,6 +177,8 @@ struct Scenario {
   Numerics numerics;
   ProtocolSpec protocol;
   std::vector<VariantSpec> variants;  // at least one (the base scenario)
+  std::vector<ObjectiveSpec> objectives;
+  OutputSpec output;
 };
 
 }  // namespace strata
