@@ -11,6 +11,12 @@
 
 namespace strata {
 
+void Batch::enable_trajectories(const TrajectorySpec& spec) {
+  trajectory_spec = spec;
+  trajectory_layout = trajectory_layout_of(shape, spec);
+  trajectories.assign((size_t)n_variants * trajectory_layout.record_size, 0.0);
+}
+
 long Batch::out_record_size() const { return (long)steps.size() * step_out_size(shape); }
 
 double active_mass_kg_m2(const Scenario& s) {

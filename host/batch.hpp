@@ -9,6 +9,7 @@
 #include "kernels/materials.hpp"
 #include "kernels/protocol_step.hpp"
 #include "kernels/strided.hpp"
+#include "kernels/trajectory.hpp"
 
 namespace strata {
 
@@ -27,10 +28,20 @@ struct Batch {
   std::vector<std::string> material_names;    // by material id
   std::vector<int> slot_material;             // per variant * n_slots: material id (-1: padding)
   std::vector<int> slot_layer;                // per slot: layer position
+  TrajectorySpec trajectory_spec;             // disabled unless enable_trajectories() is called
+  TrajectoryLayout trajectory_layout;
+  std::vector<double> trajectories;           // n_variants * trajectory_layout.record_size
+
+  // Allocates trajectory records for every variant of the batch.
+  void enable_trajectories(const TrajectorySpec& spec);
 
   long out_record_size() const;
   Strided<double> view(int v) { return variant_view(records.data(), layout, n_variants, shape.record_size, v); }
   Strided<double> out_view(int v) { return variant_view(outputs.data(), layout, n_variants, out_record_size(), v); }
+  Strided<double> trajectory_view(int v) {
+    return trajectories.empty() ? out_view(v)
+                                : variant_view(trajectories.data(), layout, n_variants, trajectory_layout.record_size, v);
+  }
   double param(int v, long offset) { return view(v)[offset]; }
   void rebind_tables() { tables.data = table_data.data(); }
 };

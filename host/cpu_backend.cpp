@@ -34,7 +34,8 @@ RunStats run_batch_cpu(Batch& batch, int threads, const std::function<void(int)>
   const int chunk = batch.layout == Layout::Interleaved ? 64 : 1;
 #pragma omp parallel for schedule(dynamic, chunk) num_threads(stats.threads)
   for (int v = 0; v < batch.n_variants; ++v) {
-    run_protocol(S, tables, batch.view(v), steps, n_steps, batch.out_view(v));
+    run_protocol(S, tables, batch.view(v), steps, n_steps, batch.out_view(v), batch.trajectory_spec,
+                 batch.trajectory_view(v));
     finished.fetch_add(1);
   }
   stats.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -52,6 +52,7 @@ std::vector<VariantResult> collect_results(Batch& b, const std::vector<int>& ids
       s.capacity_mAh_g = out[o + kOutCapacity_C_m2] * to_mAh_g;
       s.capacity_mAh_cm2 = out[o + kOutCapacity_C_m2] / 3.6 / 1e4;  // C/m2 -> mAh/m2 -> mAh/cm2
       s.charge_mAh_g = out[o + kOutCharge_C_m2] * to_mAh_g;
+      s.energy_Wh_kg = mass_kg_m2 > 0 ? out[o + kOutEnergy_J_m2] / 3600.0 / mass_kg_m2 : 0.0;
       s.end_potential_V = out[o + kOutEndPotential_V];
       s.end_current_A_m2 = out[o + kOutEndCurrent_A_m2];
       s.duration_s = out[o + kOutDuration_s];
@@ -101,16 +102,16 @@ void write_results_csv(const std::string& path, const std::vector<std::string>& 
       n_layers = std::max(n_layers, s.layer_charge_mAh_g.size());
     }
   f << "variant_id,label,status,reason,active_mass_mg_cm2,step,step_text,capacity_mAh_g,capacity_mAh_cm2,"
-       "charge_mAh_g,end_potential_V,end_current_A_m2,duration_s,time_steps,newton_iterations,end_reason";
+       "charge_mAh_g,energy_Wh_kg,end_potential_V,end_current_A_m2,duration_s,time_steps,newton_iterations,end_reason";
   for (const auto& m : materials) f << ",charge_" << m << "_mAh_g";
   for (size_t k = 0; k < n_layers; ++k) f << ",charge_layer" << k << "_mAh_g";
   f << "\n";
   for (const VariantResult& r : results)
     for (size_t k = 0; k < r.steps.size(); ++k) {
       const StepResult& s = r.steps[k];
-      f << fmt::format("{},{},{},{},{:.6g},{},{},{:.10g},{:.10g},{:.10g},{:.10g},{:.10g},{:.10g},{},{},{}", r.id,
-                       csv_quote(r.label), r.status, csv_quote(r.reason), r.active_mass_mg_cm2, k,
-                       csv_quote(step_texts[k]), s.capacity_mAh_g, s.capacity_mAh_cm2, s.charge_mAh_g,
+      f << fmt::format("{},{},{},{},{:.6g},{},{},{:.10g},{:.10g},{:.10g},{:.10g},{:.10g},{:.10g},{:.10g},{},{},{}",
+                       r.id, csv_quote(r.label), r.status, csv_quote(r.reason), r.active_mass_mg_cm2, k,
+                       csv_quote(step_texts[k]), s.capacity_mAh_g, s.capacity_mAh_cm2, s.charge_mAh_g, s.energy_Wh_kg,
                        s.end_potential_V, s.end_current_A_m2, s.duration_s, s.time_steps, s.newton_iterations,
                        s.end_reason);
       // Blank where a variant has no such material or layer.

@@ -13,6 +13,7 @@ struct StepResult {
   double capacity_mAh_g = 0.0;      // integral of |I| dt per gram of active material
   double capacity_mAh_cm2 = 0.0;
   double charge_mAh_g = 0.0;        // integral of I dt (> 0 on charge)
+  double energy_Wh_kg = 0.0;        // integral of V I dt per kg of active material (> 0 on charge)
   double end_potential_V = 0.0;
   double end_current_A_m2 = 0.0;
   double duration_s = 0.0;

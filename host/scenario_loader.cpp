@@ -174,6 +174,302 @@ struct ProtocolExpander {
 };
 
 // ---------------------------------------------------------------------------
+// Objectives and output. Both refer to steps of the expanded protocol (s0, s1, ...
+// as `strata simulate` prints them) and output.design_ids to variants, so they are
+// read once the protocol is expanded and the variants are known.
+
+bool is_identifier(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+      return false;
+  return true;
+}
+
+// The steps that pass current, "s0, s2, s3, ..." (at most 8 named).
+std::string current_steps_words(const ProtocolSpec& p) {
+  std::string out;
+  size_t n = 0;
+  for (size_t k = 0; k < p.steps.size(); ++k) {
+    if (p.steps[k].kind == StepKind::Rest) continue;
+    if (n == 8) {
+      out += ", ...";
+      break;
+    }
+    out += fmt::format("{}s{}", n ? ", " : "", k);
+    ++n;
+  }
+  return out.empty() ? std::string("none (every step of the protocol is a Rest)") : out;
+}
+
+// r.key(key) = k must index an existing step of the expanded protocol; with
+// `current`, one that is not a Rest step (`why` says what needs the current).
+void check_step(const TableReader& r, const std::string& key, long long k, const ProtocolSpec& p,
+                bool current, const std::string& why) {
+  const long long n = static_cast<long long>(p.steps.size());
+  if (k < 0 || k >= n)
+    r.fail(key, fmt::format("is out of range; allowed 0 <= {} <= {}: an index into the protocol "
+                            "steps after repeat blocks are expanded (s0 .. s{} as `strata "
+                            "simulate` prints them)",
+                            key, n - 1, n - 1));
+  if (current && p.steps[static_cast<size_t>(k)].kind == StepKind::Rest)
+    r.fail(key, fmt::format("is a Rest step (s{}: \"{}\"); {}; allowed a step that passes "
+                            "current: {}",
+                            k, p.step_texts[static_cast<size_t>(k)], why, current_steps_words(p)));
+}
+
+std::vector<ObjectiveSpec> read_objectives(const toml::node* node, const Scenario& s) {
+  std::vector<ObjectiveSpec> out;
+  if (!node) return out;
+  const std::string& file = s.file;
+  const ProtocolSpec& pr = s.protocol;
+  const long long last = static_cast<long long>(pr.steps.size()) - 1;
+  const toml::array* a = node->as_array();
+  if (!a || (!a->empty() && !a->is_array_of_tables()))
+    throw ScenarioError(fmt::format(
+        "{}: objectives = {} is not an array of tables; write one [[objectives]] table per "
+        "objective (name, kind, step, reference_step, sense)",
+        file, detail::show_node(*node)));
+  for (size_t i = 0; i < a->size(); ++i) {
+    const std::string p = fmt::format("objectives[{}]", i);
+    TableReader tr(*a->get(i)->as_table(), file, p);
+    auto name = tr.string("name");
+    auto kind = tr.string("kind");
+    auto step = tr.integer("step");
+    auto ref = tr.integer("reference_step");
+    auto sense = tr.string("sense");
+    tr.finish();
+    ObjectiveSpec o;
+    if (!name)
+      tr.missing("name", "a unique name of letters, digits and '_', e.g. \"retention_3C\"");
+    if (!is_identifier(*name))
+      tr.fail("name", "is not allowed; allowed a non-empty name of letters, digits and '_' (it "
+                      "becomes a column name in the results)");
+    for (size_t j = 0; j < out.size(); ++j)
+      if (out[j].name == *name)
+        tr.fail("name", fmt::format("is also the name of objectives[{}]; allowed a name not used "
+                                    "by another objective",
+                                    j));
+    o.name = *name;
+    if (kind) {
+      if (*kind != "retention" && *kind != "capacity_mAh_g" && *kind != "capacity_mAh_cm2" &&
+          *kind != "energy_Wh_kg")
+        tr.fail("kind", "is not an objective kind; allowed \"retention\", \"capacity_mAh_g\", "
+                        "\"capacity_mAh_cm2\" or \"energy_Wh_kg\"");
+      o.kind = *kind;
+    }
+    if (!step)
+      tr.missing("step", fmt::format("the index of the measured step in the expanded protocol, "
+                                     "0 .. {}, not a Rest step",
+                                     last));
+    check_step(tr, "step", *step, pr, true, "an objective measures a step that passes current");
+    o.step = static_cast<int>(*step);
+    if (o.kind == "retention") {
+      if (!ref)
+        throw ScenarioError(fmt::format(
+            "{}: missing required key {}: {} = \"retention\"{} is the capacity of step s{} "
+            "divided by the capacity of reference_step; allowed an index 0 .. {} into the "
+            "expanded protocol that is not a Rest step and differs from step",
+            file, tr.key_path("reference_step"), tr.key_path("kind"), kind ? "" : " (the default)",
+            *step, last));
+      check_step(tr, "reference_step", *ref, pr, true,
+                 "a retention divides by the capacity of a step that passes current");
+      if (*ref == *step)
+        tr.fail("reference_step", fmt::format("is the measured step itself ({} = {}); allowed a "
+                                              "different step",
+                                              tr.key_path("step"), *step));
+      o.reference_step = static_cast<int>(*ref);
+    } else if (ref) {
+      tr.fail("reference_step", fmt::format("is not allowed for {} = \"{}\"; only kind = "
+                                            "\"retention\" takes a reference_step",
+                                            tr.key_path("kind"), o.kind));
+    }
+    if (sense) {
+      if (*sense == "maximize") o.maximize = true;
+      else if (*sense == "minimize") o.maximize = false;
+      else tr.fail("sense", "is not allowed; allowed \"maximize\" or \"minimize\"");
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+ProfileRequest read_profile(const toml::node& node, const std::string& key, const Scenario& s) {
+  const std::string& file = s.file;
+  const toml::table* t = node.as_table();
+  if (!t)
+    throw ScenarioError(fmt::format(
+        "{}: {} = {} is not a table; allowed {{ step = k, at = \"end\" }}, {{ step = k, at = "
+        "\"time\", value_s = t }} or {{ step = k, at = \"capacity\", value_mAh_g = q }}",
+        file, key, detail::show_node(node)));
+  TableReader tr(*t, file, key);
+  auto step = tr.integer("step");
+  auto at = tr.string("at");
+  auto value_s = tr.number("value_s", kS);
+  auto value_q = tr.number("value_mAh_g", kMAhG);
+  tr.finish();
+  ProfileRequest q;
+  if (!step)
+    tr.missing("step", fmt::format("the index of the step in the expanded protocol, 0 .. {}",
+                                   s.protocol.steps.size() - 1));
+  const std::string a = at.value_or("end");
+  const std::string at_words =
+      fmt::format("{} = \"{}\"{}", tr.key_path("at"), a, at ? "" : " (the default)");
+  auto not_allowed = [&](const char* k, const std::string& use) {
+    tr.fail(k, fmt::format("is not allowed with {}; {}", at_words, use));
+  };
+  auto need = [&](const char* k, const std::string& what) {
+    throw ScenarioError(fmt::format("{}: missing required key {}: {} needs {}", file,
+                                    tr.key_path(k), at_words, what));
+  };
+  if (a == "end") {
+    q.at = ProfileRequest::At::End;
+    if (value_s)
+      not_allowed("value_s", "a snapshot at the end of the step takes no value (at = \"time\" "
+                             "takes value_s)");
+    if (value_q)
+      not_allowed("value_mAh_g", "a snapshot at the end of the step takes no value (at = "
+                                 "\"capacity\" takes value_mAh_g)");
+  } else if (a == "time") {
+    q.at = ProfileRequest::At::Time;
+    if (value_q) not_allowed("value_mAh_g", "allowed value_s (s into the step)");
+    if (!value_s) need("value_s", "value_s, the time into the step in s (> 0)");
+    if (!(*value_s > 0.0))
+      tr.fail("value_s", "is out of range; allowed value_s > 0 (s into the step)");
+    q.value = *value_s;
+  } else if (a == "capacity") {
+    q.at = ProfileRequest::At::Capacity;
+    if (value_s)
+      not_allowed("value_s", "allowed value_mAh_g (capacity passed since the start of the step)");
+    if (!value_q)
+      need("value_mAh_g", "value_mAh_g, the capacity passed since the start of the step in "
+                          "mAh/g (> 0)");
+    if (!(*value_q > 0.0))
+      tr.fail("value_mAh_g", "is out of range; allowed value_mAh_g > 0 (mAh per g of active "
+                             "material, since the start of the step)");
+    q.value = *value_q;
+  } else {
+    tr.fail("at", "is not allowed; allowed \"end\", \"time\" or \"capacity\"");
+  }
+  check_step(tr, "step", *step, s.protocol, q.at == ProfileRequest::At::Capacity,
+             "no capacity passes in a Rest step");
+  q.step = static_cast<int>(*step);
+  return q;
+}
+
+OutputSpec read_output(const toml::table* t, const Scenario& s) {
+  OutputSpec o;
+  if (!t) return o;
+  const std::string& file = s.file;
+  TableReader tr(*t, file, "output");
+  auto traj = tr.string("trajectories");
+  auto best_k = tr.integer("best_k");
+  auto best_by = tr.string("best_by");
+  const toml::array* ids = tr.array("design_ids");
+  o.trajectory_interval_s = tr.number("trajectory_interval_s", kS, o.trajectory_interval_s);
+  o.trajectory_max_points =
+      read_int(tr, "trajectory_max_points", 10, 1000000, o.trajectory_max_points);
+  o.batch_size = read_int(tr, "batch_size", 1, 1000000, o.batch_size);
+  const toml::array* profiles = tr.array("profiles");
+  tr.finish();
+
+  if (traj) {
+    if (*traj != "none" && *traj != "all" && *traj != "best" && *traj != "list")
+      tr.fail("trajectories", "is not allowed; allowed \"none\", \"all\", \"best\" (best_k "
+                              "designs by objective best_by) or \"list\" (design_ids)");
+    o.trajectories = *traj;
+  }
+  const std::string traj_words =
+      fmt::format("output.trajectories = \"{}\"{}", o.trajectories, traj ? "" : " (the default)");
+
+  if (o.trajectories == "best") {
+    if (!best_k)
+      throw ScenarioError(fmt::format(
+          "{}: missing required key output.best_k: {} needs best_k, the number of designs kept "
+          "(a whole number >= 1)",
+          file, traj_words));
+    if (*best_k < 1 || *best_k > INT_MAX)
+      tr.fail("best_k", fmt::format("is out of range; allowed 1 <= best_k <= {}", INT_MAX));
+    o.best_k = static_cast<int>(*best_k);
+  } else if (best_k) {
+    tr.fail("best_k", fmt::format("is not allowed with {}; best_k belongs to trajectories = "
+                                  "\"best\" only",
+                                  traj_words));
+  }
+
+  if (best_by) {
+    bool known = false;
+    std::string names;
+    for (const ObjectiveSpec& ob : s.objectives) {
+      known = known || ob.name == *best_by;
+      names += fmt::format("{}\"{}\"", names.empty() ? "" : ", ", ob.name);
+    }
+    if (!known)
+      tr.fail("best_by", s.objectives.empty()
+                             ? std::string("names no objective: the file has no [[objectives]]; "
+                                           "allowed the name of an [[objectives]] table")
+                             : fmt::format("names no objective; allowed the name of an "
+                                           "[[objectives]] table: {}",
+                                           names));
+    o.best_by = *best_by;
+  } else if (o.trajectories == "best") {
+    if (s.objectives.empty())
+      throw ScenarioError(fmt::format(
+          "{}: missing required key output.best_by: {} ranks designs by an objective, and the "
+          "file has no [[objectives]]; add an [[objectives]] table (best_by defaults to the "
+          "first one)",
+          file, traj_words));
+    o.best_by = s.objectives.front().name;
+  }
+
+  const long n_variants = static_cast<long>(s.variants.size());
+  if (o.trajectories == "list") {
+    if (!ids)
+      throw ScenarioError(fmt::format(
+          "{}: missing required key output.design_ids: {} needs design_ids, a non-empty array "
+          "of design ids 0 .. {} (the variant's index in the expanded batch)",
+          file, traj_words, n_variants - 1));
+    if (ids->empty())
+      tr.fail("design_ids", fmt::format("is empty; allowed a non-empty array of design ids 0 .. "
+                                        "{} (the variant's index in the expanded batch)",
+                                        n_variants - 1));
+    std::set<long> seen;
+    for (size_t i = 0; i < ids->size(); ++i) {
+      const toml::node& n = *ids->get(i);
+      const std::string k = fmt::format("output.design_ids[{}]", i);
+      auto v = n.as_integer();
+      if (!v)
+        throw ScenarioError(fmt::format("{}: {} = {} is not an integer; allowed a design id 0 .. "
+                                        "{} (a whole number)",
+                                        file, k, detail::show_node(n), n_variants - 1));
+      if (v->get() < 0 || v->get() >= n_variants)
+        throw ScenarioError(fmt::format(
+            "{}: {} = {} is out of range; allowed 0 <= design id <= {} (the scenario expands to "
+            "{} variant{}; a design id is the variant's index in the expanded batch)",
+            file, k, v->get(), n_variants - 1, n_variants, n_variants == 1 ? "" : "s"));
+      if (!seen.insert(static_cast<long>(v->get())).second)
+        throw ScenarioError(fmt::format("{}: {} = {} is listed twice; allowed each design id once",
+                                        file, k, v->get()));
+      o.design_ids.push_back(static_cast<long>(v->get()));
+    }
+  } else if (ids) {
+    tr.fail("design_ids", fmt::format("is not allowed with {}; design_ids belongs to "
+                                      "trajectories = \"list\" only",
+                                      traj_words));
+  }
+
+  if (!(o.trajectory_interval_s >= 0.0))
+    tr.fail("trajectory_interval_s",
+            "is out of range; allowed trajectory_interval_s >= 0 (0: every time step)");
+
+  if (profiles)
+    for (size_t i = 0; i < profiles->size(); ++i)
+      o.profiles.push_back(
+          read_profile(*profiles->get(i), fmt::format("output.profiles[{}]", i), s));
+  return o;
+}
+
+// ---------------------------------------------------------------------------
 // Batch
 
 // Flattens nested tables of overrides: { materials = { NVP = { x = 1 } } } ->
@@ -643,6 +939,9 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
 
   // [batch] is read after validation of the base (paths are checked against it).
   const toml::table* batch = r.subtable("batch");
+  // [[objectives]] and [output] are read last: they refer to protocol steps and variants.
+  const toml::node* objectives = r.node("objectives");
+  const toml::table* output = r.subtable("output");
   r.finish();
 
   validate_scenario(s, file);
@@ -665,6 +964,9 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
   light.protocol.steps.push_back(ProtocolStep{});  // keep validate_scenario's step check happy
   light.protocol.step_texts.push_back("");
   for (const VariantSpec& v : s.variants) (void)apply_variant(light, v);
+
+  s.objectives = read_objectives(objectives, s);
+  s.output = read_output(output, s);
   return s;
 }
 

@@ -12,6 +12,7 @@
 #include "kernels/materials.hpp"
 #include "kernels/protocol_step.hpp"
 #include "kernels/strided.hpp"
+#include "kernels/trajectory.hpp"
 
 namespace strata {
 
@@ -21,6 +22,7 @@ namespace strata {
 enum StepOutField : int {
   kOutCapacity_C_m2 = 0,  // integral of |I| dt
   kOutCharge_C_m2,        // integral of I dt (> 0 on charge)
+  kOutEnergy_J_m2,        // integral of V I dt (> 0 on charge)
   kOutEndPotential_V,
   kOutEndCurrent_A_m2,
   kOutDuration_s,
@@ -68,6 +70,17 @@ STRATA_HD double slot_sodium_mol_m2(const DfnShape& S, const V& v, long ox, int 
     total += v[S.o_dx + i] * vf * n / particle_volume;
   }
   return total;
+}
+
+// Sodium slot s's particles hold when all are at stoichiometry x (mol/m2).
+template <class V>
+STRATA_HD double slot_sodium_at_mol_m2(const DfnShape& S, const V& v, int s, double x) {
+  int layer = 0;
+  while (layer + 1 < S.n_layers && S.layer_first_slot[layer + 1] <= s) ++layer;
+  const long sp = S.o_slot + (long)kSlotParams * s;
+  double thickness = 0.0;
+  for (int i = S.layer_first_cell[layer]; i < S.layer_first_cell[layer + 1]; ++i) thickness += v[S.o_dx + i];
+  return thickness * v[sp + kSlotVolumeFraction] * v[sp + kSlotCmax_mol_m3] * x;
 }
 
 template <class V>
@@ -199,10 +212,20 @@ STRATA_HD NewtonResult attempt_step(const DfnShape& S, const SharedTables& tab, 
   return newton_step(S, tab, v, dt, ctl, ref);
 }
 
+// Recording of trajectories during a run (disabled: spec.enabled == 0).
+template <class VT>
+struct Recorder {
+  const TrajectorySpec* spec = nullptr;
+  TrajectoryLayout layout;
+  VT record;
+  int step = 0;  // protocol step index
+  STRATA_HD bool on() const { return spec && spec->enabled; }
+};
+
 // Runs one protocol step. Returns false when the variant failed (status set).
-template <class V, class VO>
+template <class V, class VO, class VT>
 STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, const V& v, const ProtocolStep& st,
-                                 const VO& out) {
+                                 const VO& out, const Recorder<VT>& rec) {
   const ReferencePoint ref = locate_reference(S, v);
   const double one_c = v[S.o_scalar + kOneC_A_m2];
   StepControl ctl;
@@ -221,7 +244,8 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
   const long max_steps = (long)v[S.o_scalar + kMaxStepsPerProtocolStep];
 
   copy_state(S, v, S.o_x, S.o_xstep);
-  double t = 0.0, capacity = 0.0, charge = 0.0, dt = kFirstStep_s, dt_prev = 0.0;
+  double t = 0.0, capacity = 0.0, charge = 0.0, energy = 0.0, dt = kFirstStep_s, dt_prev = 0.0;
+  const double t_start = v[S.o_misc + kMiscTime_s];
   long steps = 0, newton = 0;
   StepEnd end = StepEnd::Duration;
   VariantStatus fail = VariantStatus::Ok;
@@ -300,14 +324,20 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
     }
     // Accept.
     const double I = v[S.o_x + S.s_I()];
+    const double V_end = measured_potential_V(S, v, S.o_x, ref);
     capacity += fabs(I) * h;
     charge += I * h;
+    energy += V_end * I * h;
     t += h;
     ++steps;
     copy_state(S, v, S.o_xold, S.o_xprev);
     dt_prev = h;
     g_old = event_value(S, v, st, ref, current_limit);
     if (last_by_time && !done) { done = true; end = StepEnd::Duration; }
+    if (rec.on()) {
+      record_sample(S, *rec.spec, rec.layout, v, rec.record, t_start + t, rec.step, V_end, capacity, done);
+      record_profiles(S, tab, *rec.spec, rec.layout, v, rec.record, rec.step, t, capacity, done, t_start + t);
+    }
     dt = h * (err > 0.0 ? fmin(3.0, fmax(0.2, 0.9 / sqrt(err))) : 2.0);
     if (steps >= max_steps && !done) { fail = VariantStatus::TooManySteps; break; }
   }
@@ -317,6 +347,7 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
   v[S.o_misc + kMiscTimeSteps] += (double)steps;
   out[kOutCapacity_C_m2] = capacity;
   out[kOutCharge_C_m2] = charge;
+  out[kOutEnergy_J_m2] = energy;
   out[kOutEndPotential_V] = measured_potential_V(S, v, S.o_x, ref);
   out[kOutEndCurrent_A_m2] = v[S.o_x + S.s_I()];
   out[kOutDuration_s] = t;
@@ -333,23 +364,52 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
   return true;
 }
 
-// Runs a whole protocol on one variant. out holds n_steps records of
-// step_out_size(S) values; steps after a failure keep StepEnd::NotRun.
+// One protocol step without recording.
 template <class V, class VO>
+STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, const V& v, const ProtocolStep& st,
+                                 const VO& out) {
+  const Recorder<VO> none{};
+  return run_protocol_step(S, tab, v, st, out, none);
+}
+
+// Runs a whole protocol on one variant. out holds n_steps records of
+// step_out_size(S) values; steps after a failure keep StepEnd::NotRun. When the
+// trajectory spec is enabled, traj receives the variant's trajectory record.
+template <class V, class VO, class VT>
 STRATA_HD void run_protocol(const DfnShape& S, const SharedTables& tab, const V& v, const ProtocolStep* steps,
-                            int n_steps, const VO& out) {
+                            int n_steps, const VO& out, const TrajectorySpec& ts, const VT& traj) {
+  Recorder<VT> rec;
+  rec.spec = &ts;
+  rec.layout = trajectory_layout_of(S, ts);
+  rec.record = traj;
   const int n_out = step_out_size(S);
   for (int k = 0; k < n_steps * n_out; ++k) out[k] = 0.0;
+  if (rec.on()) traj[rec.layout.o_count] = 0.0;
   if (v[S.o_misc + kMiscStatus] != 0.0) return;  // rejected before the run
   const VariantStatus init = initialize_state(S, tab, v);
   if (init != VariantStatus::Ok) {
     v[S.o_misc + kMiscStatus] = (double)init;
     return;
   }
+  if (rec.on()) {
+    for (long k = 0; k < rec.layout.record_size; ++k) traj[k] = 0.0;
+    traj[rec.layout.o_interval] = ts.interval_s;
+    record_sample(S, ts, rec.layout, v, traj, 0.0, 0, measured_potential_V(S, v, S.o_x, locate_reference(S, v)), 0.0,
+                  true);
+  }
   for (int k = 0; k < n_steps; ++k) {
-    if (!run_protocol_step(S, tab, v, steps[k], out.at((long)k * n_out))) return;
+    rec.step = k;
+    if (!run_protocol_step(S, tab, v, steps[k], out.at((long)k * n_out), rec)) return;
     v[S.o_misc + kMiscStepsDone] = k + 1.0;
   }
+}
+
+// Without trajectories.
+template <class V, class VO>
+STRATA_HD void run_protocol(const DfnShape& S, const SharedTables& tab, const V& v, const ProtocolStep* steps,
+                            int n_steps, const VO& out) {
+  const TrajectorySpec off{};
+  run_protocol(S, tab, v, steps, n_steps, out, off, out);
 }
 
 }  // namespace strata

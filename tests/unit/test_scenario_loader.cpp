@@ -435,6 +435,279 @@ TEST(ScenarioSweep, SweepOnTopOfExplicitVariantsWins) {
                std::invalid_argument);
 }
 
+// --- objectives and output --------------------------------------------------
+
+std::string output_text() { return slurp(kData + "/output_full.toml"); }
+
+// The output fixture with `from` replaced by `to` (exactly once).
+std::string output_edited(const std::string& from, const std::string& to) {
+  std::string t = output_text();
+  const size_t pos = t.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  if (pos != std::string::npos) t.replace(pos, from.size(), to);
+  return t;
+}
+
+const std::string kBest = "trajectories = \"best\"\nbest_k = 2\nbest_by = \"q_1C\"\n";
+
+TEST(ScenarioOutput, FixtureLoadsWithObjectivesAndOutput) {
+  const Scenario s = load_scenario(kData + "/output_full.toml");
+  ASSERT_EQ(s.protocol.steps.size(), 8u);  // the repeat block is expanded
+  ASSERT_EQ(s.variants.size(), 4u);
+  ASSERT_EQ(s.objectives.size(), 3u);
+  EXPECT_EQ(s.objectives[0].name, "retention_3C");
+  EXPECT_EQ(s.objectives[0].kind, "retention");  // the default kind
+  EXPECT_EQ(s.objectives[0].step, 7);
+  EXPECT_EQ(s.objectives[0].reference_step, 0);
+  EXPECT_TRUE(s.objectives[0].maximize);  // the default sense
+  EXPECT_EQ(s.objectives[1].name, "q_1C");
+  EXPECT_EQ(s.objectives[1].kind, "capacity_mAh_cm2");
+  EXPECT_EQ(s.objectives[1].step, 5);
+  EXPECT_EQ(s.objectives[1].reference_step, -1);
+  EXPECT_TRUE(s.objectives[1].maximize);
+  EXPECT_EQ(s.objectives[2].kind, "energy_Wh_kg");
+  EXPECT_EQ(s.objectives[2].step, 2);
+  EXPECT_FALSE(s.objectives[2].maximize);
+
+  const OutputSpec& o = s.output;
+  EXPECT_EQ(o.trajectories, "best");
+  EXPECT_EQ(o.best_k, 2);
+  EXPECT_EQ(o.best_by, "q_1C");
+  EXPECT_TRUE(o.design_ids.empty());
+  EXPECT_DOUBLE_EQ(o.trajectory_interval_s, 10.0);
+  EXPECT_EQ(o.trajectory_max_points, 500);
+  EXPECT_EQ(o.batch_size, 64);
+  ASSERT_EQ(o.profiles.size(), 4u);
+  EXPECT_EQ(o.profiles[0].step, 7);
+  EXPECT_EQ(o.profiles[0].at, ProfileRequest::At::End);
+  EXPECT_DOUBLE_EQ(o.profiles[0].value, 0.0);
+  EXPECT_EQ(o.profiles[1].at, ProfileRequest::At::Time);
+  EXPECT_DOUBLE_EQ(o.profiles[1].value, 300.0);
+  EXPECT_EQ(o.profiles[2].at, ProfileRequest::At::Capacity);
+  EXPECT_DOUBLE_EQ(o.profiles[2].value, 30.0);  // an integer is accepted
+  EXPECT_EQ(o.profiles[3].step, 1);             // the end of a Rest step
+  EXPECT_EQ(o.profiles[3].at, ProfileRequest::At::End);  // the default
+}
+
+TEST(ScenarioOutput, ListAllAndDefaultBestBy) {
+  const Scenario l = load_scenario_text(
+      output_edited(kBest, "trajectories = \"list\"\ndesign_ids = [3, 0]\n"), kData + "/list.toml");
+  EXPECT_EQ(l.output.trajectories, "list");
+  EXPECT_EQ(l.output.design_ids, (std::vector<long>{3, 0}));
+  EXPECT_EQ(l.output.best_k, 0);
+  EXPECT_EQ(l.output.best_by, "");
+  const Scenario a =
+      load_scenario_text(output_edited(kBest, "trajectories = \"all\"\n"), kData + "/all.toml");
+  EXPECT_EQ(a.output.trajectories, "all");
+  EXPECT_TRUE(a.output.design_ids.empty());
+  // best_by defaults to the first objective.
+  const Scenario b = load_scenario_text(
+      output_edited(kBest, "trajectories = \"best\"\nbest_k = 1\n"), kData + "/best.toml");
+  EXPECT_EQ(b.output.best_by, "retention_3C");
+  EXPECT_EQ(b.output.best_k, 1);
+  // [[objectives]] without [output], and an [output] with only defaults.
+  const Scenario o = load_scenario_text(
+      minimal_text() + "\n[[objectives]]\nname = \"q\"\nkind = \"capacity_mAh_g\"\nstep = 0\n"
+                       "[output]\n",
+      kData + "/objective_only.toml");
+  ASSERT_EQ(o.objectives.size(), 1u);
+  EXPECT_EQ(o.objectives[0].kind, "capacity_mAh_g");
+  EXPECT_EQ(o.output.trajectories, "none");
+  EXPECT_EQ(o.output.best_by, "");
+}
+
+TEST(ScenarioOutput, DefaultsWhenAbsent) {
+  const Scenario s = load_scenario(kData + "/scenario_minimal.toml");
+  EXPECT_TRUE(s.objectives.empty());
+  const OutputSpec d;
+  EXPECT_EQ(s.output.trajectories, "none");
+  EXPECT_EQ(s.output.best_k, 0);
+  EXPECT_EQ(s.output.best_by, "");
+  EXPECT_TRUE(s.output.design_ids.empty());
+  EXPECT_DOUBLE_EQ(s.output.trajectory_interval_s, 0.0);
+  EXPECT_EQ(s.output.trajectory_max_points, 2000);
+  EXPECT_EQ(s.output.batch_size, 1024);
+  EXPECT_TRUE(s.output.profiles.empty());
+  EXPECT_EQ(s.output.trajectory_max_points, d.trajectory_max_points);
+  EXPECT_EQ(s.output.batch_size, d.batch_size);
+}
+
+TEST(ScenarioOutput, DefaultScenarioHasRetentionAndProfile) {
+  const Scenario s = load_scenario(kSource + "/scenarios/default.toml");
+  ASSERT_EQ(s.objectives.size(), 1u);
+  EXPECT_EQ(s.objectives[0].name, "retention_3C");
+  EXPECT_EQ(s.objectives[0].kind, "retention");
+  EXPECT_EQ(s.objectives[0].step, 5);
+  EXPECT_EQ(s.objectives[0].reference_step, 0);
+  EXPECT_TRUE(s.objectives[0].maximize);
+  EXPECT_EQ(s.output.trajectories, "all");
+  ASSERT_EQ(s.output.profiles.size(), 1u);
+  EXPECT_EQ(s.output.profiles[0].step, 5);
+  EXPECT_EQ(s.output.profiles[0].at, ProfileRequest::At::End);
+}
+
+TEST(ScenarioOutputErrors, UnknownKeyInOutput) {
+  const std::string m =
+      load_error(output_edited("batch_size = 64", "batch_sise = 64"), "output_unknown.toml");
+  EXPECT_HAS(m, "output_unknown.toml");
+  EXPECT_HAS(m, "output.batch_sise = 64");
+  EXPECT_HAS(m, "allowed keys in output: trajectories, best_k, best_by, design_ids, "
+                "trajectory_interval_s, trajectory_max_points, batch_size, profiles");
+  const std::string u = load_error(
+      output_edited("trajectory_interval_s = 10.0", "trajectory_interval_min = 1"), "unit.toml");
+  EXPECT_HAS(u, "output.trajectory_interval_min = 1");
+  EXPECT_HAS(u, "use trajectory_interval_s");
+  const std::string p = load_error(output_edited("{ step = 1 }", "{ step = 1, when = \"end\" }"));
+  EXPECT_HAS(p, "output.profiles[3].when = \"end\"");
+  EXPECT_HAS(p, "step, at, value_s, value_mAh_g");
+  const std::string ob = load_error(output_edited("sense = \"minimize\"", "goal = \"minimize\""));
+  EXPECT_HAS(ob, "objectives[2].goal = \"minimize\"");
+  EXPECT_HAS(ob, "name, kind, step, reference_step, sense");
+}
+
+TEST(ScenarioOutputErrors, BadObjectiveKind) {
+  const std::string m = load_error(
+      output_edited("kind = \"capacity_mAh_cm2\"", "kind = \"capacity\""), "output_kind.toml");
+  EXPECT_HAS(m, "output_kind.toml");
+  EXPECT_HAS(m, "objectives[1].kind = \"capacity\"");
+  EXPECT_HAS(m, "\"retention\", \"capacity_mAh_g\", \"capacity_mAh_cm2\" or \"energy_Wh_kg\"");
+  const std::string sense = load_error(output_edited("sense = \"minimize\"", "sense = \"min\""));
+  EXPECT_HAS(sense, "objectives[2].sense = \"min\"");
+  EXPECT_HAS(sense, "\"maximize\" or \"minimize\"");
+}
+
+TEST(ScenarioOutputErrors, ObjectiveStepOutOfRange) {
+  // 8 steps after expansion: s7 exists, s8 does not.
+  const std::string m =
+      load_error(output_edited("step = 7\nreference_step = 0", "step = 8\nreference_step = 0"),
+                 "output_step.toml");
+  EXPECT_HAS(m, "output_step.toml");
+  EXPECT_HAS(m, "objectives[0].step = 8");
+  EXPECT_HAS(m, "0 <= step <= 7");
+  EXPECT_HAS(m, "s0 .. s7");
+  EXPECT_HAS(load_error(output_edited("step = 5\nsense", "step = -1\nsense")),
+             "objectives[1].step = -1 is out of range");
+  // A Rest step passes no current.
+  const std::string rest = load_error(output_edited("step = 5\nsense", "step = 4\nsense"));
+  EXPECT_HAS(rest, "objectives[1].step = 4 is a Rest step");
+  EXPECT_HAS(rest, "s0, s2, s3, s5, s7");
+  EXPECT_HAS(load_error(output_edited("step = 5\nsense", "step = 5.0\nsense")),
+             "objectives[1].step = 5 is not an integer");
+  // The profile step must exist too.
+  EXPECT_HAS(load_error(output_edited("{ step = 1 }", "{ step = 8 }")),
+             "output.profiles[3].step = 8 is out of range");
+}
+
+TEST(ScenarioOutputErrors, RetentionNeedsReferenceStep) {
+  const std::string m =
+      load_error(output_edited("step = 7\nreference_step = 0\n", "step = 7\n"), "output_ref.toml");
+  EXPECT_HAS(m, "output_ref.toml");
+  EXPECT_HAS(m, "missing required key objectives[0].reference_step");
+  EXPECT_HAS(m, "objectives[0].kind = \"retention\" (the default)");
+  EXPECT_HAS(load_error(output_edited("reference_step = 0", "reference_step = 7")),
+             "objectives[0].reference_step = 7 is the measured step itself");
+  EXPECT_HAS(load_error(output_edited("reference_step = 0", "reference_step = 6")),
+             "objectives[0].reference_step = 6 is a Rest step");
+  const std::string other =
+      load_error(output_edited("step = 5\n", "step = 5\nreference_step = 0\n"));
+  EXPECT_HAS(other, "objectives[1].reference_step = 0 is not allowed");
+  EXPECT_HAS(other, "\"capacity_mAh_cm2\"");
+}
+
+TEST(ScenarioOutputErrors, ObjectiveNames) {
+  EXPECT_HAS(load_error(output_edited("name = \"q_1C\"", "name = \"retention_3C\"")),
+             "objectives[1].name = \"retention_3C\" is also the name of objectives[0]");
+  EXPECT_HAS(load_error(output_edited("name = \"q_1C\"", "name = \"q-1C\"")),
+             "objectives[1].name = \"q-1C\" is not allowed");
+  EXPECT_HAS(load_error(output_edited("name = \"q_1C\"\n", "")),
+             "missing required key objectives[1].name");
+}
+
+TEST(ScenarioOutputErrors, BestNeedsBestK) {
+  const std::string m =
+      load_error(output_edited("best_k = 2\n", ""), "output_best_k.toml");
+  EXPECT_HAS(m, "output_best_k.toml");
+  EXPECT_HAS(m, "missing required key output.best_k");
+  EXPECT_HAS(m, "output.trajectories = \"best\"");
+  EXPECT_HAS(load_error(output_edited("best_k = 2", "best_k = 0")),
+             "output.best_k = 0 is out of range");
+  // best_k and design_ids belong to their modes only.
+  const std::string all = load_error(output_edited("trajectories = \"best\"", "trajectories = \"all\""));
+  EXPECT_HAS(all, "output.best_k = 2 is not allowed with output.trajectories = \"all\"");
+  EXPECT_HAS(load_error(output_edited(kBest, kBest + "design_ids = [0]\n")),
+             "output.design_ids = [0] is not allowed with output.trajectories = \"best\"");
+  EXPECT_HAS(load_error(output_edited("trajectories = \"best\"", "trajectories = \"some\"")),
+             "output.trajectories = \"some\" is not allowed");
+  // best with no objectives at all.
+  const std::string none = load_error(minimal_text() + "\n[output]\ntrajectories = \"best\"\nbest_k = 3\n",
+                                      "no_objectives.toml");
+  EXPECT_HAS(none, "no_objectives.toml");
+  EXPECT_HAS(none, "output.best_by");
+  EXPECT_HAS(none, "no [[objectives]]");
+}
+
+TEST(ScenarioOutputErrors, BestByUnknownObjective) {
+  const std::string m = load_error(output_edited("best_by = \"q_1C\"", "best_by = \"q_3C\""),
+                                   "output_best_by.toml");
+  EXPECT_HAS(m, "output_best_by.toml");
+  EXPECT_HAS(m, "output.best_by = \"q_3C\" names no objective");
+  EXPECT_HAS(m, "\"retention_3C\", \"q_1C\", \"discharge_energy\"");
+}
+
+TEST(ScenarioOutputErrors, DesignIdOutOfRange) {
+  const std::string m =
+      load_error(output_edited(kBest, "trajectories = \"list\"\ndesign_ids = [0, 4]\n"),
+                 "output_ids.toml");
+  EXPECT_HAS(m, "output_ids.toml");
+  EXPECT_HAS(m, "output.design_ids[1] = 4 is out of range");
+  EXPECT_HAS(m, "0 <= design id <= 3");
+  EXPECT_HAS(load_error(output_edited(kBest, "trajectories = \"list\"\ndesign_ids = [-1]\n")),
+             "output.design_ids[0] = -1 is out of range");
+  EXPECT_HAS(load_error(output_edited(kBest, "trajectories = \"list\"\ndesign_ids = []\n")),
+             "output.design_ids = [] is empty");
+  EXPECT_HAS(load_error(output_edited(kBest, "trajectories = \"list\"\n")),
+             "missing required key output.design_ids");
+  EXPECT_HAS(load_error(output_edited(kBest, "trajectories = \"list\"\ndesign_ids = [1, 1]\n")),
+             "output.design_ids[1] = 1 is listed twice");
+}
+
+TEST(ScenarioOutputErrors, ProfileTimeNeedsValue) {
+  const std::string m = load_error(
+      output_edited("{ step = 7, at = \"time\", value_s = 300.0 }", "{ step = 7, at = \"time\" }"),
+      "output_profile.toml");
+  EXPECT_HAS(m, "output_profile.toml");
+  EXPECT_HAS(m, "missing required key output.profiles[1].value_s");
+  EXPECT_HAS(m, "output.profiles[1].at = \"time\"");
+  EXPECT_HAS(load_error(output_edited("value_s = 300.0", "value_s = 0")),
+             "output.profiles[1].value_s = 0 is out of range");
+  EXPECT_HAS(load_error(output_edited("value_s = 300.0", "value_mAh_g = 3")),
+             "output.profiles[1].value_mAh_g = 3 is not allowed with output.profiles[1].at = \"time\"");
+  EXPECT_HAS(load_error(output_edited("{ step = 1 }", "{ step = 1, value_s = 5 }")),
+             "output.profiles[3].value_s = 5 is not allowed with output.profiles[3].at = \"end\" (the default)");
+  EXPECT_HAS(load_error(output_edited("value_mAh_g = 30", "value_mAh_g = -1")),
+             "output.profiles[2].value_mAh_g = -1 is out of range");
+  EXPECT_HAS(load_error(output_edited("at = \"capacity\", value_mAh_g = 30", "at = \"capacity\"")),
+             "missing required key output.profiles[2].value_mAh_g");
+  EXPECT_HAS(load_error(output_edited("{ step = 7, at = \"end\" }", "{ step = 7, at = \"start\" }")),
+             "output.profiles[0].at = \"start\" is not allowed");
+  // A capacity is never reached in a Rest step.
+  EXPECT_HAS(load_error(output_edited("{ step = 7, at = \"capacity\"", "{ step = 6, at = \"capacity\"")),
+             "output.profiles[2].step = 6 is a Rest step");
+  EXPECT_HAS(load_error(output_edited("{ step = 1 }", "3")), "output.profiles[3] = 3 is not a table");
+}
+
+TEST(ScenarioOutputErrors, OutputRanges) {
+  EXPECT_HAS(load_error(output_edited("batch_size = 64", "batch_size = 0")),
+             "output.batch_size = 0 is out of range; allowed 1 <= batch_size <= 1000000");
+  EXPECT_HAS(load_error(output_edited("trajectory_max_points = 500", "trajectory_max_points = 5")),
+             "output.trajectory_max_points = 5 is out of range; allowed 10 <= trajectory_max_points <= 1000000");
+  EXPECT_HAS(load_error(output_edited("trajectory_interval_s = 10.0", "trajectory_interval_s = -1")),
+             "output.trajectory_interval_s = -1 is out of range");
+  EXPECT_EQ(load_error(output_edited("trajectory_interval_s = 10.0", "trajectory_interval_s = 0")), "");
+  EXPECT_HAS(load_error(minimal_text() + "\n[objectives]\nname = \"q\"\nstep = 0\n"),
+             "objectives = {...} (a table) is not an array of tables");
+}
+
 // --- material library -------------------------------------------------------
 
 TEST(ScenarioMaterials, LibraryFilesLoad) {

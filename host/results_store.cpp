@@ -1,0 +1,527 @@
+#include "host/results_store.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "kernels/dfn_protocol.hpp"
+
+namespace strata {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr hsize_t kChunkRows = 1024;
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Units of an override path, from the unit suffix of its key (docs/scenario-format.md).
+std::string units_of_path(const std::string& path) {
+  static const std::vector<std::pair<std::string, std::string>> suffixes = {
+      {"_ohm_m2", "ohm m2"}, {"_A_m2", "A/m2"}, {"_m2_s", "m2/s"}, {"_mol_m3", "mol/m3"}, {"_kg_m3", "kg/m3"},
+      {"_S_m", "S/m"},       {"_m", "m"},       {"_K", "K"}};
+  for (const auto& [suffix, unit] : suffixes)
+    if (path.size() > suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0)
+      return unit;
+  return "-";
+}
+
+std::string objective_units(const ObjectiveSpec& o) {
+  if (o.kind == "capacity_mAh_g") return "mAh/g";
+  if (o.kind == "capacity_mAh_cm2") return "mAh/cm2";
+  if (o.kind == "energy_Wh_kg") return "Wh/kg";
+  return "-";
+}
+
+const char* kStepMetrics[][3] = {
+    {"capacity_mAh_g", "mAh/g", "integral of |I| dt per gram of active material"},
+    {"capacity_mAh_cm2", "mAh/cm2", "integral of |I| dt per electrode area"},
+    {"charge_mAh_g", "mAh/g", "integral of I dt per gram of active material (> 0 on charge)"},
+    {"energy_Wh_kg", "Wh/kg", "integral of V I dt per kg of active material (> 0 on charge)"},
+    {"end_potential_V", "V", "measured potential at the end of the step"},
+    {"end_current_A_m2", "A/m2", "current density at the end of the step (> 0 charging)"},
+    {"duration_s", "s", "step duration"},
+};
+const char* kStepCounts[][2] = {
+    {"end_reason", "0 not run, 1 limit, 2 duration, 3 failed, 4 limit at start, 5 limit not located"},
+    {"time_steps", "accepted time steps"},
+    {"newton_iterations", "Newton iterations"},
+};
+
+double step_metric(const StepResult& s, int k) {
+  switch (k) {
+    case 0: return s.capacity_mAh_g;
+    case 1: return s.capacity_mAh_cm2;
+    case 2: return s.charge_mAh_g;
+    case 3: return s.energy_Wh_kg;
+    case 4: return s.end_potential_V;
+    case 5: return s.end_current_A_m2;
+    default: return s.duration_s;
+  }
+}
+
+int32_t end_reason_code(const std::string& r) {
+  if (r == "limit") return 1;
+  if (r == "duration") return 2;
+  if (r == "failed") return 3;
+  if (r == "limit at start") return 4;
+  if (r.rfind("limit (not located", 0) == 0) return 5;
+  return 0;
+}
+
+}  // namespace
+
+std::string iso_time_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+RunInfo run_info_for(const Scenario& s, const std::string& command, const std::string& device) {
+  RunInfo info;
+  info.command = command;
+  info.device = device;
+#ifdef STRATA_BUILD_TYPE
+  info.build_type = STRATA_BUILD_TYPE;
+#endif
+  info.scenario_file = s.file;
+  info.scenario_name = s.name;
+  info.scenario_text = s.text;
+  info.n_designs = static_cast<int64_t>(s.variants.size());
+  info.step_texts = s.protocol.step_texts;
+  std::set<std::string> used;
+  for (const Layer& l : s.layers)
+    for (const LayerMaterial& lm : l.materials) used.insert(lm.material);
+  info.material_names.assign(used.begin(), used.end());
+  std::set<std::string> files;
+  for (const auto& name : used) files.insert(s.materials.at(name).file);
+  files.insert(s.electrolyte.file);
+  for (const auto& f : files) {
+    if (f.empty()) continue;
+    info.material_files.push_back(f);
+    info.material_texts.push_back(read_text(f));
+  }
+  info.n_layers = static_cast<int>(s.layers.size());
+  std::set<std::string> paths;
+  for (const VariantSpec& v : s.variants)
+    for (const auto& [p, value] : v.overrides) paths.insert(p);
+  info.var_paths.assign(paths.begin(), paths.end());
+  info.objectives = s.objectives;
+  return info;
+}
+
+std::vector<double> objective_values(const std::vector<ObjectiveSpec>& objectives, const VariantResult& r) {
+  std::vector<double> out;
+  for (const ObjectiveSpec& o : objectives) {
+    double v = kNaN;
+    if (r.status == 0 && o.step >= 0 && o.step < (int)r.steps.size()) {
+      const StepResult& s = r.steps[o.step];
+      if (o.kind == "retention") {
+        const double ref = (o.reference_step >= 0 && o.reference_step < (int)r.steps.size())
+                               ? r.steps[o.reference_step].capacity_mAh_g : 0.0;
+        v = ref > 0 ? s.capacity_mAh_g / ref : kNaN;
+      } else if (o.kind == "capacity_mAh_g") {
+        v = s.capacity_mAh_g;
+      } else if (o.kind == "capacity_mAh_cm2") {
+        v = s.capacity_mAh_cm2;
+      } else if (o.kind == "energy_Wh_kg") {
+        v = std::fabs(s.energy_Wh_kg);
+      }
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
+TrajectoryData extract_trajectory(Batch& b, int v, int64_t design_id, const std::vector<std::string>& material_names,
+                                  const std::vector<ProfileRequest>& requests) {
+  const DfnShape& S = b.shape;
+  const TrajectoryLayout& L = b.trajectory_layout;
+  Strided<double> rec = b.view(v), tr = b.trajectory_view(v);
+  TrajectoryData t;
+  t.design_id = design_id;
+  t.label = b.labels[v];
+  t.status = static_cast<int>(rec[S.o_misc + kMiscStatus]);
+  const double mass_g_m2 = rec[S.o_scalar + kActiveMass_kg_m2] * 1000.0;
+  std::map<std::string, size_t> mindex;
+  for (size_t k = 0; k < material_names.size(); ++k) mindex[material_names[k]] = k;
+  const size_t nm = material_names.size();
+  // Sodium of each material at the two ends of its window, for the state of charge.
+  std::vector<double> na_dis(nm, 0.0), na_ch(nm, 0.0);
+  std::vector<int> slot_mat(S.n_slots, -1);
+  for (int s = 0; s < S.n_slots; ++s) {
+    const int id = b.slot_material[(size_t)v * S.n_slots + s];
+    if (id < 0) continue;
+    const auto it = mindex.find(b.material_names[id]);
+    if (it == mindex.end()) continue;
+    slot_mat[s] = static_cast<int>(it->second);
+    const long sp = S.o_slot + (long)kSlotParams * s;
+    na_dis[it->second] += slot_sodium_at_mol_m2(S, rec, s, rec[sp + kSlotXDischarged]);
+    na_ch[it->second] += slot_sodium_at_mol_m2(S, rec, s, rec[sp + kSlotXCharged]);
+  }
+  const long n = L.record_size > 0 ? static_cast<long>(tr[L.o_count]) : 0;
+  for (long k = 0; k < n; ++k) {
+    const long o = L.o_samples + k * L.sample_size;
+    t.time_s.push_back(tr[o + kSampleTime_s]);
+    t.step.push_back(static_cast<int32_t>(tr[o + kSampleStep]));
+    t.current_A_m2.push_back(tr[o + kSampleCurrent_A_m2]);
+    t.potential_V.push_back(tr[o + kSamplePotential_V]);
+    t.capacity_mAh_g.push_back(tr[o + kSampleCapacity_C_m2] / 3.6 / mass_g_m2);
+    std::vector<double> na(nm, 0.0);
+    for (int s = 0; s < S.n_slots; ++s)
+      if (slot_mat[s] >= 0) na[slot_mat[s]] += tr[o + kSampleFields + s];
+    for (size_t m = 0; m < nm; ++m) {
+      const double span = na_dis[m] - na_ch[m];
+      t.material_soc.push_back(span > 0 ? (na_dis[m] - na[m]) / span : kNaN);
+    }
+  }
+  for (int p = 0; p < b.trajectory_spec.n_profiles; ++p) {
+    const long o = L.o_profiles + (long)p * L.profile_size;
+    if (tr[o] == 0.0) continue;  // never triggered (e.g. the design failed before)
+    TrajectoryData::Profile pr;
+    const ProfileRequest& req = requests[p];
+    pr.step = req.step;
+    pr.at = req.at == ProfileRequest::At::End ? "end" : (req.at == ProfileRequest::At::Time ? "time" : "capacity");
+    pr.requested = req.value;
+    pr.time_s = tr[o + 1];
+    double edge = 0.0;
+    const long oc = o + 3, op = oc + S.nx, oe = op + S.nx, oj = oe + S.n_cols, oxs = oj + S.n_cols;
+    for (int i = 0; i < S.nx; ++i) {
+      const double dx = rec[S.o_dx + i];
+      pr.x_m.push_back(edge + 0.5 * dx);
+      edge += dx;
+      pr.ce_mol_m3.push_back(tr[oc + i]);
+      pr.phie_V.push_back(tr[op + i]);
+    }
+    pr.eta_V.assign((size_t)S.ne * nm, kNaN);
+    pr.j_A_m2.assign((size_t)S.ne * nm, kNaN);
+    pr.x_surf.assign((size_t)S.ne * nm, kNaN);
+    for (int i = 0; i < S.ne; ++i) {
+      const int layer = S.cell_layer[i];
+      for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
+        if (slot_mat[s] < 0) continue;
+        const size_t q = (size_t)i * nm + slot_mat[s];
+        pr.eta_V[q] = tr[oe + col];
+        pr.j_A_m2[q] = tr[oj + col];
+        pr.x_surf[q] = tr[oxs + col];
+      }
+    }
+    t.profiles.push_back(std::move(pr));
+  }
+  return t;
+}
+
+ResultsStore::~ResultsStore() {
+  if (file_.valid() && !closed_) H5Fflush(file_.id(), H5F_SCOPE_GLOBAL);
+}
+
+ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, bool overwrite) {
+  if (std::filesystem::exists(path) && !overwrite)
+    throw ResultsStoreError(path + " exists; pass --resume " + path + " to continue it or --overwrite to replace it");
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  ResultsStore st;
+  st.path_ = path;
+  st.info_ = info;
+  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (f < 0) throw ResultsStoreError("cannot create " + path);
+  st.file_ = h5::Handle(f);
+  h5::Handle meta = h5::create_group(f, "meta");
+  h5::set_attr(meta.id(), "description", std::string("provenance of the run"));
+  h5::set_attr(meta.id(), "program", std::string("strata"));
+  h5::set_attr(meta.id(), "version", std::string(STRATA_VERSION));
+  h5::set_attr(meta.id(), "git_revision", std::string(STRATA_GIT_REV));
+  h5::set_attr(meta.id(), "build_type", info.build_type);
+  h5::set_attr(meta.id(), "device", info.device);
+  h5::set_attr(meta.id(), "command", info.command);
+  h5::set_attr(meta.id(), "start_time", iso_time_now());
+  h5::set_attr(meta.id(), "end_time", std::string());
+  h5::set_attr(meta.id(), "status", std::string("running"));
+  h5::set_attr(meta.id(), "seed", info.seed);
+  h5::set_attr(meta.id(), "scenario_name", info.scenario_name);
+  h5::set_attr(meta.id(), "scenario_file", info.scenario_file);
+  h5::set_attr(meta.id(), "scenario_text", info.scenario_text);
+  h5::set_attr(meta.id(), "material_files", info.material_files);
+  h5::set_attr(meta.id(), "material_texts", info.material_texts);
+  h5::set_attr(meta.id(), "n_designs", info.n_designs);
+  h5::set_attr(meta.id(), "step_texts", info.step_texts);
+  h5::set_attr(meta.id(), "material_names", info.material_names);
+  st.create_population(info);
+  h5::Handle opt = h5::create_group(f, "optimizer");
+  h5::set_attr(opt.id(), "description", std::string("one subgroup per optimiser instance"));
+  h5::Handle tr = h5::create_group(f, "trajectories");
+  h5::set_attr(tr.id(), "description", std::string("one subgroup per selected design, named by design_id"));
+  st.flush();
+  return st;
+}
+
+void ResultsStore::create_population(const RunInfo& info) {
+  const hid_t f = file_.id();
+  h5::Handle pop = h5::create_group(f, "population");
+  h5::set_attr(pop.id(), "description", std::string("one row per evaluated design"));
+  using h5::Type;
+  h5::create_table(f, "population/design_id", Type::Int64, {}, kChunkRows, "", "index of the design in the scenario's batch");
+  h5::create_table(f, "population/label", Type::String, {}, kChunkRows, "", "variant label");
+  h5::create_table(f, "population/status", Type::Int32, {}, kChunkRows, "", "0 ok, else the failure code");
+  h5::create_table(f, "population/reason", Type::String, {}, kChunkRows, "", "ok, or why the design failed");
+  h5::create_table(f, "population/batch", Type::Int32, {}, kChunkRows, "", "batch that evaluated the design");
+  h5::create_table(f, "population/producer", Type::String, {}, kChunkRows, "", "sweep, or the optimiser");
+  h5::create_table(f, "population/active_mass_mg_cm2", Type::Float64, {}, kChunkRows, "mg/cm2", "active mass per area");
+  h5::create_table(f, "population/layer_order", Type::String, {}, kChunkRows, "", "layer order of the variant");
+  h5::Handle var = h5::create_group(f, "population/var");
+  h5::set_attr(var.id(), "description", std::string("design variables: one column per override path"));
+  for (const auto& p : info.var_paths)
+    h5::create_table(var.id(), p, Type::Float64, {}, kChunkRows, units_of_path(p), "value of " + p);
+  h5::Handle step = h5::create_group(f, "population/step");
+  h5::set_attr(step.id(), "description", std::string("per-protocol-step metrics, rows x steps"));
+  const hsize_t ns = info.step_texts.size();
+  for (const auto& m : kStepMetrics) h5::create_table(step.id(), m[0], Type::Float64, {ns}, 256, m[1], m[2]);
+  for (const auto& m : kStepCounts) h5::create_table(step.id(), m[0], Type::Int32, {ns}, 256, "", m[1]);
+  h5::create_table(step.id(), "material_charge_mAh_g", Type::Float64, {ns, (hsize_t)info.material_names.size()}, 64,
+                   "mAh/g", "charge passed by each material (/meta material_names), per gram of active material");
+  h5::create_table(step.id(), "layer_charge_mAh_g", Type::Float64, {ns, (hsize_t)info.n_layers}, 64, "mAh/g",
+                   "charge passed by each sub-layer position, per gram of active material");
+  h5::Handle obj = h5::create_group(f, "population/objective");
+  h5::set_attr(obj.id(), "description", std::string("objectives of the scenario, NaN for failed designs"));
+  for (const auto& o : info.objectives) {
+    h5::Handle d = h5::create_table(obj.id(), o.name, Type::Float64, {}, kChunkRows, objective_units(o),
+                                    fmt::format("{} of step {}{}", o.kind, o.step,
+                                                o.kind == "retention" ? fmt::format(" over step {}", o.reference_step)
+                                                                      : std::string()));
+    h5::set_attr(d.id(), "sense", std::string(o.maximize ? "maximize" : "minimize"));
+  }
+}
+
+ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) {
+  if (!std::filesystem::exists(path)) throw ResultsStoreError("cannot resume " + path + ": no such file");
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  if (f < 0) throw ResultsStoreError("cannot resume " + path + ": not a readable HDF5 file");
+  ResultsStore st;
+  st.path_ = path;
+  st.info_ = info;
+  st.file_ = h5::Handle(f);
+  if (!h5::exists(f, "meta") || !h5::exists(f, "population/design_id"))
+    throw ResultsStoreError("cannot resume " + path + ": not a strata results file (no /meta or /population)");
+  h5::Handle meta = h5::open_group(f, "meta");
+  const std::string text = h5::get_attr_string(meta.id(), "scenario_text");
+  if (text != info.scenario_text)
+    throw ResultsStoreError("cannot resume " + path + ": it was written for scenario '" +
+                            h5::get_attr_string(meta.id(), "scenario_name") + "' (" +
+                            h5::get_attr_string(meta.id(), "scenario_file") +
+                            ") whose text differs from " + info.scenario_file + "; use the same scenario file");
+  h5::set_attr(meta.id(), "status", std::string("running"));
+  h5::set_attr(meta.id(), "command", info.command);
+  st.flush();
+  return st;
+}
+
+ResultsStore ResultsStore::open_read(const std::string& path) {
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) throw ResultsStoreError("cannot open " + path + ": not a readable HDF5 file");
+  ResultsStore st;
+  st.path_ = path;
+  st.file_ = h5::Handle(f);
+  st.closed_ = true;  // nothing to flush
+  if (!h5::exists(f, "meta") || !h5::exists(f, "population/design_id"))
+    throw ResultsStoreError(path + " is not a strata results file (no /meta or /population)");
+  return st;
+}
+
+std::set<int64_t> ResultsStore::design_ids() const {
+  const std::vector<int64_t> ids = h5::read_int64(file_.id(), "population/design_id");
+  return std::set<int64_t>(ids.begin(), ids.end());
+}
+
+int ResultsStore::next_batch() const {
+  const std::vector<int32_t> b = h5::read_int32(file_.id(), "population/batch");
+  int m = -1;
+  for (int32_t x : b) m = std::max<int>(m, x);
+  return m + 1;
+}
+
+int64_t ResultsStore::rows() const {
+  h5::Handle d(H5Dopen2(file_.id(), "population/design_id", H5P_DEFAULT));
+  return static_cast<int64_t>(h5::rows(d.id()));
+}
+
+bool ResultsStore::has_trajectory(int64_t design_id) const {
+  return h5::exists(file_.id(), "trajectories/" + std::to_string(design_id));
+}
+
+void ResultsStore::append(const std::vector<PopulationRow>& rows) {
+  if (rows.empty()) return;
+  const hid_t f = file_.id();
+  const size_t n = rows.size(), ns = info_.step_texts.size(), nm = info_.material_names.size();
+  const size_t nl = static_cast<size_t>(info_.n_layers);
+  auto open = [&](const std::string& p) { return h5::Handle(h5::check(H5Dopen2(f, p.c_str(), H5P_DEFAULT), "opening " + p)); };
+  using h5::Type;
+  std::vector<int64_t> ids;
+  std::vector<int32_t> status, batch;
+  std::vector<double> mass;
+  std::vector<std::string> label, reason, producer, order;
+  for (const PopulationRow& r : rows) {
+    ids.push_back(r.result.id);
+    status.push_back(r.result.status);
+    batch.push_back(r.batch);
+    mass.push_back(r.result.active_mass_mg_cm2);
+    label.push_back(r.result.label);
+    reason.push_back(r.result.reason);
+    producer.push_back(r.producer);
+    order.push_back(r.layer_order);
+  }
+  h5::append_rows(open("population/design_id").id(), Type::Int64, n, ids.data());
+  h5::append_strings(open("population/label").id(), label);
+  h5::append_rows(open("population/status").id(), Type::Int32, n, status.data());
+  h5::append_strings(open("population/reason").id(), reason);
+  h5::append_rows(open("population/batch").id(), Type::Int32, n, batch.data());
+  h5::append_strings(open("population/producer").id(), producer);
+  h5::append_rows(open("population/active_mass_mg_cm2").id(), Type::Float64, n, mass.data());
+  h5::append_strings(open("population/layer_order").id(), order);
+  for (size_t k = 0; k < info_.var_paths.size(); ++k) {
+    std::vector<double> col;
+    for (const PopulationRow& r : rows) col.push_back(k < r.variables.size() ? r.variables[k] : kNaN);
+    h5::append_rows(open("population/var/" + info_.var_paths[k]).id(), Type::Float64, n, col.data());
+  }
+  auto step_value = [&](const PopulationRow& r, size_t s) -> const StepResult* {
+    return s < r.result.steps.size() ? &r.result.steps[s] : nullptr;
+  };
+  for (int m = 0; m < (int)(sizeof kStepMetrics / sizeof kStepMetrics[0]); ++m) {
+    std::vector<double> a;
+    for (const PopulationRow& r : rows)
+      for (size_t s = 0; s < ns; ++s) a.push_back(step_value(r, s) ? step_metric(*step_value(r, s), m) : kNaN);
+    h5::append_rows(open(std::string("population/step/") + kStepMetrics[m][0]).id(), Type::Float64, n, a.data());
+  }
+  std::vector<int32_t> reason_code, tsteps, newton;
+  std::vector<double> mat, lay;
+  for (const PopulationRow& r : rows)
+    for (size_t s = 0; s < ns; ++s) {
+      const StepResult* sr = step_value(r, s);
+      reason_code.push_back(sr ? end_reason_code(sr->end_reason) : 0);
+      tsteps.push_back(sr ? static_cast<int32_t>(sr->time_steps) : 0);
+      newton.push_back(sr ? static_cast<int32_t>(sr->newton_iterations) : 0);
+      for (size_t q = 0; q < nm; ++q) {
+        double c = kNaN;
+        if (sr) {
+          const auto it = sr->material_charge_mAh_g.find(info_.material_names[q]);
+          if (it != sr->material_charge_mAh_g.end()) c = it->second;
+        }
+        mat.push_back(c);
+      }
+      for (size_t q = 0; q < nl; ++q)
+        lay.push_back(sr && q < sr->layer_charge_mAh_g.size() ? sr->layer_charge_mAh_g[q] : kNaN);
+    }
+  h5::append_rows(open("population/step/end_reason").id(), Type::Int32, n, reason_code.data());
+  h5::append_rows(open("population/step/time_steps").id(), Type::Int32, n, tsteps.data());
+  h5::append_rows(open("population/step/newton_iterations").id(), Type::Int32, n, newton.data());
+  h5::append_rows(open("population/step/material_charge_mAh_g").id(), Type::Float64, n, mat.data());
+  h5::append_rows(open("population/step/layer_charge_mAh_g").id(), Type::Float64, n, lay.data());
+  for (size_t k = 0; k < info_.objectives.size(); ++k) {
+    std::vector<double> col;
+    for (const PopulationRow& r : rows) col.push_back(k < r.objectives.size() ? r.objectives[k] : kNaN);
+    h5::append_rows(open("population/objective/" + info_.objectives[k].name).id(), Type::Float64, n, col.data());
+  }
+  flush();
+}
+
+void ResultsStore::write_trajectory(const TrajectoryData& t) {
+  const hid_t f = file_.id();
+  const std::string g = "trajectories/" + std::to_string(t.design_id);
+  if (h5::exists(f, g)) return;  // already written (resumed run)
+  h5::Handle grp = h5::create_group(f, g);
+  h5::set_attr(grp.id(), "label", t.label);
+  h5::set_attr(grp.id(), "status", static_cast<int64_t>(t.status));
+  h5::set_attr(grp.id(), "description", std::string("time series and profiles of one design"));
+  using h5::Type;
+  const hsize_t n = t.time_s.size(), nm = info_.material_names.size();
+  h5::write_array(grp.id(), "time_s", Type::Float64, {n}, t.time_s.data(), "s", "time since the protocol started");
+  h5::write_array(grp.id(), "step", Type::Int32, {n}, t.step.data(), "", "protocol step index");
+  h5::write_array(grp.id(), "current_A_m2", Type::Float64, {n}, t.current_A_m2.data(), "A/m2", "current density");
+  h5::write_array(grp.id(), "potential_V", Type::Float64, {n}, t.potential_V.data(), "V", "measured potential");
+  h5::write_array(grp.id(), "capacity_mAh_g", Type::Float64, {n}, t.capacity_mAh_g.data(), "mAh/g",
+                  "capacity passed since the start of the step");
+  h5::write_array(grp.id(), "material_soc", Type::Float64, {n, nm}, t.material_soc.data(), "-",
+                  "state of charge of each material (/meta material_names): 0 discharged, 1 charged window end");
+  h5::Handle profiles = h5::create_group(grp.id(), "profiles");
+  h5::set_attr(profiles.id(), "description", std::string("through-thickness snapshots"));
+  for (size_t k = 0; k < t.profiles.size(); ++k) {
+    const TrajectoryData::Profile& p = t.profiles[k];
+    h5::Handle pg = h5::create_group(profiles.id(), std::to_string(k));
+    h5::set_attr(pg.id(), "step", static_cast<int64_t>(p.step));
+    h5::set_attr(pg.id(), "at", p.at);
+    h5::set_attr(pg.id(), "requested", p.requested);
+    h5::set_attr(pg.id(), "time_s", p.time_s);
+    const hsize_t nx = p.x_m.size(), ne = nm ? p.eta_V.size() / nm : 0;
+    h5::write_array(pg.id(), "x_m", Type::Float64, {nx}, p.x_m.data(), "m", "cell centres, x = 0 at the current collector");
+    h5::write_array(pg.id(), "electrolyte_concentration_mol_m3", Type::Float64, {nx}, p.ce_mol_m3.data(), "mol/m3",
+                    "electrolyte concentration");
+    h5::write_array(pg.id(), "electrolyte_potential_V", Type::Float64, {nx}, p.phie_V.data(), "V", "electrolyte potential");
+    h5::write_array(pg.id(), "overpotential_V", Type::Float64, {ne, nm}, p.eta_V.data(), "V",
+                    "overpotential per material (NaN where absent)");
+    h5::write_array(pg.id(), "reaction_current_A_m2", Type::Float64, {ne, nm}, p.j_A_m2.data(), "A/m2",
+                    "reaction current density per particle surface, per material");
+    h5::write_array(pg.id(), "surface_stoichiometry", Type::Float64, {ne, nm}, p.x_surf.data(), "-",
+                    "particle-surface stoichiometry per material");
+  }
+  flush();
+}
+
+void ResultsStore::append_optimizer(int k, const std::string& algorithm, const std::vector<std::string>& variables,
+                                    const std::vector<int64_t>& iteration, const std::vector<int64_t>& design_id,
+                                    const std::vector<double>& points, const std::vector<double>& objective,
+                                    const std::vector<double>& best_objective) {
+  const hid_t f = file_.id();
+  const std::string g = "optimizer/" + std::to_string(k);
+  using h5::Type;
+  const hsize_t nv = variables.size();
+  if (!h5::exists(f, g)) {
+    h5::Handle grp = h5::create_group(f, g);
+    h5::set_attr(grp.id(), "algorithm", algorithm);
+    h5::set_attr(grp.id(), "variables", variables);
+    h5::set_attr(grp.id(), "start_design_id", static_cast<int64_t>(design_id.empty() ? -1 : design_id[0]));
+    h5::create_table(grp.id(), "iteration", Type::Int64, {}, 256, "", "iteration number");
+    h5::create_table(grp.id(), "design_id", Type::Int64, {}, 256, "", "design evaluated (row in /population)");
+    h5::create_table(grp.id(), "point", Type::Float64, {nv}, 256, "per variable", "the point asked for");
+    h5::create_table(grp.id(), "objective", Type::Float64, {}, 256, "-", "objective at the point");
+    h5::create_table(grp.id(), "best_objective", Type::Float64, {}, 256, "-", "best objective so far");
+  }
+  auto open = [&](const std::string& p) { return h5::Handle(h5::check(H5Dopen2(f, (g + "/" + p).c_str(), H5P_DEFAULT), p)); };
+  const hsize_t n = iteration.size();
+  h5::append_rows(open("iteration").id(), Type::Int64, n, iteration.data());
+  h5::append_rows(open("design_id").id(), Type::Int64, n, design_id.data());
+  h5::append_rows(open("point").id(), Type::Float64, n, points.data());
+  h5::append_rows(open("objective").id(), Type::Float64, n, objective.data());
+  h5::append_rows(open("best_objective").id(), Type::Float64, n, best_objective.data());
+  flush();
+}
+
+void ResultsStore::flush() {
+  if (file_.valid()) h5::check_status(H5Fflush(file_.id(), H5F_SCOPE_GLOBAL), "flushing " + path_);
+}
+
+void ResultsStore::finish(const std::string& status) {
+  if (!file_.valid() || closed_) return;
+  h5::Handle meta = h5::open_group(file_.id(), "meta");
+  h5::set_attr(meta.id(), "status", status);
+  h5::set_attr(meta.id(), "end_time", iso_time_now());
+  meta = h5::Handle();
+  flush();
+  file_ = h5::Handle();
+  closed_ = true;
+}
+
+}  // namespace strata

@@ -1,0 +1,117 @@
+#pragma once
+// The HDF5 results file of a run (docs/hdf5-schema.md): provenance in /meta, the
+// population appended and flushed per batch, optimiser trajectories, and
+// per-design time series and profiles. Resumable: a reopened file reports the
+// designs it already holds.
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "host/batch.hpp"
+#include "host/h5_file.hpp"
+#include "host/results.hpp"
+#include "host/scenario.hpp"
+
+namespace strata {
+
+struct ResultsStoreError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// What /meta records and what fixes the population's columns.
+struct RunInfo {
+  std::string command, device, build_type;
+  std::string scenario_file, scenario_name, scenario_text;
+  int64_t seed = 0;
+  int64_t n_designs = 0;
+  std::vector<std::string> step_texts;
+  std::vector<std::string> material_names;  // axis of the per-material arrays
+  std::vector<std::string> material_files, material_texts;
+  int n_layers = 0;
+  std::vector<std::string> var_paths;       // design variables (override paths)
+  std::vector<ObjectiveSpec> objectives;
+};
+
+// Builds the RunInfo of a scenario (reads the material files it used).
+RunInfo run_info_for(const Scenario& s, const std::string& command, const std::string& device);
+
+// One population row.
+struct PopulationRow {
+  VariantResult result;
+  std::vector<double> variables;   // by RunInfo::var_paths (NaN: not set)
+  std::string layer_order;         // "" or "1,0"
+  std::vector<double> objectives;  // by RunInfo::objectives
+  int batch = 0;
+  std::string producer = "sweep";
+};
+
+// Objective values of a result (NaN for a failed design).
+std::vector<double> objective_values(const std::vector<ObjectiveSpec>& objectives, const VariantResult& r);
+
+// A design's recorded trajectory, in reporting units.
+struct TrajectoryData {
+  int64_t design_id = 0;
+  std::string label;
+  int status = 0;
+  std::vector<double> time_s, current_A_m2, potential_V, capacity_mAh_g;
+  std::vector<int32_t> step;
+  std::vector<double> material_soc;  // samples x materials
+  struct Profile {
+    int step = 0;
+    std::string at;
+    double requested = 0.0, time_s = 0.0;
+    std::vector<double> x_m, ce_mol_m3, phie_V;             // cells
+    std::vector<double> eta_V, j_A_m2, x_surf;              // electrode cells x materials
+  };
+  std::vector<Profile> profiles;
+};
+
+// Reads variant v's trajectory record out of a batch run with trajectories enabled.
+TrajectoryData extract_trajectory(Batch& b, int v, int64_t design_id, const std::vector<std::string>& material_names,
+                                  const std::vector<ProfileRequest>& requests);
+
+class ResultsStore {
+ public:
+  // A new file. Refuses an existing file unless overwrite.
+  static ResultsStore create(const std::string& path, const RunInfo& info, bool overwrite);
+  // An existing file to continue: refuses one written for another scenario text.
+  static ResultsStore resume(const std::string& path, const RunInfo& info);
+  // Read-only (strata info, tests).
+  static ResultsStore open_read(const std::string& path);
+
+  ResultsStore(ResultsStore&&) = default;
+  ResultsStore& operator=(ResultsStore&&) = default;
+  ~ResultsStore();
+
+  const std::string& path() const { return path_; }
+  hid_t file() const { return file_.id(); }
+  std::set<int64_t> design_ids() const;
+  int next_batch() const;
+  int64_t rows() const;
+  bool has_trajectory(int64_t design_id) const;
+
+  // Appends the rows and flushes the file.
+  void append(const std::vector<PopulationRow>& rows);
+  void write_trajectory(const TrajectoryData& t);
+  // One optimiser instance's iterations (creates /optimizer/<k> on first use).
+  void append_optimizer(int k, const std::string& algorithm, const std::vector<std::string>& variables,
+                        const std::vector<int64_t>& iteration, const std::vector<int64_t>& design_id,
+                        const std::vector<double>& points, const std::vector<double>& objective,
+                        const std::vector<double>& best_objective);
+  // Sets /meta status and end time, flushes and closes.
+  void finish(const std::string& status);
+  void flush();
+
+ private:
+  ResultsStore() = default;
+  void create_population(const RunInfo& info);
+  std::string path_;
+  h5::Handle file_;
+  RunInfo info_;
+  bool closed_ = false;
+};
+
+std::string iso_time_now();
+
+}  // namespace strata

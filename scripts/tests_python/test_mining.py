@@ -1,0 +1,213 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import DESIGN_IDS, MATERIALS, N_ELECTRODE, N_SEPARATOR, SCRIPTS, STEPS
+from strata_mining import (load_population, load_profiles, load_trajectory, material_names,
+                           pareto_front, parse_c_rate, read_meta, step_texts)
+from strata_mining.analysis import layer_interfaces
+
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+COMMANDS = ["info", "plot-voltage", "plot-rate", "plot-soc", "plot-profiles", "plot-scatter", "plot-pareto"]
+
+
+def mining(*args, check=True):
+    env = dict(os.environ, PYTHONPATH=SCRIPTS, MPLBACKEND="Agg")
+    proc = subprocess.run([PYTHON, "-m", "strata_mining", *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    if check:
+        assert proc.returncode == 0, f"{args}: rc {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+# ----------------------------------------------------------------- library
+
+@pytest.mark.parametrize("which", ["results_file", "fixed_string_file"])
+def test_population(request, which):
+    df = load_population(request.getfixturevalue(which))
+    assert len(df) == len(DESIGN_IDS)
+    assert list(df["design_id"]) == DESIGN_IDS
+    base = ["design_id", "label", "status", "reason", "batch", "producer", "active_mass_mg_cm2", "layer_order"]
+    assert list(df.columns[:len(base)]) == base
+    assert df["label"].iloc[0] == "CC/NMO/NVP" and isinstance(df["label"].iloc[0], str)
+    assert df["layer_order"].iloc[2] == "1,0"
+    for k in range(len(STEPS)):
+        for metric in ["capacity_mAh_g", "capacity_mAh_cm2", "charge_mAh_g", "energy_Wh_kg", "end_potential_V",
+                       "end_current_A_m2", "duration_s", "end_reason", "time_steps", "newton_iterations"]:
+            assert f"{metric}[s{k}]" in df.columns
+        for m in MATERIALS:
+            assert f"material_charge_mAh_g[s{k},{m}]" in df.columns
+        for j in range(2):
+            assert f"layer_charge_mAh_g[s{k},layer{j}]" in df.columns
+    assert "layers[1].thickness_m" in df.columns
+    assert np.isnan(df["layers[1].thickness_m"].iloc[0])
+    assert df.attrs["objectives"] == ["objective:retention_3C"]
+    units = df.attrs["units"]
+    assert set(units) == set(df.columns)
+    assert units["capacity_mAh_g[s1]"] == "mAh/g"
+    assert units["material_charge_mAh_g[s0,NVP]"] == "mAh/g"
+    assert units["active_mass_mg_cm2"] == "mg/cm2"
+    assert units["layers[1].thickness_m"] == "m"
+    assert units["objective:retention_3C"] == "-"
+    assert units["design_id"] == ""
+    assert df.loc[df["design_id"] == 2, "capacity_mAh_g[s1]"].item() == pytest.approx(50.0)
+
+
+@pytest.mark.parametrize("which", ["results_file", "fixed_string_file"])
+def test_meta_strings(request, which):
+    path = request.getfixturevalue(which)
+    assert step_texts(path) == STEPS
+    assert material_names(path) == MATERIALS
+    meta = read_meta(path)
+    assert meta["status"] == "complete" and meta["n_designs"] == len(DESIGN_IDS)
+    assert "[[layers]]" in meta["scenario_text"]
+
+
+def test_trajectory(results_file):
+    tr = load_trajectory(results_file, 1)
+    assert list(tr.columns) == ["time_s", "step", "current_A_m2", "potential_V", "capacity_mAh_g",
+                                "material_soc[NMO]", "material_soc[NVP]"]
+    assert len(tr) == 20 * len(STEPS)
+    assert tr.attrs["label"] == "CC/NVP/NMO" and tr.attrs["status"] == 0
+    assert tr.attrs["units"]["potential_V"] == "V"
+    with pytest.raises(Exception, match="designs with trajectories: \\[0, 1\\]"):
+        load_trajectory(results_file, 3)
+
+
+def test_profiles(results_file):
+    profiles = load_profiles(results_file, 0)
+    assert [p["name"] for p in profiles] == ["0", "1"]
+    p = profiles[1]
+    assert p["attrs"]["at"] == "end" and p["attrs"]["step"] == 1
+    assert p["arrays"]["x_m"].shape == (N_ELECTRODE + N_SEPARATOR,)
+    assert p["arrays"]["electrolyte_concentration_mol_m3"].shape == (N_ELECTRODE + N_SEPARATOR,)
+    for name in ["overpotential_V", "reaction_current_A_m2", "surface_stoichiometry"]:
+        assert p["arrays"][name].shape == (N_ELECTRODE, len(MATERIALS))
+    assert p["units"]["x_m"] == "m"
+
+
+def test_layer_interfaces(results_file):
+    text = read_meta(results_file)["scenario_text"]
+    assert layer_interfaces(text) == pytest.approx([50e-6, 90e-6])
+    assert layer_interfaces(text, "1,0") == pytest.approx([40e-6, 90e-6])
+    assert layer_interfaces(text, "1,0", {"layers[1].thickness_m": 60e-6}) == pytest.approx([40e-6, 100e-6])
+    assert layer_interfaces("not toml [") is None
+
+
+@pytest.mark.parametrize("text, rate", [
+    ("Charge at 3C until 3.6 V", 3.0), ("Charge at 0.5C until 3.6 V", 0.5),
+    ("Discharge at C/2 until 2.3 V", 0.5), ("discharge at c / 20 for 1 hour", 0.05),
+    ("Charge at 2e-1 C until 4 V", 0.2), ("Rest for 30 seconds", None),
+    ("Hold at 2.3 V until C/50", None), ("Charge at 10 A/m2 until 3.6 V", None),
+    ("Charge at 1 mA/cm2 until 3.6 V", None)])
+def test_parse_c_rate(text, rate):
+    assert parse_c_rate(text) == (pytest.approx(rate) if rate is not None else None)
+
+
+def test_pareto_front():
+    x = [1, 2, 3, 2, 3, 0, 1, np.nan, 4]
+    y = [5, 4, 3, 2, 3, 0, 4, 9, np.nan]
+    assert list(np.flatnonzero(pareto_front(x, y))) == [0, 1, 2, 4]
+    # minimise both: (0, 0) dominates everything
+    assert list(np.flatnonzero(pareto_front(x, y, False, False))) == [5]
+    # maximise x, minimise y: (3, 3) twice and (0, 0)... (0,0) is beaten on x only, kept
+    assert list(np.flatnonzero(pareto_front(x, y, True, False))) == [2, 3, 4, 5]
+    assert not pareto_front([], []).any()
+
+
+# ----------------------------------------------------------------- command line
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help(command):
+    proc = mining(command, "--help")
+    assert "usage:" in proc.stdout and "FILE" in proc.stdout
+
+
+def test_info(results_file):
+    out = mining("info", results_file, "--columns").stdout
+    assert "synthetic" in out and "complete" in out
+    assert "rows:        4 of 4" in out
+    assert "objective:   objective:retention_3C [-]: max 1 at design 0 (CC/NMO/NVP)" in out
+    assert "min 0.71" not in out  # the objective's `sense` attribute says maximize
+    assert "trajectories: 2 designs (0, 1)" in out
+    assert "capacity_mAh_g[s1]  [mAh/g]" in out
+
+
+@pytest.mark.parametrize("args", [
+    ["plot-voltage", "--designs", 0, 1, "--steps", 0, "--steps", 2],
+    ["plot-rate", "--steps", 0, 1, 2, "--reference-step", 0],
+    ["plot-rate", "--steps", 1, "--reference-step", 0, "--designs", 0, 2],
+    ["plot-soc", "--design", 0],
+    ["plot-soc", "--design", 1, "--step", 1],
+    ["plot-profiles", "--design", 0],
+    ["plot-profiles", "--design", 1, "--profile", 1],
+    ["plot-scatter", "--x", "active_mass_mg_cm2", "--y", "capacity_mAh_g[s1]"],
+    ["plot-scatter", "--x", "layers[1].thickness_m", "--y", "material_charge_mAh_g[s1,NVP]",
+     "--color", "layer_charge_mAh_g[s1,layer0]"],
+    ["plot-pareto", "--x", "capacity_mAh_g[s0]", "--y", "objective:retention_3C"],
+    ["plot-pareto", "--x", "active_mass_mg_cm2", "--y", "capacity_mAh_g[s1]", "--minimize-x"],
+], ids=lambda a: "_".join(map(str, a)))
+def test_plot(results_file, tmp_path, args):
+    out = tmp_path / "fig.png"
+    mining(args[0], results_file, *args[1:], "--out", out)
+    assert out.exists() and out.stat().st_size > 1000
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_default_out(results_file):
+    proc = mining("plot-soc", results_file, "--design", 0)
+    out = proc.stdout.strip()
+    assert out.endswith("synthetic_soc.png") and os.path.getsize(out) > 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["plot-voltage", "--designs", 3, "--steps", 0], "no trajectory for design 3"),
+    (["plot-scatter", "--x", "capacity_mAh_g[s9]", "--y", "status"], "no column"),
+    (["plot-rate", "--steps", 7], "no column 'capacity_mAh_g[s7]'"),
+])
+def test_errors(results_file, tmp_path, args, message):
+    proc = mining(args[0], results_file, *args[1:], "--out", tmp_path / "x.png", check=False)
+    assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+# ----------------------------------------------------------------- the real engine
+
+def test_engine_file(tmp_path):
+    binary, source = os.environ.get("STRATA_BINARY"), os.environ.get("STRATA_SOURCE_DIR")
+    if not binary or not os.access(binary, os.X_OK):
+        pytest.skip("STRATA_BINARY is not set to an executable strata binary")
+    if not source or not os.path.isfile(os.path.join(source, "scenarios", "default.toml")):
+        pytest.skip("STRATA_SOURCE_DIR is not set to the strata repository")
+    out = tmp_path / "run.h5"
+    cmd = [binary, "simulate", os.path.join(source, "scenarios", "default.toml"), "--out", str(out), "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    import h5py
+    if proc.returncode != 0 or not out.is_file() or not h5py.is_hdf5(out):
+        what = ("is a directory" if out.is_dir() else "is not an HDF5 file" if out.exists() else "was not written")
+        pytest.skip(f"strata did not write an HDF5 file (HDF5 writer not there yet?): `{' '.join(cmd)}` "
+                    f"exited {proc.returncode} and {out.name} {what}; "
+                    f"stderr: {proc.stderr.strip()[-2000:] or '(empty)'}")
+    df = load_population(str(out))
+    assert len(df) == 2
+    assert "capacity_mAh_g[s5]" in df.columns
+    assert (df["capacity_mAh_g[s5]"] > 0).all()
+    for args in (["plot-rate", "--steps", 0, 5, "--reference-step", 0],
+                 ["plot-voltage", "--designs", 0, "--steps", 5]):
+        png = tmp_path / f"{args[0]}.png"
+        mining(args[0], out, *args[1:], "--out", png)
+        assert png.stat().st_size > 1000
+
+
+def test_file_caught_mid_append(results_file, tmp_path):
+    """A reader racing the writer may see one dataset already extended: keep the common rows."""
+    import shutil
+
+    import h5py
+    path = tmp_path / "partial.h5"
+    shutil.copy(results_file, path)
+    with h5py.File(path, "a") as f:
+        f["population/design_id"].resize((len(DESIGN_IDS) + 1,))
+    assert len(load_population(str(path))) == len(DESIGN_IDS)
