@@ -9,7 +9,8 @@
 
 namespace strata {
 
-RunStats run_batch_cpu(Batch& batch, int threads, const std::function<void(int)>& progress) {
+RunStats run_batch_cpu(Batch& batch, int threads, const std::function<void(int)>& progress,
+                       const std::function<bool()>& cancelled) {
   RunStats stats;
   stats.threads = threads > 0 ? threads : omp_get_max_threads();
   batch.rebind_tables();
@@ -32,8 +33,11 @@ RunStats run_batch_cpu(Batch& batch, int threads, const std::function<void(int)>
   // interleaved layout neighbouring variants share cache lines, so threads take
   // runs of 64 variants to avoid false sharing.
   const int chunk = batch.layout == Layout::Interleaved ? 64 : 1;
+  stats.ran.assign(batch.n_variants, 0);
 #pragma omp parallel for schedule(dynamic, chunk) num_threads(stats.threads)
   for (int v = 0; v < batch.n_variants; ++v) {
+    if (cancelled && cancelled()) continue;
+    stats.ran[v] = 1;
     run_protocol(S, tables, batch.view(v), steps, n_steps, batch.out_view(v), batch.trajectory_spec,
                  batch.trajectory_view(v));
     finished.fetch_add(1);

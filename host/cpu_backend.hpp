@@ -3,6 +3,7 @@
 // all cores (OpenMP), in either layout.
 #include <atomic>
 #include <functional>
+#include <vector>
 
 #include "host/batch.hpp"
 
@@ -11,10 +12,13 @@ namespace strata {
 struct RunStats {
   double wall_s = 0.0;
   int threads = 1;
+  std::vector<char> ran;  // per variant: 1 if it ran (0: skipped after cancellation)
 };
 
 // threads <= 0: all cores. progress (optional) is called from a monitor thread
-// with the number of finished variants, about five times a second.
-RunStats run_batch_cpu(Batch& batch, int threads, const std::function<void(int)>& progress = {});
+// with the number of finished variants, about five times a second. Once
+// cancelled() returns true, variants not yet started are skipped.
+RunStats run_batch_cpu(Batch& batch, int threads, const std::function<void(int)>& progress = {},
+                       const std::function<bool()>& cancelled = {});
 
 }  // namespace strata

@@ -1,12 +1,23 @@
 #include "host/simulate.hpp"
 
+#include <omp.h>
+
+#include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <set>
 #include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
 
 #include "host/cpu_backend.hpp"
+#include "host/interrupt.hpp"
+#include "host/results_store.hpp"
 #include "host/progress_bar.hpp"
 #include "host/results.hpp"
 #include "host/scenario_loader.hpp"
@@ -75,6 +86,76 @@ std::string safe_file_stem(const std::string& name) {
 
 }  // namespace
 
+std::string cpu_device_description(int threads) {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line, model = "unknown CPU";
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  return fmt::format("CPU: {}, {} threads", model, threads);
+}
+
+namespace {
+
+std::string layer_order_text(const VariantSpec& v) {
+  std::string s;
+  for (size_t k = 0; k < v.layer_order.size(); ++k) s += (k ? "," : "") + std::to_string(v.layer_order[k]);
+  return s;
+}
+
+PopulationRow make_row(const VariantResult& r, const VariantSpec& spec, const RunInfo& info, int batch) {
+  PopulationRow row;
+  row.result = r;
+  for (const std::string& p : info.var_paths) {
+    const auto it = spec.overrides.find(p);
+    row.variables.push_back(it == spec.overrides.end() ? std::numeric_limits<double>::quiet_NaN() : it->second);
+  }
+  row.layer_order = layer_order_text(spec);
+  row.objectives = objective_values(info.objectives, r);
+  row.batch = batch;
+  row.producer = "sweep";
+  return row;
+}
+
+TrajectorySpec trajectory_spec_of(const OutputSpec& out) {
+  TrajectorySpec ts;
+  ts.enabled = 1;
+  ts.capacity = out.trajectory_max_points;
+  ts.interval_s = out.trajectory_interval_s;
+  ts.n_profiles = static_cast<int>(std::min<size_t>(out.profiles.size(), kMaxProfiles));
+  for (int k = 0; k < ts.n_profiles; ++k) {
+    ts.profiles[k].step = out.profiles[k].step;
+    ts.profiles[k].at = static_cast<ProfileAt>(static_cast<int>(out.profiles[k].at));
+    ts.profiles[k].value = out.profiles[k].value;
+  }
+  return ts;
+}
+
+// Designs whose trajectories are kept after the sweep: the best k by an objective
+// (from the file, so a resumed run sees every design) or a list.
+std::vector<int64_t> selected_designs(const Scenario& base, const ResultsStore& store) {
+  const OutputSpec& out = base.output;
+  if (out.trajectories == "list") return std::vector<int64_t>(out.design_ids.begin(), out.design_ids.end());
+  if (out.trajectories != "best") return {};
+  bool maximize = true;
+  for (const ObjectiveSpec& o : base.objectives)
+    if (o.name == out.best_by) maximize = o.maximize;
+  const std::vector<int64_t> ids = h5::read_int64(store.file(), "population/design_id");
+  const std::vector<int32_t> status = h5::read_int32(store.file(), "population/status");
+  const std::vector<double> obj = h5::read_float64(store.file(), "population/objective/" + out.best_by);
+  std::vector<std::pair<double, int64_t>> ranked;
+  for (size_t k = 0; k < ids.size(); ++k)
+    if (status[k] == 0 && std::isfinite(obj[k])) ranked.push_back({maximize ? -obj[k] : obj[k], ids[k]});
+  std::sort(ranked.begin(), ranked.end());
+  std::vector<int64_t> best;
+  for (size_t k = 0; k < ranked.size() && (int)k < out.best_k; ++k) best.push_back(ranked[k].second);
+  return best;
+}
+
+}  // namespace
+
 int run_simulate(const SimulateOptions& opt) {
   Scenario base;
   try {
@@ -83,56 +164,151 @@ int run_simulate(const SimulateOptions& opt) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
   }
-  std::vector<ResolvedVariant> vars = resolve_variants(base);
-  const std::vector<std::vector<int>> groups = group_by_shape(vars);
-  if (!opt.quiet)
-    fmt::print("strata {} ({}): scenario '{}' from {}: {} variants in {} batch(es) of one shape each, {} protocol steps\n",
-               STRATA_VERSION, STRATA_GIT_REV, base.name, opt.scenario_path, vars.size(), groups.size(),
-               base.protocol.steps.size());
-  ProgressBar bar(static_cast<int>(vars.size()), "simulate");
-  std::vector<VariantResult> results(vars.size());
-  BatchTotals tot;
-  double wall_s = 0.0;
-  int threads = 0, done_before = 0;
-  for (const std::vector<int>& group : groups) {
-    std::vector<ResolvedVariant> members;
-    for (int v : group) members.push_back(vars[v]);
-    Batch batch;
-    try {
-      batch = build_batch(members, opt.layout);
-    } catch (const std::exception& e) {
-      std::cerr << "error: " << opt.scenario_path << ": " << e.what() << "\n";
-      return 2;
+  const std::vector<ResolvedVariant> vars = resolve_variants(base);
+  const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
+  const RunInfo info = run_info_for(base, opt.command, cpu_device_description(threads));
+
+  // The results file: a new one, or the one to continue.
+  std::string h5_path = opt.resume;
+  if (h5_path.empty()) {
+    const std::filesystem::path out(opt.out);
+    h5_path = out.extension() == ".h5" ? out.string() : (out / (safe_file_stem(base.name) + ".h5")).string();
+  }
+  std::optional<ResultsStore> store;
+  try {
+    store.emplace(opt.resume.empty() ? ResultsStore::create(h5_path, info, opt.overwrite)
+                                     : ResultsStore::resume(h5_path, info));
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
+  install_interrupt_handlers();
+  const std::set<int64_t> done = store->design_ids();
+  std::vector<ResolvedVariant> pending_vars;
+  std::vector<int> pending_ids;
+  for (size_t v = 0; v < vars.size(); ++v)
+    if (!done.count(static_cast<int64_t>(v))) {
+      pending_vars.push_back(vars[v]);
+      pending_ids.push_back(static_cast<int>(v));
     }
-    std::function<void(int)> progress;
-    if (!opt.quiet) progress = [&bar, done_before](int done) { bar.update(done_before + done); };
-    const RunStats stats = run_batch_cpu(batch, opt.threads, progress);
-    wall_s += stats.wall_s;
-    threads = stats.threads;
-    done_before += batch.n_variants;
-    for (VariantResult& r : collect_results(batch, group)) results[r.id] = std::move(r);
-    const BatchTotals t = batch_totals(batch);
-    tot.time_steps += t.time_steps;
-    tot.newton_iterations += t.newton_iterations;
-    tot.ok += t.ok;
-    tot.failed += t.failed;
+  const bool record_all = base.output.trajectories == "all";
+  const TrajectorySpec traj_spec = trajectory_spec_of(base.output);
+  if (!opt.quiet)
+    fmt::print("strata {} ({}): scenario '{}' from {}: {} variants ({} already in the file), {} protocol steps, "
+               "batches of {} -> {}\n",
+               STRATA_VERSION, STRATA_GIT_REV, base.name, opt.scenario_path, vars.size(), done.size(),
+               base.protocol.steps.size(), base.output.batch_size, h5_path);
+
+  ProgressBar bar(static_cast<int>(pending_vars.size()), "simulate");
+  std::vector<VariantResult> results;
+  BatchTotals tot;
+  double wall_s = 0.0, io_s = 0.0;
+  int batch_index = store->next_batch(), done_now = 0, batches_run = 0;
+  bool interrupted = false;
+  try {
+    for (const std::vector<int>& group : group_by_shape(pending_vars)) {
+      for (size_t first = 0; first < group.size() && !interrupted; first += base.output.batch_size) {
+        const size_t last = std::min(group.size(), first + static_cast<size_t>(base.output.batch_size));
+        std::vector<ResolvedVariant> members;
+        std::vector<int> ids;
+        for (size_t k = first; k < last; ++k) {
+          members.push_back(pending_vars[group[k]]);
+          ids.push_back(pending_ids[group[k]]);
+        }
+        Batch batch;
+        try {
+          batch = build_batch(members, opt.layout);
+        } catch (const std::exception& e) {
+          std::cerr << "error: " << opt.scenario_path << ": " << e.what() << "\n";
+          store->finish("failed");
+          return 2;
+        }
+        if (record_all) batch.enable_trajectories(traj_spec);
+        std::function<void(int)> progress;
+        if (!opt.quiet) progress = [&bar, done_now](int d) { bar.update(done_now + d); };
+        const RunStats stats = run_batch_cpu(batch, threads, progress, interrupt_requested);
+        wall_s += stats.wall_s;
+        const auto t_io = std::chrono::steady_clock::now();
+        std::vector<VariantResult> batch_results = collect_results(batch, ids);
+        std::vector<PopulationRow> rows;
+        for (int v = 0; v < batch.n_variants; ++v) {
+          if (!stats.ran[v]) continue;
+          rows.push_back(make_row(batch_results[v], base.variants[ids[v]], info, batch_index));
+          results.push_back(batch_results[v]);
+        }
+        store->append(rows);
+        if (record_all)
+          for (int v = 0; v < batch.n_variants; ++v)
+            if (stats.ran[v])
+              store->write_trajectory(extract_trajectory(batch, v, ids[v], info.material_names, base.output.profiles));
+        io_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_io).count();
+        const BatchTotals t = batch_totals(batch);
+        tot.time_steps += t.time_steps;
+        tot.newton_iterations += t.newton_iterations;
+        tot.ok += t.ok;
+        tot.failed += t.failed;
+        done_now += static_cast<int>(rows.size());
+        ++batch_index;
+        ++batches_run;
+        interrupted = interrupt_requested();
+      }
+      if (interrupted) break;
+    }
+    // Trajectories of the selected designs: re-simulated with recording on.
+    if (!interrupted && !record_all) {
+      std::vector<ResolvedVariant> sel;
+      std::vector<int> sel_ids;
+      for (int64_t id : selected_designs(base, *store))
+        if (id >= 0 && id < (int64_t)vars.size() && !store->has_trajectory(id) && vars[id].rejected.empty()) {
+          sel.push_back(vars[id]);
+          sel_ids.push_back(static_cast<int>(id));
+        }
+      for (const std::vector<int>& group : group_by_shape(sel)) {
+        if (sel.empty()) break;
+        std::vector<ResolvedVariant> members;
+        for (int k : group) members.push_back(sel[k]);
+        Batch batch = build_batch(members, opt.layout);
+        batch.enable_trajectories(traj_spec);
+        const RunStats stats = run_batch_cpu(batch, threads, {}, interrupt_requested);
+        for (int v = 0; v < batch.n_variants; ++v)
+          if (stats.ran[v])
+            store->write_trajectory(extract_trajectory(batch, v, sel_ids[group[v]], info.material_names,
+                                                       base.output.profiles));
+      }
+      interrupted = interrupt_requested();
+    }
+    store->finish(interrupted ? "interrupted" : "complete");
+  } catch (const h5::H5Error& e) {
+    std::cerr << "error: writing " << h5_path << ": " << e.what() << "\n";
+    return 3;
   }
   if (!opt.quiet) {
     bar.finish();
+    std::sort(results.begin(), results.end(), [](const VariantResult& a, const VariantResult& b) { return a.id < b.id; });
     print_table(base.protocol.steps, base.protocol.step_texts, results);
-    fmt::print("\n{} variants ({} ok, {} failed) in {:.3f} s on {} CPU threads: {:.1f} variants/s, {:.0f} time steps/s, "
-               "{:.2f} Newton iterations per step\n",
-               vars.size(), tot.ok, tot.failed, wall_s, threads, vars.size() / wall_s, tot.time_steps / wall_s,
-               tot.time_steps ? double(tot.newton_iterations) / tot.time_steps : 0.0);
+    fmt::print("\n{} variants in {} batch(es) ({} ok, {} failed) in {:.3f} s on {} CPU threads: {:.1f} variants/s, "
+               "{:.0f} time steps/s, {:.2f} Newton iterations per step; HDF5 writing {:.3f} s\n",
+               results.size(), batches_run, tot.ok, tot.failed, wall_s, threads, results.size() / std::max(wall_s, 1e-9),
+               tot.time_steps / std::max(wall_s, 1e-9),
+               tot.time_steps ? double(tot.newton_iterations) / tot.time_steps : 0.0, io_s);
+    fmt::print("results: {}\n", h5_path);
   }
-  try {
-    std::filesystem::create_directories(opt.out_dir);
-    const std::string path = (std::filesystem::path(opt.out_dir) / (safe_file_stem(base.name) + ".csv")).string();
-    write_results_csv(path, base.protocol.step_texts, results);
-    if (!opt.quiet) fmt::print("results: {}\n", path);
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 3;
+  if (opt.csv) {
+    try {
+      std::filesystem::path csv(h5_path);
+      csv.replace_extension(".csv");
+      std::sort(results.begin(), results.end(), [](const VariantResult& a, const VariantResult& b) { return a.id < b.id; });
+      write_results_csv(csv.string(), base.protocol.step_texts, results);
+      if (!opt.quiet) fmt::print("csv: {}\n", csv.string());
+    } catch (const std::exception& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 3;
+    }
+  }
+  if (interrupted) {
+    std::cerr << fmt::format("interrupted by signal {}: {} designs of {} are in {}; continue with --resume {}\n",
+                             interrupt_signal(), done.size() + done_now, vars.size(), h5_path, h5_path);
+    return 130;
   }
   return 0;
 }

@@ -10,18 +10,29 @@ namespace strata {
 
 struct SimulateOptions {
   std::string scenario_path;
-  std::string out_dir = "results";
+  std::string out = "results";     // a directory (file <scenario name>.h5 in it) or a path ending in .h5
+  std::string resume;              // an existing results file to continue ("" : a new run)
+  bool overwrite = false;          // replace an existing results file
+  bool csv = false;                // also write <stem>.csv beside the HDF5 file
   int threads = 0;                 // 0: all cores
   Layout layout = Layout::Blocked;
   bool quiet = false;              // no table, no progress bar
+  std::string command;             // the command line, for /meta
 };
+
+// "CPU: <model>, N threads".
+std::string cpu_device_description(int threads);
 
 // Resolves every variant of a loaded scenario; a variant whose overrides are
 // invalid is kept as a rejected row with the reason.
 std::vector<ResolvedVariant> resolve_variants(const Scenario& base);
 
-// Returns the process exit code: 0 when the batch ran (failed variants are
-// flagged in their rows), 2 for a bad scenario, 3 for an output error.
+// Runs the scenario's designs in batches of [output] batch_size, appending each
+// batch to the HDF5 file and flushing it, then records the selected trajectories.
+// Returns the process exit code: 0 when the run completed (failed variants are
+// flagged in their rows), 2 for a bad scenario or a refused output file, 3 for an
+// output error, 130 when interrupted by SIGINT/SIGTERM (the file holds every
+// finished batch and can be resumed).
 int run_simulate(const SimulateOptions& opt);
 
 }  // namespace strata

@@ -1,27 +1,43 @@
 // strata: batched multilayer DFN electrode simulation.
 #include <CLI/CLI.hpp>
 
+#include "host/info.hpp"
 #include "host/simulate.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"strata: batched multilayer Doyle-Fuller-Newman electrode simulator"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(STRATA_VERSION) + " (" + STRATA_GIT_REV + ")");
+  std::string command;
+  for (int k = 0; k < argc; ++k) command += (k ? " " : "") + std::string(argv[k]);
 
   strata::SimulateOptions sim;
+  sim.command = command;
   std::string layout = "blocked";
   CLI::App* simulate = app.add_subcommand("simulate", "run a scenario's batch of variants through its protocol");
   simulate->add_option("scenario", sim.scenario_path, "scenario file (TOML)")->required();
+  simulate->add_option("--out", sim.out,
+                       "results: a directory (writes <scenario name>.h5 in it) or a file ending in .h5 (default: results)");
+  CLI::Option* resume =
+      simulate->add_option("--resume", sim.resume, "continue this results file (same scenario), skipping finished designs");
+  simulate->add_flag("--overwrite", sim.overwrite, "replace an existing results file")->excludes(resume);
+  simulate->add_flag("--csv", sim.csv, "also write a CSV (one row per design and step) beside the HDF5 file");
   simulate->add_option("--threads", sim.threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
-  simulate->add_option("--out", sim.out_dir, "directory for the results (default: results)");
   simulate->add_option("--layout", layout, "memory layout of the batch: blocked or interleaved (the GPU's)")
       ->check(CLI::IsMember({"blocked", "interleaved"}));
   simulate->add_flag("--quiet", sim.quiet, "no table or progress bar");
+
+  std::string info_path;
+  int info_top = 3;
+  CLI::App* info = app.add_subcommand("info", "summarise a results file");
+  info->add_option("file", info_path, "results file (HDF5)")->required();
+  info->add_option("--top", info_top, "designs listed per objective")->check(CLI::PositiveNumber);
 
   CLI11_PARSE(app, argc, argv);
   if (simulate->parsed()) {
     sim.layout = layout == "interleaved" ? strata::Layout::Interleaved : strata::Layout::Blocked;
     return strata::run_simulate(sim);
   }
+  if (info->parsed()) return strata::print_info(info_path, info_top);
   return 1;
 }

@@ -93,7 +93,7 @@ RunResult run_strata(const std::string& args, const fs::path& dir) {
 
 RunResult simulate(const std::string& scenario, const fs::path& out_dir, const fs::path& io_dir,
                    const std::string& extra = "") {
-  return run_strata("simulate " + sh_quote(scenario) + " --out " + sh_quote(out_dir.string()) +
+  return run_strata("simulate " + sh_quote(scenario) + " --csv --out " + sh_quote(out_dir.string()) +
                         (extra.empty() ? "" : " " + extra),
                     io_dir);
 }
@@ -284,13 +284,13 @@ TEST(CliSimulate, GoodScenarioPrintsTableAndWritesCsv) {
   ASSERT_EQ(r.exit_code, 0) << "stderr:\n" << r.err << "\nstdout:\n" << r.out;
   EXPECT_EQ(r.err, "");  // no progress bar when stderr is not a terminal
   EXPECT_HAS(r.out, "cli_good");
-  EXPECT_HAS(r.out, "2 variants in 1 batch(es) of one shape each, 2 protocol steps");
-  EXPECT_HAS(r.out, "2 variants (2 ok, 0 failed)");
+  EXPECT_HAS(r.out, "2 variants (0 already in the file), 2 protocol steps");
+  EXPECT_HAS(r.out, "2 variants in 1 batch(es) (2 ok, 0 failed)");
   for (const char* l : kLabels) EXPECT_HAS(r.out, l);
   for (const char* s : kSteps) EXPECT_HAS(r.out, s);
   EXPECT_FALSE(contains(r.out, "FAIL")) << r.out;
   const fs::path csv = out / "cli_good.csv";
-  EXPECT_HAS(r.out, "results: " + csv.string());
+  EXPECT_HAS(r.out, "csv: " + csv.string());
   ASSERT_TRUE(fs::exists(csv));
 
   const std::vector<CsvRow> rows = parse_csv(slurp(csv));

@@ -1,0 +1,74 @@
+#include "host/info.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "host/results_store.hpp"
+
+namespace strata {
+
+int print_info(const std::string& path, int top) {
+  try {
+    const ResultsStore store = ResultsStore::open_read(path);
+    const hid_t f = store.file();
+    h5::Handle meta = h5::open_group(f, "meta");
+    fmt::print("file:      {}\n", path);
+    fmt::print("scenario:  {} ({})\n", h5::get_attr_string(meta.id(), "scenario_name"),
+               h5::get_attr_string(meta.id(), "scenario_file"));
+    fmt::print("program:   strata {} ({}), {}\n", h5::get_attr_string(meta.id(), "version"),
+               h5::get_attr_string(meta.id(), "git_revision"), h5::get_attr_string(meta.id(), "device"));
+    fmt::print("run:       {} (started {}, ended {})\n", h5::get_attr_string(meta.id(), "status"),
+               h5::get_attr_string(meta.id(), "start_time"), h5::get_attr_string(meta.id(), "end_time"));
+    const std::vector<int64_t> ids = h5::read_int64(f, "population/design_id");
+    const std::vector<int32_t> status = h5::read_int32(f, "population/status");
+    const std::vector<std::string> labels = h5::read_strings(f, "population/label");
+    const std::vector<std::string> reasons = h5::read_strings(f, "population/reason");
+    fmt::print("designs:   {} of {} in the scenario's batch\n", ids.size(), h5::get_attr_int(meta.id(), "n_designs"));
+    std::map<std::string, int> by_reason;
+    for (size_t k = 0; k < ids.size(); ++k) ++by_reason[status[k] == 0 ? std::string("ok") : reasons[k]];
+    for (const auto& [reason, n] : by_reason) fmt::print("  {:>7}  {}\n", n, reason);
+
+    h5::Handle obj = h5::open_group(f, "population/objective");
+    H5G_info_t gi;
+    H5Gget_info(obj.id(), &gi);
+    for (hsize_t k = 0; k < gi.nlinks; ++k) {
+      char name[256];
+      H5Lget_name_by_idx(obj.id(), ".", H5_INDEX_NAME, H5_ITER_INC, k, name, sizeof name, H5P_DEFAULT);
+      h5::Handle d(H5Dopen2(obj.id(), name, H5P_DEFAULT));
+      const bool maximize = h5::get_attr_string(d.id(), "sense") != "minimize";
+      const std::string units = h5::get_attr_string(d.id(), "units");
+      const std::vector<double> v = h5::read_float64(obj.id(), name);
+      std::vector<size_t> order;
+      for (size_t r = 0; r < v.size(); ++r)
+        if (std::isfinite(v[r])) order.push_back(r);
+      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return maximize ? v[a] > v[b] : v[a] < v[b]; });
+      fmt::print("objective {} ({}, {}): best {}\n", name, maximize ? "maximize" : "minimize", units,
+                 std::min<size_t>(top, order.size()));
+      for (size_t r = 0; r < order.size() && (int)r < top; ++r)
+        fmt::print("  design {:>6}  {:>12.6g}  {}\n", ids[order[r]], v[order[r]], labels[order[r]]);
+    }
+    h5::Handle tr = h5::open_group(f, "trajectories");
+    H5Gget_info(tr.id(), &gi);
+    std::vector<long> tids;
+    for (hsize_t k = 0; k < gi.nlinks; ++k) {
+      char name[64];
+      H5Lget_name_by_idx(tr.id(), ".", H5_INDEX_NAME, H5_ITER_INC, k, name, sizeof name, H5P_DEFAULT);
+      tids.push_back(std::stol(name));
+    }
+    std::sort(tids.begin(), tids.end());
+    std::string list;
+    for (size_t k = 0; k < tids.size() && k < 20; ++k) list += (k ? ", " : "") + std::to_string(tids[k]);
+    if (tids.size() > 20) list += ", ...";
+    fmt::print("trajectories: {} design(s){}{}\n", tids.size(), tids.empty() ? "" : ": ", list);
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace strata
