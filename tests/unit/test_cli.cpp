@@ -19,84 +19,15 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/process_helpers.hpp"
+
 namespace {
 
+using namespace strata::test;
 namespace fs = std::filesystem;
 
-const std::string kBinary = STRATA_BINARY;
 const std::string kData = STRATA_TEST_DATA_DIR;
 const std::string kSource = STRATA_SOURCE_DIR;
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
-
-// A word for /bin/sh: single-quoted.
-std::string sh_quote(const std::string& s) {
-  std::string r = "'";
-  for (char c : s) r += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return r + "'";
-}
-
-// A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = info ? std::string(info->test_suite_name()) + "_" + info->name() : "cli";
-    for (char& c : name)
-      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-    path_ = fs::temp_directory_path() /
-            ("strata_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + name);
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-struct RunResult {
-  int exit_code = -1;  // -1: did not exit normally
-  std::string out, err;
-};
-
-// Runs `strata <args>` (args already shell-quoted) with stdout and stderr captured to
-// files in dir.
-RunResult run_strata(const std::string& args, const fs::path& dir) {
-  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
-  const std::string cmd = sh_quote(kBinary) + " " + args + " >" + sh_quote(out.string()) + " 2>" +
-                          sh_quote(err.string()) + " </dev/null";
-  const int st = std::system(cmd.c_str());
-  RunResult r;
-  if (st != -1 && WIFEXITED(st)) r.exit_code = WEXITSTATUS(st);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
-
-RunResult simulate(const std::string& scenario, const fs::path& out_dir, const fs::path& io_dir,
-                   const std::string& extra = "") {
-  return run_strata("simulate " + sh_quote(scenario) + " --csv --out " + sh_quote(out_dir.string()) +
-                        (extra.empty() ? "" : " " + extra),
-                    io_dir);
-}
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
