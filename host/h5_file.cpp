@@ -1,5 +1,6 @@
 #include "host/h5_file.hpp"
 
+#include <algorithm>
 #include <numeric>
 
 namespace strata::h5 {
@@ -110,6 +111,20 @@ Handle fresh_attr(hid_t obj, const std::string& name, hid_t type, hid_t space) {
 }  // namespace
 
 void set_attr(hid_t obj, const std::string& name, const std::string& value) {
+  // Short strings as fixed-length (kept in the object header; a variable-length
+  // string would take a global-heap block per attribute), long ones variable-length.
+  if (value.size() < 256) {
+    Handle t(check(H5Tcopy(H5T_C_S1), "H5Tcopy"));
+    H5Tset_size(t.id(), std::max<size_t>(value.size(), 1));
+    H5Tset_strpad(t.id(), H5T_STR_NULLPAD);
+    H5Tset_cset(t.id(), H5T_CSET_UTF8);
+    Handle space(H5Screate(H5S_SCALAR));
+    Handle a = fresh_attr(obj, name, t.id(), space.id());
+    std::string buf = value;
+    buf.resize(std::max<size_t>(value.size(), 1), '\0');
+    check_status(H5Awrite(a.id(), t.id(), buf.data()), "writing attribute " + name);
+    return;
+  }
   Handle t = string_type();
   Handle space(H5Screate(H5S_SCALAR));
   Handle a = fresh_attr(obj, name, t.id(), space.id());
@@ -139,6 +154,13 @@ void set_attr(hid_t obj, const std::string& name, double value) {
   check_status(H5Awrite(a.id(), H5T_NATIVE_DOUBLE, &value), "writing attribute " + name);
 }
 
+void set_attr(hid_t obj, const std::string& name, const std::vector<double>& values) {
+  const hsize_t n = values.size();
+  Handle space(H5Screate_simple(1, &n, nullptr));
+  Handle a = fresh_attr(obj, name, H5T_IEEE_F64LE, space.id());
+  if (n) check_status(H5Awrite(a.id(), H5T_NATIVE_DOUBLE, values.data()), "writing attribute " + name);
+}
+
 std::string get_attr_string(hid_t obj, const std::string& name) {
   const std::vector<std::string> v = get_attr_strings(obj, name);
   return v.empty() ? std::string() : v[0];
@@ -148,6 +170,19 @@ std::vector<std::string> get_attr_strings(hid_t obj, const std::string& name) {
   Handle a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "opening attribute " + name));
   Handle space(H5Aget_space(a.id()));
   const hssize_t n = H5Sget_simple_extent_npoints(space.id());
+  Handle ftype(H5Aget_type(a.id()));
+  if (H5Tget_class(ftype.id()) == H5T_STRING && !H5Tis_variable_str(ftype.id())) {
+    const size_t len = H5Tget_size(ftype.id());
+    std::string buf(len * (n > 0 ? n : 0), '\0');
+    if (n > 0) check_status(H5Aread(a.id(), ftype.id(), buf.data()), "reading attribute " + name);
+    std::vector<std::string> out;
+    for (hssize_t k = 0; k < n; ++k) {
+      std::string s = buf.substr(k * len, len);
+      s.erase(std::find(s.begin(), s.end(), '\0'), s.end());
+      out.push_back(s);
+    }
+    return out;
+  }
   Handle t = string_type();
   std::vector<char*> buf(n > 0 ? n : 0, nullptr);
   std::vector<std::string> out;
@@ -200,12 +235,16 @@ void write_array(hid_t loc, const std::string& name, Type type, const std::vecto
   Handle space(H5Screate_simple((int)dims.size(), dims.data(), nullptr));
   Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(lcpl.id(), 1);
-  Handle d(check(H5Dcreate2(loc, name.c_str(), file_type(type), space.id(), lcpl.id(), H5P_DEFAULT, H5P_DEFAULT),
-                 "creating dataset " + name));
   const hsize_t n = std::accumulate(dims.begin(), dims.end(), hsize_t{1}, std::multiplies<hsize_t>());
+  // Small arrays live in the object header (compact layout): no separate data block.
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+  if (n * 8 <= 16384) H5Pset_layout(dcpl.id(), H5D_COMPACT);
+  H5Pset_obj_track_times(dcpl.id(), 0);  // no per-object timestamps (the run's times are in /meta)
+  Handle d(check(H5Dcreate2(loc, name.c_str(), file_type(type), space.id(), lcpl.id(), dcpl.id(), H5P_DEFAULT),
+                 "creating dataset " + name));
   if (n) check_status(H5Dwrite(d.id(), mem_type(type), H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "writing " + name);
   set_attr(d.id(), "units", units);
-  set_attr(d.id(), "description", description);
+  if (!description.empty()) set_attr(d.id(), "description", description);
 }
 
 void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values,

@@ -46,6 +46,7 @@ void set_attr(hid_t obj, const std::string& name, const std::string& value);
 void set_attr(hid_t obj, const std::string& name, const std::vector<std::string>& values);
 void set_attr(hid_t obj, const std::string& name, int64_t value);
 void set_attr(hid_t obj, const std::string& name, double value);
+void set_attr(hid_t obj, const std::string& name, const std::vector<double>& values);
 std::string get_attr_string(hid_t obj, const std::string& name);
 std::vector<std::string> get_attr_strings(hid_t obj, const std::string& name);
 int64_t get_attr_int(hid_t obj, const std::string& name);
@@ -57,7 +58,8 @@ enum class Type { Float64, Int64, Int32, String };
 Handle create_table(hid_t loc, const std::string& name, Type type, const std::vector<hsize_t>& inner,
                     hsize_t chunk_rows, const std::string& units, const std::string& description);
 
-// A fixed-size dataset (no chunking), for trajectories and profiles.
+// A fixed-size dataset (no chunking; compact when small), for trajectories and
+// profiles. An empty description writes no description attribute.
 void write_array(hid_t loc, const std::string& name, Type type, const std::vector<hsize_t>& dims,
                  const void* data, const std::string& units, const std::string& description);
 void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values,

@@ -194,6 +194,7 @@ TrajectoryData extract_trajectory(Batch& b, int v, int64_t design_id, const std:
     const long o = L.o_profiles + (long)p * L.profile_size;
     if (tr[o] == 0.0) continue;  // never triggered (e.g. the design failed before)
     TrajectoryData::Profile pr;
+    pr.request = p;
     const ProfileRequest& req = requests[p];
     pr.step = req.step;
     pr.at = req.at == ProfileRequest::At::End ? "end" : (req.at == ProfileRequest::At::Time ? "time" : "capacity");
@@ -205,6 +206,8 @@ TrajectoryData extract_trajectory(Batch& b, int v, int64_t design_id, const std:
       const double dx = rec[S.o_dx + i];
       pr.x_m.push_back(edge + 0.5 * dx);
       edge += dx;
+      for (int k = 1; k <= S.n_layers; ++k)
+        if (i + 1 == S.layer_first_cell[k]) pr.interfaces_m.push_back(edge);
       pr.ce_mol_m3.push_back(tr[oc + i]);
       pr.phie_V.push_back(tr[op + i]);
     }
@@ -238,7 +241,11 @@ ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, 
   ResultsStore st;
   st.path_ = path;
   st.info_ = info;
-  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  // HDF5 1.8 object format: compact groups and headers (about half the size of the
+  // 1.0 format for many small trajectory groups); readable by any HDF5 >= 1.8.
+  h5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+  H5Pset_libver_bounds(fapl.id(), H5F_LIBVER_V18, H5F_LIBVER_V18);
+  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id());
   if (f < 0) throw ResultsStoreError("cannot create " + path);
   st.file_ = h5::Handle(f);
   h5::Handle meta = h5::create_group(f, "meta");
@@ -448,36 +455,29 @@ void ResultsStore::write_trajectory(const TrajectoryData& t) {
   h5::set_attr(grp.id(), "description", std::string("time series and profiles of one design"));
   using h5::Type;
   const hsize_t n = t.time_s.size(), nm = info_.material_names.size();
-  h5::write_array(grp.id(), "time_s", Type::Float64, {n}, t.time_s.data(), "s", "time since the protocol started");
-  h5::write_array(grp.id(), "step", Type::Int32, {n}, t.step.data(), "", "protocol step index");
-  h5::write_array(grp.id(), "current_A_m2", Type::Float64, {n}, t.current_A_m2.data(), "A/m2", "current density");
-  h5::write_array(grp.id(), "potential_V", Type::Float64, {n}, t.potential_V.data(), "V", "measured potential");
-  h5::write_array(grp.id(), "capacity_mAh_g", Type::Float64, {n}, t.capacity_mAh_g.data(), "mAh/g",
-                  "capacity passed since the start of the step");
-  h5::write_array(grp.id(), "material_soc", Type::Float64, {n, nm}, t.material_soc.data(), "-",
-                  "state of charge of each material (/meta material_names): 0 discharged, 1 charged window end");
+  h5::write_array(grp.id(), "time_s", Type::Float64, {n}, t.time_s.data(), "s", "");
+  h5::write_array(grp.id(), "step", Type::Int32, {n}, t.step.data(), "", "");
+  h5::write_array(grp.id(), "current_A_m2", Type::Float64, {n}, t.current_A_m2.data(), "A/m2", "");
+  h5::write_array(grp.id(), "potential_V", Type::Float64, {n}, t.potential_V.data(), "V", "");
+  h5::write_array(grp.id(), "capacity_mAh_g", Type::Float64, {n}, t.capacity_mAh_g.data(), "mAh/g", "");
+  h5::write_array(grp.id(), "material_soc", Type::Float64, {n, nm}, t.material_soc.data(), "-", "");
   h5::Handle profiles = h5::create_group(grp.id(), "profiles");
   h5::set_attr(profiles.id(), "description", std::string("through-thickness snapshots"));
-  for (size_t k = 0; k < t.profiles.size(); ++k) {
-    const TrajectoryData::Profile& p = t.profiles[k];
-    h5::Handle pg = h5::create_group(profiles.id(), std::to_string(k));
+  for (const TrajectoryData::Profile& p : t.profiles) {
+    h5::Handle pg = h5::create_group(profiles.id(), std::to_string(p.request));
     h5::set_attr(pg.id(), "step", static_cast<int64_t>(p.step));
+    h5::set_attr(pg.id(), "interfaces_m", p.interfaces_m);
     h5::set_attr(pg.id(), "at", p.at);
     h5::set_attr(pg.id(), "requested", p.requested);
     h5::set_attr(pg.id(), "time_s", p.time_s);
     const hsize_t nx = p.x_m.size(), ne = nm ? p.eta_V.size() / nm : 0;
-    h5::write_array(pg.id(), "x_m", Type::Float64, {nx}, p.x_m.data(), "m", "cell centres, x = 0 at the current collector");
-    h5::write_array(pg.id(), "electrolyte_concentration_mol_m3", Type::Float64, {nx}, p.ce_mol_m3.data(), "mol/m3",
-                    "electrolyte concentration");
-    h5::write_array(pg.id(), "electrolyte_potential_V", Type::Float64, {nx}, p.phie_V.data(), "V", "electrolyte potential");
-    h5::write_array(pg.id(), "overpotential_V", Type::Float64, {ne, nm}, p.eta_V.data(), "V",
-                    "overpotential per material (NaN where absent)");
-    h5::write_array(pg.id(), "reaction_current_A_m2", Type::Float64, {ne, nm}, p.j_A_m2.data(), "A/m2",
-                    "reaction current density per particle surface, per material");
-    h5::write_array(pg.id(), "surface_stoichiometry", Type::Float64, {ne, nm}, p.x_surf.data(), "-",
-                    "particle-surface stoichiometry per material");
+    h5::write_array(pg.id(), "x_m", Type::Float64, {nx}, p.x_m.data(), "m", "");
+    h5::write_array(pg.id(), "electrolyte_concentration_mol_m3", Type::Float64, {nx}, p.ce_mol_m3.data(), "mol/m3", "");
+    h5::write_array(pg.id(), "electrolyte_potential_V", Type::Float64, {nx}, p.phie_V.data(), "V", "");
+    h5::write_array(pg.id(), "overpotential_V", Type::Float64, {ne, nm}, p.eta_V.data(), "V", "");
+    h5::write_array(pg.id(), "reaction_current_A_m2", Type::Float64, {ne, nm}, p.j_A_m2.data(), "A/m2", "");
+    h5::write_array(pg.id(), "surface_stoichiometry", Type::Float64, {ne, nm}, p.x_surf.data(), "-", "");
   }
-  flush();
 }
 
 void ResultsStore::append_optimizer(int k, const std::string& algorithm, const std::vector<std::string>& variables,

@@ -58,10 +58,12 @@ struct TrajectoryData {
   std::vector<int32_t> step;
   std::vector<double> material_soc;  // samples x materials
   struct Profile {
+    int request = 0;   // index in [output] profiles (the group name)
     int step = 0;
     std::string at;
     double requested = 0.0, time_s = 0.0;
     std::vector<double> x_m, ce_mol_m3, phie_V;             // cells
+    std::vector<double> interfaces_m;                        // sub-layer interfaces and the separator face
     std::vector<double> eta_V, j_A_m2, x_surf;              // electrode cells x materials
   };
   std::vector<Profile> profiles;
@@ -93,6 +95,7 @@ class ResultsStore {
 
   // Appends the rows and flushes the file.
   void append(const std::vector<PopulationRow>& rows);
+  // Writes a design's trajectory (not flushed: call flush() after a batch of them).
   void write_trajectory(const TrajectoryData& t);
   // One optimiser instance's iterations (creates /optimizer/<k> on first use).
   void append_optimizer(int k, const std::string& algorithm, const std::vector<std::string>& variables,

@@ -64,15 +64,19 @@ void print_table(const std::vector<ProtocolStep>& steps, const std::vector<std::
   fmt::print("{}\n", head);
   for (size_t k : cols) fmt::print("  s{}: {}\n", k, texts[k]);
   if (cut) fmt::print("  (earlier steps are in the CSV)\n");
-  for (const auto& r : results) {
+  const size_t max_rows = 40;  // large sweeps: the file holds everything, `strata info` summarises it
+  for (size_t k = 0; k < results.size() && k < max_rows; ++k) {
+    const VariantResult& r = results[k];
     std::string line = fmt::format("{:>5}  {:<{}}  {:>6}", r.id, r.label.substr(0, 40), wl, r.status == 0 ? "ok" : "FAIL");
-    for (size_t k : cols) {
-      const StepResult& s = r.steps[k];
+    for (size_t c : cols) {
+      const StepResult& s = r.steps[c];
       line += s.end_reason == "not run" ? fmt::format("  {:>10}", "-") : fmt::format("  {:>10.3f}", s.capacity_mAh_g);
     }
     if (r.status != 0) line += "  " + r.reason;
     fmt::print("{}\n", line);
   }
+  if (results.size() > max_rows)
+    fmt::print("  ... {} more designs in the results file (strata info FILE summarises them)\n", results.size() - max_rows);
 }
 
 // A file name from the scenario name: letters, digits, '-', '_' and '.' kept, the
@@ -241,6 +245,7 @@ int run_simulate(const SimulateOptions& opt) {
           for (int v = 0; v < batch.n_variants; ++v)
             if (stats.ran[v])
               store->write_trajectory(extract_trajectory(batch, v, ids[v], info.material_names, base.output.profiles));
+        store->flush();
         io_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_io).count();
         const BatchTotals t = batch_totals(batch);
         tot.time_steps += t.time_steps;
@@ -274,6 +279,7 @@ int run_simulate(const SimulateOptions& opt) {
           if (stats.ran[v])
             store->write_trajectory(extract_trajectory(batch, v, sel_ids[group[v]], info.material_names,
                                                        base.output.profiles));
+        store->flush();
       }
       interrupted = interrupt_requested();
     }

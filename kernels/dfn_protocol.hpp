@@ -335,7 +335,8 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
     g_old = event_value(S, v, st, ref, current_limit);
     if (last_by_time && !done) { done = true; end = StepEnd::Duration; }
     if (rec.on()) {
-      record_sample(S, *rec.spec, rec.layout, v, rec.record, t_start + t, rec.step, V_end, capacity, done);
+      // The first step of a protocol step (the jump) and its end are always sampled.
+      record_sample(S, *rec.spec, rec.layout, v, rec.record, t_start + t, rec.step, V_end, capacity, done || steps == 1);
       record_profiles(S, tab, *rec.spec, rec.layout, v, rec.record, rec.step, t, capacity, done, t_start + t);
     }
     dt = h * (err > 0.0 ? fmin(3.0, fmax(0.2, 0.9 / sqrt(err))) : 2.0);
