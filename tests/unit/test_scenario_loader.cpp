@@ -524,7 +524,7 @@ TEST(ScenarioOutput, DefaultsWhenAbsent) {
   EXPECT_EQ(s.output.best_k, 0);
   EXPECT_EQ(s.output.best_by, "");
   EXPECT_TRUE(s.output.design_ids.empty());
-  EXPECT_DOUBLE_EQ(s.output.trajectory_interval_s, 0.0);
+  EXPECT_DOUBLE_EQ(s.output.trajectory_interval_s, 10.0);
   EXPECT_EQ(s.output.trajectory_max_points, 2000);
   EXPECT_EQ(s.output.batch_size, 1024);
   EXPECT_TRUE(s.output.profiles.empty());
