@@ -158,6 +158,44 @@ struct OutputSpec {
   int batch_size = 1024;               // designs per batch (one HDF5 append + flush each)
 };
 
+// Design-space search (`strata optimize`, docs/optimizer.md).
+struct DesignVariable {
+  // Any numeric override path (docs/scenario-format.md), or layers[i].thickness_fraction
+  // (needs DesignSpec::total_thickness_m: layer i gets fraction * total, the other
+  // layers share the rest in proportion to their listed thicknesses).
+  std::string path;
+  double min = 0.0, max = 0.0;
+  bool log = false;           // search in log space (min > 0)
+};
+
+// An inequality on a per-design metric: min <= value <= max (either may be infinite).
+struct ConstraintSpec {
+  std::string name;
+  // An objective-like metric (kind/step/reference_step as ObjectiveSpec), or
+  // kind = "active_mass_mg_cm2" (the mass loading, no step).
+  ObjectiveSpec metric;
+  double min = -1e300, max = 1e300;
+};
+
+struct DesignSpec {
+  bool present = false;                       // a [design] section was given
+  std::vector<DesignVariable> variables;
+  double total_thickness_m = 0.0;             // > 0: fixed total electrode thickness
+  std::vector<std::vector<int>> layer_orders; // discrete choices; empty: the listed order only
+  std::string objective;                      // name of an [[objectives]] entry (default: the first)
+  std::vector<ConstraintSpec> constraints;    // handled by a quadratic penalty (stated in the output)
+  double penalty_weight = 100.0;              // per unit of relative violation squared
+  std::string algorithm = "LN_BOBYQA";        // any NLopt algorithm name
+  std::string sampler = "lhs";                // first population: Latin hypercube ("lhs") or "random"
+  int initial_population = 32;
+  int starts_per_choice = 2;                  // optimisers per discrete choice
+  long max_evaluations = 1000;                // all evaluations, the first population included
+  long max_evaluations_per_optimizer = 200;
+  double max_time_s = 0.0;                    // 0: no limit
+  double xtol_rel = 1e-4, ftol_rel = 1e-6;
+  uint64_t seed = 1;
+};
+
 // One variant of the batch: the base scenario with these parameter overrides
 // (path -> value, see docs/scenario-format.md) and optionally a layer order.
 struct VariantSpec {
@@ -181,6 +219,7 @@ struct Scenario {
   std::vector<VariantSpec> variants;  // at least one (the base scenario)
   std::vector<ObjectiveSpec> objectives;
   OutputSpec output;
+  DesignSpec design;
 };
 
 }  // namespace strata
