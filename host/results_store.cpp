@@ -122,6 +122,7 @@ RunInfo run_info_for(const Scenario& s, const std::string& command, const std::s
     for (const auto& [p, value] : v.overrides) paths.insert(p);
   info.var_paths.assign(paths.begin(), paths.end());
   info.objectives = s.objectives;
+  info.constraints = s.design.constraints;
   return info;
 }
 
@@ -145,6 +146,14 @@ std::vector<double> objective_values(const std::vector<ObjectiveSpec>& objective
     }
     out.push_back(v);
   }
+  return out;
+}
+
+std::vector<double> constraint_values(const std::vector<ConstraintSpec>& constraints, const VariantResult& r) {
+  std::vector<double> out;
+  for (const ConstraintSpec& c : constraints)
+    out.push_back(c.metric.kind == "active_mass_mg_cm2" ? (r.status == 0 ? r.active_mass_mg_cm2 : kNaN)
+                                                         : objective_values({c.metric}, r)[0]);
   return out;
 }
 
@@ -312,6 +321,15 @@ void ResultsStore::create_population(const RunInfo& info) {
                                                                       : std::string()));
     h5::set_attr(d.id(), "sense", std::string(o.maximize ? "maximize" : "minimize"));
   }
+  h5::Handle con = h5::create_group(f, "population/constraint");
+  h5::set_attr(con.id(), "description", std::string("constraint metrics of the design search, NaN for failed designs"));
+  for (const auto& c : info.constraints) {
+    h5::Handle d = h5::create_table(con.id(), c.name, Type::Float64, {}, kChunkRows,
+                                    c.metric.kind == "active_mass_mg_cm2" ? "mg/cm2" : objective_units(c.metric),
+                                    fmt::format("{} of step {}", c.metric.kind, c.metric.step));
+    h5::set_attr(d.id(), "min", c.min);
+    h5::set_attr(d.id(), "max", c.max);
+  }
 }
 
 ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) {
@@ -441,6 +459,11 @@ void ResultsStore::append(const std::vector<PopulationRow>& rows) {
     std::vector<double> col;
     for (const PopulationRow& r : rows) col.push_back(k < r.objectives.size() ? r.objectives[k] : kNaN);
     h5::append_rows(open("population/objective/" + info_.objectives[k].name).id(), Type::Float64, n, col.data());
+  }
+  for (size_t k = 0; k < info_.constraints.size(); ++k) {
+    std::vector<double> col;
+    for (const PopulationRow& r : rows) col.push_back(k < r.constraints.size() ? r.constraints[k] : kNaN);
+    h5::append_rows(open("population/constraint/" + info_.constraints[k].name).id(), Type::Float64, n, col.data());
   }
   flush();
 }

@@ -31,6 +31,7 @@ struct RunInfo {
   int n_layers = 0;
   std::vector<std::string> var_paths;       // design variables (override paths)
   std::vector<ObjectiveSpec> objectives;
+  std::vector<ConstraintSpec> constraints;  // /population/constraint/<name>
 };
 
 // Builds the RunInfo of a scenario (reads the material files it used).
@@ -42,12 +43,15 @@ struct PopulationRow {
   std::vector<double> variables;   // by RunInfo::var_paths (NaN: not set)
   std::string layer_order;         // "" or "1,0"
   std::vector<double> objectives;  // by RunInfo::objectives
+  std::vector<double> constraints; // by RunInfo::constraints
   int batch = 0;
   std::string producer = "sweep";
 };
 
 // Objective values of a result (NaN for a failed design).
 std::vector<double> objective_values(const std::vector<ObjectiveSpec>& objectives, const VariantResult& r);
+// Constraint metric values of a result (NaN for a failed design).
+std::vector<double> constraint_values(const std::vector<ConstraintSpec>& constraints, const VariantResult& r);
 
 // A design's recorded trajectory, in reporting units.
 struct TrajectoryData {

@@ -9,6 +9,7 @@
 #include <cctype>
 #include <climits>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -16,6 +17,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
+
+#include <nlopt.h>
 
 #include "host/protocol_parser.hpp"
 
@@ -218,12 +221,49 @@ void check_step(const TableReader& r, const std::string& key, long long k, const
                             k, p.step_texts[static_cast<size_t>(k)], why, current_steps_words(p)));
 }
 
+// The steps of an objective-like metric (an [[objectives]] or [[design.constraints]]
+// table read by tr; o.kind already set, kind_given when the file states it): `step`
+// is required and must pass current; `reference_step` is required for (and only for)
+// kind "retention", passes current and differs from `step`. `what` names the table in
+// messages ("an objective").
+void read_metric_steps(const TableReader& tr, ObjectiveSpec& o, bool kind_given,
+                       std::optional<long long> step, std::optional<long long> ref,
+                       const ProtocolSpec& pr, const std::string& what) {
+  const std::string& file = tr.file();
+  const long long last = static_cast<long long>(pr.steps.size()) - 1;
+  if (!step)
+    tr.missing("step", fmt::format("the index of the measured step in the expanded protocol, "
+                                   "0 .. {}, not a Rest step",
+                                   last));
+  check_step(tr, "step", *step, pr, true, what + " measures a step that passes current");
+  o.step = static_cast<int>(*step);
+  if (o.kind == "retention") {
+    if (!ref)
+      throw ScenarioError(fmt::format(
+          "{}: missing required key {}: {} = \"retention\"{} is the capacity of step s{} "
+          "divided by the capacity of reference_step; allowed an index 0 .. {} into the "
+          "expanded protocol that is not a Rest step and differs from step",
+          file, tr.key_path("reference_step"), tr.key_path("kind"),
+          kind_given ? "" : " (the default)", *step, last));
+    check_step(tr, "reference_step", *ref, pr, true,
+               "a retention divides by the capacity of a step that passes current");
+    if (*ref == *step)
+      tr.fail("reference_step", fmt::format("is the measured step itself ({} = {}); allowed a "
+                                            "different step",
+                                            tr.key_path("step"), *step));
+    o.reference_step = static_cast<int>(*ref);
+  } else if (ref) {
+    tr.fail("reference_step", fmt::format("is not allowed for {} = \"{}\"; only kind = "
+                                          "\"retention\" takes a reference_step",
+                                          tr.key_path("kind"), o.kind));
+  }
+}
+
 std::vector<ObjectiveSpec> read_objectives(const toml::node* node, const Scenario& s) {
   std::vector<ObjectiveSpec> out;
   if (!node) return out;
   const std::string& file = s.file;
   const ProtocolSpec& pr = s.protocol;
-  const long long last = static_cast<long long>(pr.steps.size()) - 1;
   const toml::array* a = node->as_array();
   if (!a || (!a->empty() && !a->is_array_of_tables()))
     throw ScenarioError(fmt::format(
@@ -258,32 +298,7 @@ std::vector<ObjectiveSpec> read_objectives(const toml::node* node, const Scenari
                         "\"capacity_mAh_cm2\" or \"energy_Wh_kg\"");
       o.kind = *kind;
     }
-    if (!step)
-      tr.missing("step", fmt::format("the index of the measured step in the expanded protocol, "
-                                     "0 .. {}, not a Rest step",
-                                     last));
-    check_step(tr, "step", *step, pr, true, "an objective measures a step that passes current");
-    o.step = static_cast<int>(*step);
-    if (o.kind == "retention") {
-      if (!ref)
-        throw ScenarioError(fmt::format(
-            "{}: missing required key {}: {} = \"retention\"{} is the capacity of step s{} "
-            "divided by the capacity of reference_step; allowed an index 0 .. {} into the "
-            "expanded protocol that is not a Rest step and differs from step",
-            file, tr.key_path("reference_step"), tr.key_path("kind"), kind ? "" : " (the default)",
-            *step, last));
-      check_step(tr, "reference_step", *ref, pr, true,
-                 "a retention divides by the capacity of a step that passes current");
-      if (*ref == *step)
-        tr.fail("reference_step", fmt::format("is the measured step itself ({} = {}); allowed a "
-                                              "different step",
-                                              tr.key_path("step"), *step));
-      o.reference_step = static_cast<int>(*ref);
-    } else if (ref) {
-      tr.fail("reference_step", fmt::format("is not allowed for {} = \"{}\"; only kind = "
-                                            "\"retention\" takes a reference_step",
-                                            tr.key_path("kind"), o.kind));
-    }
+    read_metric_steps(tr, o, kind.has_value(), step, ref, pr, "an objective");
     if (sense) {
       if (*sense == "maximize") o.maximize = true;
       else if (*sense == "minimize") o.maximize = false;
@@ -467,6 +482,460 @@ OutputSpec read_output(const toml::table* t, const Scenario& s) {
       o.profiles.push_back(
           read_profile(*profiles->get(i), fmt::format("output.profiles[{}]", i), s));
   return o;
+}
+
+// ---------------------------------------------------------------------------
+// Design space ([design], `strata optimize`). Read last: design.objective names an
+// [[objectives]] table, constraints refer to steps of the expanded protocol, and the
+// variables' paths and bounds are checked against the base scenario (in every layer
+// order of the search).
+
+constexpr size_t kMaxAllOrderLayers = 8;   // layer_orders = "all": at most 8! = 40320 orders
+constexpr size_t kMaxLayerOrders = 40320;  // listed orders
+
+std::string show_order(const std::vector<int>& order) {
+  std::string out = "[";
+  for (size_t k = 0; k < order.size(); ++k) out += fmt::format("{}{}", k ? ", " : "", order[k]);
+  return out + "]";
+}
+
+// The layer index of a path "layers[i]...." (nullopt for other paths or a malformed index).
+std::optional<size_t> path_layer_index(const std::string& path) {
+  if (path.rfind("layers[", 0) != 0) return std::nullopt;
+  size_t k = 7, v = 0;
+  if (k >= path.size() || !std::isdigit(static_cast<unsigned char>(path[k]))) return std::nullopt;
+  while (k < path.size() && std::isdigit(static_cast<unsigned char>(path[k]))) {
+    v = v * 10 + static_cast<size_t>(path[k] - '0');
+    if (v > 1000000) return std::nullopt;
+    ++k;
+  }
+  if (k >= path.size() || path[k] != ']') return std::nullopt;
+  return v;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// design.layer_orders: "all" or an array of permutations of 0..K-1, each once.
+std::vector<std::vector<int>> read_layer_orders(const TableReader& tr, const toml::node& n,
+                                                size_t K) {
+  const std::string& file = tr.file();
+  const std::string key = tr.key_path("layer_orders");
+  std::vector<std::vector<int>> out;
+  const std::string perm_words = fmt::format(
+      "allowed a permutation of the layer indices 0 .. {} (each once; the scenario has {} "
+      "layer{}): new layer i = listed layer order[i]",
+      K - 1, K, K == 1 ? "" : "s");
+  if (auto str = n.as_string()) {
+    if (str->get() != "all")
+      tr.fail("layer_orders", "is not allowed; allowed \"all\" (every permutation of the layers) "
+                              "or an array of layer orders such as [[0, 1], [1, 0]]");
+    if (K > kMaxAllOrderLayers)
+      tr.fail("layer_orders",
+              fmt::format("is not allowed with {} layers; \"all\" is limited to at most {} "
+                          "layers ({}! = 40320 orders); list the orders instead",
+                          K, kMaxAllOrderLayers, kMaxAllOrderLayers));
+    std::vector<int> order(K);
+    for (size_t k = 0; k < K; ++k) order[k] = static_cast<int>(k);
+    do out.push_back(order);
+    while (std::next_permutation(order.begin(), order.end()));
+    return out;
+  }
+  const toml::array* a = n.as_array();
+  if (!a)
+    tr.fail("layer_orders", "is not allowed; allowed \"all\" or an array of layer orders such "
+                            "as [[0, 1], [1, 0]]");
+  if (a->empty())
+    tr.fail("layer_orders", "is empty; allowed \"all\" or a non-empty array of layer orders such "
+                            "as [[0, 1], [1, 0]] (leave the key out to keep the listed order)");
+  if (a->size() > kMaxLayerOrders)
+    throw ScenarioError(fmt::format("{}: {} has {} entries; allowed at most {} layer orders", file,
+                                    key, a->size(), kMaxLayerOrders));
+  for (size_t i = 0; i < a->size(); ++i) {
+    const toml::node& e = *a->get(i);
+    const std::string k = fmt::format("{}[{}]", key, i);
+    const toml::array* pa = e.as_array();
+    std::vector<int> order;
+    bool ok = pa && pa->size() == K;
+    std::vector<bool> seen(K, false);
+    for (size_t j = 0; ok && j < pa->size(); ++j) {
+      auto v = pa->get(j)->as_integer();
+      ok = v && v->get() >= 0 && v->get() < static_cast<long long>(K) &&
+           !seen[static_cast<size_t>(v->get())];
+      if (ok) {
+        seen[static_cast<size_t>(v->get())] = true;
+        order.push_back(static_cast<int>(v->get()));
+      }
+    }
+    if (!ok)
+      throw ScenarioError(fmt::format("{}: {} = {} is not a permutation of the layer indices; {}",
+                                      file, k, detail::show_node(e), perm_words));
+    for (size_t j = 0; j < out.size(); ++j)
+      if (out[j] == order)
+        throw ScenarioError(fmt::format("{}: {} = {} is the same as {}[{}]; allowed each layer "
+                                        "order once",
+                                        file, k, detail::show_node(e), key, j));
+    out.push_back(std::move(order));
+  }
+  return out;
+}
+
+// One [[design.variables]] table. `light` is the validated base scenario (protocol
+// stubbed) that bounds are tried on, in each order of `orders` (empty: as listed).
+DesignVariable read_design_variable(const toml::table& t, size_t i, const Scenario& s,
+                                    const Scenario& light,
+                                    const std::vector<std::vector<int>>& orders,
+                                    std::optional<double> total_thickness) {
+  const std::string& file = s.file;
+  TableReader tr(t, file, fmt::format("design.variables[{}]", i));
+  auto path = tr.string("path");
+  const toml::node* min_n = tr.node("min");
+  const toml::node* max_n = tr.node("max");
+  const toml::node* log_n = tr.node("log");
+  tr.finish();
+  const size_t K = s.layers.size();
+  DesignVariable v;
+  if (!path)
+    tr.missing("path", "an override path such as \"layers[0].porosity\" (docs/scenario-format.md, "
+                       "Override paths) or \"layers[i].thickness_fraction\"");
+  v.path = *path;
+  const bool fraction = ends_with(v.path, ".thickness_fraction") && path_layer_index(v.path) &&
+                        v.path == fmt::format("layers[{}].thickness_fraction",
+                                              *path_layer_index(v.path));
+  const Unit unit = fraction ? kNone : unit_of_path(v.path);
+  const std::string total_key = "design.total_thickness_m";
+
+  // The path.
+  if (fraction) {
+    const size_t li = *path_layer_index(v.path);
+    if (li >= K)
+      tr.fail("path", fmt::format("is not a design variable: layer index {} is out of range; the "
+                                  "scenario has {} layer(s), allowed layers[0] to layers[{}]",
+                                  li, K, K - 1));
+    if (!total_thickness)
+      throw ScenarioError(fmt::format(
+          "{}: missing required key {}: {} = \"{}\" is the share of the fixed total electrode "
+          "thickness given to layers[{}]; allowed 0 < total_thickness_m <= 5e-3 (m)",
+          file, total_key, tr.key_path("path"), v.path, li));
+  } else {
+    if (total_thickness && path_layer_index(v.path) && ends_with(v.path, ".thickness_m"))
+      tr.fail("path", fmt::format("is not allowed with {} = {}: the total electrode thickness is "
+                                  "fixed; allowed layers[{}].thickness_fraction instead",
+                                  total_key, format_number(*total_thickness),
+                                  *path_layer_index(v.path)));
+    // Layer indices count after the layer order: check the path in every order (only the
+    // layer that lands at the index matters, so each distinct one once).
+    std::set<int> tried;
+    for (size_t k = 0; k < std::max<size_t>(orders.size(), 1); ++k) {
+      const std::optional<size_t> li = path_layer_index(v.path);
+      const int who = orders.empty() || !li || *li >= K ? -1 : orders[k][*li];
+      if (!tried.insert(who).second) continue;
+      Scenario shape;
+      shape.file = file;
+      shape.layers = s.layers;
+      shape.materials = s.materials;
+      if (!orders.empty()) apply_layer_order(shape, orders[k]);
+      const std::string why = check_override_path(shape, v.path);
+      if (!why.empty())
+        throw ScenarioError(fmt::format(
+            "{}: {} = \"{}\" is not a design variable{}: {}\nor layers[i].thickness_fraction "
+            "(with design.total_thickness_m)",
+            file, tr.key_path("path"), v.path,
+            orders.empty() ? ""
+                           : fmt::format(" in design.layer_orders[{}] = {}", k,
+                                         show_order(orders[k])),
+            why));
+    }
+  }
+
+  // The bounds.
+  if (!min_n) tr.missing("min", "the lower bound, a number");
+  if (!max_n) tr.missing("max", "the upper bound, a number");
+  v.min = detail::node_number(*min_n, file, tr.key_path("min"), unit);
+  v.max = detail::node_number(*max_n, file, tr.key_path("max"), unit);
+  if (log_n) {
+    if (!log_n->is_boolean()) tr.fail("log", "is not true or false");
+    v.log = log_n->as_boolean()->get();
+  }
+  if (!(v.min < v.max))
+    throw ScenarioError(fmt::format(
+        "{}: {} = {} and {} = {} give empty bounds; allowed min < max", file, tr.key_path("min"),
+        format_number(v.min), tr.key_path("max"), format_number(v.max)));
+  if (v.log && !(v.min > 0.0))
+    tr.fail("min", fmt::format("is not allowed with {} = true: a variable searched in log space "
+                               "needs min > 0",
+                               tr.key_path("log")));
+  if (fraction) {
+    const std::string w = fmt::format(
+        "is out of range; allowed 0 < min < max < 1 for a thickness_fraction (the share of {} "
+        "given to layers[{}])",
+        total_key, *path_layer_index(v.path));
+    if (!(v.min > 0.0)) tr.fail("min", w);
+    if (!(v.max < 1.0)) tr.fail("max", w);
+    return v;
+  }
+  // Each bound must be a valid value of the parameter: apply it to the base (in every
+  // layer order that puts a different layer at the index) and run the range checks.
+  std::set<int> tried;
+  for (size_t k = 0; k < std::max<size_t>(orders.size(), 1); ++k) {
+    const std::optional<size_t> li = path_layer_index(v.path);
+    const int who = orders.empty() || !li ? -1 : orders[k][*li];
+    if (!tried.insert(who).second) continue;
+    Scenario c = light;
+    if (!orders.empty()) apply_layer_order(c, orders[k]);
+    for (const char* b : {"min", "max"}) {
+      const double value = std::string(b) == "min" ? v.min : v.max;
+      Scenario one = c;
+      apply_override(one, v.path, value);
+      validate_scenario(
+          one, fmt::format("{}: {} = {} is not an allowed value of {}{}", file, tr.key_path(b),
+                           format_number(value), v.path,
+                           orders.empty() ? ""
+                                          : fmt::format(" (in design.layer_orders[{}] = {})", k,
+                                                        show_order(orders[k]))));
+    }
+  }
+  return v;
+}
+
+// One [[design.constraints]] table.
+ConstraintSpec read_design_constraint(const toml::table& t, size_t i, const Scenario& s,
+                                      const std::vector<ConstraintSpec>& before) {
+  const std::string& file = s.file;
+  TableReader tr(t, file, fmt::format("design.constraints[{}]", i));
+  auto name = tr.string("name");
+  auto kind = tr.string("kind");
+  auto step = tr.integer("step");
+  auto ref = tr.integer("reference_step");
+  auto mn = tr.number("min", kNone);
+  auto mx = tr.number("max", kNone);
+  tr.finish();
+  ConstraintSpec c;
+  if (!name)
+    tr.missing("name", "a unique name of letters, digits and '_', e.g. \"areal_capacity\"");
+  if (!is_identifier(*name))
+    tr.fail("name", "is not allowed; allowed a non-empty name of letters, digits and '_'");
+  for (size_t j = 0; j < before.size(); ++j)
+    if (before[j].name == *name)
+      tr.fail("name", fmt::format("is also the name of design.constraints[{}]; allowed a name not "
+                                  "used by another constraint",
+                                  j));
+  c.name = *name;
+  c.metric.name = *name;
+  const char* kinds =
+      "allowed \"retention\", \"capacity_mAh_g\", \"capacity_mAh_cm2\", \"energy_Wh_kg\" or "
+      "\"active_mass_mg_cm2\"";
+  if (!kind) tr.missing("kind", kinds);
+  if (*kind != "retention" && *kind != "capacity_mAh_g" && *kind != "capacity_mAh_cm2" &&
+      *kind != "energy_Wh_kg" && *kind != "active_mass_mg_cm2")
+    tr.fail("kind", fmt::format("is not a constraint kind; {}", kinds));
+  c.metric.kind = *kind;
+  if (c.metric.kind == "active_mass_mg_cm2") {
+    const std::string why = fmt::format(
+        "is not allowed for {} = \"active_mass_mg_cm2\": the mass loading belongs to the design, "
+        "not to a protocol step",
+        tr.key_path("kind"));
+    if (step) tr.fail("step", why);
+    if (ref) tr.fail("reference_step", why);
+  } else {
+    read_metric_steps(tr, c.metric, true, step, ref, s.protocol, "a constraint");
+  }
+  if (!mn && !mx)
+    throw ScenarioError(fmt::format(
+        "{}: missing required key {} or {}: a constraint needs at least one bound (min <= value "
+        "<= max)",
+        file, tr.key_path("min"), tr.key_path("max")));
+  if (mn && mx && !(*mn < *mx))
+    throw ScenarioError(fmt::format(
+        "{}: {} = {} and {} = {} leave no feasible value (the constraint can never be met); "
+        "allowed min < max",
+        file, tr.key_path("min"), format_number(*mn), tr.key_path("max"), format_number(*mx)));
+  if (mn) c.min = *mn;
+  if (mx) c.max = *mx;
+  return c;
+}
+
+// A few NLopt algorithm names for messages.
+std::string nlopt_examples() {
+  return "\"LN_BOBYQA\", \"LN_COBYLA\", \"LN_NELDERMEAD\", \"LN_SBPLX\", \"GN_DIRECT_L\", "
+         "\"GN_CRS2_LM\", \"GN_ISRES\", \"GN_ESCH\"";
+}
+
+DesignSpec read_design(const toml::table* t, const Scenario& s, const Scenario& light) {
+  DesignSpec d;
+  if (!t) return d;
+  d.present = true;
+  const std::string& file = s.file;
+  TableReader tr(*t, file, "design");
+  auto objective = tr.string("objective");
+  auto algorithm = tr.string("algorithm");
+  auto sampler = tr.string("sampler");
+  d.initial_population = read_int(tr, "initial_population", 1, 1000000, d.initial_population);
+  d.starts_per_choice = read_int(tr, "starts_per_choice", 1, 1000, d.starts_per_choice);
+  auto max_eval = tr.integer("max_evaluations");
+  auto max_eval_opt = tr.integer("max_evaluations_per_optimizer");
+  d.max_time_s = tr.number("max_time_s", kS, d.max_time_s);
+  d.xtol_rel = tr.number("xtol_rel", kNone, d.xtol_rel);
+  d.ftol_rel = tr.number("ftol_rel", kNone, d.ftol_rel);
+  auto seed = tr.integer("seed");
+  auto total = tr.number("total_thickness_m", kM);
+  d.penalty_weight = tr.number("penalty_weight", kNone, d.penalty_weight);
+  const toml::node* orders_n = tr.node("layer_orders");
+  const toml::node* vars_n = tr.node("variables");
+  const toml::node* cons_n = tr.node("constraints");
+  tr.finish();
+
+  // The objective.
+  if (s.objectives.empty())
+    throw ScenarioError(fmt::format(
+        "{}: {}[design] needs an objective to optimise, and the file has no [[objectives]]; add "
+        "an [[objectives]] table (design.objective defaults to the first one)",
+        file, objective ? fmt::format("design.objective = \"{}\": ", *objective) : ""));
+  if (objective) {
+    bool known = false;
+    std::string names;
+    for (const ObjectiveSpec& ob : s.objectives) {
+      known = known || ob.name == *objective;
+      names += fmt::format("{}\"{}\"", names.empty() ? "" : ", ", ob.name);
+    }
+    if (!known)
+      tr.fail("objective", fmt::format("names no objective; allowed the name of an "
+                                       "[[objectives]] table: {}",
+                                       names));
+    d.objective = *objective;
+  } else {
+    d.objective = s.objectives.front().name;
+  }
+
+  // Search settings.
+  if (algorithm) {
+    if (nlopt_algorithm_from_string(algorithm->c_str()) == static_cast<nlopt_algorithm>(-1)) {
+      std::string hint;
+      std::string upper = *algorithm;
+      for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      if (upper.rfind("NLOPT_", 0) == 0) upper = upper.substr(6);
+      if (nlopt_algorithm_from_string(upper.c_str()) != static_cast<nlopt_algorithm>(-1))
+        hint = fmt::format(" (write \"{}\")", upper);
+      tr.fail("algorithm",
+              fmt::format("is not an NLopt algorithm{}; allowed an NLopt algorithm name as NLopt "
+                          "spells it (nlopt_algorithm_from_string), e.g. {}",
+                          hint, nlopt_examples()));
+    }
+    d.algorithm = *algorithm;
+  }
+  if (sampler) {
+    if (*sampler != "lhs" && *sampler != "random")
+      tr.fail("sampler", "is not allowed; allowed \"lhs\" (Latin hypercube) or \"random\"");
+    d.sampler = *sampler;
+  }
+  if (max_eval) {
+    if (*max_eval < d.initial_population)
+      tr.fail("max_evaluations",
+              fmt::format("is out of range; allowed max_evaluations >= initial_population ({}{}): "
+                          "the budget counts every evaluation, the first population included",
+                          d.initial_population,
+                          t->contains("initial_population") ? "" : ", the default"));
+    d.max_evaluations = static_cast<long>(*max_eval);
+  } else if (d.max_evaluations < d.initial_population) {
+    throw ScenarioError(fmt::format(
+        "{}: design.initial_population = {} is more than max_evaluations = {} (the default); "
+        "allowed initial_population <= max_evaluations (give a larger max_evaluations)",
+        file, d.initial_population, d.max_evaluations));
+  }
+  if (max_eval_opt) {
+    if (*max_eval_opt < 1)
+      tr.fail("max_evaluations_per_optimizer",
+              "is out of range; allowed max_evaluations_per_optimizer >= 1");
+    d.max_evaluations_per_optimizer = static_cast<long>(*max_eval_opt);
+  }
+  if (!(d.max_time_s >= 0.0))
+    tr.fail("max_time_s", "is out of range; allowed max_time_s >= 0 (s; 0: no time limit)");
+  if (!(d.xtol_rel > 0.0)) tr.fail("xtol_rel", "is out of range; allowed xtol_rel > 0");
+  if (!(d.ftol_rel >= 0.0)) tr.fail("ftol_rel", "is out of range; allowed ftol_rel >= 0 (0: off)");
+  if (seed) {
+    if (*seed < 0) tr.fail("seed", "is out of range; allowed seed >= 0 (a whole number)");
+    d.seed = static_cast<uint64_t>(*seed);
+  }
+  if (!(d.penalty_weight > 0.0))
+    tr.fail("penalty_weight", "is out of range; allowed penalty_weight > 0");
+  if (total) {
+    if (!(*total > 0.0 && *total <= 5e-3))
+      tr.fail("total_thickness_m", "is out of range; allowed 0 < total_thickness_m <= 5e-3 (5 mm)");
+    d.total_thickness_m = *total;
+  }
+
+  // Layer orders.
+  const size_t K = s.layers.size();
+  if (orders_n) d.layer_orders = read_layer_orders(tr, *orders_n, K);
+
+  // Variables.
+  if (!vars_n)
+    tr.missing("variables", "one or more [[design.variables]] tables (path, min, max, log)");
+  const toml::array* va = vars_n->as_array();
+  if (!va || !va->is_array_of_tables() || va->empty())
+    throw ScenarioError(fmt::format(
+        "{}: design.variables = {} is not a non-empty array of tables; write one "
+        "[[design.variables]] table (path, min, max, log) per variable",
+        file, detail::show_node(*vars_n)));
+  std::vector<bool> has_fraction(K, false);
+  double fraction_min_sum = 0.0;
+  for (size_t i = 0; i < va->size(); ++i) {
+    DesignVariable v =
+        read_design_variable(*va->get(i)->as_table(), i, s, light, d.layer_orders, total);
+    const std::string key = fmt::format("design.variables[{}].path", i);
+    for (size_t j = 0; j < d.variables.size(); ++j) {
+      const std::string& p = d.variables[j].path;
+      if (p == v.path)
+        throw ScenarioError(fmt::format("{}: {} = \"{}\" is also the path of design.variables[{}]; "
+                                        "allowed each parameter once",
+                                        file, key, v.path, j));
+      // An explicit tortuosity and a Bruggeman exponent of the same layer exclude each other.
+      for (const auto& [a, b] : {std::pair<const char*, const char*>{".tortuosity", ".bruggeman_exponent"},
+                                 {".bruggeman_exponent", ".tortuosity"}})
+        if (ends_with(v.path, a) && ends_with(p, b) &&
+            v.path.substr(0, v.path.size() - std::strlen(a)) == p.substr(0, p.size() - std::strlen(b)))
+          throw ScenarioError(fmt::format(
+              "{}: {} = \"{}\" conflicts with design.variables[{}].path = \"{}\": a layer (or the "
+              "separator) has either a tortuosity or a Bruggeman exponent; allowed one of the two",
+              file, key, v.path, j, p));
+    }
+    if (ends_with(v.path, ".thickness_fraction")) {
+      has_fraction[*path_layer_index(v.path)] = true;
+      fraction_min_sum += v.min;
+    }
+    d.variables.push_back(std::move(v));
+  }
+  const size_t n_fraction =
+      static_cast<size_t>(std::count(has_fraction.begin(), has_fraction.end(), true));
+  if (n_fraction > 0 && n_fraction == K)
+    throw ScenarioError(fmt::format(
+        "{}: design.variables: every layer ({} of {}) has a thickness_fraction variable; allowed "
+        "at most {}: the layers without one share the rest of design.total_thickness_m",
+        file, n_fraction, K, K - 1));
+  if (n_fraction > 0 && !(fraction_min_sum < 1.0))
+    throw ScenarioError(fmt::format(
+        "{}: design.variables: the thickness_fraction lower bounds (min) sum to {}; allowed a sum "
+        "< 1 (no design could give every layer its minimum share)",
+        file, format_number(fraction_min_sum)));
+  if (total && n_fraction == 0)
+    tr.fail("total_thickness_m",
+            "is not allowed without a layers[i].thickness_fraction variable (it fixes the total "
+            "electrode thickness that the fractions share)");
+
+  // Constraints.
+  if (cons_n) {
+    const toml::array* ca = cons_n->as_array();
+    if (!ca || (!ca->empty() && !ca->is_array_of_tables()))
+      throw ScenarioError(fmt::format(
+          "{}: design.constraints = {} is not an array of tables; write one "
+          "[[design.constraints]] table (name, kind, step, reference_step, min, max) per "
+          "constraint",
+          file, detail::show_node(*cons_n)));
+    for (size_t i = 0; i < ca->size(); ++i)
+      d.constraints.push_back(read_design_constraint(*ca->get(i)->as_table(), i, s, d.constraints));
+  }
+  return d;
 }
 
 // ---------------------------------------------------------------------------
@@ -942,6 +1411,8 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
   // [[objectives]] and [output] are read last: they refer to protocol steps and variants.
   const toml::node* objectives = r.node("objectives");
   const toml::table* output = r.subtable("output");
+  // [design] after [[objectives]]: design.objective names one.
+  const toml::table* design = r.subtable("design");
   r.finish();
 
   validate_scenario(s, file);
@@ -967,6 +1438,7 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
 
   s.objectives = read_objectives(objectives, s);
   s.output = read_output(output, s);
+  s.design = read_design(design, s, light);
   return s;
 }
 

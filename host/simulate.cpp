@@ -81,7 +81,7 @@ void print_table(const std::vector<ProtocolStep>& steps, const std::vector<std::
 
 // A file name from the scenario name: letters, digits, '-', '_' and '.' kept, the
 // rest replaced, leading dots replaced (so it cannot leave the output directory).
-std::string safe_file_stem(const std::string& name) {
+std::string file_stem_of(const std::string& name) {
   std::string out;
   for (char c : name) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
   for (size_t i = 0; i < out.size() && out[i] == '.'; ++i) out[i] = '_';
@@ -89,6 +89,8 @@ std::string safe_file_stem(const std::string& name) {
 }
 
 }  // namespace
+
+std::string safe_file_stem(const std::string& name) { return file_stem_of(name); }
 
 std::string cpu_device_description(int threads) {
   std::ifstream f("/proc/cpuinfo");
@@ -118,6 +120,7 @@ PopulationRow make_row(const VariantResult& r, const VariantSpec& spec, const Ru
   }
   row.layer_order = layer_order_text(spec);
   row.objectives = objective_values(info.objectives, r);
+  row.constraints = constraint_values(info.constraints, r);
   row.batch = batch;
   row.producer = "sweep";
   return row;
@@ -160,6 +163,24 @@ std::vector<int64_t> selected_designs(const Scenario& base, const ResultsStore& 
 
 }  // namespace
 
+void record_trajectories(const Scenario& base, const std::vector<ResolvedVariant>& variants,
+                         const std::vector<int64_t>& design_ids, ResultsStore& store, const RunInfo& info, int threads,
+                         Layout layout) {
+  const TrajectorySpec spec = trajectory_spec_of(base.output);
+  for (const std::vector<int>& group : group_by_shape(variants)) {
+    if (variants.empty()) break;
+    std::vector<ResolvedVariant> members;
+    for (int k : group) members.push_back(variants[k]);
+    Batch batch = build_batch(members, layout);
+    batch.enable_trajectories(spec);
+    const RunStats stats = run_batch_cpu(batch, threads, {}, interrupt_requested);
+    for (int v = 0; v < batch.n_variants; ++v)
+      if (stats.ran[v] && !store.has_trajectory(design_ids[group[v]]))
+        store.write_trajectory(extract_trajectory(batch, v, design_ids[group[v]], info.material_names, base.output.profiles));
+    store.flush();
+  }
+}
+
 int run_simulate(const SimulateOptions& opt) {
   Scenario base;
   try {
@@ -176,7 +197,7 @@ int run_simulate(const SimulateOptions& opt) {
   std::string h5_path = opt.resume;
   if (h5_path.empty()) {
     const std::filesystem::path out(opt.out);
-    h5_path = out.extension() == ".h5" ? out.string() : (out / (safe_file_stem(base.name) + ".h5")).string();
+    h5_path = out.extension() == ".h5" ? out.string() : (out / (file_stem_of(base.name) + ".h5")).string();
   }
   std::optional<ResultsStore> store;
   try {
@@ -262,25 +283,13 @@ int run_simulate(const SimulateOptions& opt) {
     // Trajectories of the selected designs: re-simulated with recording on.
     if (!interrupted && !record_all) {
       std::vector<ResolvedVariant> sel;
-      std::vector<int> sel_ids;
+      std::vector<int64_t> sel_ids;
       for (int64_t id : selected_designs(base, *store))
         if (id >= 0 && id < (int64_t)vars.size() && !store->has_trajectory(id) && vars[id].rejected.empty()) {
           sel.push_back(vars[id]);
-          sel_ids.push_back(static_cast<int>(id));
+          sel_ids.push_back(id);
         }
-      for (const std::vector<int>& group : group_by_shape(sel)) {
-        if (sel.empty()) break;
-        std::vector<ResolvedVariant> members;
-        for (int k : group) members.push_back(sel[k]);
-        Batch batch = build_batch(members, opt.layout);
-        batch.enable_trajectories(traj_spec);
-        const RunStats stats = run_batch_cpu(batch, threads, {}, interrupt_requested);
-        for (int v = 0; v < batch.n_variants; ++v)
-          if (stats.ran[v])
-            store->write_trajectory(extract_trajectory(batch, v, sel_ids[group[v]], info.material_names,
-                                                       base.output.profiles));
-        store->flush();
-      }
+      record_trajectories(base, sel, sel_ids, *store, info, threads, opt.layout);
       interrupted = interrupt_requested();
     }
     store->finish(interrupted ? "interrupted" : "complete");

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "host/batch.hpp"
+#include "host/results_store.hpp"
 #include "host/scenario.hpp"
 
 namespace strata {
@@ -23,9 +24,18 @@ struct SimulateOptions {
 // "CPU: <model>, N threads".
 std::string cpu_device_description(int threads);
 
+// A file name from a scenario name (letters, digits, '-', '_', '.'; no leading dots).
+std::string safe_file_stem(const std::string& name);
+
 // Resolves every variant of a loaded scenario; a variant whose overrides are
 // invalid is kept as a rejected row with the reason.
 std::vector<ResolvedVariant> resolve_variants(const Scenario& base);
+
+// Simulates the given designs again with recording on and writes their
+// trajectories and profiles ([output] settings) to the file (those not there yet).
+void record_trajectories(const Scenario& base, const std::vector<ResolvedVariant>& variants,
+                         const std::vector<int64_t>& design_ids, ResultsStore& store, const RunInfo& info, int threads,
+                         Layout layout);
 
 // Runs the scenario's designs in batches of [output] batch_size, appending each
 // batch to the HDF5 file and flushing it, then records the selected trajectories.

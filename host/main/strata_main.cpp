@@ -3,6 +3,7 @@
 
 #include "host/info.hpp"
 #include "host/simulate.hpp"
+#include "optimizer/optimize_command.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"strata: batched multilayer Doyle-Fuller-Newman electrode simulator"};
@@ -27,6 +28,19 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"blocked", "interleaved"}));
   simulate->add_flag("--quiet", sim.quiet, "no table or progress bar");
 
+  strata::SimulateOptions optim;
+  optim.command = command;
+  optim.out = "results";
+  std::string olayout = "blocked";
+  CLI::App* optimize = app.add_subcommand("optimize", "search the scenario's [design] space with NLopt, batch by batch");
+  optimize->add_option("scenario", optim.scenario_path, "scenario file (TOML) with a [design] section")->required();
+  optimize->add_option("--out", optim.out, "results: a directory (<scenario name>.h5 in it) or a file ending in .h5");
+  CLI::Option* oresume = optimize->add_option("--resume", optim.resume, "continue this results file (same scenario)");
+  optimize->add_flag("--overwrite", optim.overwrite, "replace an existing results file")->excludes(oresume);
+  optimize->add_option("--threads", optim.threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  optimize->add_option("--layout", olayout, "blocked or interleaved")->check(CLI::IsMember({"blocked", "interleaved"}));
+  optimize->add_flag("--quiet", optim.quiet, "no summary or progress line");
+
   std::string info_path;
   int info_top = 3;
   CLI::App* info = app.add_subcommand("info", "summarise a results file");
@@ -37,6 +51,10 @@ int main(int argc, char** argv) {
   if (simulate->parsed()) {
     sim.layout = layout == "interleaved" ? strata::Layout::Interleaved : strata::Layout::Blocked;
     return strata::run_simulate(sim);
+  }
+  if (optimize->parsed()) {
+    optim.layout = olayout == "interleaved" ? strata::Layout::Interleaved : strata::Layout::Blocked;
+    return strata::run_optimize(optim);
   }
   if (info->parsed()) return strata::print_info(info_path, info_top);
   return 1;

@@ -1,0 +1,60 @@
+#pragma once
+// A design campaign: a space-filling first population evaluated as one batch, then
+// NLopt optimisers (one per start point and discrete choice) running concurrently
+// behind the batching gate, until the evaluation budget or the time runs out.
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "host/scenario.hpp"
+#include "optimizer/design_point.hpp"
+#include "optimizer/design_space.hpp"
+
+namespace strata {
+
+// One optimiser's trajectory: one row per objective call (its centre point).
+struct OptimizerLog {
+  int choice = 0;
+  std::string algorithm;
+  std::string end;                      // how it ended (NLopt's result or "budget")
+  std::vector<int64_t> iteration, design_id;
+  std::vector<double> points;           // iterations x variables, physical values
+  std::vector<double> objective, best_objective;
+};
+
+struct CampaignBest {
+  int choice = 0;
+  int64_t design_id = -1;
+  double objective = std::numeric_limits<double>::quiet_NaN();
+  double merit = std::numeric_limits<double>::infinity();
+  double violation = 0.0;
+  std::vector<double> x;
+};
+
+struct CampaignProgress {
+  long evaluations = 0, budget = 0, batches = 0;
+  double best_objective = std::numeric_limits<double>::quiet_NaN();
+  double elapsed_s = 0.0;
+};
+
+struct CampaignResult {
+  long evaluations = 0;           // all, first population included
+  long batches = 0;               // all, first population included
+  long optimizer_batches = 0;
+  double mean_batch_size = 0.0;   // of the optimiser phase
+  int optimizers = 0;
+  double wall_s = 0.0, evaluate_s = 0.0;  // total, and inside the evaluator
+  std::vector<OptimizerLog> logs;
+  std::vector<int> parked_per_batch, points_per_batch;  // optimiser phase, from the gate
+  std::vector<CampaignBest> best_per_choice;
+  CampaignBest best;
+};
+
+// stop (optional): when it returns true, no further batch is launched.
+CampaignResult run_campaign(const Scenario& base, BatchEvaluator& evaluator,
+                            const std::function<void(const CampaignProgress&)>& progress = {},
+                            const std::function<bool()>& stop = {});
+
+}  // namespace strata

@@ -1,0 +1,131 @@
+#include "optimizer/design_space.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "host/results_store.hpp"
+
+namespace strata {
+
+namespace {
+// "layers[3].thickness_fraction" -> 3; -1 for other paths.
+int thickness_fraction_layer(const std::string& path) {
+  const std::string suffix = "].thickness_fraction";
+  if (path.rfind("layers[", 0) != 0 || path.size() <= suffix.size() ||
+      path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return -1;
+  return std::stoi(path.substr(7, path.size() - 7 - suffix.size()));
+}
+}  // namespace
+
+DesignSpace::DesignSpace(const Scenario& base) : spec_(base.design) {
+  orders_ = spec_.layer_orders;
+  if (orders_.empty()) {
+    std::vector<int> identity(base.layers.size());
+    std::iota(identity.begin(), identity.end(), 0);
+    orders_.push_back(identity);
+  }
+  for (const Layer& l : base.layers) base_thickness_m_.push_back(l.thickness_m);
+}
+
+std::vector<std::string> DesignSpace::variable_names() const {
+  std::vector<std::string> names;
+  for (const auto& v : spec_.variables) names.push_back(v.path);
+  return names;
+}
+
+std::vector<double> DesignSpace::to_physical(const std::vector<double>& u) const {
+  std::vector<double> x(u.size());
+  for (size_t k = 0; k < u.size(); ++k) {
+    const DesignVariable& v = spec_.variables[k];
+    x[k] = v.log ? v.min * std::pow(v.max / v.min, u[k]) : v.min + u[k] * (v.max - v.min);
+  }
+  return x;
+}
+
+std::vector<double> DesignSpace::to_unit(const std::vector<double>& x) const {
+  std::vector<double> u(x.size());
+  for (size_t k = 0; k < x.size(); ++k) {
+    const DesignVariable& v = spec_.variables[k];
+    u[k] = v.log ? std::log(x[k] / v.min) / std::log(v.max / v.min) : (x[k] - v.min) / (v.max - v.min);
+  }
+  return u;
+}
+
+VariantSpec DesignSpace::variant(const DesignPoint& p) const {
+  VariantSpec vs;
+  vs.layer_order = orders_[p.choice];
+  const size_t K = vs.layer_order.size();
+  std::vector<double> fraction(K, -1.0);
+  std::string label = fmt::format("{} order", p.producer);
+  for (size_t k = 0; k < K; ++k) label += (k ? "," : " ") + std::to_string(vs.layer_order[k]);
+  for (size_t k = 0; k < p.x.size(); ++k) {
+    const std::string& path = spec_.variables[k].path;
+    label += fmt::format(" {}={:.6g}", path, p.x[k]);
+    const int layer = thickness_fraction_layer(path);
+    if (layer >= 0) fraction[layer] = p.x[k];
+    else vs.overrides[path] = p.x[k];
+  }
+  vs.label = label;
+  // Thickness fractions at a fixed total: the layers without a fraction share the
+  // rest in proportion to their listed thicknesses (in the variant's order).
+  bool any = false;
+  double given = 0.0, rest_base = 0.0;
+  for (size_t j = 0; j < K; ++j) {
+    if (fraction[j] >= 0.0) { any = true; given += fraction[j]; }
+    else rest_base += base_thickness_m_[vs.layer_order[j]];
+  }
+  if (any) {
+    const double total = spec_.total_thickness_m, rest = 1.0 - given;
+    if (rest < 0.0 || (rest > 0.0 && rest_base <= 0.0) || (rest <= 0.0 && given < K)) {
+      vs.label += " (infeasible: thickness fractions exceed 1)";
+      vs.overrides["layers[0].thickness_m"] = -1.0;  // rejected by validation, flagged in its row
+      return vs;
+    }
+    for (size_t j = 0; j < K; ++j) {
+      const double f = fraction[j] >= 0.0 ? fraction[j] : rest * base_thickness_m_[vs.layer_order[j]] / rest_base;
+      vs.overrides[fmt::format("layers[{}].thickness_m", j)] = f * total;
+    }
+  }
+  return vs;
+}
+
+Evaluation make_evaluation(const Scenario& base, int64_t design_id, int status, double objective,
+                           const std::vector<double>& constraints) {
+  Evaluation e;
+  e.status = status;
+  e.design_id = design_id;
+  e.objective = objective;
+  e.constraints = constraints;
+  const DesignSpec& d = base.design;
+  for (size_t k = 0; k < d.constraints.size() && k < constraints.size(); ++k) {
+    const ConstraintSpec& c = d.constraints[k];
+    const double v = constraints[k];
+    if (!std::isfinite(v)) continue;
+    const double scale = std::max({std::fabs(c.min) < 1e299 ? std::fabs(c.min) : 0.0,
+                                   std::fabs(c.max) < 1e299 ? std::fabs(c.max) : 0.0, 1e-12});
+    const double below = c.min > v ? (c.min - v) / scale : 0.0, above = v > c.max ? (v - c.max) / scale : 0.0;
+    e.violation += below * below + above * above;
+  }
+  bool maximize = true;
+  for (const ObjectiveSpec& o : base.objectives)
+    if (o.name == d.objective) maximize = o.maximize;
+  // A failed design is worse than any real one: a large finite merit keeps NLopt going.
+  e.merit = std::isfinite(objective) ? (maximize ? -objective : objective) + d.penalty_weight * e.violation : 1e6;
+  return e;
+}
+
+Evaluation evaluate_result(const Scenario& base, const VariantResult& r) {
+  const DesignSpec& d = base.design;
+  const std::vector<double> objs = objective_values(base.objectives, r);
+  double objective = std::numeric_limits<double>::quiet_NaN();
+  for (size_t k = 0; k < base.objectives.size(); ++k)
+    if (base.objectives[k].name == d.objective) objective = objs[k];
+  return make_evaluation(base, r.id, r.status, objective, constraint_values(d.constraints, r));
+}
+
+}  // namespace strata

@@ -1,0 +1,46 @@
+#pragma once
+// The design space of a scenario ([design], docs/optimizer.md): the map between
+// the unit cube NLopt searches and physical design points, the discrete choices
+// (layer orders), and the variant a design point stands for.
+#include <string>
+#include <vector>
+
+#include "host/results.hpp"
+#include "host/scenario.hpp"
+#include "optimizer/design_point.hpp"
+
+namespace strata {
+
+class DesignSpace {
+ public:
+  explicit DesignSpace(const Scenario& base);
+
+  int dimensions() const { return static_cast<int>(spec_.variables.size()); }
+  int choices() const { return static_cast<int>(orders_.size()); }
+  const std::vector<int>& order(int choice) const { return orders_[choice]; }
+  const DesignSpec& spec() const { return spec_; }
+  std::vector<std::string> variable_names() const;
+
+  // Unit cube <-> physical values (linear or logarithmic per variable).
+  std::vector<double> to_physical(const std::vector<double>& u) const;
+  std::vector<double> to_unit(const std::vector<double>& x) const;
+
+  // The variant (layer order and overrides) of a design point. Thickness fractions
+  // become layer thicknesses at the fixed total; a point whose fractions leave no
+  // room for the other layers gets an empty order and an "infeasible" label.
+  VariantSpec variant(const DesignPoint& p) const;
+
+ private:
+  DesignSpec spec_;
+  std::vector<std::vector<int>> orders_;
+  std::vector<double> base_thickness_m_;  // as listed in the scenario
+};
+
+// The merit NLopt minimises: -objective (maximise) or objective (minimise), plus
+// penalty_weight * sum of squared relative constraint violations; 1e6 for a failed design.
+Evaluation make_evaluation(const Scenario& base, int64_t design_id, int status, double objective,
+                           const std::vector<double>& constraints);
+// The same from a simulated result (objective named by [design] objective).
+Evaluation evaluate_result(const Scenario& base, const VariantResult& r);
+
+}  // namespace strata

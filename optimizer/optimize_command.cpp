@@ -1,0 +1,132 @@
+#include "optimizer/optimize_command.hpp"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "host/interrupt.hpp"
+#include "host/scenario_loader.hpp"
+#include "optimizer/campaign.hpp"
+#include "optimizer/engine_evaluator.hpp"
+
+namespace strata {
+
+namespace {
+
+std::string describe(const DesignSpace& space, const CampaignBest& b) {
+  if (b.design_id < 0) return "none";
+  std::string s = fmt::format("design {} objective {:.6g}", b.design_id, b.objective);
+  if (b.violation > 0) s += fmt::format(" (constraint violation {:.3g})", b.violation);
+  s += " order";
+  for (size_t k = 0; k < space.order(b.choice).size(); ++k) s += (k ? "," : " ") + std::to_string(space.order(b.choice)[k]);
+  const auto names = space.variable_names();
+  for (size_t k = 0; k < b.x.size(); ++k) s += fmt::format(" {}={:.6g}", names[k], b.x[k]);
+  return s;
+}
+
+}  // namespace
+
+int run_optimize(const SimulateOptions& opt) {
+  Scenario base;
+  try {
+    base = load_scenario(opt.scenario_path);
+  } catch (const ScenarioError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
+  if (!base.design.present) {
+    std::cerr << "error: " << opt.scenario_path
+              << ": no [design] section; strata optimize needs the design space (docs/scenario-format.md)\n";
+    return 2;
+  }
+  const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
+  const DesignSpace space(base);
+  RunInfo info = run_info_for(base, opt.command, cpu_device_description(threads));
+  info.var_paths = space.variable_names();
+  info.n_designs = base.design.max_evaluations;
+  info.seed = static_cast<int64_t>(base.design.seed);
+  std::string h5_path = opt.resume;
+  if (h5_path.empty()) {
+    const std::filesystem::path out(opt.out);
+    h5_path = out.extension() == ".h5" ? out.string() : (out / (safe_file_stem(base.name) + ".h5")).string();
+  }
+  std::optional<ResultsStore> store;
+  try {
+    store.emplace(opt.resume.empty() ? ResultsStore::create(h5_path, info, opt.overwrite)
+                                     : ResultsStore::resume(h5_path, info));
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
+  install_interrupt_handlers();
+  const DesignSpec& d = base.design;
+  if (!opt.quiet)
+    fmt::print("strata {} ({}): optimize '{}' from {}: {} variables, {} discrete choice(s), {} x {}, objective {} "
+               "({}), {} constraint(s) by penalty (weight {:g}), budget {} evaluations -> {}\n",
+               STRATA_VERSION, STRATA_GIT_REV, base.name, opt.scenario_path, space.dimensions(), space.choices(),
+               d.algorithm, d.starts_per_choice, d.objective, d.sampler, d.constraints.size(), d.penalty_weight,
+               d.max_evaluations, h5_path);
+  EngineEvaluator evaluator(base, *store, info, threads, opt.layout);
+  const bool tty = !opt.quiet && isatty(STDERR_FILENO);
+  auto progress = [&](const CampaignProgress& p) {
+    if (!tty) return;
+    const double eta = p.evaluations > 0 ? p.elapsed_s * (double(p.budget) / p.evaluations - 1.0) : 0.0;
+    std::fprintf(stderr, "\roptimize: %ld/%ld evaluations, %ld batches, best %.6g, %.0f s, ETA <= %.0f s   ",
+                 p.evaluations, p.budget, p.batches, p.best_objective, p.elapsed_s, eta);
+  };
+  CampaignResult res;
+  try {
+    res = run_campaign(base, evaluator, progress, interrupt_requested);
+    if (tty) std::fprintf(stderr, "\n");
+    // Optimiser trajectories (a resumed run that already wrote them keeps them).
+    for (size_t k = 0; k < res.logs.size(); ++k)
+      if (!h5::exists(store->file(), "optimizer/" + std::to_string(k)) && !res.logs[k].iteration.empty())
+        store->append_optimizer(static_cast<int>(k), res.logs[k].algorithm, info.var_paths, res.logs[k].iteration,
+                                res.logs[k].design_id, res.logs[k].points, res.logs[k].objective,
+                                res.logs[k].best_objective);
+    // Trajectories of the best design of every discrete choice.
+    Scenario light = base;
+    light.variants.clear();
+    light.text.clear();
+    std::vector<ResolvedVariant> best;
+    std::vector<int64_t> best_ids;
+    for (const CampaignBest& b : res.best_per_choice)
+      if (b.design_id >= 0 && !store->has_trajectory(b.design_id)) {
+        const VariantSpec& vs = evaluator.variants().at(b.design_id);
+        best.push_back({vs.label, apply_variant(light, vs), ""});
+        best_ids.push_back(b.design_id);
+      }
+    if (!interrupt_requested()) record_trajectories(base, best, best_ids, *store, info, threads, opt.layout);
+    store->finish(interrupt_requested() ? "interrupted" : "complete");
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << h5_path << ": " << e.what() << "\n";
+    return 3;
+  }
+  if (!opt.quiet) {
+    fmt::print("\n{} evaluations ({} read back from the file) in {} batches; first population {}, then {} optimiser "
+               "batches of mean size {:.2f} ({} optimisers)\n",
+               res.evaluations, evaluator.replayed(), res.batches, std::min<long>(d.initial_population, d.max_evaluations),
+               res.optimizer_batches, res.mean_batch_size, res.optimizers);
+    fmt::print("time: {:.2f} s, {:.1f}% in the engine and HDF5 writing ({:.3f} s HDF5), {:.3f} s per batch\n", res.wall_s,
+               100.0 * res.evaluate_s / std::max(res.wall_s, 1e-9), evaluator.io_s(),
+               res.wall_s / std::max<long>(res.batches, 1));
+    for (const CampaignBest& b : res.best_per_choice) fmt::print("best of choice {}: {}\n", b.choice, describe(space, b));
+    fmt::print("overall best: {}\n", describe(space, res.best));
+    for (size_t k = 0; k < res.logs.size(); ++k)
+      fmt::print("  optimiser {} (choice {}): {} iterations, {}\n", k, res.logs[k].choice, res.logs[k].iteration.size(),
+                 res.logs[k].end);
+    fmt::print("results: {}\n", h5_path);
+  }
+  if (interrupt_requested()) {
+    std::cerr << "interrupted: continue with --resume " << h5_path << "\n";
+    return 130;
+  }
+  return 0;
+}
+
+}  // namespace strata

@@ -1,0 +1,14 @@
+#pragma once
+// `strata optimize SCENARIO`: the design campaign of the scenario's [design]
+// section, written to the HDF5 results file (population, optimiser trajectories,
+// trajectories of the best designs), resumable.
+#include <string>
+
+#include "host/simulate.hpp"
+
+namespace strata {
+
+// Same options as simulate (the CSV flag is ignored). Exit codes as run_simulate.
+int run_optimize(const SimulateOptions& opt);
+
+}  // namespace strata
