@@ -605,6 +605,16 @@ DesignVariable read_design_variable(const toml::table& t, size_t i, const Scenar
                                               *path_layer_index(v.path));
   const Unit unit = fraction ? kNone : unit_of_path(v.path);
   const std::string total_key = "design.total_thickness_m";
+  // Which listed layer is at the path's layer index in orders[k] (-1: the path names no
+  // layer, or there is one order only), and the words naming a non-trivial order.
+  const std::optional<size_t> path_layer = path_layer_index(v.path);
+  auto layer_at = [&](size_t k) {
+    return orders.empty() || !path_layer || *path_layer >= K ? -1 : orders[k][*path_layer];
+  };
+  auto order_words = [&](size_t k) {
+    if (layer_at(k) < 0 || layer_at(k) == static_cast<int>(*path_layer)) return std::string();
+    return fmt::format(" in design.layer_orders[{}] = {}", k, show_order(orders[k]));
+  };
 
   // The path.
   if (fraction) {
@@ -628,8 +638,7 @@ DesignVariable read_design_variable(const toml::table& t, size_t i, const Scenar
     // layer that lands at the index matters, so each distinct one once).
     std::set<int> tried;
     for (size_t k = 0; k < std::max<size_t>(orders.size(), 1); ++k) {
-      const std::optional<size_t> li = path_layer_index(v.path);
-      const int who = orders.empty() || !li || *li >= K ? -1 : orders[k][*li];
+      const int who = layer_at(k);
       if (!tried.insert(who).second) continue;
       Scenario shape;
       shape.file = file;
@@ -639,13 +648,11 @@ DesignVariable read_design_variable(const toml::table& t, size_t i, const Scenar
       const std::string why = check_override_path(shape, v.path);
       if (!why.empty())
         throw ScenarioError(fmt::format(
-            "{}: {} = \"{}\" is not a design variable{}: {}\nor layers[i].thickness_fraction "
-            "(with design.total_thickness_m)",
-            file, tr.key_path("path"), v.path,
-            orders.empty() ? ""
-                           : fmt::format(" in design.layer_orders[{}] = {}", k,
-                                         show_order(orders[k])),
-            why));
+            "{}: {} = \"{}\" is not a design variable{}: {}{}", file, tr.key_path("path"), v.path,
+            order_words(k), why,
+            why.find("is not an allowed override path") == std::string::npos
+                ? ""
+                : "\nor layers[i].thickness_fraction (with design.total_thickness_m)"));
     }
   }
 
@@ -679,21 +686,16 @@ DesignVariable read_design_variable(const toml::table& t, size_t i, const Scenar
   // layer order that puts a different layer at the index) and run the range checks.
   std::set<int> tried;
   for (size_t k = 0; k < std::max<size_t>(orders.size(), 1); ++k) {
-    const std::optional<size_t> li = path_layer_index(v.path);
-    const int who = orders.empty() || !li ? -1 : orders[k][*li];
-    if (!tried.insert(who).second) continue;
+    if (!tried.insert(layer_at(k)).second) continue;
     Scenario c = light;
     if (!orders.empty()) apply_layer_order(c, orders[k]);
     for (const char* b : {"min", "max"}) {
       const double value = std::string(b) == "min" ? v.min : v.max;
       Scenario one = c;
       apply_override(one, v.path, value);
-      validate_scenario(
-          one, fmt::format("{}: {} = {} is not an allowed value of {}{}", file, tr.key_path(b),
-                           format_number(value), v.path,
-                           orders.empty() ? ""
-                                          : fmt::format(" (in design.layer_orders[{}] = {})", k,
-                                                        show_order(orders[k]))));
+      validate_scenario(one, fmt::format("{}: {} = {} is not an allowed value of {}{}", file,
+                                         tr.key_path(b), format_number(value), v.path,
+                                         order_words(k)));
     }
   }
   return v;

@@ -260,6 +260,7 @@ std::set<std::string> file_datasets_as_documented(const std::string& path) {
   for (std::string p : raw) {
     p = std::regex_replace(p, std::regex(R"(^/population/var/.*)"), "/population/var/<path>");
     p = std::regex_replace(p, std::regex(R"(^/population/objective/.*)"), "/population/objective/<name>");
+    p = std::regex_replace(p, std::regex(R"(^/population/constraint/.*)"), "/population/constraint/<name>");
     p = std::regex_replace(p, std::regex(R"(^/trajectories/[0-9]+/profiles/[0-9]+/)"),
                            "/trajectories/<design_id>/profiles/<k>/");
     p = std::regex_replace(p, std::regex(R"(^/trajectories/[0-9]+/)"), "/trajectories/<design_id>/");
@@ -279,7 +280,10 @@ TEST(ResultsStore, SchemaDocumentMatchesWrittenFile) {
   // through the same store.
   std::string text = test::slurp(std::string(STRATA_SOURCE_DIR) + "/scenarios/default.toml");
   text += "\n[library]\npath = \"" + std::string(STRATA_SOURCE_DIR) + "/materials\"\n" +
-          "\n[batch.sweep]\n\"layers[0].porosity\" = [0.35, 0.40]\n";
+          "\n[batch.sweep]\n\"layers[0].porosity\" = [0.35, 0.40]\n" +
+          // a design section only for its constraint column (simulate evaluates it too)
+          "\n[design]\n[[design.variables]]\npath = \"layers[1].porosity\"\nmin = 0.3\nmax = 0.45\n"
+          "[[design.constraints]]\nname = \"loading\"\nkind = \"active_mass_mg_cm2\"\nmin = 5.0\n";
   test::spit(tmp.path() / "swept.toml", text);
   SimulateOptions opt;
   opt.scenario_path = (tmp.path() / "swept.toml").string();

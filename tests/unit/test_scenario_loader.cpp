@@ -708,6 +708,401 @@ TEST(ScenarioOutputErrors, OutputRanges) {
              "objectives = {...} (a table) is not an array of tables");
 }
 
+// --- design space ([design]) ------------------------------------------------
+
+std::string design_text() { return slurp(kData + "/design_full.toml"); }
+
+// The design fixture with `from` replaced by `to` (exactly once).
+std::string design_edited(const std::string& from, const std::string& to) {
+  std::string t = design_text();
+  const size_t pos = t.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  if (pos != std::string::npos) t.replace(pos, from.size(), to);
+  return t;
+}
+
+// The design fixture up to (without) its [design] section, plus `design`.
+std::string design_with(const std::string& design) {
+  const std::string t = design_text();
+  const size_t pos = t.find("\n[design]\n");
+  EXPECT_NE(pos, std::string::npos);
+  return t.substr(0, pos + 1) + design;
+}
+
+const std::string kThirdLayer =
+    "[[layers]]\nthickness_m = 30e-6\nporosity = 0.4\nbruggeman_exponent = 1.5\n"
+    "conductivity_S_m = 15.0\n[[layers.materials]]\nname = \"test_sloping\"\n"
+    "solid_volume_fraction = 0.8\nparticle_radius_m = 3e-6\n\n";
+
+const std::string kOneVariable =
+    "[design]\n[[design.variables]]\npath = \"layers[0].porosity\"\nmin = 0.3\nmax = 0.45\n";
+
+TEST(ScenarioDesign, FullSectionLoads) {
+  const Scenario s = load_scenario(kData + "/design_full.toml");
+  const DesignSpec& d = s.design;
+  EXPECT_TRUE(d.present);
+  EXPECT_EQ(d.objective, "retention_3C");
+  EXPECT_EQ(d.algorithm, "LN_SBPLX");
+  EXPECT_EQ(d.sampler, "random");
+  EXPECT_EQ(d.initial_population, 16);
+  EXPECT_EQ(d.starts_per_choice, 3);
+  EXPECT_EQ(d.max_evaluations, 500);
+  EXPECT_EQ(d.max_evaluations_per_optimizer, 120);
+  EXPECT_DOUBLE_EQ(d.max_time_s, 3600.0);
+  EXPECT_DOUBLE_EQ(d.xtol_rel, 1e-3);
+  EXPECT_DOUBLE_EQ(d.ftol_rel, 0.0);
+  EXPECT_EQ(d.seed, 42u);
+  EXPECT_DOUBLE_EQ(d.total_thickness_m, 100e-6);
+  EXPECT_DOUBLE_EQ(d.penalty_weight, 50.0);
+  EXPECT_EQ(d.layer_orders, (std::vector<std::vector<int>>{{0, 1}, {1, 0}}));
+
+  ASSERT_EQ(d.variables.size(), 4u);
+  EXPECT_EQ(d.variables[0].path, "layers[0].porosity");
+  EXPECT_DOUBLE_EQ(d.variables[0].min, 0.30);
+  EXPECT_DOUBLE_EQ(d.variables[0].max, 0.45);
+  EXPECT_FALSE(d.variables[0].log);
+  EXPECT_EQ(d.variables[1].path, "layers[1].thickness_fraction");
+  EXPECT_DOUBLE_EQ(d.variables[1].min, 0.2);
+  EXPECT_DOUBLE_EQ(d.variables[1].max, 0.8);
+  EXPECT_EQ(d.variables[2].path, "layers[0].materials[0].particle_radius_m");
+  EXPECT_TRUE(d.variables[2].log);
+  EXPECT_DOUBLE_EQ(d.variables[2].min, 1e-6);
+  EXPECT_EQ(d.variables[3].path, "materials.test_plateau.diffusivity_m2_s");
+  EXPECT_DOUBLE_EQ(d.variables[3].max, 1e-13);
+
+  ASSERT_EQ(d.constraints.size(), 3u);
+  const ConstraintSpec& c0 = d.constraints[0];
+  EXPECT_EQ(c0.name, "areal_capacity");
+  EXPECT_EQ(c0.metric.name, "areal_capacity");
+  EXPECT_EQ(c0.metric.kind, "capacity_mAh_cm2");
+  EXPECT_EQ(c0.metric.step, 0);
+  EXPECT_EQ(c0.metric.reference_step, -1);
+  EXPECT_DOUBLE_EQ(c0.min, 2.0);
+  EXPECT_DOUBLE_EQ(c0.max, 1e300);  // no upper bound
+  const ConstraintSpec& c1 = d.constraints[1];
+  EXPECT_EQ(c1.metric.kind, "active_mass_mg_cm2");
+  EXPECT_EQ(c1.metric.step, -1);
+  EXPECT_DOUBLE_EQ(c1.min, 5.0);  // an integer is accepted
+  EXPECT_DOUBLE_EQ(c1.max, 20.0);
+  const ConstraintSpec& c2 = d.constraints[2];
+  EXPECT_EQ(c2.metric.kind, "retention");
+  EXPECT_EQ(c2.metric.step, 3);
+  EXPECT_EQ(c2.metric.reference_step, 0);
+  EXPECT_DOUBLE_EQ(c2.min, -1e300);  // no lower bound
+  EXPECT_DOUBLE_EQ(c2.max, 0.99);
+  // The rest of the file is unaffected.
+  EXPECT_EQ(s.objectives.size(), 2u);
+  EXPECT_EQ(s.variants.size(), 1u);
+}
+
+TEST(ScenarioDesign, DefaultsAndAbsence) {
+  const Scenario s = load_scenario_text(design_with(kOneVariable), kData + "/design_min.toml");
+  const DesignSpec& d = s.design;
+  const DesignSpec def;
+  EXPECT_TRUE(d.present);
+  EXPECT_EQ(d.objective, "q_slow");  // the first objective
+  EXPECT_EQ(d.algorithm, "LN_BOBYQA");
+  EXPECT_EQ(d.sampler, "lhs");
+  EXPECT_EQ(d.initial_population, 32);
+  EXPECT_EQ(d.starts_per_choice, 2);
+  EXPECT_EQ(d.max_evaluations, 1000);
+  EXPECT_EQ(d.max_evaluations_per_optimizer, 200);
+  EXPECT_DOUBLE_EQ(d.max_time_s, 0.0);
+  EXPECT_DOUBLE_EQ(d.xtol_rel, 1e-4);
+  EXPECT_DOUBLE_EQ(d.ftol_rel, 1e-6);
+  EXPECT_EQ(d.seed, 1u);
+  EXPECT_DOUBLE_EQ(d.total_thickness_m, 0.0);
+  EXPECT_DOUBLE_EQ(d.penalty_weight, 100.0);
+  EXPECT_TRUE(d.layer_orders.empty());
+  EXPECT_TRUE(d.constraints.empty());
+  ASSERT_EQ(d.variables.size(), 1u);
+  EXPECT_FALSE(d.variables[0].log);
+  EXPECT_EQ(d.initial_population, def.initial_population);
+  EXPECT_EQ(d.max_evaluations, def.max_evaluations);
+  // Without [design]: not present, defaults.
+  const Scenario m = load_scenario(kData + "/scenario_minimal.toml");
+  EXPECT_FALSE(m.design.present);
+  EXPECT_TRUE(m.design.variables.empty());
+  EXPECT_FALSE(load_scenario(kSource + "/scenarios/default.toml").design.present);
+  // An empty constraints array is allowed.
+  EXPECT_EQ(load_error(design_with("[design]\nconstraints = []\n" + kOneVariable.substr(9))), "");
+}
+
+TEST(ScenarioDesign, AllLayerOrders) {
+  const Scenario two = load_scenario_text(
+      design_edited("layer_orders = [[0, 1], [1, 0]]", "layer_orders = \"all\""),
+      kData + "/design_all2.toml");
+  EXPECT_EQ(two.design.layer_orders, (std::vector<std::vector<int>>{{0, 1}, {1, 0}}));
+
+  std::string t = design_edited("layer_orders = [[0, 1], [1, 0]]", "layer_orders = \"all\"");
+  t.replace(t.find("[protocol]"), 0, kThirdLayer);
+  const Scenario three = load_scenario_text(t, kData + "/design_all3.toml");
+  ASSERT_EQ(three.layers.size(), 3u);
+  const std::vector<std::vector<int>> all3 = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                              {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+  EXPECT_EQ(three.design.layer_orders, all3);
+  // A subset of the orders, listed.
+  std::string sub = design_edited("layer_orders = [[0, 1], [1, 0]]",
+                                  "layer_orders = [[2, 1, 0], [0, 1, 2]]");
+  sub.replace(sub.find("[protocol]"), 0, kThirdLayer);
+  EXPECT_EQ(load_scenario_text(sub, kData + "/design_sub3.toml").design.layer_orders,
+            (std::vector<std::vector<int>>{{2, 1, 0}, {0, 1, 2}}));
+}
+
+TEST(ScenarioDesignErrors, EmptyBounds) {
+  const std::string m = load_error(
+      design_edited("min = 0.30\nmax = 0.45", "min = 0.45\nmax = 0.30"), "design_bounds.toml");
+  EXPECT_HAS(m, "design_bounds.toml");
+  EXPECT_HAS(m, "design.variables[0].min = 0.45 and design.variables[0].max = 0.3 give empty "
+                "bounds; allowed min < max");
+  EXPECT_HAS(load_error(design_edited("min = 0.30\nmax = 0.45", "min = 0.4\nmax = 0.4")),
+             "design.variables[0].min = 0.4 and design.variables[0].max = 0.4 give empty bounds");
+  EXPECT_HAS(load_error(design_edited("min = 0.30\nmax = 0.45", "min = 0.3")),
+             "missing required key design.variables[0].max");
+}
+
+TEST(ScenarioDesignErrors, UnknownParameterPath) {
+  const std::string m = load_error(
+      design_edited("path = \"layers[0].porosity\"", "path = \"layers[0].porosty\""),
+      "design_path.toml");
+  EXPECT_HAS(m, "design_path.toml");
+  EXPECT_HAS(m, "design.variables[0].path = \"layers[0].porosty\" is not a design variable");
+  EXPECT_HAS(m, "allowed forms");
+  EXPECT_HAS(m, "thickness_fraction");
+  // Layer and material indices, checked in every layer order.
+  EXPECT_HAS(load_error(design_edited("path = \"layers[0].porosity\"",
+                                      "path = \"layers[2].porosity\"")),
+             "design.variables[0].path = \"layers[2].porosity\" is not a design variable");
+  EXPECT_HAS(load_error(design_edited("path = \"layers[1].thickness_fraction\"",
+                                      "path = \"layers[2].thickness_fraction\"")),
+             "design.variables[1].path = \"layers[2].thickness_fraction\" is not a design "
+             "variable: layer index 2 is out of range");
+  EXPECT_HAS(load_error(design_edited("path = \"materials.test_plateau.diffusivity_m2_s\"",
+                                      "path = \"materials.NVP.diffusivity_m2_s\"")),
+             "design.variables[3].path = \"materials.NVP.diffusivity_m2_s\" is not a design "
+             "variable");
+  // The same parameter twice.
+  EXPECT_HAS(load_error(design_edited("path = \"materials.test_plateau.diffusivity_m2_s\"",
+                                      "path = \"layers[0].porosity\"")),
+             "design.variables[3].path = \"layers[0].porosity\" is also the path of "
+             "design.variables[0]");
+  // A fixed total thickness excludes layer thickness variables.
+  EXPECT_HAS(load_error(design_edited("path = \"layers[0].porosity\"\nmin = 0.30\nmax = 0.45",
+                                      "path = \"layers[0].thickness_m\"\nmin = 1e-5\nmax = 5e-5")),
+             "design.variables[0].path = \"layers[0].thickness_m\" is not allowed with "
+             "design.total_thickness_m = 0.0001");
+}
+
+TEST(ScenarioDesignErrors, UnknownAlgorithm) {
+  const std::string m = load_error(design_edited("algorithm = \"LN_SBPLX\"", "algorithm = \"LN_SIMPLEX\""),
+                                   "design_algorithm.toml");
+  EXPECT_HAS(m, "design_algorithm.toml");
+  EXPECT_HAS(m, "design.algorithm = \"LN_SIMPLEX\" is not an NLopt algorithm");
+  EXPECT_HAS(m, "\"LN_BOBYQA\", \"LN_COBYLA\"");
+  // NLopt's own spelling, with a hint.
+  EXPECT_HAS(load_error(design_edited("algorithm = \"LN_SBPLX\"", "algorithm = \"NLOPT_LN_SBPLX\"")),
+             "design.algorithm = \"NLOPT_LN_SBPLX\" is not an NLopt algorithm (write \"LN_SBPLX\")");
+  for (const char* ok : {"GN_DIRECT_L", "LN_COBYLA", "GN_ISRES", "LN_NELDERMEAD"})
+    EXPECT_EQ(load_error(design_edited("algorithm = \"LN_SBPLX\"",
+                                       std::string("algorithm = \"") + ok + "\"")),
+              "")
+        << ok;
+}
+
+TEST(ScenarioDesignErrors, ThicknessFractionNeedsTotal) {
+  const std::string m = load_error(design_edited("total_thickness_m = 100e-6\n", ""),
+                                   "design_total.toml");
+  EXPECT_HAS(m, "design_total.toml");
+  EXPECT_HAS(m, "missing required key design.total_thickness_m");
+  EXPECT_HAS(m, "design.variables[1].path = \"layers[1].thickness_fraction\"");
+  EXPECT_HAS(load_error(design_edited("min = 0.2\nmax = 0.8", "min = 0.2\nmax = 1.0")),
+             "design.variables[1].max = 1 is out of range; allowed 0 < min < max < 1");
+  EXPECT_HAS(load_error(design_edited("min = 0.2\nmax = 0.8", "min = 0\nmax = 0.8")),
+             "design.variables[1].min = 0 is out of range");
+  EXPECT_HAS(load_error(design_edited("total_thickness_m = 100e-6", "total_thickness_m = 6e-3")),
+             "design.total_thickness_m = 0.006 is out of range; allowed 0 < total_thickness_m <= 5e-3");
+  // A total without a fraction variable does nothing: an error.
+  EXPECT_HAS(load_error(design_with("[design]\ntotal_thickness_m = 1e-4\n" + kOneVariable.substr(9))),
+             "design.total_thickness_m = 0.0001 is not allowed without a "
+             "layers[i].thickness_fraction variable");
+  // Every layer a fraction: the total over-determines them.
+  EXPECT_HAS(load_error(design_edited("path = \"layers[0].porosity\"\nmin = 0.30\nmax = 0.45",
+                                      "path = \"layers[0].thickness_fraction\"\nmin = 0.2\nmax = 0.8")),
+             "every layer (2 of 2) has a thickness_fraction variable");
+}
+
+TEST(ScenarioDesignErrors, LogNeedsPositiveMin) {
+  const std::string m = load_error(design_edited("min = 1e-6\nmax = 1e-5\nlog = true",
+                                                 "min = 0\nmax = 1e-5\nlog = true"),
+                                   "design_log.toml");
+  EXPECT_HAS(m, "design_log.toml");
+  EXPECT_HAS(m, "design.variables[2].min = 0 is not allowed with design.variables[2].log = true");
+  EXPECT_HAS(m, "min > 0");
+  EXPECT_HAS(load_error(design_edited("log = true", "log = 1")),
+             "design.variables[2].log = 1 is not true or false");
+}
+
+TEST(ScenarioDesignErrors, BoundOutsideParameterRange) {
+  const std::string m = load_error(design_edited("min = 0.30\nmax = 0.45", "min = 0.30\nmax = 1.2"),
+                                   "design_porosity.toml");
+  EXPECT_HAS(m, "design_porosity.toml");
+  EXPECT_HAS(m, "design.variables[0].max = 1.2 is not an allowed value of layers[0].porosity");
+  EXPECT_HAS(m, "allowed 0 < porosity < 1");
+  EXPECT_HAS(load_error(design_edited("min = 0.30\nmax = 0.45", "min = -0.1\nmax = 0.45")),
+             "design.variables[0].min = -0.1 is not an allowed value of layers[0].porosity");
+  EXPECT_HAS(load_error(design_edited("min = 1e-6\nmax = 1e-5", "min = 1e-6\nmax = 1e-2")),
+             "design.variables[2].max = 0.01 is not an allowed value of "
+             "layers[0].materials[0].particle_radius_m");
+}
+
+TEST(ScenarioDesignErrors, PathsAndBoundsInEveryLayerOrder) {
+  // Listed layer 0 gets a second material: layers[0].materials[1] exists in the listed
+  // order only, and with order [1, 0] position 1 holds the two-material layer.
+  const std::string two = design_edited(
+      "particle_radius_m = 2e-6\n",
+      "particle_radius_m = 2e-6\n[[layers.materials]]\nname = \"test_plateau\"\n"
+      "solid_volume_fraction = 0.1\nparticle_radius_m = 1e-6\n");
+  auto with_var = [&](const std::string& var) {
+    std::string t = two;
+    t.replace(t.find("path = \"layers[0].materials[0].particle_radius_m\""),
+              std::string("path = \"layers[0].materials[0].particle_radius_m\"").size(), var);
+    return t;
+  };
+  const std::string m =
+      load_error(with_var("path = \"layers[0].materials[1].particle_radius_m\""), "design_ord.toml");
+  EXPECT_HAS(m, "design_ord.toml");
+  EXPECT_HAS(m, "design.variables[2].path = \"layers[0].materials[1].particle_radius_m\" is not a "
+                "design variable in design.layer_orders[1] = [1, 0]: material index 1");
+  // Fine in the listed order only.
+  std::string listed = with_var("path = \"layers[0].materials[1].particle_radius_m\"");
+  listed.replace(listed.find("layer_orders = [[0, 1], [1, 0]]\n"),
+                 std::string("layer_orders = [[0, 1], [1, 0]]\n").size(), "");
+  EXPECT_EQ(load_error(listed), "");
+  // A bound valid for the listed layer 1 but not for listed layer 0 at position 1.
+  std::string bt = two;
+  const std::string block =
+      "path = \"layers[0].materials[0].particle_radius_m\"\nmin = 1e-6\nmax = 1e-5\nlog = true";
+  bt.replace(bt.find(block), block.size(),
+             "path = \"layers[1].materials[0].solid_volume_fraction\"\nmin = 0.5\nmax = 0.95");
+  const std::string b = load_error(bt, "design_ord_bound.toml");
+  EXPECT_HAS(b, "design_ord_bound.toml");
+  EXPECT_HAS(b, "design.variables[2].max = 0.95 is not an allowed value of "
+                "layers[1].materials[0].solid_volume_fraction in design.layer_orders[1] = [1, 0]: "
+                "layers[1].materials[*].solid_volume_fraction sum to");
+}
+
+TEST(ScenarioDesignErrors, ConstraintBounds) {
+  const std::string m =
+      load_error(design_edited("min = 5\nmax = 20.0", "min = 20\nmax = 5"), "design_con.toml");
+  EXPECT_HAS(m, "design_con.toml");
+  EXPECT_HAS(m, "design.constraints[1].min = 20 and design.constraints[1].max = 5 leave no "
+                "feasible value");
+  EXPECT_HAS(load_error(design_edited("min = 5\nmax = 20.0\n", "")),
+             "missing required key design.constraints[1].min or design.constraints[1].max");
+}
+
+TEST(ScenarioDesignErrors, ConstraintSteps) {
+  const std::string m = load_error(design_edited("kind = \"capacity_mAh_cm2\"\nstep = 0",
+                                                 "kind = \"capacity_mAh_cm2\"\nstep = 4"),
+                                   "design_step.toml");
+  EXPECT_HAS(m, "design_step.toml");
+  EXPECT_HAS(m, "design.constraints[0].step = 4 is out of range; allowed 0 <= step <= 3");
+  EXPECT_HAS(load_error(design_edited("kind = \"capacity_mAh_cm2\"\nstep = 0",
+                                      "kind = \"capacity_mAh_cm2\"\nstep = 1")),
+             "design.constraints[0].step = 1 is a Rest step");
+  EXPECT_HAS(load_error(design_edited("kind = \"capacity_mAh_cm2\"\nstep = 0\n",
+                                      "kind = \"capacity_mAh_cm2\"\n")),
+             "missing required key design.constraints[0].step");
+  EXPECT_HAS(load_error(design_edited("kind = \"active_mass_mg_cm2\"",
+                                      "kind = \"active_mass_mg_cm2\"\nstep = 0")),
+             "design.constraints[1].step = 0 is not allowed for design.constraints[1].kind = "
+             "\"active_mass_mg_cm2\"");
+  EXPECT_HAS(load_error(design_edited("step = 3\nreference_step = 0\nmax = 0.99",
+                                      "step = 3\nmax = 0.99")),
+             "missing required key design.constraints[2].reference_step");
+  EXPECT_HAS(load_error(design_edited("kind = \"capacity_mAh_cm2\"\nstep = 0",
+                                      "kind = \"capacity_mAh_cm2\"\nstep = 0\nreference_step = 2")),
+             "design.constraints[0].reference_step = 2 is not allowed");
+  EXPECT_HAS(load_error(design_edited("kind = \"capacity_mAh_cm2\"", "kind = \"capacity\"")),
+             "design.constraints[0].kind = \"capacity\" is not a constraint kind");
+  EXPECT_HAS(load_error(design_edited("name = \"loading\"", "name = \"areal_capacity\"")),
+             "design.constraints[1].name = \"areal_capacity\" is also the name of "
+             "design.constraints[0]");
+}
+
+TEST(ScenarioDesignErrors, BadLayerOrder) {
+  const std::string m = load_error(
+      design_edited("layer_orders = [[0, 1], [1, 0]]", "layer_orders = [[0, 1], [1, 1]]"),
+      "design_order.toml");
+  EXPECT_HAS(m, "design_order.toml");
+  EXPECT_HAS(m, "design.layer_orders[1] = [1, 1] is not a permutation of the layer indices");
+  EXPECT_HAS(m, "0 .. 1");
+  EXPECT_HAS(load_error(design_edited("layer_orders = [[0, 1], [1, 0]]",
+                                      "layer_orders = [[0, 1, 2]]")),
+             "design.layer_orders[0] = [0, 1, 2] is not a permutation");
+  EXPECT_HAS(load_error(design_edited("layer_orders = [[0, 1], [1, 0]]",
+                                      "layer_orders = [[1, 0], [1, 0]]")),
+             "design.layer_orders[1] = [1, 0] is the same as design.layer_orders[0]");
+  EXPECT_HAS(load_error(design_edited("layer_orders = [[0, 1], [1, 0]]", "layer_orders = \"some\"")),
+             "design.layer_orders = \"some\" is not allowed");
+  EXPECT_HAS(load_error(design_edited("layer_orders = [[0, 1], [1, 0]]", "layer_orders = []")),
+             "design.layer_orders = [] is empty");
+}
+
+TEST(ScenarioDesignErrors, UnknownObjective) {
+  const std::string m = load_error(
+      design_edited("objective = \"retention_3C\"", "objective = \"retention_5C\""),
+      "design_objective.toml");
+  EXPECT_HAS(m, "design_objective.toml");
+  EXPECT_HAS(m, "design.objective = \"retention_5C\" names no objective");
+  EXPECT_HAS(m, "\"q_slow\", \"retention_3C\"");
+  // No objectives at all.
+  std::string t = design_with(kOneVariable);
+  const size_t from = t.find("\n[[objectives]]\n");
+  t.erase(from, t.find("\n[design]\n") - from);
+  const std::string none = load_error(t, "design_none.toml");
+  EXPECT_HAS(none, "design_none.toml");
+  EXPECT_HAS(none, "no [[objectives]]");
+}
+
+TEST(ScenarioDesignErrors, SettingsAndUnknownKeys) {
+  const std::string u = load_error(design_edited("seed = 42", "sead = 42"), "design_key.toml");
+  EXPECT_HAS(u, "design_key.toml");
+  EXPECT_HAS(u, "unknown key design.sead = 42");
+  EXPECT_HAS(u, "allowed keys in design: objective, algorithm, sampler, initial_population, "
+                "starts_per_choice, max_evaluations, max_evaluations_per_optimizer, max_time_s, "
+                "xtol_rel, ftol_rel, seed, total_thickness_m, penalty_weight, layer_orders, "
+                "variables, constraints");
+  EXPECT_HAS(load_error(design_edited("log = true", "log = true\nscale = 2")),
+             "unknown key design.variables[2].scale = 2");
+  EXPECT_HAS(load_error(design_edited("sampler = \"random\"", "sampler = \"sobol\"")),
+             "design.sampler = \"sobol\" is not allowed; allowed \"lhs\"");
+  EXPECT_HAS(load_error(design_edited("initial_population = 16", "initial_population = 0")),
+             "design.initial_population = 0 is out of range");
+  EXPECT_HAS(load_error(design_edited("max_evaluations = 500", "max_evaluations = 10")),
+             "design.max_evaluations = 10 is out of range; allowed max_evaluations >= "
+             "initial_population (16)");
+  EXPECT_HAS(load_error(design_edited("starts_per_choice = 3", "starts_per_choice = 1001")),
+             "design.starts_per_choice = 1001 is out of range");
+  EXPECT_HAS(load_error(design_edited("max_evaluations_per_optimizer = 120",
+                                      "max_evaluations_per_optimizer = 0")),
+             "design.max_evaluations_per_optimizer = 0 is out of range");
+  EXPECT_HAS(load_error(design_edited("max_time_s = 3600.0", "max_time_s = -1")),
+             "design.max_time_s = -1 is out of range");
+  EXPECT_HAS(load_error(design_edited("xtol_rel = 1e-3", "xtol_rel = 0")),
+             "design.xtol_rel = 0 is out of range");
+  EXPECT_HAS(load_error(design_edited("ftol_rel = 0.0", "ftol_rel = -1e-3")),
+             "design.ftol_rel = -0.001 is out of range");
+  EXPECT_HAS(load_error(design_edited("seed = 42", "seed = -1")), "design.seed = -1 is out of range");
+  EXPECT_HAS(load_error(design_edited("seed = 42", "seed = 4.5")), "design.seed = 4.5 is not an integer");
+  EXPECT_HAS(load_error(design_edited("penalty_weight = 50.0", "penalty_weight = 0")),
+             "design.penalty_weight = 0 is out of range");
+  EXPECT_HAS(load_error(design_with("[design]\nobjective = \"q_slow\"\n")),
+             "missing required key design.variables");
+  EXPECT_HAS(load_error(design_with("[design]\nvariables = []\n")),
+             "design.variables = [] is not a non-empty array of tables");
+}
+
 // --- material library -------------------------------------------------------
 
 TEST(ScenarioMaterials, LibraryFilesLoad) {

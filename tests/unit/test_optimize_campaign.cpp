@@ -1,0 +1,130 @@
+// The design search on the real model: a small bilayer campaign (order x thickness
+// split x porosities) finds the better order that a direct sweep shows, improves on
+// its first population, and a killed campaign resumes to the same population.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "host/cpu_backend.hpp"
+#include "host/results_store.hpp"
+#include "host/scenario_loader.hpp"
+#include "host/simulate.hpp"
+#include "optimizer/campaign.hpp"
+#include "optimizer/engine_evaluator.hpp"
+#include "optimizer/optimize_command.hpp"
+#include "tests/unit/process_helpers.hpp"
+
+using namespace strata;
+using namespace strata::test;
+
+namespace {
+
+// scenarios/design_bilayer.toml made cheaper: a 0.5C reference charge and a smaller budget.
+fs::path small_campaign(const fs::path& dir, long budget) {
+  std::string text = slurp(std::string(STRATA_SOURCE_DIR) + "/scenarios/design_bilayer.toml");
+  auto set = [&](const std::string& from, const std::string& to) {
+    const size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+  };
+  set("\"Charge at 0.1C until 3.6 V\"", "\"Charge at 0.5C until 3.6 V\"");
+  set("\"Discharge at 0.1C until 2.3 V\"", "\"Discharge at 0.5C until 2.3 V\"");
+  set("max_evaluations = 400", "max_evaluations = " + std::to_string(budget));
+  set("initial_population = 32", "initial_population = 16");
+  text += "\n[library]\npath = \"" + std::string(STRATA_SOURCE_DIR) + "/materials\"\n";
+  const fs::path p = dir / "campaign.toml";
+  spit(p, text);
+  return p;
+}
+
+}  // namespace
+
+TEST(OptimizeCampaign, FindsTheBetterOrderAndImprovesOnTheFirstPopulation) {
+  TempDir tmp;
+  const fs::path scen = small_campaign(tmp.path(), 160);
+  const Scenario base = load_scenario(scen.string());
+  // The known answer: a direct sweep of both orders over the thickness split at the
+  // mid porosities.
+  double best_sweep[2] = {-1, -1};
+  {
+    Scenario sweep = base;
+    sweep.variants.clear();
+    const DesignSpace space(base);
+    for (int c = 0; c < 2; ++c)
+      for (int i = 0; i <= 12; ++i) {
+        DesignPoint p{c, {0.2 + 0.05 * i, 0.4, 0.4}, "sweep"};
+        sweep.variants.push_back(space.variant(p));
+      }
+    Batch b = build_batch(resolve_variants(sweep), Layout::Blocked);
+    run_batch_cpu(b, 0);
+    const std::vector<VariantResult> rs = collect_results(b);
+    for (size_t k = 0; k < rs.size(); ++k) {
+      const double ret = objective_values(base.objectives, rs[k])[0];
+      best_sweep[k / 13] = std::max(best_sweep[k / 13], ret);
+    }
+  }
+  const int better_order = best_sweep[1] > best_sweep[0] ? 1 : 0;
+
+  const std::string out = (tmp.path() / "c.h5").string();
+  RunInfo info = run_info_for(base, "test", "cpu");
+  const DesignSpace space(base);
+  info.var_paths = space.variable_names();
+  ResultsStore store = ResultsStore::create(out, info, false);
+  EngineEvaluator ev(base, store, info, 0, Layout::Blocked);
+  const CampaignResult r = run_campaign(base, ev);
+  store.finish("complete");
+  // The better order wins, and the search beats every design of its first population.
+  EXPECT_EQ(r.best.choice, better_order) << best_sweep[0] << " vs " << best_sweep[1];
+  const ResultsStore rd = ResultsStore::open_read(out);
+  const auto producer = h5::read_strings(rd.file(), "population/producer");
+  const auto obj = h5::read_float64(rd.file(), "population/objective/retention_3C");
+  double first_best = -1;
+  for (size_t k = 0; k < obj.size(); ++k)
+    if (producer[k] == "lhs" && std::isfinite(obj[k])) first_best = std::max(first_best, obj[k]);
+  EXPECT_GT(r.best.objective, first_best);
+  EXPECT_GE(r.best.objective, std::max(best_sweep[0], best_sweep[1]) - 1e-3);
+  EXPECT_EQ((long)obj.size(), r.evaluations);
+}
+
+TEST(OptimizeCampaign, KilledCampaignResumesToTheSamePopulation) {
+  TempDir tmp;
+  const fs::path scen = small_campaign(tmp.path(), 120);
+  const std::string full = (tmp.path() / "full.h5").string(), killed = (tmp.path() / "killed.h5").string();
+  ASSERT_EQ(run_strata("optimize " + sh_quote(scen.string()) + " --out " + sh_quote(full) + " --quiet --threads 1",
+                       tmp.path()).exit_code, 0);
+  // Kill a second run part-way (retrying until it is caught between batches).
+  bool caught = false;
+  for (int wait_ms : {400, 900, 1800}) {
+    fs::remove(killed);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      freopen("/dev/null", "w", stdout);
+      freopen("/dev/null", "w", stderr);
+      execl(kBinary.c_str(), kBinary.c_str(), "optimize", scen.c_str(), "--out", killed.c_str(), "--quiet", "--threads",
+            "1", (char*)nullptr);
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    kill(pid, SIGKILL);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (!fs::exists(killed)) continue;
+    const auto n = ResultsStore::open_read(killed).rows();
+    if (n > 0 && n < 120) { caught = true; break; }
+  }
+  ASSERT_TRUE(caught) << "could not kill the campaign part-way";
+  ASSERT_EQ(run_strata("optimize " + sh_quote(scen.string()) + " --resume " + sh_quote(killed) + " --quiet --threads 1",
+                       tmp.path()).exit_code, 0);
+  const ResultsStore a = ResultsStore::open_read(full), b = ResultsStore::open_read(killed);
+  EXPECT_EQ(h5::read_int64(a.file(), "population/design_id"), h5::read_int64(b.file(), "population/design_id"));
+  EXPECT_EQ(h5::read_float64(a.file(), "population/step/capacity_mAh_g"),
+            h5::read_float64(b.file(), "population/step/capacity_mAh_g"));
+  EXPECT_EQ(h5::read_float64(a.file(), "population/var/layers[0].thickness_fraction"),
+            h5::read_float64(b.file(), "population/var/layers[0].thickness_fraction"));
+  EXPECT_EQ(h5::read_float64(a.file(), "optimizer/0/objective"), h5::read_float64(b.file(), "optimizer/0/objective"));
+}
