@@ -196,6 +196,28 @@ struct DesignSpec {
   uint64_t seed = 1;
 };
 
+// Calibration (`strata fit`, docs/optimizer.md): parameters shared by every variant
+// (the measured electrodes), fitted to measured step metrics.
+struct FitTarget {
+  std::string name;        // unique, for the report
+  std::string variant;     // label of the variant (electrode) it was measured on
+  ObjectiveSpec metric;    // kind (retention, capacity_mAh_g, capacity_mAh_cm2, energy_Wh_kg), step, reference_step
+  double value = 0.0;      // measured value, in the metric's unit
+  double sigma = 1.0;      // its standard uncertainty (> 0), same unit
+};
+
+struct FitSpec {
+  bool present = false;
+  std::vector<DesignVariable> parameters;  // override paths applied to every variant, with bounds
+  std::vector<FitTarget> targets;
+  std::string algorithm = "LN_BOBYQA";
+  int starts = 2;                          // optimisers from the best points of the first population
+  int initial_population = 16;
+  long max_evaluations = 400;              // parameter points (each simulates every variant)
+  double xtol_rel = 1e-5, ftol_rel = 1e-8;
+  uint64_t seed = 1;
+};
+
 // One variant of the batch: the base scenario with these parameter overrides
 // (path -> value, see docs/scenario-format.md) and optionally a layer order.
 struct VariantSpec {
@@ -220,6 +242,7 @@ struct Scenario {
   std::vector<ObjectiveSpec> objectives;
   OutputSpec output;
   DesignSpec design;
+  FitSpec fit;
 };
 
 }  // namespace strata
