@@ -259,6 +259,37 @@ void read_metric_steps(const TableReader& tr, ObjectiveSpec& o, bool kind_given,
   }
 }
 
+// The kinds of a step metric (ObjectiveSpec::kind) and their list for messages.
+constexpr const char* kStepMetricKinds =
+    "\"retention\", \"capacity_mAh_g\", \"capacity_mAh_cm2\" or \"energy_Wh_kg\"";
+
+bool is_step_metric_kind(const std::string& k) {
+  return k == "retention" || k == "capacity_mAh_g" || k == "capacity_mAh_cm2" || k == "energy_Wh_kg";
+}
+
+// The `name` of an entry of a list of named tables ([[objectives]], [[design.constraints]],
+// [[fit.targets]]; `name` as tr read it, nullopt when absent): required, letters, digits
+// and '_', and not the name of an earlier entry (before[j] is `list`[j]). `noun` names one
+// entry ("objective"), `example` is a name in quotes, `why` may say what the name becomes.
+template <class Named>
+std::string read_entry_name(const TableReader& tr, const std::optional<std::string>& name,
+                            const std::vector<Named>& before, const std::string& list,
+                            const std::string& noun, const std::string& example,
+                            const std::string& why) {
+  if (!name)
+    tr.missing("name", fmt::format("a unique name of letters, digits and '_', e.g. {}", example));
+  if (!is_identifier(*name))
+    tr.fail("name", fmt::format("is not allowed; allowed a non-empty name of letters, digits and "
+                                "'_'{}",
+                                why));
+  for (size_t j = 0; j < before.size(); ++j)
+    if (before[j].name == *name)
+      tr.fail("name", fmt::format("is also the name of {}[{}]; allowed a name not used by another "
+                                  "{}",
+                                  list, j, noun));
+  return *name;
+}
+
 std::vector<ObjectiveSpec> read_objectives(const toml::node* node, const Scenario& s) {
   std::vector<ObjectiveSpec> out;
   if (!node) return out;
@@ -280,22 +311,11 @@ std::vector<ObjectiveSpec> read_objectives(const toml::node* node, const Scenari
     auto sense = tr.string("sense");
     tr.finish();
     ObjectiveSpec o;
-    if (!name)
-      tr.missing("name", "a unique name of letters, digits and '_', e.g. \"retention_3C\"");
-    if (!is_identifier(*name))
-      tr.fail("name", "is not allowed; allowed a non-empty name of letters, digits and '_' (it "
-                      "becomes a column name in the results)");
-    for (size_t j = 0; j < out.size(); ++j)
-      if (out[j].name == *name)
-        tr.fail("name", fmt::format("is also the name of objectives[{}]; allowed a name not used "
-                                    "by another objective",
-                                    j));
-    o.name = *name;
+    o.name = read_entry_name(tr, name, out, "objectives", "objective", "\"retention_3C\"",
+                             " (it becomes a column name in the results)");
     if (kind) {
-      if (*kind != "retention" && *kind != "capacity_mAh_g" && *kind != "capacity_mAh_cm2" &&
-          *kind != "energy_Wh_kg")
-        tr.fail("kind", "is not an objective kind; allowed \"retention\", \"capacity_mAh_g\", "
-                        "\"capacity_mAh_cm2\" or \"energy_Wh_kg\"");
+      if (!is_step_metric_kind(*kind))
+        tr.fail("kind", fmt::format("is not an objective kind; allowed {}", kStepMetricKinds));
       o.kind = *kind;
     }
     read_metric_steps(tr, o, kind.has_value(), step, ref, pr, "an objective");
@@ -581,14 +601,32 @@ std::vector<std::vector<int>> read_layer_orders(const TableReader& tr, const tom
   return out;
 }
 
-// One [[design.variables]] table. `light` is the validated base scenario (protocol
-// stubbed) that bounds are tried on, in each order of `orders` (empty: as listed).
-DesignVariable read_design_variable(const toml::table& t, size_t i, const Scenario& s,
-                                    const Scenario& light,
-                                    const std::vector<std::vector<int>>& orders,
-                                    std::optional<double> total_thickness) {
+// Where a variable's path and bounds are checked: the base scenario with a layer order
+// and overrides applied first (a [design] layer order, or an explicit variant that a
+// [fit] parameter is applied on top of). `name` names it in messages
+// ("design.layer_orders[1] = [1, 0]", "variant \"NVP\""); empty for the base as listed.
+struct VariableScope {
+  std::vector<int> layer_order;              // empty: as listed
+  std::map<std::string, double> overrides;
+  std::string name;
+};
+
+// What a list of variables ([[design.variables]], [[fit.parameters]]) allows.
+struct VariableRules {
+  std::string noun;                          // one entry in messages: "a design variable"
+  std::string item;                          // "variable", "parameter"
+  bool thickness_fraction = false;           // layers[i].thickness_fraction allowed
+  std::optional<double> total_thickness;     // design.total_thickness_m, when given
+  std::vector<VariableScope> scopes;         // empty: the base as listed only
+};
+
+// One variable table (key path `key`, e.g. "design.variables[0]"). `light` is the
+// validated base scenario (protocol stubbed) that the bounds are tried on, in each scope
+// of rules.scopes.
+DesignVariable read_variable(const toml::table& t, const std::string& key, const Scenario& s,
+                             const Scenario& light, const VariableRules& rules) {
   const std::string& file = s.file;
-  TableReader tr(t, file, fmt::format("design.variables[{}]", i));
+  TableReader tr(t, file, key);
   auto path = tr.string("path");
   const toml::node* min_n = tr.node("min");
   const toml::node* max_n = tr.node("max");
@@ -597,60 +635,77 @@ DesignVariable read_design_variable(const toml::table& t, size_t i, const Scenar
   const size_t K = s.layers.size();
   DesignVariable v;
   if (!path)
-    tr.missing("path", "an override path such as \"layers[0].porosity\" (docs/scenario-format.md, "
-                       "Override paths) or \"layers[i].thickness_fraction\"");
+    tr.missing("path", fmt::format("an override path such as \"layers[0].porosity\" "
+                                   "(docs/scenario-format.md, Override paths){}",
+                                   rules.thickness_fraction
+                                       ? " or \"layers[i].thickness_fraction\""
+                                       : ""));
   v.path = *path;
   const bool fraction = ends_with(v.path, ".thickness_fraction") && path_layer_index(v.path) &&
                         v.path == fmt::format("layers[{}].thickness_fraction",
                                               *path_layer_index(v.path));
   const Unit unit = fraction ? kNone : unit_of_path(v.path);
   const std::string total_key = "design.total_thickness_m";
-  // Which listed layer is at the path's layer index in orders[k] (-1: the path names no
-  // layer, or there is one order only), and the words naming a non-trivial order.
+  const std::vector<VariableScope> base_only(1);
+  const std::vector<VariableScope>& scopes = rules.scopes.empty() ? base_only : rules.scopes;
+  // Which listed layer is at the path's layer index in scope k (-1: the path names no
+  // layer), whether the scope moves another layer there, and the words naming the scope
+  // where it matters (the path: when it moves the layer; the bounds: also with overrides).
   const std::optional<size_t> path_layer = path_layer_index(v.path);
   auto layer_at = [&](size_t k) {
-    return orders.empty() || !path_layer || *path_layer >= K ? -1 : orders[k][*path_layer];
+    if (!path_layer || *path_layer >= K) return -1;
+    const std::vector<int>& order = scopes[k].layer_order;
+    return order.empty() ? static_cast<int>(*path_layer) : order[*path_layer];
   };
-  auto order_words = [&](size_t k) {
-    if (layer_at(k) < 0 || layer_at(k) == static_cast<int>(*path_layer)) return std::string();
-    return fmt::format(" in design.layer_orders[{}] = {}", k, show_order(orders[k]));
+  auto moved = [&](size_t k) { return layer_at(k) >= 0 && layer_at(k) != static_cast<int>(*path_layer); };
+  auto scope_words = [&](size_t k, bool bounds) {
+    const VariableScope& sc = scopes[k];
+    if (sc.name.empty() || !(moved(k) || (bounds && !sc.overrides.empty()))) return std::string();
+    return " in " + sc.name;
   };
 
   // The path.
   if (fraction) {
     const size_t li = *path_layer_index(v.path);
+    if (!rules.thickness_fraction)
+      tr.fail("path", fmt::format("is not {}: layers[i].thickness_fraction is a [design] "
+                                  "variable only (a share of {}); allowed an override path "
+                                  "(docs/scenario-format.md, Override paths), e.g. "
+                                  "\"layers[{}].thickness_m\"",
+                                  rules.noun, total_key, li));
     if (li >= K)
-      tr.fail("path", fmt::format("is not a design variable: layer index {} is out of range; the "
-                                  "scenario has {} layer(s), allowed layers[0] to layers[{}]",
-                                  li, K, K - 1));
-    if (!total_thickness)
+      tr.fail("path", fmt::format("is not {}: layer index {} is out of range; the scenario has "
+                                  "{} layer(s), allowed layers[0] to layers[{}]",
+                                  rules.noun, li, K, K - 1));
+    if (!rules.total_thickness)
       throw ScenarioError(fmt::format(
           "{}: missing required key {}: {} = \"{}\" is the share of the fixed total electrode "
           "thickness given to layers[{}]; allowed 0 < total_thickness_m <= 5e-3 (m)",
           file, total_key, tr.key_path("path"), v.path, li));
   } else {
-    if (total_thickness && path_layer_index(v.path) && ends_with(v.path, ".thickness_m"))
+    if (rules.total_thickness && path_layer_index(v.path) && ends_with(v.path, ".thickness_m"))
       tr.fail("path", fmt::format("is not allowed with {} = {}: the total electrode thickness is "
                                   "fixed; allowed layers[{}].thickness_fraction instead",
-                                  total_key, format_number(*total_thickness),
+                                  total_key, format_number(*rules.total_thickness),
                                   *path_layer_index(v.path)));
-    // Layer indices count after the layer order: check the path in every order (only the
+    // Layer indices count after the layer order: check the path in every scope (only the
     // layer that lands at the index matters, so each distinct one once).
     std::set<int> tried;
-    for (size_t k = 0; k < std::max<size_t>(orders.size(), 1); ++k) {
+    for (size_t k = 0; k < scopes.size(); ++k) {
       const int who = layer_at(k);
       if (!tried.insert(who).second) continue;
       Scenario shape;
       shape.file = file;
       shape.layers = s.layers;
       shape.materials = s.materials;
-      if (!orders.empty()) apply_layer_order(shape, orders[k]);
+      if (!scopes[k].layer_order.empty()) apply_layer_order(shape, scopes[k].layer_order);
       const std::string why = check_override_path(shape, v.path);
       if (!why.empty())
         throw ScenarioError(fmt::format(
-            "{}: {} = \"{}\" is not a design variable{}: {}{}", file, tr.key_path("path"), v.path,
-            order_words(k), why,
-            why.find("is not an allowed override path") == std::string::npos
+            "{}: {} = \"{}\" is not {}{}: {}{}", file, tr.key_path("path"), v.path, rules.noun,
+            scope_words(k, false), why,
+            !rules.thickness_fraction ||
+                    why.find("is not an allowed override path") == std::string::npos
                 ? ""
                 : "\nor layers[i].thickness_fraction (with design.total_thickness_m)"));
     }
@@ -670,9 +725,9 @@ DesignVariable read_design_variable(const toml::table& t, size_t i, const Scenar
         "{}: {} = {} and {} = {} give empty bounds; allowed min < max", file, tr.key_path("min"),
         format_number(v.min), tr.key_path("max"), format_number(v.max)));
   if (v.log && !(v.min > 0.0))
-    tr.fail("min", fmt::format("is not allowed with {} = true: a variable searched in log space "
+    tr.fail("min", fmt::format("is not allowed with {} = true: a {} searched in log space "
                                "needs min > 0",
-                               tr.key_path("log")));
+                               tr.key_path("log"), rules.item));
   if (fraction) {
     const std::string w = fmt::format(
         "is out of range; allowed 0 < min < max < 1 for a thickness_fraction (the share of {} "
@@ -682,23 +737,81 @@ DesignVariable read_design_variable(const toml::table& t, size_t i, const Scenar
     if (!(v.max < 1.0)) tr.fail("max", w);
     return v;
   }
-  // Each bound must be a valid value of the parameter: apply it to the base (in every
-  // layer order that puts a different layer at the index) and run the range checks.
-  std::set<int> tried;
-  for (size_t k = 0; k < std::max<size_t>(orders.size(), 1); ++k) {
-    if (!tried.insert(layer_at(k)).second) continue;
+  // Each bound must be a valid value of the parameter: apply it on top of each scope (the
+  // base in a layer order, or an explicit variant; each distinct result once) and run the
+  // range checks.
+  std::set<std::pair<int, std::map<std::string, double>>> tried;
+  for (size_t k = 0; k < scopes.size(); ++k) {
+    const VariableScope& sc = scopes[k];
+    if (!tried.emplace(layer_at(k), sc.overrides).second) continue;
     Scenario c = light;
-    if (!orders.empty()) apply_layer_order(c, orders[k]);
+    if (!sc.layer_order.empty()) apply_layer_order(c, sc.layer_order);
+    for (const auto& [p, x] : sc.overrides) apply_override(c, p, x);
     for (const char* b : {"min", "max"}) {
       const double value = std::string(b) == "min" ? v.min : v.max;
       Scenario one = c;
       apply_override(one, v.path, value);
       validate_scenario(one, fmt::format("{}: {} = {} is not an allowed value of {}{}", file,
                                          tr.key_path(b), format_number(value), v.path,
-                                         order_words(k)));
+                                         scope_words(k, true)));
     }
   }
   return v;
+}
+
+// For a path ending in .tortuosity or .bruggeman_exponent, the other transport
+// description of the same layer (or the separator); empty for other paths.
+std::string other_transport_path(const std::string& path) {
+  for (const auto& [a, b] : {std::pair<const char*, const char*>{".tortuosity", ".bruggeman_exponent"},
+                             {".bruggeman_exponent", ".tortuosity"}})
+    if (ends_with(path, a)) return path.substr(0, path.size() - std::strlen(a)) + b;
+  return "";
+}
+
+// The required, non-empty array of tables at tr's `key` (e.g. design.variables): `keys`
+// lists the keys of one table, `item` names what one table describes.
+const toml::array& required_tables(const TableReader& tr, const std::string& key,
+                                   const toml::node* n, const std::string& keys,
+                                   const std::string& item) {
+  const std::string list = tr.key_path(key);
+  if (!n) tr.missing(key, fmt::format("one or more [[{}]] tables ({})", list, keys));
+  const toml::array* a = n->as_array();
+  if (!a || !a->is_array_of_tables() || a->empty())
+    throw ScenarioError(fmt::format(
+        "{}: {} = {} is not a non-empty array of tables; write one [[{}]] table ({}) per {}",
+        tr.file(), list, detail::show_node(*n), list, keys, item));
+  return *a;
+}
+
+// The variables at tr's `key` ([[design.variables]], [[fit.parameters]]): each read by
+// read_variable; each parameter once, and an explicit tortuosity and a Bruggeman exponent
+// of the same layer (or the separator) exclude each other.
+std::vector<DesignVariable> read_variables(const TableReader& tr, const std::string& key,
+                                           const toml::node* n, const Scenario& s,
+                                           const Scenario& light, const VariableRules& rules) {
+  const std::string& file = s.file;
+  const std::string list = tr.key_path(key);
+  const toml::array& a = required_tables(tr, key, n, "path, min, max, log", rules.item);
+  std::vector<DesignVariable> out;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const std::string vk = fmt::format("{}[{}]", list, i);
+    DesignVariable v = read_variable(*a.get(i)->as_table(), vk, s, light, rules);
+    const std::string pk = vk + ".path";
+    for (size_t j = 0; j < out.size(); ++j) {
+      const std::string& p = out[j].path;
+      if (p == v.path)
+        throw ScenarioError(fmt::format("{}: {} = \"{}\" is also the path of {}[{}]; allowed "
+                                        "each parameter once",
+                                        file, pk, v.path, list, j));
+      if (p == other_transport_path(v.path))
+        throw ScenarioError(fmt::format(
+            "{}: {} = \"{}\" conflicts with {}[{}].path = \"{}\": a layer (or the separator) "
+            "has either a tortuosity or a Bruggeman exponent; allowed one of the two",
+            file, pk, v.path, list, j, p));
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
 }
 
 // One [[design.constraints]] table.
@@ -714,23 +827,14 @@ ConstraintSpec read_design_constraint(const toml::table& t, size_t i, const Scen
   auto mx = tr.number("max", kNone);
   tr.finish();
   ConstraintSpec c;
-  if (!name)
-    tr.missing("name", "a unique name of letters, digits and '_', e.g. \"areal_capacity\"");
-  if (!is_identifier(*name))
-    tr.fail("name", "is not allowed; allowed a non-empty name of letters, digits and '_'");
-  for (size_t j = 0; j < before.size(); ++j)
-    if (before[j].name == *name)
-      tr.fail("name", fmt::format("is also the name of design.constraints[{}]; allowed a name not "
-                                  "used by another constraint",
-                                  j));
-  c.name = *name;
-  c.metric.name = *name;
+  c.name = read_entry_name(tr, name, before, "design.constraints", "constraint",
+                           "\"areal_capacity\"", "");
+  c.metric.name = c.name;
   const char* kinds =
       "allowed \"retention\", \"capacity_mAh_g\", \"capacity_mAh_cm2\", \"energy_Wh_kg\" or "
       "\"active_mass_mg_cm2\"";
   if (!kind) tr.missing("kind", kinds);
-  if (*kind != "retention" && *kind != "capacity_mAh_g" && *kind != "capacity_mAh_cm2" &&
-      *kind != "energy_Wh_kg" && *kind != "active_mass_mg_cm2")
+  if (!is_step_metric_kind(*kind) && *kind != "active_mass_mg_cm2")
     tr.fail("kind", fmt::format("is not a constraint kind; {}", kinds));
   c.metric.kind = *kind;
   if (c.metric.kind == "active_mass_mg_cm2") {
@@ -762,6 +866,57 @@ ConstraintSpec read_design_constraint(const toml::table& t, size_t i, const Scen
 std::string nlopt_examples() {
   return "\"LN_BOBYQA\", \"LN_COBYLA\", \"LN_NELDERMEAD\", \"LN_SBPLX\", \"GN_DIRECT_L\", "
          "\"GN_CRS2_LM\", \"GN_ISRES\", \"GN_ESCH\"";
+}
+
+// Settings shared by [design] and [fit] (the NLopt search), checked once tr has read them.
+
+// `algorithm`: an NLopt algorithm name as NLopt spells it.
+void check_nlopt_algorithm(const TableReader& tr, const std::string& algorithm) {
+  if (nlopt_algorithm_from_string(algorithm.c_str()) != static_cast<nlopt_algorithm>(-1)) return;
+  std::string hint;
+  std::string upper = algorithm;
+  for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  if (upper.rfind("NLOPT_", 0) == 0) upper = upper.substr(6);
+  if (nlopt_algorithm_from_string(upper.c_str()) != static_cast<nlopt_algorithm>(-1))
+    hint = fmt::format(" (write \"{}\")", upper);
+  tr.fail("algorithm",
+          fmt::format("is not an NLopt algorithm{}; allowed an NLopt algorithm name as NLopt "
+                      "spells it (nlopt_algorithm_from_string), e.g. {}",
+                      hint, nlopt_examples()));
+}
+
+// `max_evaluations` (nullopt: not given, `fallback` applies) >= `initial_population`: the
+// budget counts every evaluation, the first population included.
+long read_max_evaluations(const TableReader& tr, std::optional<long long> max_eval, long fallback,
+                          int initial_population) {
+  const bool population_given = tr.table().contains("initial_population");
+  if (max_eval) {
+    if (*max_eval < initial_population)
+      tr.fail("max_evaluations",
+              fmt::format("is out of range; allowed max_evaluations >= initial_population ({}{}): "
+                          "the budget counts every evaluation, the first population included",
+                          initial_population, population_given ? "" : ", the default"));
+    return static_cast<long>(*max_eval);
+  }
+  if (fallback < initial_population)
+    throw ScenarioError(fmt::format(
+        "{}: {} = {} is more than max_evaluations = {} (the default); allowed "
+        "initial_population <= max_evaluations (give a larger max_evaluations)",
+        tr.file(), tr.key_path("initial_population"), initial_population, fallback));
+  return fallback;
+}
+
+// xtol_rel > 0 and ftol_rel >= 0 (NLopt's relative tolerances).
+void check_tolerances(const TableReader& tr, double xtol_rel, double ftol_rel) {
+  if (!(xtol_rel > 0.0)) tr.fail("xtol_rel", "is out of range; allowed xtol_rel > 0");
+  if (!(ftol_rel >= 0.0)) tr.fail("ftol_rel", "is out of range; allowed ftol_rel >= 0 (0: off)");
+}
+
+// `seed` (nullopt: `fallback`) >= 0.
+uint64_t read_seed(const TableReader& tr, std::optional<long long> seed, uint64_t fallback) {
+  if (!seed) return fallback;
+  if (*seed < 0) tr.fail("seed", "is out of range; allowed seed >= 0 (a whole number)");
+  return static_cast<uint64_t>(*seed);
 }
 
 DesignSpec read_design(const toml::table* t, const Scenario& s, const Scenario& light) {
@@ -812,18 +967,7 @@ DesignSpec read_design(const toml::table* t, const Scenario& s, const Scenario& 
 
   // Search settings.
   if (algorithm) {
-    if (nlopt_algorithm_from_string(algorithm->c_str()) == static_cast<nlopt_algorithm>(-1)) {
-      std::string hint;
-      std::string upper = *algorithm;
-      for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-      if (upper.rfind("NLOPT_", 0) == 0) upper = upper.substr(6);
-      if (nlopt_algorithm_from_string(upper.c_str()) != static_cast<nlopt_algorithm>(-1))
-        hint = fmt::format(" (write \"{}\")", upper);
-      tr.fail("algorithm",
-              fmt::format("is not an NLopt algorithm{}; allowed an NLopt algorithm name as NLopt "
-                          "spells it (nlopt_algorithm_from_string), e.g. {}",
-                          hint, nlopt_examples()));
-    }
+    check_nlopt_algorithm(tr, *algorithm);
     d.algorithm = *algorithm;
   }
   if (sampler) {
@@ -831,20 +975,7 @@ DesignSpec read_design(const toml::table* t, const Scenario& s, const Scenario& 
       tr.fail("sampler", "is not allowed; allowed \"lhs\" (Latin hypercube) or \"random\"");
     d.sampler = *sampler;
   }
-  if (max_eval) {
-    if (*max_eval < d.initial_population)
-      tr.fail("max_evaluations",
-              fmt::format("is out of range; allowed max_evaluations >= initial_population ({}{}): "
-                          "the budget counts every evaluation, the first population included",
-                          d.initial_population,
-                          t->contains("initial_population") ? "" : ", the default"));
-    d.max_evaluations = static_cast<long>(*max_eval);
-  } else if (d.max_evaluations < d.initial_population) {
-    throw ScenarioError(fmt::format(
-        "{}: design.initial_population = {} is more than max_evaluations = {} (the default); "
-        "allowed initial_population <= max_evaluations (give a larger max_evaluations)",
-        file, d.initial_population, d.max_evaluations));
-  }
+  d.max_evaluations = read_max_evaluations(tr, max_eval, d.max_evaluations, d.initial_population);
   if (max_eval_opt) {
     if (*max_eval_opt < 1)
       tr.fail("max_evaluations_per_optimizer",
@@ -853,12 +984,8 @@ DesignSpec read_design(const toml::table* t, const Scenario& s, const Scenario& 
   }
   if (!(d.max_time_s >= 0.0))
     tr.fail("max_time_s", "is out of range; allowed max_time_s >= 0 (s; 0: no time limit)");
-  if (!(d.xtol_rel > 0.0)) tr.fail("xtol_rel", "is out of range; allowed xtol_rel > 0");
-  if (!(d.ftol_rel >= 0.0)) tr.fail("ftol_rel", "is out of range; allowed ftol_rel >= 0 (0: off)");
-  if (seed) {
-    if (*seed < 0) tr.fail("seed", "is out of range; allowed seed >= 0 (a whole number)");
-    d.seed = static_cast<uint64_t>(*seed);
-  }
+  check_tolerances(tr, d.xtol_rel, d.ftol_rel);
+  d.seed = read_seed(tr, seed, d.seed);
   if (!(d.penalty_weight > 0.0))
     tr.fail("penalty_weight", "is out of range; allowed penalty_weight > 0");
   if (total) {
@@ -871,43 +998,24 @@ DesignSpec read_design(const toml::table* t, const Scenario& s, const Scenario& 
   const size_t K = s.layers.size();
   if (orders_n) d.layer_orders = read_layer_orders(tr, *orders_n, K);
 
-  // Variables.
-  if (!vars_n)
-    tr.missing("variables", "one or more [[design.variables]] tables (path, min, max, log)");
-  const toml::array* va = vars_n->as_array();
-  if (!va || !va->is_array_of_tables() || va->empty())
-    throw ScenarioError(fmt::format(
-        "{}: design.variables = {} is not a non-empty array of tables; write one "
-        "[[design.variables]] table (path, min, max, log) per variable",
-        file, detail::show_node(*vars_n)));
+  // Variables, checked in every layer order of the search.
+  VariableRules rules;
+  rules.noun = "a design variable";
+  rules.item = "variable";
+  rules.thickness_fraction = true;
+  rules.total_thickness = total;
+  for (size_t k = 0; k < d.layer_orders.size(); ++k)
+    rules.scopes.push_back({d.layer_orders[k], {},
+                            fmt::format("design.layer_orders[{}] = {}", k,
+                                        show_order(d.layer_orders[k]))});
+  d.variables = read_variables(tr, "variables", vars_n, s, light, rules);
   std::vector<bool> has_fraction(K, false);
   double fraction_min_sum = 0.0;
-  for (size_t i = 0; i < va->size(); ++i) {
-    DesignVariable v =
-        read_design_variable(*va->get(i)->as_table(), i, s, light, d.layer_orders, total);
-    const std::string key = fmt::format("design.variables[{}].path", i);
-    for (size_t j = 0; j < d.variables.size(); ++j) {
-      const std::string& p = d.variables[j].path;
-      if (p == v.path)
-        throw ScenarioError(fmt::format("{}: {} = \"{}\" is also the path of design.variables[{}]; "
-                                        "allowed each parameter once",
-                                        file, key, v.path, j));
-      // An explicit tortuosity and a Bruggeman exponent of the same layer exclude each other.
-      for (const auto& [a, b] : {std::pair<const char*, const char*>{".tortuosity", ".bruggeman_exponent"},
-                                 {".bruggeman_exponent", ".tortuosity"}})
-        if (ends_with(v.path, a) && ends_with(p, b) &&
-            v.path.substr(0, v.path.size() - std::strlen(a)) == p.substr(0, p.size() - std::strlen(b)))
-          throw ScenarioError(fmt::format(
-              "{}: {} = \"{}\" conflicts with design.variables[{}].path = \"{}\": a layer (or the "
-              "separator) has either a tortuosity or a Bruggeman exponent; allowed one of the two",
-              file, key, v.path, j, p));
-    }
+  for (const DesignVariable& v : d.variables)
     if (ends_with(v.path, ".thickness_fraction")) {
       has_fraction[*path_layer_index(v.path)] = true;
       fraction_min_sum += v.min;
     }
-    d.variables.push_back(std::move(v));
-  }
   const size_t n_fraction =
       static_cast<size_t>(std::count(has_fraction.begin(), has_fraction.end(), true));
   if (n_fraction > 0 && n_fraction == K)
@@ -938,6 +1046,146 @@ DesignSpec read_design(const toml::table* t, const Scenario& s, const Scenario& 
       d.constraints.push_back(read_design_constraint(*ca->get(i)->as_table(), i, s, d.constraints));
   }
   return d;
+}
+
+// ---------------------------------------------------------------------------
+// Calibration ([fit], `strata fit`). Read after [design]: targets name variants of the
+// expanded batch and steps of the expanded protocol, and the parameters' paths and bounds
+// are checked on the base scenario and on every explicit variant (a parameter is applied
+// on top of every variant).
+
+// The variants' labels in quotes, "\"A\", \"B\", ..." (at most 8 named).
+std::string variant_labels_words(const std::vector<VariantSpec>& variants) {
+  std::string out;
+  for (size_t k = 0; k < variants.size(); ++k) {
+    if (k == 8) {
+      out += fmt::format(", ... ({} in all)", variants.size());
+      break;
+    }
+    out += fmt::format("{}\"{}\"", k ? ", " : "", variants[k].label);
+  }
+  return out;
+}
+
+// One [[fit.targets]] table.
+FitTarget read_fit_target(const toml::table& t, size_t i, const Scenario& s,
+                          const std::vector<FitTarget>& before) {
+  const std::string& file = s.file;
+  TableReader tr(t, file, fmt::format("fit.targets[{}]", i));
+  auto name = tr.string("name");
+  auto variant = tr.string("variant");
+  auto kind = tr.string("kind");
+  auto step = tr.integer("step");
+  auto ref = tr.integer("reference_step");
+  auto value = tr.number("value", kNone);
+  auto sigma = tr.number("sigma", kNone);
+  tr.finish();
+  FitTarget f;
+  f.name = read_entry_name(tr, name, before, "fit.targets", "target", "\"NVP_3C\"",
+                           " (it names the target in the report)");
+  f.metric.name = f.name;
+
+  // The variant it was measured on.
+  const std::string n_words = fmt::format("the scenario expands to {} variant{}",
+                                          s.variants.size(), s.variants.size() == 1 ? "" : "s");
+  if (!variant)
+    tr.missing("variant", fmt::format("the label of the variant the value was measured on ({}: "
+                                      "{})",
+                                      n_words, variant_labels_words(s.variants)));
+  bool known = false;
+  for (const VariantSpec& v : s.variants) known = known || v.label == *variant;
+  if (!known)
+    tr.fail("variant", fmt::format("is not the label of a variant; allowed the label of a variant "
+                                   "of the expanded batch ({}: {})",
+                                   n_words, variant_labels_words(s.variants)));
+  f.variant = *variant;
+
+  // The metric.
+  if (!kind) tr.missing("kind", fmt::format("the measured metric: {}", kStepMetricKinds));
+  if (!is_step_metric_kind(*kind))
+    tr.fail("kind", fmt::format("is not a target kind; allowed {}", kStepMetricKinds));
+  f.metric.kind = *kind;
+  read_metric_steps(tr, f.metric, true, step, ref, s.protocol, "a target");
+
+  // The measurement.
+  if (!value)
+    tr.missing("value", "the measured value, a number in the metric's unit (retention: a "
+                        "fraction; mAh/g; mAh/cm2; Wh/kg)");
+  f.value = *value;
+  if (!sigma)
+    tr.missing("sigma", "the standard uncertainty of value, a number > 0 in the metric's unit");
+  if (!(*sigma > 0.0))
+    tr.fail("sigma", "is out of range; allowed sigma > 0 (the standard uncertainty of value, in "
+                     "its unit)");
+  f.sigma = *sigma;
+  return f;
+}
+
+FitSpec read_fit(const toml::table* t, const Scenario& s, const Scenario& light,
+                 const std::vector<VariantSpec>& explicit_variants) {
+  FitSpec f;
+  if (!t) return f;
+  f.present = true;
+  TableReader tr(*t, s.file, "fit");
+  auto algorithm = tr.string("algorithm");
+  f.starts = read_int(tr, "starts", 1, 100, f.starts);
+  f.initial_population = read_int(tr, "initial_population", 1, 100000, f.initial_population);
+  auto max_eval = tr.integer("max_evaluations");
+  f.xtol_rel = tr.number("xtol_rel", kNone, f.xtol_rel);
+  f.ftol_rel = tr.number("ftol_rel", kNone, f.ftol_rel);
+  auto seed = tr.integer("seed");
+  const toml::node* params_n = tr.node("parameters");
+  const toml::node* targets_n = tr.node("targets");
+  tr.finish();
+
+  // Search settings.
+  if (algorithm) {
+    check_nlopt_algorithm(tr, *algorithm);
+    f.algorithm = *algorithm;
+  }
+  f.max_evaluations = read_max_evaluations(tr, max_eval, f.max_evaluations, f.initial_population);
+  check_tolerances(tr, f.xtol_rel, f.ftol_rel);
+  f.seed = read_seed(tr, seed, f.seed);
+
+  // Parameters: override paths (no thickness fractions), checked on the base and on top of
+  // every explicit variant (its layer order and overrides).
+  VariableRules rules;
+  rules.noun = "a fit parameter";
+  rules.item = "parameter";
+  rules.scopes.emplace_back();
+  for (const VariantSpec& v : explicit_variants)
+    rules.scopes.push_back({v.layer_order, v.overrides, fmt::format("variant \"{}\"", v.label)});
+  f.parameters = read_variables(tr, "parameters", params_n, s, light, rules);
+  // A parameter is set on top of every variant of the expanded batch (sweeps included): a
+  // variant may not set the same path (its value would be replaced, silently), nor the
+  // other transport description of the same layer (the variant would set both).
+  for (size_t i = 0; i < f.parameters.size(); ++i) {
+    const std::string& path = f.parameters[i].path;
+    const std::string other = other_transport_path(path);
+    const std::string pk = fmt::format("fit.parameters[{}].path", i);
+    for (const VariantSpec& v : s.variants) {
+      if (auto it = v.overrides.find(path); it != v.overrides.end())
+        throw ScenarioError(fmt::format(
+            "{}: {} = \"{}\" is also set by variant \"{}\" ({} = {}, from [batch]); allowed a "
+            "path that no variant sets: a fit parameter is applied on top of every variant and "
+            "would replace the variant's own value",
+            s.file, pk, path, v.label, path, format_number(it->second)));
+      if (auto it = other.empty() ? v.overrides.end() : v.overrides.find(other);
+          it != v.overrides.end())
+        throw ScenarioError(fmt::format(
+            "{}: {} = \"{}\" conflicts with variant \"{}\", which sets {} = {} (from [batch]): a "
+            "layer (or the separator) has either a tortuosity or a Bruggeman exponent; allowed "
+            "one of the two",
+            s.file, pk, path, v.label, other, format_number(it->second)));
+    }
+  }
+
+  // Targets.
+  const toml::array& ta = required_tables(
+      tr, "targets", targets_n, "name, variant, kind, step, reference_step, value, sigma", "target");
+  for (size_t i = 0; i < ta.size(); ++i)
+    f.targets.push_back(read_fit_target(*ta.get(i)->as_table(), i, s, f.targets));
+  return f;
 }
 
 // ---------------------------------------------------------------------------
@@ -1415,6 +1663,8 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
   const toml::table* output = r.subtable("output");
   // [design] after [[objectives]]: design.objective names one.
   const toml::table* design = r.subtable("design");
+  // [fit]: its targets name variants, its parameters are checked on the explicit ones.
+  const toml::table* fit = r.subtable("fit");
   r.finish();
 
   validate_scenario(s, file);
@@ -1441,6 +1691,7 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
   s.objectives = read_objectives(objectives, s);
   s.output = read_output(output, s);
   s.design = read_design(design, s, light);
+  s.fit = read_fit(fit, s, light, explicit_v);
   return s;
 }
 

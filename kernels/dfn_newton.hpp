@@ -46,7 +46,12 @@ struct NewtonResult {
   int iterations = 0;
 };
 
-constexpr int kMaxNewtonIterations = 12;
+constexpr int kMaxNewtonIterations = 20;
+// Largest potential change per Newton iteration (V): from a state where the kinetics
+// are nearly blocked (a particle surface at the end of its window) the linearised
+// Butler-Volmer asks for a huge overpotential and the next iterates would walk back
+// down the exponential by only 2RT/F each; capping the step approaches from below.
+constexpr double kMaxPotentialStep_V = 0.1;
 constexpr double kNewtonTolerance = 1e-9;  // on the scaled update
 
 // Measured potential of the working electrode against the reference:
@@ -280,9 +285,16 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
           if (c + dc < 0.0) lambda = fmin(lambda, 0.9 * c / (-dc));
           if (c + dc > cmax) lambda = fmin(lambda, 0.9 * (cmax - c) / dc);
           err = fmax(err, fabs(dc) / cmax);
+#ifdef STRATA_DEBUG_NEWTON
+          if (fabs(dc) / cmax >= 1.9) printf("  col %d shell %d c %g dc %g cmax %g j %g dj %g\n", col, k, c, dc, cmax, v[oj + col], dj);
+#endif
         }
       }
     }
+    double dphi_max = 0.0;
+    for (int i = 0; i < nx; ++i)
+      dphi_max = fmax(dphi_max, fmax(fabs(rhs[6L * i + 2] - rhs[6L * i + 3] * dI), fabs(rhs[6L * i + 4] - rhs[6L * i + 5] * dI)));
+    if (dphi_max > kMaxPotentialStep_V) lambda = fmin(lambda, kMaxPotentialStep_V / dphi_max);
     if (lambda < 1e-8) lambda = 1e-8;
 
     // Apply the update.
@@ -292,6 +304,10 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
       const double dps = rhs[6L * i + 4] - rhs[6L * i + 5] * dI;
       err = fmax(err, fabs(dce) / ce_scale);
       err = fmax(err, fmax(fabs(dpe), fabs(dps)) / (kGas_J_molK * T_K / F));
+#ifdef STRATA_DEBUG_NEWTON
+      if (fmax(fabs(dpe), fabs(dps)) / (kGas_J_molK * T_K / F) >= 1.9 || fabs(dce) / ce_scale >= 1.9)
+        printf("  cell %d ce %g dce %g phie %g dpe %g phis %g dps %g\n", i, v[oce + i], dce, v[ope + i], dpe, v[ops + i], dps);
+#endif
       v[oce + i] += lambda * dce;
       v[ope + i] += lambda * dpe;
       v[ops + i] += lambda * dps;

@@ -12,3 +12,12 @@ namespace strata {
 int run_optimize(const SimulateOptions& opt);
 
 }  // namespace strata
+
+namespace strata {
+
+// `strata fit SCENARIO`: calibrates the [fit] parameters against the [fit] targets,
+// prints the fitted values with uncertainties and the residual of every target, and
+// writes the evaluations and the report (/fit) to the results file.
+int run_fit_command(const SimulateOptions& opt);
+
+}  // namespace strata

@@ -41,6 +41,16 @@ int main(int argc, char** argv) {
   optimize->add_option("--layout", olayout, "blocked or interleaved")->check(CLI::IsMember({"blocked", "interleaved"}));
   optimize->add_flag("--quiet", optim.quiet, "no summary or progress line");
 
+  strata::SimulateOptions fitopt;
+  fitopt.command = command;
+  CLI::App* fit = app.add_subcommand("fit", "calibrate the scenario's [fit] parameters against its measured targets");
+  fit->add_option("scenario", fitopt.scenario_path, "scenario file (TOML) with a [fit] section")->required();
+  fit->add_option("--out", fitopt.out, "results: a directory (<scenario name>_fit.h5 in it) or a file ending in .h5");
+  CLI::Option* fresume = fit->add_option("--resume", fitopt.resume, "continue this results file (same scenario)");
+  fit->add_flag("--overwrite", fitopt.overwrite, "replace an existing results file")->excludes(fresume);
+  fit->add_option("--threads", fitopt.threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  fit->add_flag("--quiet", fitopt.quiet, "no report");
+
   std::string info_path;
   int info_top = 3;
   CLI::App* info = app.add_subcommand("info", "summarise a results file");
@@ -56,6 +66,7 @@ int main(int argc, char** argv) {
     optim.layout = olayout == "interleaved" ? strata::Layout::Interleaved : strata::Layout::Blocked;
     return strata::run_optimize(optim);
   }
+  if (fit->parsed()) return strata::run_fit_command(fitopt);
   if (info->parsed()) return strata::print_info(info_path, info_top);
   return 1;
 }

@@ -1103,6 +1103,368 @@ TEST(ScenarioDesignErrors, SettingsAndUnknownKeys) {
              "design.variables = [] is not a non-empty array of tables");
 }
 
+// --- calibration ([fit]) ----------------------------------------------------
+
+std::string fit_text() { return slurp(kData + "/fit_full.toml"); }
+
+// The fit fixture with `from` replaced by `to` (exactly once).
+std::string fit_edited(const std::string& from, const std::string& to) {
+  std::string t = fit_text();
+  const size_t pos = t.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  if (pos != std::string::npos) t.replace(pos, from.size(), to);
+  return t;
+}
+
+// The fit fixture up to (without) its [fit] section, plus `fit`.
+std::string fit_with(const std::string& fit) {
+  const std::string t = fit_text();
+  const size_t pos = t.find("\n[fit]\n");
+  EXPECT_NE(pos, std::string::npos);
+  return t.substr(0, pos + 1) + fit;
+}
+
+const std::string kFitParameter =
+    "[[fit.parameters]]\npath = \"layers[0].porosity\"\nmin = 0.3\nmax = 0.45\n";
+const std::string kFitTarget =
+    "[[fit.targets]]\nname = \"q\"\nvariant = \"thin\"\nkind = \"capacity_mAh_cm2\"\nstep = 3\n"
+    "value = 1.2\nsigma = 0.05\n";
+
+TEST(ScenarioFit, FullSectionLoads) {
+  const Scenario s = load_scenario(kData + "/fit_full.toml");
+  const FitSpec& f = s.fit;
+  EXPECT_TRUE(f.present);
+  EXPECT_EQ(f.algorithm, "LN_SBPLX");
+  EXPECT_EQ(f.starts, 3);
+  EXPECT_EQ(f.initial_population, 24);
+  EXPECT_EQ(f.max_evaluations, 300);
+  EXPECT_DOUBLE_EQ(f.xtol_rel, 1e-4);
+  EXPECT_DOUBLE_EQ(f.ftol_rel, 0.0);
+  EXPECT_EQ(f.seed, 7u);
+
+  ASSERT_EQ(f.parameters.size(), 3u);
+  EXPECT_EQ(f.parameters[0].path, "materials.test_plateau.diffusivity_m2_s");
+  EXPECT_DOUBLE_EQ(f.parameters[0].min, 1e-16);
+  EXPECT_DOUBLE_EQ(f.parameters[0].max, 1e-13);
+  EXPECT_TRUE(f.parameters[0].log);
+  EXPECT_EQ(f.parameters[1].path, "layers[0].tortuosity");
+  EXPECT_DOUBLE_EQ(f.parameters[1].min, 1.2);
+  EXPECT_DOUBLE_EQ(f.parameters[1].max, 6.0);  // an integer is accepted
+  EXPECT_FALSE(f.parameters[1].log);
+  EXPECT_EQ(f.parameters[2].path, "layers[0].materials[1].solid_volume_fraction");
+  EXPECT_DOUBLE_EQ(f.parameters[2].max, 0.33);
+
+  ASSERT_EQ(f.targets.size(), 3u);
+  const FitTarget& t0 = f.targets[0];
+  EXPECT_EQ(t0.name, "thin_slow");
+  EXPECT_EQ(t0.variant, "thin");
+  EXPECT_EQ(t0.metric.name, "thin_slow");
+  EXPECT_EQ(t0.metric.kind, "capacity_mAh_g");
+  EXPECT_EQ(t0.metric.step, 0);
+  EXPECT_EQ(t0.metric.reference_step, -1);
+  EXPECT_DOUBLE_EQ(t0.value, 68.5);
+  EXPECT_DOUBLE_EQ(t0.sigma, 1.5);
+  const FitTarget& t1 = f.targets[1];
+  EXPECT_EQ(t1.name, "thick_3C");
+  EXPECT_EQ(t1.variant, "thick");
+  EXPECT_EQ(t1.metric.kind, "retention");
+  EXPECT_EQ(t1.metric.step, 4);
+  EXPECT_EQ(t1.metric.reference_step, 0);
+  EXPECT_DOUBLE_EQ(t1.value, 0.62);
+  EXPECT_DOUBLE_EQ(t1.sigma, 0.02);
+  const FitTarget& t2 = f.targets[2];
+  EXPECT_EQ(t2.metric.kind, "energy_Wh_kg");
+  EXPECT_EQ(t2.metric.step, 3);
+  EXPECT_DOUBLE_EQ(t2.value, 190.0);
+  EXPECT_DOUBLE_EQ(t2.sigma, 5.0);
+  // The rest of the file is unaffected.
+  EXPECT_EQ(s.variants.size(), 2u);
+  EXPECT_FALSE(s.design.present);
+  EXPECT_TRUE(s.objectives.empty());
+}
+
+TEST(ScenarioFit, DefaultsAndAbsence) {
+  const Scenario s = load_scenario_text(fit_with("[fit]\n" + kFitParameter + kFitTarget),
+                                        kData + "/fit_min.toml");
+  const FitSpec& f = s.fit;
+  const FitSpec def;
+  EXPECT_TRUE(f.present);
+  EXPECT_EQ(f.algorithm, "LN_BOBYQA");
+  EXPECT_EQ(f.starts, 2);
+  EXPECT_EQ(f.initial_population, 16);
+  EXPECT_EQ(f.max_evaluations, 400);
+  EXPECT_DOUBLE_EQ(f.xtol_rel, 1e-5);
+  EXPECT_DOUBLE_EQ(f.ftol_rel, 1e-8);
+  EXPECT_EQ(f.seed, 1u);
+  EXPECT_EQ(f.algorithm, def.algorithm);
+  EXPECT_EQ(f.max_evaluations, def.max_evaluations);
+  ASSERT_EQ(f.parameters.size(), 1u);
+  EXPECT_FALSE(f.parameters[0].log);
+  ASSERT_EQ(f.targets.size(), 1u);
+  EXPECT_EQ(f.targets[0].metric.kind, "capacity_mAh_cm2");
+  EXPECT_EQ(f.targets[0].metric.reference_step, -1);
+  // [[fit.parameters]] may come before [fit] keys in any order TOML allows; a sweep's
+  // labels are the variants' labels after expansion.
+  std::string swept = fit_with("[batch.sweep]\n\"cell.temperature_K\" = [298.15, 308.15]\n\n[fit]\n" +
+                               kFitParameter + kFitTarget);
+  swept.replace(swept.find("variant = \"thin\""), std::string("variant = \"thin\"").size(),
+                "variant = \"thin cell.temperature_K=308.15\"");
+  const Scenario sw = load_scenario_text(swept, kData + "/fit_sweep.toml");
+  EXPECT_EQ(sw.variants.size(), 4u);
+  EXPECT_EQ(sw.fit.targets[0].variant, "thin cell.temperature_K=308.15");
+  // Without [fit]: not present, defaults.
+  const Scenario m = load_scenario(kData + "/scenario_minimal.toml");
+  EXPECT_FALSE(m.fit.present);
+  EXPECT_TRUE(m.fit.parameters.empty());
+  EXPECT_TRUE(m.fit.targets.empty());
+  EXPECT_FALSE(load_scenario(kSource + "/scenarios/default.toml").fit.present);
+  EXPECT_FALSE(load_scenario(kData + "/design_full.toml").fit.present);
+}
+
+TEST(ScenarioFitErrors, UnknownVariantLabel) {
+  const std::string m =
+      load_error(fit_edited("variant = \"thick\"\nkind = \"retention\"",
+                            "variant = \"medium\"\nkind = \"retention\""),
+                 "fit_variant.toml");
+  EXPECT_HAS(m, "fit_variant.toml");
+  EXPECT_HAS(m, "fit.targets[1].variant = \"medium\" is not the label of a variant");
+  EXPECT_HAS(m, "the scenario expands to 2 variants: \"thin\", \"thick\"");
+  // Labels count after the batch is expanded: with a sweep, "thin" alone is no variant.
+  const std::string sw = load_error(
+      fit_with("[batch.sweep]\n\"cell.temperature_K\" = [298.15, 308.15]\n\n[fit]\n" +
+               kFitParameter + kFitTarget),
+      "fit_sweep.toml");
+  EXPECT_HAS(sw, "fit_sweep.toml");
+  EXPECT_HAS(sw, "fit.targets[0].variant = \"thin\" is not the label of a variant");
+  EXPECT_HAS(sw, "4 variants: \"thin cell.temperature_K=298.15\"");
+  // Without [batch] the one variant is labelled with scenario.name.
+  std::string base = fit_with("[fit]\n" + kFitParameter + kFitTarget);
+  base.erase(base.find("[[batch.variants]]"), base.find("\n[fit]\n") - base.find("[[batch.variants]]"));
+  EXPECT_HAS(load_error(base), "fit.targets[0].variant = \"thin\" is not the label of a variant; "
+                               "allowed the label of a variant of the expanded batch (the "
+                               "scenario expands to 1 variant: \"fit_full\")");
+  EXPECT_HAS(load_error(fit_edited("variant = \"thin\"\n", "")),
+             "missing required key fit.targets[0].variant");
+}
+
+TEST(ScenarioFitErrors, ThicknessFractionParameter) {
+  const std::string m = load_error(
+      fit_edited("path = \"layers[0].tortuosity\"", "path = \"layers[0].thickness_fraction\""),
+      "fit_fraction.toml");
+  EXPECT_HAS(m, "fit_fraction.toml");
+  EXPECT_HAS(m, "fit.parameters[1].path = \"layers[0].thickness_fraction\" is not a fit "
+                "parameter: layers[i].thickness_fraction is a [design] variable only");
+  EXPECT_HAS(m, "\"layers[0].thickness_m\"");
+}
+
+TEST(ScenarioFitErrors, EmptyBounds) {
+  const std::string m = load_error(fit_edited("min = 1.2\nmax = 6", "min = 6\nmax = 1.2"),
+                                   "fit_bounds.toml");
+  EXPECT_HAS(m, "fit_bounds.toml");
+  EXPECT_HAS(m, "fit.parameters[1].min = 6 and fit.parameters[1].max = 1.2 give empty bounds; "
+                "allowed min < max");
+  EXPECT_HAS(load_error(fit_edited("min = 1.2\nmax = 6", "min = 3\nmax = 3")),
+             "fit.parameters[1].min = 3 and fit.parameters[1].max = 3 give empty bounds");
+  EXPECT_HAS(load_error(fit_edited("min = 1e-16\nmax = 1e-13\nlog = true",
+                                   "min = 0\nmax = 1e-13\nlog = true")),
+             "fit.parameters[0].min = 0 is not allowed with fit.parameters[0].log = true: a "
+             "parameter searched in log space needs min > 0");
+  EXPECT_HAS(load_error(fit_edited("min = 1.2\nmax = 6", "min = 1.2\nmax = 200")),
+             "fit.parameters[1].max = 200 is not an allowed value of layers[0].tortuosity");
+}
+
+TEST(ScenarioFitErrors, UnknownParameterPath) {
+  const std::string m = load_error(
+      fit_edited("path = \"layers[0].tortuosity\"", "path = \"layers[0].tortuosty\""),
+      "fit_path.toml");
+  EXPECT_HAS(m, "fit_path.toml");
+  EXPECT_HAS(m, "fit.parameters[1].path = \"layers[0].tortuosty\" is not a fit parameter");
+  EXPECT_HAS(m, "allowed forms");
+  EXPECT_EQ(m.find("thickness_fraction"), std::string::npos) << m;  // not offered here
+  EXPECT_HAS(load_error(fit_edited("path = \"layers[0].tortuosity\"",
+                                   "path = \"layers[1].tortuosity\"")),
+             "fit.parameters[1].path = \"layers[1].tortuosity\" is not a fit parameter");
+  EXPECT_HAS(load_error(fit_edited("path = \"materials.test_plateau.diffusivity_m2_s\"",
+                                   "path = \"materials.NVP.diffusivity_m2_s\"")),
+             "fit.parameters[0].path = \"materials.NVP.diffusivity_m2_s\" is not a fit parameter");
+  // The same parameter twice; tortuosity and Bruggeman exponent of one layer.
+  EXPECT_HAS(load_error(fit_with("[fit]\n" + kFitTarget + kFitParameter + kFitParameter)),
+             "fit.parameters[1].path = \"layers[0].porosity\" is also the path of "
+             "fit.parameters[0]; allowed each parameter once");
+  EXPECT_HAS(load_error(fit_with("[fit]\n" + kFitTarget +
+                                 "[[fit.parameters]]\npath = \"layers[0].tortuosity\"\nmin = 1.5\n"
+                                 "max = 3\n[[fit.parameters]]\npath = "
+                                 "\"layers[0].bruggeman_exponent\"\nmin = 1.2\nmax = 2\n")),
+             "fit.parameters[1].path = \"layers[0].bruggeman_exponent\" conflicts with "
+             "fit.parameters[0].path = \"layers[0].tortuosity\"");
+  EXPECT_HAS(load_error(fit_edited("path = \"layers[0].tortuosity\"\n", "")),
+             "missing required key fit.parameters[1].path");
+}
+
+TEST(ScenarioFitErrors, PathsAndBoundsOnEveryVariant) {
+  // Each bound is applied on top of each explicit variant: fine on the base (0.6 + 0.38)
+  // and on "thin", too much on "thick" (0.65 + 0.38).
+  const std::string m = load_error(fit_edited("min = 0.2\nmax = 0.33", "min = 0.2\nmax = 0.38"),
+                                   "fit_variant_bound.toml");
+  EXPECT_HAS(m, "fit_variant_bound.toml");
+  EXPECT_HAS(m, "fit.parameters[2].max = 0.38 is not an allowed value of "
+                "layers[0].materials[1].solid_volume_fraction in variant \"thick\": "
+                "layers[0].materials[*].solid_volume_fraction sum to 1.03");
+  // The base is checked too (here: a bound valid for neither).
+  EXPECT_HAS(load_error(fit_edited("min = 0.2\nmax = 0.33", "min = 0.2\nmax = 0.45")),
+             "fit.parameters[2].max = 0.45 is not an allowed value of "
+             "layers[0].materials[1].solid_volume_fraction: layers[0].materials[*]");
+  // Layer indices count after each variant's layer order: a second layer, and a variant
+  // that puts it (with one material) at the current collector.
+  std::string two = fit_edited(
+      "[protocol]",
+      "[[layers]]\nthickness_m = 30e-6\nporosity = 0.4\nbruggeman_exponent = 1.5\n"
+      "conductivity_S_m = 15.0\n[[layers.materials]]\nname = \"test_sloping\"\n"
+      "solid_volume_fraction = 0.8\nparticle_radius_m = 3e-6\n\n[protocol]");
+  two.replace(two.find("label = \"thick\""), std::string("label = \"thick\"").size(),
+              "label = \"thick\"\nlayer_order = [1, 0]");
+  two.replace(two.find("\"layers[0].materials[0].solid_volume_fraction\" = 0.65"),
+              std::string("\"layers[0].materials[0].solid_volume_fraction\" = 0.65").size(),
+              "\"layers[1].materials[0].solid_volume_fraction\" = 0.65");
+  const std::string o = load_error(two, "fit_order.toml");
+  EXPECT_HAS(o, "fit_order.toml");
+  EXPECT_HAS(o, "fit.parameters[2].path = \"layers[0].materials[1].solid_volume_fraction\" is "
+                "not a fit parameter in variant \"thick\": material index 1");
+}
+
+TEST(ScenarioFitErrors, ParameterSetByVariant) {
+  // A variant's own value of a fitted path would be replaced: an error.
+  const std::string m = load_error(
+      fit_edited("path = \"layers[0].tortuosity\"\nmin = 1.2\nmax = 6",
+                 "path = \"layers[0].thickness_m\"\nmin = 20e-6\nmax = 100e-6"),
+      "fit_set.toml");
+  EXPECT_HAS(m, "fit_set.toml");
+  EXPECT_HAS(m, "fit.parameters[1].path = \"layers[0].thickness_m\" is also set by variant "
+                "\"thin\" (layers[0].thickness_m = 3e-05, from [batch])");
+  // So would a sweep's.
+  EXPECT_HAS(load_error(fit_with("[batch.sweep]\n\"layers[0].porosity\" = [0.3, 0.4]\n\n[fit]\n" +
+                                 kFitParameter + kFitTarget)),
+             "fit.parameters[0].path = \"layers[0].porosity\" is also set by variant \"thin "
+             "layers[0].porosity=0.3\"");
+  // A Bruggeman exponent set by a variant excludes a tortuosity parameter of that layer.
+  EXPECT_HAS(load_error(fit_edited("set = { \"layers[0].thickness_m\" = 30e-6 }",
+                                   "set = { \"layers[0].bruggeman_exponent\" = 1.8 }")),
+             "fit.parameters[1].path = \"layers[0].tortuosity\" conflicts with variant \"thin\", "
+             "which sets layers[0].bruggeman_exponent = 1.8 (from [batch])");
+}
+
+TEST(ScenarioFitErrors, SigmaAndValue) {
+  const std::string m = load_error(fit_edited("sigma = 0.02", "sigma = 0"), "fit_sigma.toml");
+  EXPECT_HAS(m, "fit_sigma.toml");
+  EXPECT_HAS(m, "fit.targets[1].sigma = 0 is out of range; allowed sigma > 0");
+  EXPECT_HAS(load_error(fit_edited("sigma = 0.02", "sigma = -0.5")),
+             "fit.targets[1].sigma = -0.5 is out of range; allowed sigma > 0");
+  EXPECT_HAS(load_error(fit_edited("sigma = 0.02\n", "")),
+             "missing required key fit.targets[1].sigma");
+  EXPECT_HAS(load_error(fit_edited("value = 0.62\n", "")),
+             "missing required key fit.targets[1].value");
+  EXPECT_HAS(load_error(fit_edited("value = 0.62", "value = nan")),
+             "fit.targets[1].value = nan is not finite");
+  EXPECT_HAS(load_error(fit_edited("value = 0.62", "value = \"62%\"")),
+             "fit.targets[1].value = \"62%\" is a string");
+}
+
+TEST(ScenarioFitErrors, StepOutOfRange) {
+  const std::string m = load_error(fit_edited("step = 4\nreference_step = 0",
+                                              "step = 5\nreference_step = 0"),
+                                   "fit_step.toml");
+  EXPECT_HAS(m, "fit_step.toml");
+  EXPECT_HAS(m, "fit.targets[1].step = 5 is out of range; allowed 0 <= step <= 4");
+  EXPECT_HAS(load_error(fit_edited("step = 4\nreference_step = 0", "step = -1\nreference_step = 0")),
+             "fit.targets[1].step = -1 is out of range");
+  EXPECT_HAS(load_error(fit_edited("step = 4\nreference_step = 0", "step = 1\nreference_step = 0")),
+             "fit.targets[1].step = 1 is a Rest step");
+  EXPECT_HAS(load_error(fit_edited("step = 4\nreference_step = 0", "step = 4\nreference_step = 9")),
+             "fit.targets[1].reference_step = 9 is out of range");
+  EXPECT_HAS(load_error(fit_edited("step = 4\nreference_step = 0", "step = 4\nreference_step = 4")),
+             "fit.targets[1].reference_step = 4 is the measured step itself");
+  EXPECT_HAS(load_error(fit_edited("step = 0\nvalue = 68.5", "value = 68.5")),
+             "missing required key fit.targets[0].step");
+  EXPECT_HAS(load_error(fit_edited("kind = \"capacity_mAh_g\"", "kind = \"capacity\"")),
+             "fit.targets[0].kind = \"capacity\" is not a target kind; allowed \"retention\", "
+             "\"capacity_mAh_g\", \"capacity_mAh_cm2\" or \"energy_Wh_kg\"");
+  EXPECT_HAS(load_error(fit_edited("kind = \"capacity_mAh_g\"\n", "")),
+             "missing required key fit.targets[0].kind");
+}
+
+TEST(ScenarioFitErrors, RetentionNeedsReferenceStep) {
+  const std::string m = load_error(fit_edited("step = 4\nreference_step = 0\n", "step = 4\n"),
+                                   "fit_ref.toml");
+  EXPECT_HAS(m, "fit_ref.toml");
+  EXPECT_HAS(m, "missing required key fit.targets[1].reference_step: fit.targets[1].kind = "
+                "\"retention\" is the capacity of step s4 divided by the capacity of "
+                "reference_step");
+  EXPECT_HAS(load_error(fit_edited("step = 0\nvalue = 68.5", "step = 0\nreference_step = 3\nvalue = 68.5")),
+             "fit.targets[0].reference_step = 3 is not allowed for fit.targets[0].kind = "
+             "\"capacity_mAh_g\"");
+}
+
+TEST(ScenarioFitErrors, DuplicateTargetName) {
+  const std::string m = load_error(fit_edited("name = \"thick_3C\"", "name = \"thin_slow\""),
+                                   "fit_name.toml");
+  EXPECT_HAS(m, "fit_name.toml");
+  EXPECT_HAS(m, "fit.targets[1].name = \"thin_slow\" is also the name of fit.targets[0]; allowed "
+                "a name not used by another target");
+  EXPECT_HAS(load_error(fit_edited("name = \"thick_3C\"", "name = \"thick 3C\"")),
+             "fit.targets[1].name = \"thick 3C\" is not allowed; allowed a non-empty name of "
+             "letters, digits and '_'");
+  EXPECT_HAS(load_error(fit_edited("name = \"thick_3C\"\n", "")),
+             "missing required key fit.targets[1].name");
+}
+
+TEST(ScenarioFitErrors, UnknownKeys) {
+  const std::string u = load_error(fit_edited("seed = 7", "sead = 7"), "fit_key.toml");
+  EXPECT_HAS(u, "fit_key.toml");
+  EXPECT_HAS(u, "unknown key fit.sead = 7");
+  EXPECT_HAS(u, "allowed keys in fit: algorithm, starts, initial_population, max_evaluations, "
+                "xtol_rel, ftol_rel, seed, parameters, targets");
+  const std::string t = load_error(fit_edited("sigma = 1.5", "sigma = 1.5\nweight = 2"),
+                                   "fit_target_key.toml");
+  EXPECT_HAS(t, "fit_target_key.toml");
+  EXPECT_HAS(t, "unknown key fit.targets[0].weight = 2");
+  EXPECT_HAS(t, "allowed keys in fit.targets[0]: name, variant, kind, step, reference_step, "
+                "value, sigma");
+  EXPECT_HAS(load_error(fit_edited("log = true", "log = true\nscale = 2")),
+             "unknown key fit.parameters[0].scale = 2");
+}
+
+TEST(ScenarioFitErrors, Settings) {
+  const std::string a = load_error(fit_edited("algorithm = \"LN_SBPLX\"", "algorithm = \"nlopt_ln_sbplx\""),
+                                   "fit_algorithm.toml");
+  EXPECT_HAS(a, "fit_algorithm.toml");
+  EXPECT_HAS(a, "fit.algorithm = \"nlopt_ln_sbplx\" is not an NLopt algorithm (write \"LN_SBPLX\")");
+  EXPECT_HAS(load_error(fit_edited("starts = 3", "starts = 0")),
+             "fit.starts = 0 is out of range; allowed 1 <= starts <= 100");
+  EXPECT_HAS(load_error(fit_edited("starts = 3", "starts = 101")), "fit.starts = 101 is out of range");
+  EXPECT_HAS(load_error(fit_edited("initial_population = 24", "initial_population = 100001")),
+             "fit.initial_population = 100001 is out of range; allowed 1 <= initial_population <= "
+             "100000");
+  EXPECT_HAS(load_error(fit_edited("max_evaluations = 300", "max_evaluations = 20")),
+             "fit.max_evaluations = 20 is out of range; allowed max_evaluations >= "
+             "initial_population (24)");
+  EXPECT_HAS(load_error(fit_edited("initial_population = 24\nmax_evaluations = 300\n",
+                                   "initial_population = 500\n")),
+             "fit.initial_population = 500 is more than max_evaluations = 400 (the default)");
+  EXPECT_HAS(load_error(fit_edited("xtol_rel = 1e-4", "xtol_rel = 0")),
+             "fit.xtol_rel = 0 is out of range; allowed xtol_rel > 0");
+  EXPECT_HAS(load_error(fit_edited("ftol_rel = 0.0", "ftol_rel = -1e-9")),
+             "fit.ftol_rel = -1e-09 is out of range");
+  EXPECT_HAS(load_error(fit_edited("seed = 7", "seed = -2")), "fit.seed = -2 is out of range");
+  EXPECT_HAS(load_error(fit_edited("seed = 7", "seed = 1.5")), "fit.seed = 1.5 is not an integer");
+  EXPECT_HAS(load_error(fit_with("[fit]\n" + kFitTarget)), "missing required key fit.parameters");
+  EXPECT_HAS(load_error(fit_with("[fit]\nparameters = []\n" + kFitTarget)),
+             "fit.parameters = [] is not a non-empty array of tables; write one "
+             "[[fit.parameters]] table (path, min, max, log) per parameter");
+  EXPECT_HAS(load_error(fit_with("[fit]\n" + kFitParameter)), "missing required key fit.targets");
+  EXPECT_HAS(load_error(fit_with("[fit]\ntargets = []\n" + kFitParameter)),
+             "fit.targets = [] is not a non-empty array of tables");
+}
+
 // --- material library -------------------------------------------------------
 
 TEST(ScenarioMaterials, LibraryFilesLoad) {

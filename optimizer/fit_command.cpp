@@ -1,0 +1,83 @@
+#include <omp.h>
+
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "host/interrupt.hpp"
+#include "host/scenario_loader.hpp"
+#include "optimizer/design_space.hpp"
+#include "optimizer/fit.hpp"
+#include "optimizer/optimize_command.hpp"
+
+namespace strata {
+
+int run_fit_command(const SimulateOptions& opt) {
+  Scenario base;
+  try {
+    base = load_scenario(opt.scenario_path);
+  } catch (const ScenarioError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
+  if (!base.fit.present) {
+    std::cerr << "error: " << opt.scenario_path
+              << ": no [fit] section; strata fit needs parameters and targets (docs/scenario-format.md)\n";
+    return 2;
+  }
+  const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
+  const Scenario campaign = fit_campaign_scenario(base);
+  RunInfo info = run_info_for(campaign, opt.command, cpu_device_description(threads));
+  info.var_paths = DesignSpace(campaign).variable_names();
+  info.n_designs = base.fit.max_evaluations * static_cast<int64_t>(base.variants.size());
+  info.seed = static_cast<int64_t>(base.fit.seed);
+  info.constraints.clear();
+  std::string h5_path = opt.resume;
+  if (h5_path.empty()) {
+    const std::filesystem::path out(opt.out);
+    h5_path = out.extension() == ".h5" ? out.string() : (out / (safe_file_stem(base.name) + "_fit.h5")).string();
+  }
+  std::optional<ResultsStore> store;
+  try {
+    store.emplace(opt.resume.empty() ? ResultsStore::create(h5_path, info, opt.overwrite)
+                                     : ResultsStore::resume(h5_path, info));
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
+  if (!opt.quiet)
+    fmt::print("strata {} ({}): fit '{}' from {}: {} parameters, {} targets on {} electrode(s), {}, budget {} points -> {}\n",
+               STRATA_VERSION, STRATA_GIT_REV, base.name, opt.scenario_path, base.fit.parameters.size(),
+               base.fit.targets.size(), base.variants.size(), base.fit.algorithm, base.fit.max_evaluations, h5_path);
+  FitEvaluator evaluator(base, &*store, &info, threads, opt.layout);
+  FitReport rep;
+  try {
+    rep = run_fit(base, evaluator);
+    write_fit_report(*store, base, rep);
+    store->finish("complete");
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << h5_path << ": " << e.what() << "\n";
+    return 3;
+  }
+  if (!opt.quiet) {
+    fmt::print("\n{} parameter points in {} batches ({} read back from the file); chi2 = {:.4g} with {} degrees of freedom\n",
+               rep.evaluations, rep.batches, evaluator.replayed(), rep.chi2, rep.dof);
+    fmt::print("{:<45} {:>14} {:>14}\n", "parameter", "value", "1-sigma");
+    for (size_t j = 0; j < rep.names.size(); ++j)
+      fmt::print("{:<45} {:>14.6g} {:>14.3g}\n", rep.names[j], rep.values[j], rep.sigma[j]);
+    if (!rep.jacobian_ok) fmt::print("  (uncertainties unavailable: the Jacobian is singular or a design failed)\n");
+    fmt::print("{:<20} {:<16} {:>12} {:>12} {:>10} {:>10}\n", "target", "electrode", "measured", "simulated", "sigma",
+               "residual");
+    for (size_t t = 0; t < base.fit.targets.size(); ++t) {
+      const FitTarget& tg = base.fit.targets[t];
+      fmt::print("{:<20} {:<16} {:>12.5g} {:>12.5g} {:>10.3g} {:>10.3f}\n", tg.name, tg.variant, tg.value,
+                 rep.simulated[t], tg.sigma, rep.weighted_residuals[t]);
+    }
+    fmt::print("results: {}\n", h5_path);
+  }
+  return 0;
+}
+
+}  // namespace strata
