@@ -14,8 +14,10 @@ namespace strata {
 // Reads, validates, resolves the material library, parses and expands the
 // protocol (repeat blocks flattened; step_texts and steps filled in the same
 // order), expands the batch into Scenario::variants (at least one), then reads
-// [[objectives]] and [output], checking their step indices against the expanded
-// protocol and output.design_ids against the variants.
+// [[objectives]], [output], [design] and [fit], checking their step indices against the
+// expanded protocol, output.design_ids and fit target variants against the variants, and
+// design variables and fit parameters against the base (and fit parameters against every
+// explicit variant).
 // Throws ScenarioError whose message names the file, the key, the value and
 // what is allowed.
 Scenario load_scenario(const std::string& path);
