@@ -7,13 +7,17 @@ BatchGate::BatchGate(int n) : slots_(n) {}
 void BatchGate::advance_turn() {
   const int n = static_cast<int>(slots_.size());
   while (turn_ < n && slots_[turn_].state != State::NotStarted && slots_[turn_].state != State::Running) ++turn_;
-  if (turn_ >= n) batch_ready_ = true;
-  cv_.notify_all();
+  if (turn_ >= n) {
+    batch_ready_ = true;
+    gate_cv_.notify_one();
+  } else {
+    slots_[turn_].cv.notify_one();
+  }
 }
 
 void BatchGate::start(int k) {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return turn_ == k; });
+  slots_[k].cv.wait(lock, [&] { return turn_ == k; });
   slots_[k].state = State::Running;
 }
 
@@ -24,7 +28,7 @@ std::vector<Evaluation> BatchGate::submit(int k, std::vector<DesignPoint> points
   s.state = State::Parked;
   ++turn_;
   advance_turn();
-  cv_.wait(lock, [&] { return s.state == State::Running && turn_ == k; });
+  s.cv.wait(lock, [&] { return s.state == State::Running && turn_ == k; });
   std::vector<Evaluation> out = std::move(s.result);
   s.result.clear();
   if (s.refused) return {};
@@ -37,8 +41,6 @@ void BatchGate::finish(int k) {
   if (turn_ == k) {
     ++turn_;
     advance_turn();
-  } else {
-    cv_.notify_all();
   }
 }
 
@@ -55,7 +57,7 @@ void BatchGate::run(const std::function<std::vector<Evaluation>(const std::vecto
     std::vector<int> owner;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return batch_ready_; });
+      gate_cv_.wait(lock, [&] { return batch_ready_; });
       batch_ready_ = false;
       long budget = budget_left();
       int parked = 0;

@@ -42,6 +42,7 @@ class BatchGate {
  private:
   enum class State { NotStarted, Running, Parked, Done };
   struct Slot {
+    std::condition_variable cv;  // one per optimiser: a hand-over wakes only the next one
     State state = State::NotStarted;
     std::vector<DesignPoint> request;
     std::vector<Evaluation> result;
@@ -52,7 +53,7 @@ class BatchGate {
   void advance_turn();
 
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable gate_cv_;  // the gate thread waits here for a full batch
   std::vector<Slot> slots_;
   int turn_ = 0;            // the optimiser allowed to run now (n: none)
   bool batch_ready_ = false;
