@@ -32,18 +32,46 @@ std::vector<ResolvedVariant> resolve_variants(const Scenario& base) {
   light.text.clear();
   std::vector<ResolvedVariant> out;
   out.reserve(base.variants.size());
-  for (const VariantSpec& spec : base.variants) {
-    ResolvedVariant rv;
-    rv.label = spec.label;
-    try {
-      rv.scenario = apply_variant(light, spec);
-    } catch (const ScenarioError& e) {
-      rv.scenario = light;
-      rv.rejected = e.what();
-    }
-    out.push_back(std::move(rv));
-  }
+  for (const VariantSpec& spec : base.variants) out.push_back(resolve_variant(light, spec));
   return out;
+}
+
+ResolvedVariant resolve_variant(const Scenario& light_base, const VariantSpec& spec) {
+  ResolvedVariant rv;
+  rv.label = spec.label;
+  try {
+    rv.scenario = apply_variant(light_base, spec);
+  } catch (const ScenarioError& e) {
+    rv.scenario = light_base;
+    rv.rejected = e.what();
+  }
+  return rv;
+}
+
+bool load_scenario_reporting(const std::string& path, Scenario& out) {
+  try {
+    out = load_scenario(path);
+    return true;
+  } catch (const ScenarioError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return false;
+  }
+}
+
+std::string results_path(const SimulateOptions& opt, const std::string& stem) {
+  if (!opt.resume.empty()) return opt.resume;
+  const std::filesystem::path out(opt.out);
+  return out.extension() == ".h5" ? out.string() : (out / (stem + ".h5")).string();
+}
+
+std::optional<ResultsStore> open_results_reporting(const SimulateOptions& opt, const std::string& path,
+                                                   const RunInfo& info) {
+  try {
+    return opt.resume.empty() ? ResultsStore::create(path, info, opt.overwrite) : ResultsStore::resume(path, info);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return std::nullopt;
+  }
 }
 
 namespace {
@@ -183,30 +211,14 @@ void record_trajectories(const Scenario& base, const std::vector<ResolvedVariant
 
 int run_simulate(const SimulateOptions& opt) {
   Scenario base;
-  try {
-    base = load_scenario(opt.scenario_path);
-  } catch (const ScenarioError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  }
+  if (!load_scenario_reporting(opt.scenario_path, base)) return 2;
   const std::vector<ResolvedVariant> vars = resolve_variants(base);
   const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
   const RunInfo info = run_info_for(base, opt.command, cpu_device_description(threads));
 
-  // The results file: a new one, or the one to continue.
-  std::string h5_path = opt.resume;
-  if (h5_path.empty()) {
-    const std::filesystem::path out(opt.out);
-    h5_path = out.extension() == ".h5" ? out.string() : (out / (file_stem_of(base.name) + ".h5")).string();
-  }
-  std::optional<ResultsStore> store;
-  try {
-    store.emplace(opt.resume.empty() ? ResultsStore::create(h5_path, info, opt.overwrite)
-                                     : ResultsStore::resume(h5_path, info));
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  }
+  const std::string h5_path = results_path(opt, file_stem_of(base.name));
+  std::optional<ResultsStore> store = open_results_reporting(opt, h5_path, info);
+  if (!store) return 2;
   install_interrupt_handlers();
   const std::set<int64_t> done = store->design_ids();
   std::vector<ResolvedVariant> pending_vars;

@@ -1,6 +1,7 @@
 #pragma once
 // `strata simulate`: load a scenario, run its batch on the CPU, print the table and
 // the throughput, write the CSV.
+#include <optional>
 #include <string>
 
 #include "host/batch.hpp"
@@ -30,6 +31,19 @@ std::string safe_file_stem(const std::string& name);
 // Resolves every variant of a loaded scenario; a variant whose overrides are
 // invalid is kept as a rejected row with the reason.
 std::vector<ResolvedVariant> resolve_variants(const Scenario& base);
+
+// One variant applied to a base without its variant list (see resolve_variants);
+// invalid overrides give a rejected variant carrying the reason.
+ResolvedVariant resolve_variant(const Scenario& light_base, const VariantSpec& spec);
+
+// The command-line plumbing shared by simulate, optimize and fit. Each prints the
+// error ("error: ...") and returns false / nullopt when it fails.
+bool load_scenario_reporting(const std::string& path, Scenario& out);
+// The results file: --resume's file, --out when it ends in .h5, else --out/<stem>.h5.
+std::string results_path(const SimulateOptions& opt, const std::string& stem);
+// A new file (refusing an existing one unless --overwrite) or the --resume one.
+std::optional<ResultsStore> open_results_reporting(const SimulateOptions& opt, const std::string& path,
+                                                   const RunInfo& info);
 
 // Simulates the given designs again with recording on and writes their
 // trajectories and profiles ([output] settings) to the file (those not there yet).

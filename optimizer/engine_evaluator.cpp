@@ -54,17 +54,7 @@ std::vector<Evaluation> EngineEvaluator::evaluate(const std::vector<DesignPoint>
   if (all_in_file) return replay(points, first_id);
 
   std::vector<ResolvedVariant> vars;
-  for (const VariantSpec& vs : specs) {
-    ResolvedVariant rv;
-    rv.label = vs.label;
-    try {
-      rv.scenario = apply_variant(light_, vs);
-    } catch (const ScenarioError& e) {
-      rv.scenario = light_;
-      rv.rejected = e.what();
-    }
-    vars.push_back(std::move(rv));
-  }
+  for (const VariantSpec& vs : specs) vars.push_back(resolve_variant(light_, vs));
   std::vector<Evaluation> out(points.size());
   std::vector<PopulationRow> rows;
   for (const std::vector<int>& group : group_by_shape(vars)) {

@@ -87,15 +87,7 @@ std::vector<FitEvaluator::Residuals> FitEvaluator::simulate(const std::vector<De
     for (const VariantSpec& v0 : base_.variants) {
       VariantSpec vs = v0;
       for (size_t j = 0; j < p.x.size(); ++j) vs.overrides[fit.parameters[j].path] = p.x[j];
-      ResolvedVariant rv;
-      rv.label = v0.label;
-      try {
-        rv.scenario = apply_variant(light_, vs);
-      } catch (const ScenarioError& e) {
-        rv.scenario = light_;
-        rv.rejected = e.what();
-      }
-      vars.push_back(std::move(rv));
+      vars.push_back(resolve_variant(light_, vs));
     }
   std::vector<VariantResult> results(vars.size());
   for (const std::vector<int>& group : group_by_shape(vars)) {

@@ -16,12 +16,7 @@ namespace strata {
 
 int run_fit_command(const SimulateOptions& opt) {
   Scenario base;
-  try {
-    base = load_scenario(opt.scenario_path);
-  } catch (const ScenarioError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  }
+  if (!load_scenario_reporting(opt.scenario_path, base)) return 2;
   if (!base.fit.present) {
     std::cerr << "error: " << opt.scenario_path
               << ": no [fit] section; strata fit needs parameters and targets (docs/scenario-format.md)\n";
@@ -34,19 +29,9 @@ int run_fit_command(const SimulateOptions& opt) {
   info.n_designs = base.fit.max_evaluations * static_cast<int64_t>(base.variants.size());
   info.seed = static_cast<int64_t>(base.fit.seed);
   info.constraints.clear();
-  std::string h5_path = opt.resume;
-  if (h5_path.empty()) {
-    const std::filesystem::path out(opt.out);
-    h5_path = out.extension() == ".h5" ? out.string() : (out / (safe_file_stem(base.name) + "_fit.h5")).string();
-  }
-  std::optional<ResultsStore> store;
-  try {
-    store.emplace(opt.resume.empty() ? ResultsStore::create(h5_path, info, opt.overwrite)
-                                     : ResultsStore::resume(h5_path, info));
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  }
+  const std::string h5_path = results_path(opt, safe_file_stem(base.name) + "_fit");
+  std::optional<ResultsStore> store = open_results_reporting(opt, h5_path, info);
+  if (!store) return 2;
   if (!opt.quiet)
     fmt::print("strata {} ({}): fit '{}' from {}: {} parameters, {} targets on {} electrode(s), {}, budget {} points -> {}\n",
                STRATA_VERSION, STRATA_GIT_REV, base.name, opt.scenario_path, base.fit.parameters.size(),

@@ -33,12 +33,7 @@ std::string describe(const DesignSpace& space, const CampaignBest& b) {
 
 int run_optimize(const SimulateOptions& opt) {
   Scenario base;
-  try {
-    base = load_scenario(opt.scenario_path);
-  } catch (const ScenarioError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  }
+  if (!load_scenario_reporting(opt.scenario_path, base)) return 2;
   if (!base.design.present) {
     std::cerr << "error: " << opt.scenario_path
               << ": no [design] section; strata optimize needs the design space (docs/scenario-format.md)\n";
@@ -50,19 +45,9 @@ int run_optimize(const SimulateOptions& opt) {
   info.var_paths = space.variable_names();
   info.n_designs = base.design.max_evaluations;
   info.seed = static_cast<int64_t>(base.design.seed);
-  std::string h5_path = opt.resume;
-  if (h5_path.empty()) {
-    const std::filesystem::path out(opt.out);
-    h5_path = out.extension() == ".h5" ? out.string() : (out / (safe_file_stem(base.name) + ".h5")).string();
-  }
-  std::optional<ResultsStore> store;
-  try {
-    store.emplace(opt.resume.empty() ? ResultsStore::create(h5_path, info, opt.overwrite)
-                                     : ResultsStore::resume(h5_path, info));
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  }
+  const std::string h5_path = results_path(opt, safe_file_stem(base.name));
+  std::optional<ResultsStore> store = open_results_reporting(opt, h5_path, info);
+  if (!store) return 2;
   install_interrupt_handlers();
   const DesignSpec& d = base.design;
   if (!opt.quiet)
