@@ -128,9 +128,13 @@ struct ObjectiveSpec {
   // "capacity_mAh_g", "capacity_mAh_cm2": capacity of `step`;
   // "energy_Wh_kg": |energy| of `step` per kg of active material.
   std::string kind = "retention";
+  // "weighted_sum": sum_k term_weights[k] * (objective named term_objectives[k]);
+  // the terms are other objectives of the scenario (not weighted sums), no step.
   int step = -1;               // index in the expanded protocol (0-based)
   int reference_step = -1;     // retention only
   bool maximize = true;
+  std::vector<std::string> term_objectives;
+  std::vector<double> term_weights;
 };
 
 // A through-thickness profile snapshot: at the end of a protocol step, after a time
@@ -177,8 +181,17 @@ struct ConstraintSpec {
   double min = -1e300, max = 1e300;
 };
 
+// A discrete material choice: the material of slot `slot` of the layer at position
+// `layer` (after the layer order) is one of `materials` (library names).
+struct MaterialChoice {
+  int layer = 0;
+  int slot = 0;
+  std::vector<std::string> materials;
+};
+
 struct DesignSpec {
   bool present = false;                       // a [design] section was given
+  std::vector<MaterialChoice> material_choices;  // discrete, crossed with the layer orders
   std::vector<DesignVariable> variables;
   double total_thickness_m = 0.0;             // > 0: fixed total electrode thickness
   std::vector<std::vector<int>> layer_orders; // discrete choices; empty: the listed order only
@@ -204,6 +217,10 @@ struct FitTarget {
   ObjectiveSpec metric;    // kind (retention, capacity_mAh_g, capacity_mAh_cm2, energy_Wh_kg), step, reference_step
   double value = 0.0;      // measured value, in the metric's unit
   double sigma = 1.0;      // its standard uncertainty (> 0), same unit
+  // kind "potential_curve": the measured potential (V) against the capacity passed
+  // in the step (mAh/g, increasing); each point is one residual (V_sim - V)/sigma,
+  // sigma in V. value is unused.
+  std::vector<double> curve_capacity_mAh_g, curve_potential_V;
 };
 
 struct FitSpec {
@@ -223,6 +240,8 @@ struct FitSpec {
 struct VariantSpec {
   std::string label;
   std::map<std::string, double> overrides;
+  // "layers[i].materials[j].name" -> a material of Scenario::materials (after the order).
+  std::map<std::string, std::string> material_overrides;
   std::vector<int> layer_order;  // empty: as listed; else a permutation of layer indices
 };
 
