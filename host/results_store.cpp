@@ -146,6 +146,16 @@ std::vector<double> objective_values(const std::vector<ObjectiveSpec>& objective
     }
     out.push_back(v);
   }
+  // Weighted sums of the objectives above (their terms are never weighted sums).
+  for (size_t k = 0; k < objectives.size(); ++k) {
+    const ObjectiveSpec& o = objectives[k];
+    if (o.kind != "weighted_sum") continue;
+    double sum = 0.0;
+    for (size_t t = 0; t < o.term_objectives.size(); ++t)
+      for (size_t q = 0; q < objectives.size(); ++q)
+        if (objectives[q].name == o.term_objectives[t]) sum += o.term_weights[t] * out[q];
+    out[k] = r.status == 0 ? sum : kNaN;
+  }
   return out;
 }
 

@@ -30,6 +30,28 @@ DesignSpace::DesignSpace(const Scenario& base) : spec_(base.design) {
     orders_.push_back(identity);
   }
   for (const Layer& l : base.layers) base_thickness_m_.push_back(l.thickness_m);
+  for (const MaterialChoice& m : spec_.material_choices) combos_ *= static_cast<int>(m.materials.size());
+}
+
+std::vector<std::string> DesignSpace::materials(int choice) const {
+  std::vector<std::string> out(spec_.material_choices.size());
+  int c = choice % combos_;
+  for (int k = static_cast<int>(out.size()) - 1; k >= 0; --k) {
+    const auto& opts = spec_.material_choices[k].materials;
+    out[k] = opts[c % opts.size()];
+    c /= static_cast<int>(opts.size());
+  }
+  return out;
+}
+
+std::string DesignSpace::describe_choice(int choice) const {
+  std::string s = "order";
+  const std::vector<int>& o = order(choice);
+  for (size_t k = 0; k < o.size(); ++k) s += (k ? "," : " ") + std::to_string(o[k]);
+  const std::vector<std::string> m = materials(choice);
+  for (size_t k = 0; k < m.size(); ++k)
+    s += fmt::format(" layers[{}].materials[{}]={}", spec_.material_choices[k].layer, spec_.material_choices[k].slot, m[k]);
+  return s;
 }
 
 std::vector<std::string> DesignSpace::variable_names() const {
@@ -58,11 +80,14 @@ std::vector<double> DesignSpace::to_unit(const std::vector<double>& x) const {
 
 VariantSpec DesignSpace::variant(const DesignPoint& p) const {
   VariantSpec vs;
-  vs.layer_order = orders_[p.choice];
+  vs.layer_order = order(p.choice);
   const size_t K = vs.layer_order.size();
   std::vector<double> fraction(K, -1.0);
-  std::string label = fmt::format("{} order", p.producer);
-  for (size_t k = 0; k < K; ++k) label += (k ? "," : " ") + std::to_string(vs.layer_order[k]);
+  const std::vector<std::string> mats = materials(p.choice);
+  for (size_t k = 0; k < mats.size(); ++k)
+    vs.material_overrides[fmt::format("layers[{}].materials[{}].name", spec_.material_choices[k].layer,
+                                      spec_.material_choices[k].slot)] = mats[k];
+  std::string label = p.producer + " " + describe_choice(p.choice);
   for (size_t k = 0; k < p.x.size(); ++k) {
     const std::string& path = spec_.variables[k].path;
     label += fmt::format(" {}={:.6g}", path, p.x[k]);

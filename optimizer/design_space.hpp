@@ -16,8 +16,14 @@ class DesignSpace {
   explicit DesignSpace(const Scenario& base);
 
   int dimensions() const { return static_cast<int>(spec_.variables.size()); }
-  int choices() const { return static_cast<int>(orders_.size()); }
-  const std::vector<int>& order(int choice) const { return orders_[choice]; }
+  // Discrete choices: every layer order crossed with every combination of the
+  // material choices (mixed radix, the last material choice fastest).
+  int choices() const { return static_cast<int>(orders_.size()) * combos_; }
+  const std::vector<int>& order(int choice) const { return orders_[choice / combos_]; }
+  // The material picked by each MaterialChoice in this discrete choice.
+  std::vector<std::string> materials(int choice) const;
+  // "order 0,1 NMO|NVP"-style description of a choice.
+  std::string describe_choice(int choice) const;
   const DesignSpec& spec() const { return spec_; }
   std::vector<std::string> variable_names() const;
 
@@ -33,6 +39,7 @@ class DesignSpace {
  private:
   DesignSpec spec_;
   std::vector<std::vector<int>> orders_;
+  int combos_ = 1;
   std::vector<double> base_thickness_m_;  // as listed in the scenario
 };
 

@@ -1,5 +1,6 @@
 #include "optimizer/fit.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -89,7 +90,14 @@ std::vector<FitEvaluator::Residuals> FitEvaluator::simulate(const std::vector<De
       for (size_t j = 0; j < p.x.size(); ++j) vs.overrides[fit.parameters[j].path] = p.x[j];
       vars.push_back(resolve_variant(light_, vs));
     }
+  // Potential-curve targets need the time series of their step.
+  bool curves = false;
+  for (const FitTarget& t : fit.targets) curves |= t.metric.kind == "potential_curve";
+  TrajectorySpec record;
+  record.enabled = 1;
+  record.capacity = 4000;
   std::vector<VariantResult> results(vars.size());
+  std::vector<TrajectoryData> series(curves ? vars.size() : 0);
   for (const std::vector<int>& group : group_by_shape(vars)) {
     std::vector<ResolvedVariant> members;
     std::vector<int> ids;
@@ -98,9 +106,13 @@ std::vector<FitEvaluator::Residuals> FitEvaluator::simulate(const std::vector<De
       ids.push_back(static_cast<int>(first_row) + k);
     }
     Batch batch = build_batch(members, layout_);
+    if (curves) batch.enable_trajectories(record);
     run_batch_cpu(batch, threads_);
     std::vector<VariantResult> rs = collect_results(batch, ids);
-    for (size_t m = 0; m < group.size(); ++m) results[group[m]] = rs[m];
+    for (size_t m = 0; m < group.size(); ++m) {
+      results[group[m]] = rs[m];
+      if (curves) series[group[m]] = extract_trajectory(batch, static_cast<int>(m), ids[m], {}, {});
+    }
   }
   std::map<std::string, size_t> by_label;
   for (size_t v = 0; v < nv; ++v) by_label[base_.variants[v].label] = v;
@@ -110,11 +122,43 @@ std::vector<FitEvaluator::Residuals> FitEvaluator::simulate(const std::vector<De
     Residuals& r = out[i];
     r.ok = true;
     for (const FitTarget& t : fit.targets) {
-      const VariantResult& vr = results[i * nv + by_label.at(t.variant)];
-      const double sim = objective_values({t.metric}, vr)[0];
-      r.simulated.push_back(sim);
-      r.weighted.push_back((sim - t.value) / t.sigma);
-      r.ok &= std::isfinite(sim);
+      const size_t row = i * nv + by_label.at(t.variant);
+      const VariantResult& vr = results[row];
+      if (t.metric.kind != "potential_curve") {
+        const double sim = objective_values({t.metric}, vr)[0];
+        r.simulated.push_back(sim);
+        r.per_target.push_back((sim - t.value) / t.sigma);
+        r.weighted.push_back(r.per_target.back());
+        r.ok &= std::isfinite(sim);
+        continue;
+      }
+      // The simulated potential at each measured capacity of the step, linear between
+      // samples; past the simulated end, the end potential (the cut-off).
+      std::vector<double> q, u;
+      for (size_t k = 0; k < series[row].step.size(); ++k)
+        if (series[row].step[k] == t.metric.step) {
+          q.push_back(series[row].capacity_mAh_g[k]);
+          u.push_back(series[row].potential_V[k]);
+        }
+      double ss = 0.0, sw = 0.0;
+      for (size_t k = 0; k < t.curve_capacity_mAh_g.size(); ++k) {
+        const double qk = t.curve_capacity_mAh_g[k];
+        double vk = kNaN;
+        if (vr.status == 0 && !q.empty()) {
+          size_t a = 0;
+          while (a + 1 < q.size() && q[a + 1] < qk) ++a;
+          vk = (a + 1 < q.size() && q[a + 1] > q[a]) ? u[a] + (u[a + 1] - u[a]) * std::clamp((qk - q[a]) / (q[a + 1] - q[a]), 0.0, 1.0)
+                                                   : u[a];
+        }
+        const double w = (vk - t.curve_potential_V[k]) / t.sigma;
+        r.weighted.push_back(w);
+        ss += (vk - t.curve_potential_V[k]) * (vk - t.curve_potential_V[k]);
+        sw += w * w;
+        r.ok &= std::isfinite(vk);
+      }
+      const double n = static_cast<double>(t.curve_capacity_mAh_g.size());
+      r.simulated.push_back(std::sqrt(ss / n));
+      r.per_target.push_back(std::sqrt(sw / n));
     }
     double chi2 = 0.0;
     for (double w : r.weighted) chi2 += w * w;
@@ -179,13 +223,12 @@ FitReport run_fit(const Scenario& base, FitEvaluator& evaluator) {
   rep.evaluations = cr.evaluations;
   rep.batches = cr.batches;
   const std::vector<DesignVariable>& params = base.fit.parameters;
-  const int p = static_cast<int>(params.size()), n = static_cast<int>(base.fit.targets.size());
+  const int p = static_cast<int>(params.size());
   for (const auto& v : params) {
     rep.names.push_back(v.path);
     rep.log_scale.push_back(v.log);
   }
   rep.values = cr.best.x;
-  rep.dof = n - p;
   // Residuals at the optimum and at p forward-difference points, as one batch.
   std::vector<DesignPoint> pts = {{0, cr.best.x, "jacobian"}};
   std::vector<double> h(p);
@@ -201,8 +244,10 @@ FitReport run_fit(const Scenario& base, FitEvaluator& evaluator) {
     pts.push_back({0, x, "jacobian"});
   }
   const std::vector<FitEvaluator::Residuals> r = evaluator.residuals(pts);
+  const int n = static_cast<int>(r[0].weighted.size());
+  rep.dof = n - p;
   rep.simulated = r[0].simulated;
-  rep.weighted_residuals = r[0].weighted;
+  rep.weighted_residuals = r[0].per_target;
   for (double w : r[0].weighted) rep.chi2 += w * w;
   // J (n x p) of the weighted residuals; covariance = (J^T J)^-1 in search coordinates.
   std::vector<double> jtj(p * p, 0.0);

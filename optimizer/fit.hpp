@@ -26,7 +26,11 @@ class FitEvaluator : public BatchEvaluator {
 
   // Simulated target values and weighted residuals of the last evaluation of x.
   struct Residuals {
-    std::vector<double> simulated, weighted;  // by FitSpec::targets
+    // By FitSpec::targets: the simulated value (for a potential curve, the RMS
+    // potential difference in V) and the weighted residual (for a curve, the RMS of
+    // its points' weighted residuals).
+    std::vector<double> simulated, per_target;
+    std::vector<double> weighted;  // every residual entry (one per scalar target, one per curve point)
     bool ok = false;
   };
   // Evaluates the points as one batch and returns their residuals.
@@ -54,7 +58,7 @@ struct FitReport {
   std::vector<double> covariance;         // p x p, in the search coordinates (ln for log parameters)
   std::vector<bool> log_scale;
   std::vector<double> simulated;          // by target
-  std::vector<double> weighted_residuals; // (simulated - measured)/sigma
+  std::vector<double> weighted_residuals; // by target: (simulated - measured)/sigma, RMS for a curve
   double chi2 = 0.0;
   int dof = 0;
   bool jacobian_ok = false;

@@ -57,8 +57,13 @@ int run_fit_command(const SimulateOptions& opt) {
                "residual");
     for (size_t t = 0; t < base.fit.targets.size(); ++t) {
       const FitTarget& tg = base.fit.targets[t];
-      fmt::print("{:<20} {:<16} {:>12.5g} {:>12.5g} {:>10.3g} {:>10.3f}\n", tg.name, tg.variant, tg.value,
-                 rep.simulated[t], tg.sigma, rep.weighted_residuals[t]);
+      if (tg.metric.kind == "potential_curve")  // simulated: RMS potential difference; residual: RMS weighted
+        fmt::print("{:<20} {:<16} {:>12} {:>11.4g}V {:>9.3g}V {:>10.3f}\n", tg.name, tg.variant,
+                   fmt::format("curve({})", tg.curve_capacity_mAh_g.size()), rep.simulated[t], tg.sigma,
+                   rep.weighted_residuals[t]);
+      else
+        fmt::print("{:<20} {:<16} {:>12.5g} {:>12.5g} {:>10.3g} {:>10.3f}\n", tg.name, tg.variant, tg.value,
+                   rep.simulated[t], tg.sigma, rep.weighted_residuals[t]);
     }
     fmt::print("results: {}\n", h5_path);
   }

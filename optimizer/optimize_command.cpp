@@ -22,8 +22,7 @@ std::string describe(const DesignSpace& space, const CampaignBest& b) {
   if (b.design_id < 0) return "none";
   std::string s = fmt::format("design {} objective {:.6g}", b.design_id, b.objective);
   if (b.violation > 0) s += fmt::format(" (constraint violation {:.3g})", b.violation);
-  s += " order";
-  for (size_t k = 0; k < space.order(b.choice).size(); ++k) s += (k ? "," : " ") + std::to_string(space.order(b.choice)[k]);
+  s += " " + space.describe_choice(b.choice);
   const auto names = space.variable_names();
   for (size_t k = 0; k < b.x.size(); ++k) s += fmt::format(" {}={:.6g}", names[k], b.x[k]);
   return s;

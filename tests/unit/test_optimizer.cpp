@@ -5,6 +5,9 @@
 
 #include <cmath>
 #include <mutex>
+#include <set>
+
+#include "host/results_store.hpp"
 
 #include "optimizer/campaign.hpp"
 #include "optimizer/design_space.hpp"
@@ -153,4 +156,48 @@ TEST(OptimizerBudget, StopsAtTheEvaluationBudget) {
   EXPECT_LE(r.evaluations, 100);
   EXPECT_GE(r.evaluations, 96);  // the last batch may not fit whole
   EXPECT_EQ((long)ev.seen.size(), r.evaluations);
+}
+
+TEST(OptimizerObjectives, WeightedSumCombinesOtherObjectives) {
+  VariantResult r;
+  r.status = 0;
+  StepResult low, high;
+  low.capacity_mAh_g = 100.0;
+  high.capacity_mAh_g = 60.0;
+  high.capacity_mAh_cm2 = 1.5;
+  r.steps = {low, high};
+  ObjectiveSpec ret, cap, sum;
+  ret.name = "ret";
+  ret.kind = "retention";
+  ret.step = 1;
+  ret.reference_step = 0;
+  cap.name = "cap";
+  cap.kind = "capacity_mAh_cm2";
+  cap.step = 1;
+  sum.name = "sum";
+  sum.kind = "weighted_sum";
+  sum.term_objectives = {"ret", "cap"};
+  sum.term_weights = {1.0, -0.2};
+  const std::vector<double> v = objective_values({sum, ret, cap}, r);
+  EXPECT_DOUBLE_EQ(v[1], 0.6);
+  EXPECT_DOUBLE_EQ(v[2], 1.5);
+  EXPECT_DOUBLE_EQ(v[0], 0.6 - 0.2 * 1.5);
+  r.status = 1;
+  EXPECT_TRUE(std::isnan(objective_values({sum, ret, cap}, r)[0]));
+}
+
+TEST(OptimizerDesignSpace, MaterialChoicesCrossLayerOrders) {
+  Scenario s = synthetic_scenario("LN_BOBYQA");
+  s.design.material_choices = {{0, 0, {"A", "B"}}, {1, 0, {"C", "D", "E"}}};
+  const DesignSpace space(s);
+  ASSERT_EQ(space.choices(), 2 * 2 * 3);
+  std::set<std::string> seen;
+  for (int c = 0; c < space.choices(); ++c) {
+    const VariantSpec vs = space.variant({c, {0.3, 1e-6, 0.5}, "t"});
+    EXPECT_EQ(vs.layer_order, space.order(c));
+    ASSERT_EQ(vs.material_overrides.size(), 2u);
+    seen.insert(std::to_string(vs.layer_order[0]) + vs.material_overrides.at("layers[0].materials[0].name") +
+                vs.material_overrides.at("layers[1].materials[0].name"));
+  }
+  EXPECT_EQ(seen.size(), 12u);  // every (order, material, material) combination once
 }
