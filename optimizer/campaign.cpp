@@ -143,8 +143,16 @@ CampaignResult run_campaign(const Scenario& base, BatchEvaluator& evaluator,
       opt.set_xtol_rel(spec.xtol_rel);
       opt.set_ftol_rel(spec.ftol_rel);
       opt.set_maxeval(static_cast<int>(spec.max_evaluations_per_optimizer));
-      if (spec.algorithm.rfind("GN_", 0) == 0 || spec.algorithm.rfind("GD_", 0) == 0)
-        opt.set_population(0);  // NLopt's default population size
+      // Algorithms that drive a subsidiary local optimiser (AUGLAG, MLSL) get one:
+      // derivative-free or gradient-based like themselves.
+      if (spec.algorithm.find("AUGLAG") != std::string::npos || spec.algorithm.find("MLSL") != std::string::npos) {
+        const bool gradient = spec.algorithm.find("_LD_") != std::string::npos || spec.algorithm.rfind("GD_", 0) == 0 ||
+                              spec.algorithm.rfind("LD_", 0) == 0;
+        nlopt::opt local(gradient ? nlopt::LD_MMA : nlopt::LN_BOBYQA, d);
+        local.set_xtol_rel(spec.xtol_rel);
+        local.set_ftol_rel(spec.ftol_rel);
+        opt.set_local_optimizer(local);
+      }
       std::function<double(const std::vector<double>&, std::vector<double>&)> f =
           [&](const std::vector<double>& u, std::vector<double>& grad) {
             std::vector<DesignPoint> pts = {{log.choice, space.to_physical(u), "optimizer " + std::to_string(k)}};

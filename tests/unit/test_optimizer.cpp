@@ -104,7 +104,7 @@ TEST_P(OptimizerConverges, ToTheKnownOptimumAndTheBetterChoice) {
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, OptimizerConverges,
                          ::testing::Values("LN_BOBYQA", "LN_COBYLA", "LN_SBPLX", "LN_NELDERMEAD", "LD_MMA",
-                                           "LD_SLSQP", "LD_LBFGS"));
+                                           "LD_SLSQP", "LD_LBFGS", "LN_AUGLAG"));
 
 TEST(OptimizerGate, EveryBatchHoldsOnePointPerParkedOptimiser) {
   const Scenario s = synthetic_scenario("LN_BOBYQA");
