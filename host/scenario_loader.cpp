@@ -301,6 +301,7 @@ std::vector<ObjectiveSpec> read_objectives(const toml::node* node, const Scenari
         "{}: objectives = {} is not an array of tables; write one [[objectives]] table per "
         "objective (name, kind, step, reference_step, sense)",
         file, detail::show_node(*node)));
+  std::vector<const toml::array*> terms_of(a->size(), nullptr);  // weighted sums' terms
   for (size_t i = 0; i < a->size(); ++i) {
     const std::string p = fmt::format("objectives[{}]", i);
     TableReader tr(*a->get(i)->as_table(), file, p);
@@ -309,22 +310,88 @@ std::vector<ObjectiveSpec> read_objectives(const toml::node* node, const Scenari
     auto step = tr.integer("step");
     auto ref = tr.integer("reference_step");
     auto sense = tr.string("sense");
+    const toml::array* terms = tr.array("terms");
     tr.finish();
     ObjectiveSpec o;
     o.name = read_entry_name(tr, name, out, "objectives", "objective", "\"retention_3C\"",
                              " (it becomes a column name in the results)");
     if (kind) {
-      if (!is_step_metric_kind(*kind))
-        tr.fail("kind", fmt::format("is not an objective kind; allowed {}", kStepMetricKinds));
+      if (!is_step_metric_kind(*kind) && *kind != "weighted_sum")
+        tr.fail("kind", fmt::format("is not an objective kind; allowed {} (step metrics), or "
+                                    "\"weighted_sum\" (a weighted sum of other objectives)",
+                                    kStepMetricKinds));
       o.kind = *kind;
     }
-    read_metric_steps(tr, o, kind.has_value(), step, ref, pr, "an objective");
+    if (o.kind == "weighted_sum") {
+      const std::string why = fmt::format(
+          "is not allowed for {} = \"weighted_sum\": a weighted sum combines other objectives "
+          "(terms) and measures no step itself",
+          tr.key_path("kind"));
+      if (step) tr.fail("step", why);
+      if (ref) tr.fail("reference_step", why);
+      if (!terms)
+        tr.missing("terms", "a weighted_sum needs terms = [ { objective = \"name\", weight = w }, "
+                            "... ], at least one");
+      if (terms->empty())
+        tr.fail("terms", "is empty; allowed at least one term { objective = \"name\", weight = w }");
+      terms_of[i] = terms;
+    } else {
+      if (terms)
+        tr.fail("terms", fmt::format("is not allowed for {} = \"{}\"; only kind = "
+                                     "\"weighted_sum\" takes terms",
+                                     tr.key_path("kind"), o.kind));
+      read_metric_steps(tr, o, kind.has_value(), step, ref, pr, "an objective");
+    }
     if (sense) {
       if (*sense == "maximize") o.maximize = true;
       else if (*sense == "minimize") o.maximize = false;
       else tr.fail("sense", "is not allowed; allowed \"maximize\" or \"minimize\"");
     }
     out.push_back(std::move(o));
+  }
+  // The terms of the weighted sums: each names an objective of the file that is not itself
+  // a weighted sum, with a finite, non-zero weight.
+  std::string plain_names;
+  for (const ObjectiveSpec& ob : out)
+    if (ob.kind != "weighted_sum")
+      plain_names += fmt::format("{}\"{}\"", plain_names.empty() ? "" : ", ", ob.name);
+  if (plain_names.empty()) plain_names = "none (the file has no objective of another kind)";
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (!terms_of[i]) continue;
+    const toml::array& terms = *terms_of[i];
+    for (size_t k = 0; k < terms.size(); ++k) {
+      const std::string tk = fmt::format("objectives[{}].terms[{}]", i, k);
+      const toml::table* t = terms.get(k)->as_table();
+      if (!t)
+        throw ScenarioError(fmt::format(
+            "{}: {} = {} is not a table; allowed {{ objective = \"name\", weight = w }}", file, tk,
+            detail::show_node(*terms.get(k))));
+      TableReader tr(*t, file, tk);
+      auto obj = tr.string("objective");
+      auto weight = tr.number("weight", kNone);
+      tr.finish();
+      if (!obj)
+        tr.missing("objective", fmt::format("the name of another [[objectives]] table that is "
+                                            "not a weighted_sum: {}",
+                                            plain_names));
+      const ObjectiveSpec* target = nullptr;
+      for (const ObjectiveSpec& ob : out)
+        if (ob.name == *obj) target = &ob;
+      if (!target)
+        tr.fail("objective", fmt::format("names no objective; allowed the name of another "
+                                         "[[objectives]] table that is not a weighted_sum: {}",
+                                         plain_names));
+      if (target->kind == "weighted_sum")
+        tr.fail("objective", fmt::format("names a weighted_sum; weighted sums do not nest; "
+                                         "allowed an objective of another kind: {}",
+                                         plain_names));
+      if (!weight) tr.missing("weight", "a finite, non-zero number");
+      if (*weight == 0.0)
+        tr.fail("weight", "is not allowed; allowed a finite, non-zero number (negative to "
+                          "subtract the term)");
+      out[i].term_objectives.push_back(*obj);
+      out[i].term_weights.push_back(*weight);
+    }
   }
   return out;
 }
@@ -919,7 +986,101 @@ uint64_t read_seed(const TableReader& tr, std::optional<long long> seed, uint64_
   return static_cast<uint64_t>(*seed);
 }
 
-DesignSpec read_design(const toml::table* t, const Scenario& s, const Scenario& light) {
+// Loads library material `name` into s.materials (and into also, when given) unless it is
+// there already, and range-checks it; `key` is the key path that names it, for messages.
+void load_material(Scenario& s, Scenario* also, const std::string& libdir,
+                   const std::string& name, const std::string& key) {
+  if (!s.materials.count(name)) {
+    ActiveMaterial m;
+    try {
+      m = load_active_material(libdir, name);
+      validate_active_material(m, s.file, fmt::format("materials.{}.", name));
+    } catch (const ScenarioError& e) {
+      throw ScenarioError(fmt::format("{}: {} = \"{}\": {}", s.file, key, name, e.what()));
+    }
+    s.materials.emplace(name, std::move(m));
+  }
+  if (also && !also->materials.count(name)) also->materials.emplace(name, s.materials.at(name));
+}
+
+// [[design.materials]]: discrete material choices of a layer slot (position after the layer
+// order), each material loaded from the library into s (and light).
+std::vector<MaterialChoice> read_material_choices(const TableReader& tr, const toml::node* n,
+                                                  Scenario& s, Scenario& light,
+                                                  const std::vector<std::vector<int>>& orders,
+                                                  const std::string& libdir) {
+  const std::string& file = s.file;
+  const toml::array& a =
+      required_tables(tr, "materials", n, "layer, slot, materials", "material choice");
+  const size_t K = s.layers.size();
+  std::vector<MaterialChoice> out;
+  for (size_t i = 0; i < a.size(); ++i) {
+    TableReader mr(*a.get(i)->as_table(), file, fmt::format("design.materials[{}]", i));
+    auto layer = mr.integer("layer");
+    auto slot = mr.integer("slot");
+    const toml::array* names = mr.array("materials");
+    mr.finish();
+    MaterialChoice c;
+    if (!layer)
+      mr.missing("layer", fmt::format("the position of the layer after the layer order, 0 .. {}",
+                                      K - 1));
+    if (*layer < 0 || *layer >= static_cast<long long>(K))
+      mr.fail("layer", fmt::format("is out of range; allowed 0 <= layer <= {}: a layer position "
+                                   "counted from the current collector after the layer order "
+                                   "(the scenario has {} layer{})",
+                                   K - 1, K, K == 1 ? "" : "s"));
+    c.layer = static_cast<int>(*layer);
+    // The layers that land at that position: the listed one, or one per layer order.
+    std::vector<std::pair<size_t, std::string>> at;  // listed layer, the order naming it
+    if (orders.empty()) at.emplace_back(static_cast<size_t>(c.layer), "");
+    for (size_t k = 0; k < orders.size(); ++k)
+      at.emplace_back(static_cast<size_t>(orders[k][static_cast<size_t>(c.layer)]),
+                      fmt::format(" in design.layer_orders[{}] = {}", k, show_order(orders[k])));
+    if (slot) {
+      for (const auto& [li, words] : at) {
+        const long long M = static_cast<long long>(s.layers[li].materials.size());
+        if (*slot < 0 || *slot >= M)
+          mr.fail("slot", fmt::format("is out of range; allowed 0 <= slot <= {}: the layer at "
+                                      "position {}{} is the listed layers[{}], which has {} "
+                                      "material{} ([[layers.materials]])",
+                                      M - 1, c.layer, words, li, M, M == 1 ? "" : "s"));
+      }
+      c.slot = static_cast<int>(*slot);
+    }
+    for (size_t j = 0; j < out.size(); ++j)
+      if (out[j].layer == c.layer && out[j].slot == c.slot)
+        throw ScenarioError(fmt::format(
+            "{}: {} (layer = {}, slot = {}) is the same slot as design.materials[{}]; allowed one "
+            "[[design.materials]] entry per (layer, slot)",
+            file, fmt::format("design.materials[{}]", i), c.layer, c.slot, j));
+    if (!names)
+      mr.missing("materials", "an array of at least 2 library material names, e.g. "
+                              "[\"NMO\", \"NVP\"]");
+    if (names->size() < 2)
+      mr.fail("materials", "is not allowed; allowed an array of at least 2 distinct library "
+                           "material names (one material is no choice)");
+    for (size_t k = 0; k < names->size(); ++k) {
+      const std::string key = fmt::format("{}[{}]", mr.key_path("materials"), k);
+      auto name = names->get(k)->as_string();
+      if (!name)
+        throw ScenarioError(fmt::format("{}: {} = {} is not a string; allowed a library material "
+                                        "name such as \"NVP\"",
+                                        file, key, detail::show_node(*names->get(k))));
+      const std::string nm = name->get();
+      if (std::find(c.materials.begin(), c.materials.end(), nm) != c.materials.end())
+        throw ScenarioError(fmt::format("{}: {} = \"{}\" is listed twice; allowed each material "
+                                        "once",
+                                        file, key, nm));
+      load_material(s, &light, libdir, nm, key);
+      c.materials.push_back(nm);
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+DesignSpec read_design(const toml::table* t, Scenario& s, Scenario& light,
+                       const std::string& libdir) {
   DesignSpec d;
   if (!t) return d;
   d.present = true;
@@ -941,6 +1102,7 @@ DesignSpec read_design(const toml::table* t, const Scenario& s, const Scenario& 
   const toml::node* orders_n = tr.node("layer_orders");
   const toml::node* vars_n = tr.node("variables");
   const toml::node* cons_n = tr.node("constraints");
+  const toml::node* mats_n = tr.node("materials");
   tr.finish();
 
   // The objective.
@@ -997,6 +1159,10 @@ DesignSpec read_design(const toml::table* t, const Scenario& s, const Scenario& 
   // Layer orders.
   const size_t K = s.layers.size();
   if (orders_n) d.layer_orders = read_layer_orders(tr, *orders_n, K);
+
+  // Material choices (before the variables: their materials may be named by variables).
+  if (mats_n)
+    d.material_choices = read_material_choices(tr, mats_n, s, light, d.layer_orders, libdir);
 
   // Variables, checked in every layer order of the search.
   VariableRules rules;
@@ -1079,6 +1245,8 @@ FitTarget read_fit_target(const toml::table& t, size_t i, const Scenario& s,
   auto ref = tr.integer("reference_step");
   auto value = tr.number("value", kNone);
   auto sigma = tr.number("sigma", kNone);
+  auto curve_q = tr.number_array("capacity_mAh_g", kMAhG);
+  auto curve_v = tr.number_array("potential_V", kV);
   tr.finish();
   FitTarget f;
   f.name = read_entry_name(tr, name, before, "fit.targets", "target", "\"NVP_3C\"",
@@ -1101,11 +1269,60 @@ FitTarget read_fit_target(const toml::table& t, size_t i, const Scenario& s,
   f.variant = *variant;
 
   // The metric.
-  if (!kind) tr.missing("kind", fmt::format("the measured metric: {}", kStepMetricKinds));
-  if (!is_step_metric_kind(*kind))
-    tr.fail("kind", fmt::format("is not a target kind; allowed {}", kStepMetricKinds));
+  const std::string kinds = fmt::format(
+      "{} (step metrics), or \"potential_curve\" (a measured potential curve)", kStepMetricKinds);
+  if (!kind) tr.missing("kind", fmt::format("the measured metric: {}", kinds));
+  if (!is_step_metric_kind(*kind) && *kind != "potential_curve")
+    tr.fail("kind", fmt::format("is not a target kind; allowed {}", kinds));
   f.metric.kind = *kind;
   read_metric_steps(tr, f.metric, true, step, ref, s.protocol, "a target");
+
+  // A measured curve: potential (V) against the capacity passed in the step (mAh/g).
+  if (f.metric.kind == "potential_curve") {
+    if (value)
+      tr.fail("value", fmt::format("is not allowed for {} = \"potential_curve\": the "
+                                   "measurement is the curve (capacity_mAh_g, potential_V)",
+                                   tr.key_path("kind")));
+    if (!curve_q)
+      tr.missing("capacity_mAh_g", "the capacity passed in the step at each measured point, "
+                                   "mAh/g, >= 0 and strictly increasing");
+    if (!curve_v)
+      tr.missing("potential_V", "the measured potential at each point of capacity_mAh_g, V");
+    if (curve_q->size() != curve_v->size() || curve_q->size() < 2)
+      throw ScenarioError(fmt::format(
+          "{}: {} has {} value{} and {} has {}; allowed two arrays of the same length, at least "
+          "2 points",
+          file, tr.key_path("capacity_mAh_g"), curve_q->size(), curve_q->size() == 1 ? "" : "s",
+          tr.key_path("potential_V"), curve_v->size()));
+    for (size_t k = 0; k < curve_q->size(); ++k) {
+      const double q = (*curve_q)[k];
+      const std::string qk = fmt::format("{}[{}]", tr.key_path("capacity_mAh_g"), k);
+      if (!(q >= 0.0))
+        throw ScenarioError(fmt::format("{}: {} = {} is out of range; allowed capacity_mAh_g >= "
+                                        "0 (capacity passed since the start of the step)",
+                                        file, qk, format_number(q)));
+      if (k > 0 && !(q > (*curve_q)[k - 1]))
+        throw ScenarioError(fmt::format(
+            "{}: {} = {} is not greater than {}[{}] = {}; allowed strictly increasing "
+            "capacity_mAh_g",
+            file, qk, format_number(q), tr.key_path("capacity_mAh_g"), k - 1,
+            format_number((*curve_q)[k - 1])));
+    }
+    f.curve_capacity_mAh_g = *curve_q;
+    f.curve_potential_V = *curve_v;
+    if (!sigma)
+      tr.missing("sigma", "the standard uncertainty of each measured potential, V, > 0");
+    if (!(*sigma > 0.0))
+      tr.fail("sigma", "is out of range; allowed sigma > 0 (the standard uncertainty of each "
+                       "measured potential, V)");
+    f.sigma = *sigma;
+    return f;
+  }
+  for (const char* k : {"capacity_mAh_g", "potential_V"})
+    if (tr.table().contains(k))
+      tr.fail(k, fmt::format("is not allowed for {} = \"{}\"; only kind = \"potential_curve\" "
+                             "takes a curve (capacity_mAh_g, potential_V)",
+                             tr.key_path("kind"), f.metric.kind));
 
   // The measurement.
   if (!value)
@@ -1182,7 +1399,9 @@ FitSpec read_fit(const toml::table* t, const Scenario& s, const Scenario& light,
 
   // Targets.
   const toml::array& ta = required_tables(
-      tr, "targets", targets_n, "name, variant, kind, step, reference_step, value, sigma", "target");
+      tr, "targets", targets_n,
+      "name, variant, kind, step, reference_step, value, sigma, capacity_mAh_g, potential_V",
+      "target");
   for (size_t i = 0; i < ta.size(); ++i)
     f.targets.push_back(read_fit_target(*ta.get(i)->as_table(), i, s, f.targets));
   return f;
@@ -1220,8 +1439,8 @@ std::vector<int> read_layer_order(TableReader& r) {
   return order;
 }
 
-void read_batch(const toml::table& batch, const Scenario& base, std::vector<VariantSpec>& explicit_v,
-                std::vector<SweepAxis>& axes) {
+void read_batch(const toml::table& batch, Scenario& base, const std::string& libdir,
+                std::vector<VariantSpec>& explicit_v, std::vector<SweepAxis>& axes) {
   const std::string& file = base.file;
   TableReader br(batch, file, "batch");
   const toml::array* vars = br.array("variants");
@@ -1268,6 +1487,25 @@ void read_batch(const toml::table& batch, const Scenario& base, std::vector<Vari
             throw ScenarioError(fmt::format("{}: {} = {}: bad override path: {}", file, key,
                                             format_number(value), why));
           v.overrides[path] = value;
+        }
+      }
+      // Material overrides: "layers[i].materials[j].name" = "library name".
+      if (const toml::table* setm = vr.subtable("set_material")) {
+        std::vector<std::pair<std::string, const toml::node*>> leaves;
+        flatten(*setm, "", leaves, false);
+        for (const auto& [path, node] : leaves) {
+          const std::string key = fmt::format("{}.set_material.{}", vk, toml_key(path));
+          auto name = node->as_string();
+          if (!name)
+            throw ScenarioError(fmt::format("{}: {} = {} is not a string; allowed a library "
+                                            "material name such as \"NVP\"",
+                                            file, key, detail::show_node(*node)));
+          load_material(base, &shape, libdir, name->get(), key);
+          const std::string why = check_material_override(shape, path, name->get());
+          if (!why.empty())
+            throw ScenarioError(fmt::format("{}: {} = \"{}\": bad material override: {}", file,
+                                            key, name->get(), why));
+          v.material_overrides[path] = name->get();
         }
       }
       vr.finish();
@@ -1671,7 +1909,7 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
 
   std::vector<VariantSpec> explicit_v;
   std::vector<SweepAxis> axes;
-  if (batch) read_batch(*batch, s, explicit_v, axes);
+  if (batch) read_batch(*batch, s, libdir, explicit_v, axes);
   try {
     s.variants = expand_variants(explicit_v, axes, s.name, kMaxVariants);
   } catch (const std::invalid_argument& e) {
@@ -1690,7 +1928,7 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
 
   s.objectives = read_objectives(objectives, s);
   s.output = read_output(output, s);
-  s.design = read_design(design, s, light);
+  s.design = read_design(design, s, light, libdir);
   s.fit = read_fit(fit, s, light, explicit_v);
   return s;
 }

@@ -14,7 +14,8 @@ namespace strata {
 // Reads, validates, resolves the material library, parses and expands the
 // protocol (repeat blocks flattened; step_texts and steps filled in the same
 // order), expands the batch into Scenario::variants (at least one), then reads
-// [[objectives]], [output], [design] and [fit], checking their step indices against the
+// [[objectives]] (weighted sums' terms resolved), [output], [design] (its material choices'
+// materials loaded into Scenario::materials) and [fit], checking their step indices against the
 // expanded protocol, output.design_ids and fit target variants against the variants, and
 // design variables and fit parameters against the base (and fit parameters against every
 // explicit variant).

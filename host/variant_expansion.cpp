@@ -141,7 +141,53 @@ std::string parse_target(const Scenario& s, const std::string& p, OverrideTarget
   return bad;
 }
 
+// Parses "layers[i].materials[j].name" against s (i, j in range). Returns the reason
+// when it is not such a path.
+std::string parse_material_path(const Scenario& s, const std::string& p, size_t& i, size_t& j) {
+  const std::string bad = fmt::format(
+      "\"{}\" is not an allowed material override path; allowed layers[i].materials[j].name "
+      "(layer indices count from the current collector after layer_order is applied)",
+      p);
+  size_t pos = 6;
+  if (p.rfind("layers[", 0) != 0 || !read_index(p, pos, i)) return bad;
+  if (p.compare(pos, 10, ".materials") != 0) return bad;
+  pos += 10;
+  if (!read_index(p, pos, j) || p.substr(pos) != ".name") return bad;
+  if (i >= s.layers.size())
+    return fmt::format("layer index {} in \"{}\" is out of range; the scenario has {} layer(s), "
+                       "allowed layers[0] to layers[{}]",
+                       i, p, s.layers.size(), s.layers.size() - 1);
+  if (j >= s.layers[i].materials.size())
+    return fmt::format(
+        "material index {} in \"{}\" is out of range; layers[{}] has {} material(s), allowed "
+        "layers[{}].materials[0] to layers[{}].materials[{}]",
+        j, p, i, s.layers[i].materials.size(), i, i, s.layers[i].materials.size() - 1);
+  return "";
+}
+
 }  // namespace
+
+std::string check_material_override(const Scenario& s, const std::string& path,
+                                    const std::string& name) {
+  size_t i = 0, j = 0;
+  std::string why = parse_material_path(s, path, i, j);
+  if (!why.empty()) return why;
+  if (!s.materials.count(name)) {
+    std::string names;
+    for (const auto& [n, m] : s.materials) names += (names.empty() ? "" : ", ") + n;
+    return fmt::format("material \"{}\" is not loaded; allowed a loaded material: {}", name,
+                       names);
+  }
+  return "";
+}
+
+void apply_material_override(Scenario& s, const std::string& path, const std::string& name) {
+  const std::string why = check_material_override(s, path, name);
+  if (!why.empty()) throw std::invalid_argument(why);
+  size_t i = 0, j = 0;
+  (void)parse_material_path(s, path, i, j);
+  s.layers[i].materials[j].material = name;
+}
 
 std::vector<double> sweep_values(double from, double to, long long count, bool log) {
   if (count < 1)
@@ -321,6 +367,15 @@ Scenario apply_variant(const Scenario& base, const VariantSpec& v) {
       apply_layer_order(out, v.layer_order);
     } catch (const std::invalid_argument& e) {
       throw ScenarioError(fmt::format("{}: {}", where, e.what()));
+    }
+  }
+  // Materials after the layer order, before the numeric overrides.
+  for (const auto& [path, name] : v.material_overrides) {
+    try {
+      apply_material_override(out, path, name);
+    } catch (const std::invalid_argument& e) {
+      throw ScenarioError(
+          fmt::format("{}: bad material override {} = \"{}\": {}", where, path, name, e.what()));
     }
   }
   // A layer (or the separator) cannot get both transport descriptions at once.

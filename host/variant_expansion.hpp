@@ -43,12 +43,22 @@ std::string check_override_path(const Scenario& s, const std::string& path);
 // separator). No range check here (see validate_scenario).
 void apply_override(Scenario& s, const std::string& path, double value);
 
+// Material overrides: path "layers[i].materials[j].name" (indices after the layer order)
+// -> the name of a material in s.materials. check_material_override returns an empty
+// string when the path and the name are allowed for s, else the reason;
+// apply_material_override sets that LayerMaterial's material (throws
+// std::invalid_argument with the reason otherwise).
+std::string check_material_override(const Scenario& s, const std::string& path,
+                                    const std::string& name);
+void apply_material_override(Scenario& s, const std::string& path, const std::string& name);
+
 // Reorders s.layers: new layer i = old layer order[i]. Throws std::invalid_argument
 // unless order is a permutation of 0..K-1.
 void apply_layer_order(Scenario& s, const std::vector<int>& order);
 
-// The base scenario with the variant's layer order applied first, then its
-// overrides (layer indices refer to positions after the reordering), re-validated
+// The base scenario with the variant's layer order applied first, then its material
+// overrides, then its numeric overrides (layer indices refer to positions after the
+// reordering), re-validated
 // (ranges) and with variants cleared. Throws ScenarioError naming the file, the
 // variant label, the key and the value.
 Scenario apply_variant(const Scenario& base, const VariantSpec& v);

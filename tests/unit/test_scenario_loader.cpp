@@ -1577,5 +1577,229 @@ TEST(ScenarioMaterials, TableAndFieldChecks) {
   EXPECT_THROW(parse_electrolyte(bad, "e.toml", "e"), ScenarioError);
 }
 
+
+// --- weighted sums, material choices, material overrides, potential curves ----
+
+std::string ext_text() { return slurp(kData + "/ext_full.toml"); }
+
+// The ext fixture with `from` replaced by `to` (exactly once).
+std::string ext_edited(const std::string& from, const std::string& to) {
+  std::string t = ext_text();
+  const size_t pos = t.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  if (pos != std::string::npos) t.replace(pos, from.size(), to);
+  return t;
+}
+
+TEST(ScenarioExt, WeightedSumObjectiveLoads) {
+  const Scenario s = load_scenario(kData + "/ext_full.toml");
+  ASSERT_EQ(s.objectives.size(), 3u);
+  const ObjectiveSpec& o = s.objectives[2];
+  EXPECT_EQ(o.name, "score");
+  EXPECT_EQ(o.kind, "weighted_sum");
+  EXPECT_TRUE(o.maximize);
+  EXPECT_EQ(o.step, -1);
+  EXPECT_EQ(o.reference_step, -1);
+  EXPECT_EQ(o.term_objectives, (std::vector<std::string>{"retention_3C", "capacity_3C"}));
+  EXPECT_EQ(o.term_weights, (std::vector<double>{1.0, 0.01}));
+  EXPECT_TRUE(s.objectives[0].term_objectives.empty());
+  EXPECT_EQ(s.design.objective, "score");
+  // A term may name an objective listed after the weighted sum; negative weights are fine.
+  const std::string later = ext_edited(
+      "[[objectives]]\nname = \"score\"", "[[objectives]]\nname = \"late\"\nkind = "
+      "\"weighted_sum\"\nterms = [ { objective = \"z\", weight = -2 } ]\n\n[[objectives]]\nname = "
+      "\"z\"\nkind = \"energy_Wh_kg\"\nstep = 3\n\n[[objectives]]\nname = \"score\"");
+  const Scenario t = load_scenario_text(later, kData + "/ext_late.toml");
+  EXPECT_EQ(t.objectives[2].term_objectives, (std::vector<std::string>{"z"}));
+  EXPECT_EQ(t.objectives[2].term_weights, (std::vector<double>{-2.0}));
+}
+
+TEST(ScenarioExt, MaterialChoicesLoad) {
+  const Scenario s = load_scenario(kData + "/ext_full.toml");
+  const std::vector<MaterialChoice>& c = s.design.material_choices;
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].layer, 1);
+  EXPECT_EQ(c[0].slot, 0);  // the default
+  EXPECT_EQ(c[0].materials, (std::vector<std::string>{"test_plateau", "NVP"}));
+  EXPECT_EQ(c[1].layer, 0);
+  EXPECT_EQ(c[1].slot, 0);
+  EXPECT_EQ(c[1].materials, (std::vector<std::string>{"test_sloping", "NMO", "test_plateau"}));
+  // The choices' materials are loaded from the library.
+  EXPECT_EQ(s.materials.size(), 4u);
+  EXPECT_EQ(s.materials.at("NVP").name, "NVP");
+  EXPECT_EQ(s.materials.at("NMO").name, "NMO");
+  // Without [[design.materials]] nothing more is loaded.
+  const std::string t = ext_text();
+  const Scenario n = load_scenario_text(t.substr(0, t.find("\n[[design.materials]]\n")) +
+                                            t.substr(t.find("\n[fit]\n")),
+                                        kData + "/ext_nochoice.toml");
+  EXPECT_TRUE(n.design.material_choices.empty());
+  EXPECT_EQ(n.materials.size(), 2u);
+}
+
+TEST(ScenarioExt, SetMaterialVariantLoads) {
+  const Scenario s = load_scenario(kData + "/ext_full.toml");
+  ASSERT_EQ(s.variants.size(), 2u);
+  EXPECT_TRUE(s.variants[0].material_overrides.empty());
+  EXPECT_EQ(s.variants[1].material_overrides,
+            (std::map<std::string, std::string>{{"layers[0].materials[0].name", "test_sloping"}}));
+  const Scenario v = apply_variant(s, s.variants[1]);
+  EXPECT_EQ(v.layers[0].materials[0].material, "test_sloping");  // listed layer 1, overridden
+  EXPECT_EQ(v.layers[1].materials[0].material, "test_sloping");
+  EXPECT_EQ(v.layers[1].materials[1].material, "test_plateau");
+  // A library material not used by any layer is loaded for the variant.
+  const Scenario w = load_scenario_text(ext_edited("= \"test_sloping\" }", "= \"NVP\" }"),
+                                        kData + "/ext_setmat.toml");
+  EXPECT_EQ(apply_variant(w, w.variants[1]).layers[0].materials[0].material, "NVP");
+  EXPECT_TRUE(w.materials.count("NVP"));
+}
+
+TEST(ScenarioExt, PotentialCurveTargetLoads) {
+  const Scenario s = load_scenario(kData + "/ext_full.toml");
+  ASSERT_EQ(s.fit.targets.size(), 2u);
+  const FitTarget& t = s.fit.targets[0];
+  EXPECT_EQ(t.name, "curve_3C");
+  EXPECT_EQ(t.variant, "listed");
+  EXPECT_EQ(t.metric.kind, "potential_curve");
+  EXPECT_EQ(t.metric.step, 3);
+  EXPECT_EQ(t.metric.reference_step, -1);
+  EXPECT_DOUBLE_EQ(t.sigma, 0.01);
+  EXPECT_EQ(t.curve_capacity_mAh_g, (std::vector<double>{0.0, 10.0, 20.5, 40.0}));
+  EXPECT_EQ(t.curve_potential_V, (std::vector<double>{3.0, 3.2, 3.3, 3.45}));
+  EXPECT_TRUE(s.fit.targets[1].curve_capacity_mAh_g.empty());
+  EXPECT_DOUBLE_EQ(s.fit.targets[1].value, 68.5);
+}
+
+TEST(ScenarioExt, ApplyVariantMaterialOverrides) {
+  const Scenario s = load_scenario(kSource + "/scenarios/default.toml");
+  VariantSpec v;
+  v.label = "all NVP";
+  v.layer_order = {1, 0};
+  v.material_overrides = {{"layers[1].materials[0].name", "NVP"}};
+  v.overrides = {{"layers[1].materials[0].particle_radius_m", 1e-6}};
+  const Scenario a = apply_variant(s, v);
+  EXPECT_EQ(a.layers[0].materials[0].material, "NVP");
+  EXPECT_EQ(a.layers[1].materials[0].material, "NVP");  // was NMO after the order
+  EXPECT_DOUBLE_EQ(a.layers[1].materials[0].particle_radius_m, 1e-6);
+  EXPECT_EQ(s.layers[0].materials[0].material, "NMO");  // base untouched
+
+  v.material_overrides = {{"layers[0].materials[0].name", "LFP"}};
+  try {
+    apply_variant(s, v);
+    FAIL() << "no error";
+  } catch (const ScenarioError& e) {
+    const std::string m = e.what();
+    EXPECT_HAS(m, "default.toml");
+    EXPECT_HAS(m, "all NVP");
+    EXPECT_HAS(m, "layers[0].materials[0].name = \"LFP\"");
+    EXPECT_HAS(m, "allowed a loaded material: NMO, NVP");
+  }
+  v.material_overrides = {{"layers[0].materials[3].name", "NVP"}};
+  EXPECT_THROW(apply_variant(s, v), ScenarioError);
+  v.material_overrides = {{"layers[0].materials[0].material", "NVP"}};
+  EXPECT_THROW(apply_variant(s, v), ScenarioError);
+}
+
+TEST(ScenarioExtErrors, WeightedSumTerms) {
+  const std::string unknown = load_error(
+      ext_edited("objective = \"capacity_3C\", weight", "objective = \"capacity_1C\", weight"),
+      "ext_ws.toml");
+  EXPECT_HAS(unknown, "ext_ws.toml");
+  EXPECT_HAS(unknown, "objectives[2].terms[1].objective = \"capacity_1C\" names no objective; "
+                      "allowed the name of another [[objectives]] table that is not a "
+                      "weighted_sum: \"retention_3C\", \"capacity_3C\"");
+  const std::string nested = load_error(
+      ext_edited("objective = \"capacity_3C\", weight", "objective = \"score\", weight"),
+      "ext_nest.toml");
+  EXPECT_HAS(nested, "ext_nest.toml");
+  EXPECT_HAS(nested, "objectives[2].terms[1].objective = \"score\" names a weighted_sum");
+  const std::string step = load_error(
+      ext_edited("kind = \"weighted_sum\"", "kind = \"weighted_sum\"\nstep = 3"), "ext_step.toml");
+  EXPECT_HAS(step, "ext_step.toml");
+  EXPECT_HAS(step, "objectives[2].step = 3 is not allowed for objectives[2].kind = "
+                   "\"weighted_sum\"");
+  EXPECT_HAS(load_error(ext_edited("weight = 0.01", "weight = 0")),
+             "objectives[2].terms[1].weight = 0 is not allowed; allowed a finite, non-zero number");
+  EXPECT_HAS(load_error(ext_edited("weight = 0.01", "weight = 0.01, scale = 2")),
+             "unknown key objectives[2].terms[1].scale = 2");
+  EXPECT_HAS(load_error(ext_edited("terms = [ {", "terms = [] #")),
+             "objectives[2].terms = [] is empty");
+  EXPECT_HAS(load_error(ext_edited("terms = [", "#")),
+             "missing required key objectives[2].terms");
+  EXPECT_HAS(load_error(ext_edited("kind = \"capacity_mAh_g\"\nstep = 3",
+                                   "kind = \"capacity_mAh_g\"\nstep = 3\nterms = []")),
+             "objectives[1].terms = [] is not allowed for objectives[1].kind = \"capacity_mAh_g\"");
+}
+
+TEST(ScenarioExtErrors, MaterialChoices) {
+  const std::string unknown =
+      load_error(ext_edited("\"test_plateau\", \"NVP\"", "\"test_plateau\", \"LFP\""),
+                 "ext_mat.toml");
+  EXPECT_HAS(unknown, "ext_mat.toml");
+  EXPECT_HAS(unknown, "design.materials[0].materials[1] = \"LFP\"");
+  const std::string layer = load_error(ext_edited("layer = 1", "layer = 2"), "ext_layer.toml");
+  EXPECT_HAS(layer, "ext_layer.toml");
+  EXPECT_HAS(layer, "design.materials[0].layer = 2 is out of range; allowed 0 <= layer <= 1");
+  const std::string dup = load_error(ext_edited("layer = 0\nslot = 0", "layer = 1\nslot = 0"),
+                                     "ext_dup.toml");
+  EXPECT_HAS(dup, "ext_dup.toml");
+  EXPECT_HAS(dup, "design.materials[1] (layer = 1, slot = 0) is the same slot as "
+                  "design.materials[0]; allowed one [[design.materials]] entry per (layer, slot)");
+  // Listed layer 0 has two materials, but in layer order [1, 0] position 0 holds layer 1.
+  EXPECT_HAS(load_error(ext_edited("slot = 0", "slot = 1")),
+             "design.materials[1].slot = 1 is out of range; allowed 0 <= slot <= 0: the layer at "
+             "position 0 in design.layer_orders[1] = [1, 0] is the listed layers[1]");
+  EXPECT_HAS(load_error(ext_edited("\"test_plateau\", \"NVP\"", "\"NVP\"")),
+             "design.materials[0].materials = [\"NVP\"] is not allowed; allowed an array of at "
+             "least 2");
+  EXPECT_HAS(load_error(ext_edited("\"test_plateau\", \"NVP\"", "\"NVP\", \"NVP\"")),
+             "design.materials[0].materials[1] = \"NVP\" is listed twice");
+  EXPECT_HAS(load_error(ext_edited("layer = 1\n", "layer = 1\nweight = 1\n")),
+             "unknown key design.materials[0].weight = 1");
+}
+
+TEST(ScenarioExtErrors, SetMaterial) {
+  const std::string m =
+      load_error(ext_edited("= \"test_sloping\" }", "= \"LFP\" }"), "ext_setmat.toml");
+  EXPECT_HAS(m, "ext_setmat.toml");
+  EXPECT_HAS(m, "batch.variants[1].set_material.\"layers[0].materials[0].name\" = \"LFP\"");
+  const std::string p = load_error(ext_edited("\"layers[0].materials[0].name\" = \"test_sloping\"",
+                                              "\"layers[0].materials[1].name\" = \"test_sloping\""),
+                                   "ext_setpath.toml");
+  EXPECT_HAS(p, "ext_setpath.toml");
+  EXPECT_HAS(p, "batch.variants[1].set_material.\"layers[0].materials[1].name\" = "
+                "\"test_sloping\": bad material override: material index 1");
+}
+
+TEST(ScenarioExtErrors, PotentialCurve) {
+  const std::string inc = load_error(
+      ext_edited("[0.0, 10.0, 20.5, 40]", "[0.0, 10.0, 10.0, 40]"), "ext_curve.toml");
+  EXPECT_HAS(inc, "ext_curve.toml");
+  EXPECT_HAS(inc, "fit.targets[0].capacity_mAh_g[2] = 10 is not greater than "
+                  "fit.targets[0].capacity_mAh_g[1] = 10; allowed strictly increasing");
+  const std::string len = load_error(
+      ext_edited("[3.0, 3.2, 3.3, 3.45]", "[3.0, 3.2, 3.3]"), "ext_len.toml");
+  EXPECT_HAS(len, "ext_len.toml");
+  EXPECT_HAS(len, "fit.targets[0].capacity_mAh_g has 4 values and fit.targets[0].potential_V "
+                  "has 3; allowed two arrays of the same length");
+  const std::string value = load_error(
+      ext_edited("sigma = 0.01", "sigma = 0.01\nvalue = 3.3"), "ext_value.toml");
+  EXPECT_HAS(value, "ext_value.toml");
+  EXPECT_HAS(value, "fit.targets[0].value = 3.3 is not allowed for fit.targets[0].kind = "
+                    "\"potential_curve\"");
+  EXPECT_HAS(load_error(ext_edited("step = 3\nsigma", "step = 3\nreference_step = 0\nsigma")),
+             "fit.targets[0].reference_step = 0 is not allowed for fit.targets[0].kind = "
+             "\"potential_curve\"");
+  EXPECT_HAS(load_error(ext_edited("[0.0, 10.0, 20.5, 40]", "[-1.0, 10.0, 20.5, 40]")),
+             "fit.targets[0].capacity_mAh_g[0] = -1 is out of range");
+  EXPECT_HAS(load_error(ext_edited("sigma = 0.01", "sigma = 0")),
+             "fit.targets[0].sigma = 0 is out of range");
+  EXPECT_HAS(load_error(ext_edited("potential_V = [3.0, 3.2, 3.3, 3.45]\n", "")),
+             "missing required key fit.targets[0].potential_V");
+  EXPECT_HAS(load_error(ext_edited("value = 68.5", "value = 68.5\npotential_V = [3.0, 3.1]")),
+             "fit.targets[1].potential_V = [3, 3.1] is not allowed for fit.targets[1].kind = "
+             "\"capacity_mAh_g\"");
+}
+
 }  // namespace
 }  // namespace strata
