@@ -25,14 +25,23 @@ std::string slurp(const std::string& path) {
 
 std::string minimal_text() { return slurp(kData + "/scenario_minimal.toml"); }
 
-// The minimal fixture with `from` replaced by `to` (exactly once).
-std::string edited(const std::string& from, const std::string& to) {
-  std::string t = minimal_text();
+// A fixture's text with `from` replaced by `to` (exactly once).
+std::string replaced_once(std::string t, const std::string& from, const std::string& to) {
   const size_t pos = t.find(from);
   EXPECT_NE(pos, std::string::npos) << from;
   if (pos != std::string::npos) t.replace(pos, from.size(), to);
   return t;
 }
+
+// A fixture's text up to (without) its section `header` (e.g. "[fit]"), plus `section`.
+std::string with_section(const std::string& t, const std::string& header, const std::string& section) {
+  const size_t pos = t.find("\n" + header + "\n");
+  EXPECT_NE(pos, std::string::npos) << header;
+  return t.substr(0, pos + 1) + section;
+}
+
+// The minimal fixture with `from` replaced by `to` (exactly once).
+std::string edited(const std::string& from, const std::string& to) { return replaced_once(minimal_text(), from, to); }
 
 // Loads text as if it were tests/data/<name> and returns the error message ("" if none).
 std::string load_error(const std::string& text, const std::string& name = "bad.toml") {
@@ -441,11 +450,7 @@ std::string output_text() { return slurp(kData + "/output_full.toml"); }
 
 // The output fixture with `from` replaced by `to` (exactly once).
 std::string output_edited(const std::string& from, const std::string& to) {
-  std::string t = output_text();
-  const size_t pos = t.find(from);
-  EXPECT_NE(pos, std::string::npos) << from;
-  if (pos != std::string::npos) t.replace(pos, from.size(), to);
-  return t;
+  return replaced_once(output_text(), from, to);
 }
 
 const std::string kBest = "trajectories = \"best\"\nbest_k = 2\nbest_by = \"q_1C\"\n";
@@ -714,20 +719,11 @@ std::string design_text() { return slurp(kData + "/design_full.toml"); }
 
 // The design fixture with `from` replaced by `to` (exactly once).
 std::string design_edited(const std::string& from, const std::string& to) {
-  std::string t = design_text();
-  const size_t pos = t.find(from);
-  EXPECT_NE(pos, std::string::npos) << from;
-  if (pos != std::string::npos) t.replace(pos, from.size(), to);
-  return t;
+  return replaced_once(design_text(), from, to);
 }
 
 // The design fixture up to (without) its [design] section, plus `design`.
-std::string design_with(const std::string& design) {
-  const std::string t = design_text();
-  const size_t pos = t.find("\n[design]\n");
-  EXPECT_NE(pos, std::string::npos);
-  return t.substr(0, pos + 1) + design;
-}
+std::string design_with(const std::string& design) { return with_section(design_text(), "[design]", design); }
 
 const std::string kThirdLayer =
     "[[layers]]\nthickness_m = 30e-6\nporosity = 0.4\nbruggeman_exponent = 1.5\n"
@@ -1109,20 +1105,11 @@ std::string fit_text() { return slurp(kData + "/fit_full.toml"); }
 
 // The fit fixture with `from` replaced by `to` (exactly once).
 std::string fit_edited(const std::string& from, const std::string& to) {
-  std::string t = fit_text();
-  const size_t pos = t.find(from);
-  EXPECT_NE(pos, std::string::npos) << from;
-  if (pos != std::string::npos) t.replace(pos, from.size(), to);
-  return t;
+  return replaced_once(fit_text(), from, to);
 }
 
 // The fit fixture up to (without) its [fit] section, plus `fit`.
-std::string fit_with(const std::string& fit) {
-  const std::string t = fit_text();
-  const size_t pos = t.find("\n[fit]\n");
-  EXPECT_NE(pos, std::string::npos);
-  return t.substr(0, pos + 1) + fit;
-}
+std::string fit_with(const std::string& fit) { return with_section(fit_text(), "[fit]", fit); }
 
 const std::string kFitParameter =
     "[[fit.parameters]]\npath = \"layers[0].porosity\"\nmin = 0.3\nmax = 0.45\n";
@@ -1584,11 +1571,7 @@ std::string ext_text() { return slurp(kData + "/ext_full.toml"); }
 
 // The ext fixture with `from` replaced by `to` (exactly once).
 std::string ext_edited(const std::string& from, const std::string& to) {
-  std::string t = ext_text();
-  const size_t pos = t.find(from);
-  EXPECT_NE(pos, std::string::npos) << from;
-  if (pos != std::string::npos) t.replace(pos, from.size(), to);
-  return t;
+  return replaced_once(ext_text(), from, to);
 }
 
 TEST(ScenarioExt, WeightedSumObjectiveLoads) {
