@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "host/scenario_loader.hpp"
 #include "kernels/dfn_protocol.hpp"
 
 namespace strata {
@@ -25,17 +26,6 @@ std::string read_text(const std::string& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
-}
-
-// Units of an override path, from the unit suffix of its key (docs/scenario-format.md).
-std::string units_of_path(const std::string& path) {
-  static const std::vector<std::pair<std::string, std::string>> suffixes = {
-      {"_ohm_m2", "ohm m2"}, {"_A_m2", "A/m2"}, {"_m2_s", "m2/s"}, {"_mol_m3", "mol/m3"}, {"_kg_m3", "kg/m3"},
-      {"_S_m", "S/m"},       {"_m", "m"},       {"_K", "K"}};
-  for (const auto& [suffix, unit] : suffixes)
-    if (path.size() > suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0)
-      return unit;
-  return "-";
 }
 
 std::string objective_units(const ObjectiveSpec& o) {
@@ -312,7 +302,7 @@ void ResultsStore::create_population(const RunInfo& info) {
   h5::Handle var = h5::create_group(f, "population/var");
   h5::set_attr(var.id(), "description", std::string("design variables: one column per override path"));
   for (const auto& p : info.var_paths)
-    h5::create_table(var.id(), p, Type::Float64, {}, kChunkRows, units_of_path(p), "value of " + p);
+    h5::create_table(var.id(), p, Type::Float64, {}, kChunkRows, override_path_units(p), "value of " + p);
   h5::Handle step = h5::create_group(f, "population/step");
   h5::set_attr(step.id(), "description", std::string("per-protocol-step metrics, rows x steps"));
   const hsize_t ns = info.step_texts.size();

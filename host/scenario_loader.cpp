@@ -54,6 +54,15 @@ Unit unit_of_path(const std::string& path) {
   return kNone;
 }
 
+}  // namespace
+
+std::string override_path_units(const std::string& path) {
+  const Unit u = unit_of_path(path);
+  return *u.display ? std::string(u.display) : std::string("-");
+}
+
+namespace {
+
 // A TOML key as written in a file: bare when possible, else quoted.
 std::string toml_key(const std::string& k) {
   bool bare = !k.empty();

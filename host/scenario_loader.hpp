@@ -23,6 +23,10 @@ namespace strata {
 // what is allowed.
 Scenario load_scenario(const std::string& path);
 
+// The unit of a numeric override path from its key's unit suffix ("m", "S/m", ...;
+// "-" for a dimensionless one such as porosity).
+std::string override_path_units(const std::string& path);
+
 // Same from text. path is used in messages and to resolve [library].path
 // relative to the scenario file's directory.
 Scenario load_scenario_text(const std::string& toml_text, const std::string& path);
