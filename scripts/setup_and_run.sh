@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install_deps.sh
 ./scripts/build.sh
-./build/strata simulate scenarios/default.toml --out results "$@"
+./build/strata simulate scenarios/default.toml --out results --overwrite "$@"
