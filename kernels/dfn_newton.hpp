@@ -285,9 +285,6 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
           if (c + dc < 0.0) lambda = fmin(lambda, 0.9 * c / (-dc));
           if (c + dc > cmax) lambda = fmin(lambda, 0.9 * (cmax - c) / dc);
           err = fmax(err, fabs(dc) / cmax);
-#ifdef STRATA_DEBUG_NEWTON
-          if (fabs(dc) / cmax >= 1.9) printf("  col %d shell %d c %g dc %g cmax %g j %g dj %g\n", col, k, c, dc, cmax, v[oj + col], dj);
-#endif
         }
       }
     }
@@ -304,10 +301,6 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
       const double dps = rhs[6L * i + 4] - rhs[6L * i + 5] * dI;
       err = fmax(err, fabs(dce) / ce_scale);
       err = fmax(err, fmax(fabs(dpe), fabs(dps)) / (kGas_J_molK * T_K / F));
-#ifdef STRATA_DEBUG_NEWTON
-      if (fmax(fabs(dpe), fabs(dps)) / (kGas_J_molK * T_K / F) >= 1.9 || fabs(dce) / ce_scale >= 1.9)
-        printf("  cell %d ce %g dce %g phie %g dpe %g phis %g dps %g\n", i, v[oce + i], dce, v[ope + i], dpe, v[ops + i], dps);
-#endif
       v[oce + i] += lambda * dce;
       v[ope + i] += lambda * dpe;
       v[ops + i] += lambda * dps;
@@ -324,9 +317,6 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
       res.not_finite = true;
       return res;
     }
-#ifdef STRATA_DEBUG_NEWTON
-    printf("newton it %d dt %g err %g lambda %g dI %g I %g\n", it, dt_s, err, lambda, dI, v[oI]);
-#endif
     // Converged when this update, or the next one estimated from the contraction
     // rate err/err_prev, is below the tolerance.
     if (lambda == 1.0 && (err < kNewtonTolerance || (it > 0 && err < 1e-4 && err * err < kNewtonTolerance * err_prev))) {
