@@ -76,29 +76,44 @@ std::optional<ResultsStore> open_results_reporting(const SimulateOptions& opt, c
 
 namespace {
 
-void print_table(const std::vector<ProtocolStep>& steps, const std::vector<std::string>& texts,
-                 const std::vector<VariantResult>& results) {
-  // Columns: every step that passes current (rests are in the CSV only).
+// The table of a run: the scenario's objectives when it defines any (retentions,
+// capacities), else the capacity of every current-passing step (the last 8).
+void print_table(const Scenario& base, const std::vector<VariantResult>& results) {
+  const std::vector<ProtocolStep>& steps = base.protocol.steps;
+  const std::vector<std::string>& texts = base.protocol.step_texts;
+  const bool by_objective = !base.objectives.empty();
   std::vector<size_t> cols;
-  for (size_t k = 0; k < steps.size(); ++k)
-    if (steps[k].kind != StepKind::Rest) cols.push_back(k);
+  if (by_objective) {
+    for (size_t k = 0; k < base.objectives.size(); ++k) cols.push_back(k);
+  } else {
+    for (size_t k = 0; k < steps.size(); ++k)
+      if (steps[k].kind != StepKind::Rest) cols.push_back(k);
+  }
   const size_t max_cols = 8;
   const bool cut = cols.size() > max_cols;
   if (cut) cols.erase(cols.begin(), cols.end() - max_cols);  // the last ones: the rate test's end
   size_t wl = 5;
   for (const auto& r : results) wl = std::max(wl, std::min<size_t>(r.label.size(), 40));
   std::string head = fmt::format("{:>5}  {:<{}}  {:>6}", "id", "label", wl, "status");
-  for (size_t k : cols) head += fmt::format("  {:>10}", fmt::format("s{} mAh/g", k));
+  for (size_t k : cols)
+    head += fmt::format("  {:>14}", by_objective ? base.objectives[k].name.substr(0, 14) : fmt::format("s{} mAh/g", k));
   fmt::print("{}\n", head);
-  for (size_t k : cols) fmt::print("  s{}: {}\n", k, texts[k]);
-  if (cut) fmt::print("  (earlier steps are in the CSV)\n");
+  if (!by_objective) {
+    for (size_t k : cols) fmt::print("  s{}: {}\n", k, texts[k]);
+    if (cut) fmt::print("  (earlier steps are in the results file)\n");
+  }
   const size_t max_rows = 40;  // large sweeps: the file holds everything, `strata info` summarises it
   for (size_t k = 0; k < results.size() && k < max_rows; ++k) {
     const VariantResult& r = results[k];
     std::string line = fmt::format("{:>5}  {:<{}}  {:>6}", r.id, r.label.substr(0, 40), wl, r.status == 0 ? "ok" : "FAIL");
+    const std::vector<double> obj = by_objective ? objective_values(base.objectives, r) : std::vector<double>();
     for (size_t c : cols) {
+      if (by_objective) {
+        line += std::isfinite(obj[c]) ? fmt::format("  {:>14.5g}", obj[c]) : fmt::format("  {:>14}", "-");
+        continue;
+      }
       const StepResult& s = r.steps[c];
-      line += s.end_reason == "not run" ? fmt::format("  {:>10}", "-") : fmt::format("  {:>10.3f}", s.capacity_mAh_g);
+      line += s.end_reason == "not run" ? fmt::format("  {:>14}", "-") : fmt::format("  {:>14.3f}", s.capacity_mAh_g);
     }
     if (r.status != 0) line += "  " + r.reason;
     fmt::print("{}\n", line);
@@ -312,7 +327,7 @@ int run_simulate(const SimulateOptions& opt) {
   if (!opt.quiet) {
     bar.finish();
     std::sort(results.begin(), results.end(), [](const VariantResult& a, const VariantResult& b) { return a.id < b.id; });
-    print_table(base.protocol.steps, base.protocol.step_texts, results);
+    print_table(base, results);
     fmt::print("\n{} variants in {} batch(es) ({} ok, {} failed) in {:.3f} s on {} CPU threads: {:.1f} variants/s, "
                "{:.0f} time steps/s, {:.2f} Newton iterations per step; HDF5 writing {:.3f} s\n",
                results.size(), batches_run, tot.ok, tot.failed, wall_s, threads, results.size() / std::max(wall_s, 1e-9),
