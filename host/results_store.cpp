@@ -349,6 +349,12 @@ ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) 
                             h5::get_attr_string(meta.id(), "scenario_name") + "' (" +
                             h5::get_attr_string(meta.id(), "scenario_file") +
                             ") whose text differs from " + info.scenario_file + "; use the same scenario file");
+  try {  // a file damaged by a kill during a write: say so rather than fail later
+    (void)st.design_ids();
+  } catch (const h5::H5Error& e) {
+    throw ResultsStoreError("cannot resume " + path + ": the file is damaged (" + e.what() +
+                            "); it was probably killed while writing");
+  }
   h5::set_attr(meta.id(), "status", std::string("running"));
   h5::set_attr(meta.id(), "command", info.command);
   st.flush();

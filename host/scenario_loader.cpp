@@ -1711,6 +1711,8 @@ void validate_scenario(const Scenario& s, const std::string& where) {
   }
   if (n.separator_nodes < 2 || n.separator_nodes > 1000)
     range_fail(where, "numerics.separator_nodes", n.separator_nodes, "2 <= separator_nodes <= 1000");
+  if (!(n.particle_shell_ratio >= 0.5 && n.particle_shell_ratio <= 1.0))
+    range_fail(where, "numerics.particle_shell_ratio", n.particle_shell_ratio, "0.5 <= particle_shell_ratio <= 1");
   if (n.particle_shells < 3 || n.particle_shells > kMaxShells)
     range_fail(where, "numerics.particle_shells", n.particle_shells,
                fmt::format("3 <= particle_shells <= {}", kMaxShells));
@@ -1877,6 +1879,7 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
     n.nodes_per_layer = read_int(tr, "nodes_per_layer", 2, 1000, n.nodes_per_layer);
     n.separator_nodes = read_int(tr, "separator_nodes", 2, 1000, n.separator_nodes);
     n.particle_shells = read_int(tr, "particle_shells", 3, 1000, n.particle_shells);
+    n.particle_shell_ratio = tr.number("particle_shell_ratio", kNone, n.particle_shell_ratio);
     n.relative_tolerance = tr.number("relative_tolerance", kNone, n.relative_tolerance);
     n.max_step_s = tr.number("max_step_s", kS, n.max_step_s);
     n.voltage_event_tolerance_V =

@@ -44,6 +44,7 @@ enum ScalarParam : int {
   kMaxStep_s,
   kVoltageTol_V,
   kMaxStepsPerProtocolStep,
+  kShellRatio,                 // particle shell thickness ratio, outward (1: equal shells)
   kScalarParams
 };
 

@@ -106,15 +106,15 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
         const MaterialFns& mat = tab.materials[mid];
         const double R = v[sp + kSlotRadius_m], cmax = v[sp + kSlotCmax_mol_m3], Dref = v[sp + kSlotDiffusivity_m2_s];
         const double a = 3.0 * v[sp + kSlotVolumeFraction] / R;
-        const double dr = R / nr;
+        const ShellGrid grid{R, nr, v[S.o_scalar + kShellRatio]};
         const long cc = ocs + (long)col * nr, co = oo + S.s_cs() + (long)col * nr;
         const long oy = S.o_col + (long)col * (2 * nr + 3), oz = oy + nr, ocoef = oz + nr;
         double ta[kMaxShells], tb[kMaxShells], tc[kMaxShells], tw[kMaxShells];
         const double j = v[oj + col];
         Strided<double> y = v.at(oy), z = v.at(oz);
-        particle_linear_system(data, mat, Dref, cmax, nr, dr, dt_s, v.at(cc), v.at(co), j, ta, tb, tc, y);
+        particle_linear_system(data, mat, Dref, cmax, nr, grid, dt_s, v.at(cc), v.at(co), j, ta, tb, tc, y);
         for (int k = 0; k < nr; ++k) v[oz + k] = 0.0;
-        const double As = shell_outer_area(nr - 1, dr);
+        const double As = R * R;  // outer face of the last shell
         v[oz + nr - 1] = As / F;  // d(residual)/dj
         const double* cta = ta; const double* ctb = tb; const double* ctc = tc;
         if (!thomas_solve(nr, cta, ctb, ctc, y, tw) || !thomas_solve(nr, cta, ctb, ctc, z, tw)) {
@@ -123,7 +123,7 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
         }
         // dc = y - z dj; surface: dcs = psi dc_N + chi dj = ys + zs dj.
         using D2 = Dual<2>;
-        const D2 cs = surface_concentration(data, mat, Dref, cmax, dr, D2::var(v[cc + nr - 1], 0), D2::var(j, 1));
+        const D2 cs = surface_concentration(data, mat, Dref, cmax, grid.surface_gap(), D2::var(v[cc + nr - 1], 0), D2::var(j, 1));
         const double ys = cs.d[0] * y[nr - 1];
         const double zs = cs.d[1] - cs.d[0] * z[nr - 1];
         double j0, jphi, jc;

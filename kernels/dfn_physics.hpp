@@ -102,21 +102,48 @@ STRATA_HD T solid_diffusivity_m2_s(const double* data, const MaterialFns& m, dou
 }
 
 // Surface concentration from the outermost shell centre and the surface flux j/F,
-// by a half-shell linear extrapolation: c_s = c_N - (j/F)(dr/2)/D(c_N).
+// by linear extrapolation over the gap g between that centre and the surface:
+// c_s = c_N - (j/F) g / D(c_N).
 template <class T>
 STRATA_HD T surface_concentration(const double* data, const MaterialFns& m, double d_ref, double cmax,
-                                  double dr_m, const T& c_outer, const T& j_A_m2) {
+                                  double gap_m, const T& c_outer, const T& j_A_m2) {
   const T D = solid_diffusivity_m2_s(data, m, d_ref, c_outer / cmax);
-  return c_outer - j_A_m2 / kFaraday_C_mol * (0.5 * dr_m) / D;
+  return c_outer - j_A_m2 / kFaraday_C_mol * gap_m / D;
 }
 
-// Shell geometry of a particle of radius R in nr equal-thickness shells, divided by 4 pi:
-// shell volume w_k = ((k+1)^3 - k^3) dr^3 / 3, outer face area A_k = ((k+1) dr)^2.
-STRATA_HD inline double shell_volume(int k, double dr) {
-  const double a = k + 1.0, b = k;
-  return (a * a * a - b * b * b) * dr * dr * dr / 3.0;
-}
-STRATA_HD inline double shell_outer_area(int k, double dr) { return (k + 1.0) * (k + 1.0) * dr * dr; }
+// Shells of a particle of radius R: nr shells whose thicknesses shrink outward by the
+// ratio q (q = 1: equal thickness), refining the surface where the gradients are.
+// Face i (0..nr) at r_i = R (1 - q^i)/(1 - q^nr); centres at the shell midpoints;
+// volumes and areas divided by 4 pi.
+// Hot loops call faces() once and use the array (no pow per shell).
+struct ShellGrid {
+  double R = 0.0;
+  int nr = 1;
+  double q = 1.0;
+  // Fills rf[0..nr] with the face radii.
+  STRATA_HD void faces(double* rf) const {
+    double qi = 1.0, qn = 1.0;
+    for (int i = 0; i < nr; ++i) qn *= q;
+    for (int i = 0; i <= nr; ++i) {
+      rf[i] = q == 1.0 ? R * i / nr : R * (1.0 - qi) / (1.0 - qn);
+      qi *= q;
+    }
+    rf[nr] = R;
+  }
+  STRATA_HD static double volume(const double* rf, int k) {
+    return (rf[k + 1] * rf[k + 1] * rf[k + 1] - rf[k] * rf[k] * rf[k]) / 3.0;
+  }
+  STRATA_HD static double outer_area(const double* rf, int k) { return rf[k + 1] * rf[k + 1]; }
+  STRATA_HD static double centre(const double* rf, int k) { return 0.5 * (rf[k] + rf[k + 1]); }
+  // Distance from the outermost shell centre to the surface.
+  STRATA_HD double surface_gap() const {
+    if (q == 1.0) return 0.5 * R / nr;
+    double qn = 1.0;
+    for (int i = 0; i < nr; ++i) qn *= q;
+    const double inner = R * (1.0 - qn / q) / (1.0 - qn);  // face nr - 1
+    return 0.5 * (R - inner);
+  }
+};
 
 // Where the reference electrode sits: the measured potential uses
 // phi_e(x_ref) = (1 - theta) phi_e[p] + theta phi_e[p+1], with p + 1 == nx meaning the

@@ -60,13 +60,15 @@ STRATA_HD double slot_sodium_mol_m2(const DfnShape& S, const V& v, long ox, int 
   while (layer + 1 < S.n_layers && S.layer_first_slot[layer + 1] <= s) ++layer;
   const int local = s - S.layer_first_slot[layer];
   const long sp = S.o_slot + (long)kSlotParams * s;
-  const double R = v[sp + kSlotRadius_m], dr = R / S.nr, vf = v[sp + kSlotVolumeFraction];
-  const double particle_volume = R * R * R / 3.0;  // / 4 pi, as shell_volume
+  const double R = v[sp + kSlotRadius_m], vf = v[sp + kSlotVolumeFraction];
+  double rf[kMaxShells + 1];
+  ShellGrid{R, S.nr, v[S.o_scalar + kShellRatio]}.faces(rf);
+  const double particle_volume = R * R * R / 3.0;  // / 4 pi, as ShellGrid::volume
   double total = 0.0;
   for (int i = S.layer_first_cell[layer]; i < S.layer_first_cell[layer + 1]; ++i) {
     const long col = S.cell_first_col[i] + local;
     double n = 0.0;
-    for (int k = 0; k < S.nr; ++k) n += shell_volume(k, dr) * v[ox + S.s_cs() + col * S.nr + k];
+    for (int k = 0; k < S.nr; ++k) n += ShellGrid::volume(rf, k) * v[ox + S.s_cs() + col * S.nr + k];
     total += v[S.o_dx + i] * vf * n / particle_volume;
   }
   return total;

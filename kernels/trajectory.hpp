@@ -125,7 +125,8 @@ STRATA_HD void record_profiles(const DfnShape& S, const SharedTables& tab, const
         const MaterialFns& mat = tab.materials[(int)v[sp + kSlotMaterialId]];
         const double cmax = v[sp + kSlotCmax_mol_m3], R = v[sp + kSlotRadius_m];
         const double j = v[S.o_x + S.s_j() + col];
-        const double cs = surface_concentration(tab.data, mat, v[sp + kSlotDiffusivity_m2_s], cmax, R / S.nr,
+        const double cs = surface_concentration(tab.data, mat, v[sp + kSlotDiffusivity_m2_s], cmax,
+                                                ShellGrid{R, S.nr, v[S.o_scalar + kShellRatio]}.surface_gap(),
                                                 v[S.o_x + S.s_cs() + (long)col * S.nr + S.nr - 1], j);
         tr[oe + col] = v[S.o_x + S.s_phis() + i] - v[S.o_x + S.s_phie() + i] -
                        eval_ocp_V(tab.data, mat.ocp, cs / cmax, T_K);

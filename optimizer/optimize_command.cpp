@@ -66,6 +66,7 @@ int run_optimize(const SimulateOptions& opt) {
   CampaignResult res;
   try {
     res = run_campaign(base, evaluator, progress, interrupt_requested);
+    evaluator.write_pending();
     if (tty) std::fprintf(stderr, "\n");
     // Optimiser trajectories (a resumed run that already wrote them keeps them).
     for (size_t k = 0; k < res.logs.size(); ++k)

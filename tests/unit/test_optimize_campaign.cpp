@@ -77,6 +77,7 @@ TEST(OptimizeCampaign, FindsTheBetterOrderAndImprovesOnTheFirstPopulation) {
   ResultsStore store = ResultsStore::create(out, info, false);
   EngineEvaluator ev(base, store, info, 0, Layout::Blocked);
   const CampaignResult r = run_campaign(base, ev);
+  ev.write_pending();
   store.finish("complete");
   // The better order wins, and the search beats every design of its first population.
   EXPECT_EQ(r.best.choice, better_order) << best_sweep[0] << " vs " << best_sweep[1];
@@ -118,8 +119,9 @@ TEST(OptimizeCampaign, KilledCampaignResumesToTheSamePopulation) {
     if (n > 0 && n < 120) { caught = true; break; }
   }
   ASSERT_TRUE(caught) << "could not kill the campaign part-way";
-  ASSERT_EQ(run_strata("optimize " + sh_quote(scen.string()) + " --resume " + sh_quote(killed) + " --quiet --threads 1",
-                       tmp.path()).exit_code, 0);
+  const RunResult resumed =
+      run_strata("optimize " + sh_quote(scen.string()) + " --resume " + sh_quote(killed) + " --quiet --threads 1", tmp.path());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   const ResultsStore a = ResultsStore::open_read(full), b = ResultsStore::open_read(killed);
   EXPECT_EQ(h5::read_int64(a.file(), "population/design_id"), h5::read_int64(b.file(), "population/design_id"));
   EXPECT_EQ(h5::read_float64(a.file(), "population/step/capacity_mAh_g"),

@@ -39,19 +39,20 @@ double sphere_surface_analytic(double c0, double q, double R, double D, double t
 // Backward-Euler march of one particle with the kernel's discretisation; returns
 // the surface concentration at t_end.
 double sphere_surface_numeric(int nr, double c0, double j_A_m2, double R, double D, double cmax, double t_end,
-                              int n_steps) {
+                              int n_steps, double shell_ratio = 1.0) {
   MaterialFns mat;  // constant diffusivity
   std::vector<double> c(nr, c0), c_old(nr), y(nr), a(nr), b(nr), cu(nr), w(nr);
-  const double dr = R / nr, dt = t_end / n_steps;
+  const ShellGrid g{R, nr, shell_ratio};
+  const double dt = t_end / n_steps;
   for (int step = 0; step < n_steps; ++step) {
     c_old = c;
-    particle_linear_system(nullptr, mat, D, cmax, nr, dr, dt, c.data(), c_old.data(), j_A_m2, a.data(), b.data(),
+    particle_linear_system(nullptr, mat, D, cmax, nr, g, dt, c.data(), c_old.data(), j_A_m2, a.data(), b.data(),
                            cu.data(), y);
     const double* ca = a.data(); const double* cb = b.data(); const double* cc = cu.data();
     EXPECT_TRUE(thomas_solve(nr, ca, cb, cc, y, w));
     for (int k = 0; k < nr; ++k) c[k] += y[k];  // linear problem: one Newton step is exact
   }
-  return surface_concentration(nullptr, mat, D, cmax, dr, c[nr - 1], j_A_m2);
+  return surface_concentration(nullptr, mat, D, cmax, g.surface_gap(), c[nr - 1], j_A_m2);
 }
 
 }  // namespace
@@ -70,6 +71,21 @@ TEST(VerificationParticle, ConstantFluxMatchesSeriesAtSecondOrder) {
     EXPECT_GT(order, 1.7) << "refinement " << k << ": errors " << err[k] << " -> " << err[k + 1];
   }
   EXPECT_LT(err.back(), 1e-3);
+}
+
+// Shells refined toward the surface (each 0.8 of the one inside it) are more accurate
+// at the surface than equal shells of the same number, and still converge.
+TEST(VerificationParticle, SurfaceRefinedShellsAreMoreAccurate) {
+  const double R = 5e-6, D = 1e-14, cmax = 30000.0, c0 = 20000.0, j = 1.0;
+  const double t_end = 0.3 * R * R / D;
+  const double exact = sphere_surface_analytic(c0, -j / kFaraday_C_mol, R, D, t_end);
+  const double scale = std::fabs(exact - c0);
+  const double uniform8 = std::fabs(sphere_surface_numeric(8, c0, j, R, D, cmax, t_end, 40000) - exact) / scale;
+  const double refined8 = std::fabs(sphere_surface_numeric(8, c0, j, R, D, cmax, t_end, 40000, 0.8) - exact) / scale;
+  const double refined16 = std::fabs(sphere_surface_numeric(16, c0, j, R, D, cmax, t_end, 40000, 0.9) - exact) / scale;
+  EXPECT_LT(refined8, uniform8);
+  EXPECT_LT(refined16, refined8);
+  EXPECT_LT(refined16, 2e-3);
 }
 
 namespace {
