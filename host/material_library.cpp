@@ -255,16 +255,10 @@ void TableReader::finish() const {
 
 using detail::TableReader;
 using detail::Unit;
+using namespace detail;  // the unit constants (kM, kV, ...)
 
 namespace {
 
-constexpr Unit kNone{"", ""};
-constexpr Unit kKgM3{"_kg_m3", "kg/m3"};
-constexpr Unit kMolM3{"_mol_m3", "mol/m3"};
-constexpr Unit kM2S{"_m2_s", "m2/s"};
-constexpr Unit kAM2{"_A_m2", "A/m2"};
-constexpr Unit kV{"_V", "V"};
-constexpr Unit kSM{"_S_m", "S/m"};
 
 [[noreturn]] void range_fail(const std::string& where, const std::string& key, double v,
                              const std::string& allowed) {

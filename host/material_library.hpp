@@ -68,6 +68,21 @@ struct Unit {
   const char* display;  // e.g. "m" ("" for dimensionless)
 };
 
+// The units keys carry (one table for the material library and the scenario loader).
+inline constexpr Unit kNone{"", ""};
+inline constexpr Unit kM{"_m", "m"};
+inline constexpr Unit kM2{"_m2", "m2"};
+inline constexpr Unit kK{"_K", "K"};
+inline constexpr Unit kS{"_s", "s"};
+inline constexpr Unit kV{"_V", "V"};
+inline constexpr Unit kOhmM2{"_ohm_m2", "ohm m2"};
+inline constexpr Unit kAM2{"_A_m2", "A/m2"};
+inline constexpr Unit kSM{"_S_m", "S/m"};
+inline constexpr Unit kMolM3{"_mol_m3", "mol/m3"};
+inline constexpr Unit kKgM3{"_kg_m3", "kg/m3"};
+inline constexpr Unit kM2S{"_m2_s", "m2/s"};
+inline constexpr Unit kMAhG{"_mAh_g", "mAh/g"};
+
 std::string show_node(const toml::node& n);
 
 // Parses TOML text; a syntax error becomes a ScenarioError naming file:line:column.

@@ -27,20 +27,10 @@ namespace strata {
 namespace fs = std::filesystem;
 using detail::TableReader;
 using detail::Unit;
+using namespace detail;  // the unit constants (kM, kV, ...)
 
 namespace {
 
-constexpr Unit kNone{"", ""};
-constexpr Unit kM{"_m", "m"};
-constexpr Unit kM2{"_m2", "m2"};
-constexpr Unit kK{"_K", "K"};
-constexpr Unit kOhmM2{"_ohm_m2", "ohm m2"};
-constexpr Unit kAM2{"_A_m2", "A/m2"};
-constexpr Unit kSM{"_S_m", "S/m"};
-constexpr Unit kMolM3{"_mol_m3", "mol/m3"};
-constexpr Unit kS{"_s", "s"};
-constexpr Unit kV{"_V", "V"};
-constexpr Unit kMAhG{"_mAh_g", "mAh/g"};
 
 // The unit of an override path, from the name of its last component.
 Unit unit_of_path(const std::string& path) {
