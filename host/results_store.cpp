@@ -394,8 +394,20 @@ bool ResultsStore::has_trajectory(int64_t design_id) const {
   return h5::exists(file_.id(), "trajectories/" + std::to_string(design_id));
 }
 
+void ResultsStore::append_buffered(std::vector<PopulationRow> rows, double min_interval_s) {
+  buffered_.insert(buffered_.end(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
+  if (std::chrono::duration<double>(std::chrono::steady_clock::now() - last_write_).count() >= min_interval_s)
+    write_buffered();
+}
+
+void ResultsStore::write_buffered() {
+  append(buffered_);
+  buffered_.clear();
+}
+
 void ResultsStore::append(const std::vector<PopulationRow>& rows) {
   if (rows.empty()) return;
+  const auto t0 = std::chrono::steady_clock::now();
   const hid_t f = file_.id();
   const size_t n = rows.size(), ns = info_.step_texts.size(), nm = info_.material_names.size();
   const size_t nl = static_cast<size_t>(info_.n_layers);
@@ -472,6 +484,8 @@ void ResultsStore::append(const std::vector<PopulationRow>& rows) {
     h5::append_rows(open("population/constraint/" + info_.constraints[k].name).id(), Type::Float64, n, col.data());
   }
   flush();
+  last_write_ = std::chrono::steady_clock::now();
+  write_s_ += std::chrono::duration<double>(last_write_ - t0).count();
 }
 
 void ResultsStore::write_trajectory(const TrajectoryData& t) {
@@ -544,6 +558,7 @@ void ResultsStore::flush() {
 
 void ResultsStore::finish(const std::string& status) {
   if (!file_.valid() || closed_) return;
+  write_buffered();
   h5::Handle meta = h5::open_group(file_.id(), "meta");
   h5::set_attr(meta.id(), "status", status);
   h5::set_attr(meta.id(), "end_time", iso_time_now());

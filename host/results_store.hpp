@@ -3,6 +3,7 @@
 // population appended and flushed per batch, optimiser trajectories, and
 // per-design time series and profiles. Resumable: a reopened file reports the
 // designs it already holds.
+#include <chrono>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -99,6 +100,13 @@ class ResultsStore {
 
   // Appends the rows and flushes the file.
   void append(const std::vector<PopulationRow>& rows);
+  // Holds the rows and appends everything held once min_interval_s has passed since the
+  // last write (finish() writes the rest). For many small batches: every flush is a
+  // moment in which a kill can damage an HDF5 file, so a kill then loses at most
+  // min_interval_s of rows instead.
+  void append_buffered(std::vector<PopulationRow> rows, double min_interval_s);
+  void write_buffered();
+  double write_s() const { return write_s_; }  // time spent appending and flushing
   // Writes a design's trajectory (not flushed: call flush() after a batch of them).
   void write_trajectory(const TrajectoryData& t);
   // One optimiser instance's iterations (creates /optimizer/<k> on first use).
@@ -117,6 +125,9 @@ class ResultsStore {
   h5::Handle file_;
   RunInfo info_;
   bool closed_ = false;
+  std::vector<PopulationRow> buffered_;
+  std::chrono::steady_clock::time_point last_write_ = std::chrono::steady_clock::now();
+  double write_s_ = 0.0;
 };
 
 std::string iso_time_now();

@@ -83,18 +83,8 @@ std::vector<Evaluation> EngineEvaluator::evaluate(const std::vector<DesignPoint>
     }
   }
   std::sort(rows.begin(), rows.end(), [](const PopulationRow& a, const PopulationRow& b) { return a.result.id < b.result.id; });
-  pending_.insert(pending_.end(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
-  if (std::chrono::duration<double>(std::chrono::steady_clock::now() - last_write_).count() >= kWriteInterval_s)
-    write_pending();
+  store_.append_buffered(std::move(rows), kWriteInterval_s);
   return out;
-}
-
-void EngineEvaluator::write_pending() {
-  const auto t = std::chrono::steady_clock::now();
-  store_.append(pending_);
-  pending_.clear();
-  last_write_ = std::chrono::steady_clock::now();
-  io_s_ += std::chrono::duration<double>(last_write_ - t).count();
 }
 
 }  // namespace strata

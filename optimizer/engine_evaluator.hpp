@@ -4,7 +4,6 @@
 // the objective/constraint values come back. On a resumed run, batches whose
 // designs are already in the file are read from it instead of simulated, so the
 // campaign replays to the same population.
-#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -20,17 +19,13 @@ class EngineEvaluator : public BatchEvaluator {
  public:
   EngineEvaluator(const Scenario& base, ResultsStore& store, const RunInfo& info, int threads, Layout layout);
   std::vector<Evaluation> evaluate(const std::vector<DesignPoint>& points) override;
-  // Writes the rows still held in memory (call before closing the file). Rows are
-  // appended and flushed at most every kWriteInterval_s: small optimiser batches would
-  // otherwise flush every few milliseconds, and a kill landing inside a flush can
-  // damage an HDF5 file.
-  void write_pending();
+  // Rows go to the file at most every kWriteInterval_s (ResultsStore::append_buffered):
+  // optimiser batches are small and frequent.
   static constexpr double kWriteInterval_s = 0.5;
 
   // The variant each design id of this run stands for (for re-simulating the best).
   const std::map<int64_t, VariantSpec>& variants() const { return variants_; }
   long replayed() const { return replayed_; }  // designs read back from the file
-  double io_s() const { return io_s_; }
 
  private:
   std::vector<Evaluation> replay(const std::vector<DesignPoint>& points, int64_t first_id);
@@ -46,9 +41,6 @@ class EngineEvaluator : public BatchEvaluator {
   std::set<int64_t> in_file_;
   std::map<int64_t, VariantSpec> variants_;
   long replayed_ = 0;
-  double io_s_ = 0.0;
-  std::vector<PopulationRow> pending_;
-  std::chrono::steady_clock::time_point last_write_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace strata

@@ -173,7 +173,7 @@ std::vector<FitEvaluator::Residuals> FitEvaluator::simulate(const std::vector<De
       rows.push_back(std::move(row));
     }
   }
-  if (store_) store_->append(rows);
+  if (store_) store_->append_buffered(std::move(rows), 0.5);
   ++batch_index_;
   return out;
 }

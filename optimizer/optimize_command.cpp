@@ -66,7 +66,7 @@ int run_optimize(const SimulateOptions& opt) {
   CampaignResult res;
   try {
     res = run_campaign(base, evaluator, progress, interrupt_requested);
-    evaluator.write_pending();
+    store->write_buffered();
     if (tty) std::fprintf(stderr, "\n");
     // Optimiser trajectories (a resumed run that already wrote them keeps them).
     for (size_t k = 0; k < res.logs.size(); ++k)
@@ -97,10 +97,10 @@ int run_optimize(const SimulateOptions& opt) {
                "batches of mean size {:.2f} ({} optimisers)\n",
                res.evaluations, evaluator.replayed(), res.batches, std::min<long>(d.initial_population, d.max_evaluations),
                res.optimizer_batches, res.mean_batch_size, res.optimizers);
-    const double engine_s = res.evaluate_s - evaluator.io_s(), wall = std::max(res.wall_s, 1e-9);
+    const double engine_s = res.evaluate_s - store->write_s(), wall = std::max(res.wall_s, 1e-9);
     fmt::print("time: {:.2f} s: engine {:.1f}%, HDF5 {:.2f}%, outside the engine (gate, NLopt, HDF5, bookkeeping) "
                "{:.2f}%; {:.3f} s per batch\n",
-               res.wall_s, 100.0 * engine_s / wall, 100.0 * evaluator.io_s() / wall, 100.0 * (wall - engine_s) / wall,
+               res.wall_s, 100.0 * engine_s / wall, 100.0 * store->write_s() / wall, 100.0 * (wall - engine_s) / wall,
                res.wall_s / std::max<long>(res.batches, 1));
     for (const CampaignBest& b : res.best_per_choice) fmt::print("best of choice {}: {}\n", b.choice, describe(space, b));
     fmt::print("overall best: {}\n", describe(space, res.best));
