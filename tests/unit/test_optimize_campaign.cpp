@@ -129,3 +129,51 @@ TEST(OptimizeCampaign, KilledCampaignResumesToTheSamePopulation) {
             h5::read_float64(b.file(), "population/var/layers[0].thickness_fraction"));
   EXPECT_EQ(h5::read_float64(a.file(), "optimizer/0/objective"), h5::read_float64(b.file(), "optimizer/0/objective"));
 }
+
+// The calibration resumes like the design search: a killed `strata fit` continued with
+// --resume ends with the population and the report of an uninterrupted run.
+TEST(OptimizeCampaign, KilledFitResumesToTheSameResult) {
+  TempDir tmp;
+  std::string text = slurp(std::string(STRATA_TEST_DATA_DIR) + "/fit_full.toml");
+  const size_t lib = text.find("path = \"../../materials\"");
+  ASSERT_NE(lib, std::string::npos);
+  text.replace(lib, 24, "path = \"" + std::string(STRATA_SOURCE_DIR) + "/materials\"");
+  const fs::path scen = tmp.path() / "fit.toml";
+  spit(scen, text);
+  const std::string full = (tmp.path() / "full.h5").string(), killed = (tmp.path() / "killed.h5").string();
+  ASSERT_EQ(run_strata("fit " + sh_quote(scen.string()) + " --out " + sh_quote(full) + " --quiet --threads 1", tmp.path())
+                .exit_code, 0);
+  const int64_t total = ResultsStore::open_read(full).rows();
+  bool caught = false;
+  for (int wait_ms : {1500, 3000, 5000}) {
+    fs::remove(killed);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      freopen("/dev/null", "w", stdout);
+      freopen("/dev/null", "w", stderr);
+      execl(kBinary.c_str(), kBinary.c_str(), "fit", scen.c_str(), "--out", killed.c_str(), "--quiet", "--threads", "1",
+            (char*)nullptr);
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    kill(pid, SIGKILL);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (!fs::exists(killed)) continue;
+    const auto n = ResultsStore::open_read(killed).rows();
+    if (n > 0 && n < total) { caught = true; break; }
+  }
+  ASSERT_TRUE(caught) << "could not kill the fit part-way";
+  const RunResult resumed =
+      run_strata("fit " + sh_quote(scen.string()) + " --resume " + sh_quote(killed) + " --quiet --threads 1", tmp.path());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const ResultsStore a = ResultsStore::open_read(full), b = ResultsStore::open_read(killed);
+  EXPECT_EQ(h5::read_int64(a.file(), "population/design_id"), h5::read_int64(b.file(), "population/design_id"));
+  EXPECT_EQ(h5::read_float64(a.file(), "population/objective/misfit"),
+            h5::read_float64(b.file(), "population/objective/misfit"));
+  h5::Handle fa = h5::open_group(a.file(), "fit"), fb = h5::open_group(b.file(), "fit");
+  double ca = 0, cb = 0;
+  H5Aread(h5::Handle(H5Aopen(fa.id(), "chi2", H5P_DEFAULT)).id(), H5T_NATIVE_DOUBLE, &ca);
+  H5Aread(h5::Handle(H5Aopen(fb.id(), "chi2", H5P_DEFAULT)).id(), H5T_NATIVE_DOUBLE, &cb);
+  EXPECT_EQ(ca, cb);
+}
