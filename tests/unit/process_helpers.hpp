@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace strata::test {
 
@@ -88,6 +89,29 @@ inline RunResult simulate(const std::string& scenario, const fs::path& out_dir, 
   return run_strata("simulate " + sh_quote(scenario) + " --csv --out " + sh_quote(out_dir.string()) +
                         (extra.empty() ? "" : " " + extra),
                     io_dir);
+}
+
+// Starts the program args[0] with stdout and stderr discarded.
+inline pid_t spawn(const std::vector<std::string>& args) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// Waits for pid; its exit code (-1 if killed), and the killing signal in signal_out.
+inline int wait_exit(pid_t pid, int* signal_out = nullptr) {
+  int st = 0;
+  waitpid(pid, &st, 0);
+  if (signal_out) *signal_out = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 }  // namespace strata::test

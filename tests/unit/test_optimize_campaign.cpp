@@ -42,6 +42,26 @@ fs::path small_campaign(const fs::path& dir, long budget) {
   return p;
 }
 
+// Runs `strata <args...> --out killed` and kills it with SIGKILL once part of its
+// designs are in the file (fewer than total), retrying with longer waits.
+bool kill_part_way(const std::vector<std::string>& args, const std::string& killed, int64_t total,
+                   std::initializer_list<int> waits_ms) {
+  for (int wait_ms : waits_ms) {
+    fs::remove(killed);
+    std::vector<std::string> argv = {kBinary};
+    argv.insert(argv.end(), args.begin(), args.end());
+    for (const char* a : {"--out", killed.c_str(), "--quiet", "--threads", "1"}) argv.push_back(a);
+    const pid_t pid = spawn(argv);
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    kill(pid, SIGKILL);
+    wait_exit(pid);
+    if (!fs::exists(killed)) continue;
+    const int64_t n = ResultsStore::open_read(killed).rows();
+    if (n > 0 && n < total) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST(OptimizeCampaign, FindsTheBetterOrderAndImprovesOnTheFirstPopulation) {
@@ -98,26 +118,8 @@ TEST(OptimizeCampaign, KilledCampaignResumesToTheSamePopulation) {
   ASSERT_EQ(run_strata("optimize " + sh_quote(scen.string()) + " --out " + sh_quote(full) + " --quiet --threads 1",
                        tmp.path()).exit_code, 0);
   // Kill a second run part-way (retrying until it is caught between batches).
-  bool caught = false;
-  for (int wait_ms : {400, 900, 1800}) {
-    fs::remove(killed);
-    const pid_t pid = fork();
-    if (pid == 0) {
-      freopen("/dev/null", "w", stdout);
-      freopen("/dev/null", "w", stderr);
-      execl(kBinary.c_str(), kBinary.c_str(), "optimize", scen.c_str(), "--out", killed.c_str(), "--quiet", "--threads",
-            "1", (char*)nullptr);
-      _exit(127);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
-    kill(pid, SIGKILL);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    if (!fs::exists(killed)) continue;
-    const auto n = ResultsStore::open_read(killed).rows();
-    if (n > 0 && n < 120) { caught = true; break; }
-  }
-  ASSERT_TRUE(caught) << "could not kill the campaign part-way";
+  ASSERT_TRUE(kill_part_way({"optimize", scen.string()}, killed, 120, {400, 900, 1800}))
+      << "could not kill the campaign part-way";
   const RunResult resumed =
       run_strata("optimize " + sh_quote(scen.string()) + " --resume " + sh_quote(killed) + " --quiet --threads 1", tmp.path());
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
@@ -144,26 +146,8 @@ TEST(OptimizeCampaign, KilledFitResumesToTheSameResult) {
   ASSERT_EQ(run_strata("fit " + sh_quote(scen.string()) + " --out " + sh_quote(full) + " --quiet --threads 1", tmp.path())
                 .exit_code, 0);
   const int64_t total = ResultsStore::open_read(full).rows();
-  bool caught = false;
-  for (int wait_ms : {1500, 3000, 5000}) {
-    fs::remove(killed);
-    const pid_t pid = fork();
-    if (pid == 0) {
-      freopen("/dev/null", "w", stdout);
-      freopen("/dev/null", "w", stderr);
-      execl(kBinary.c_str(), kBinary.c_str(), "fit", scen.c_str(), "--out", killed.c_str(), "--quiet", "--threads", "1",
-            (char*)nullptr);
-      _exit(127);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
-    kill(pid, SIGKILL);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    if (!fs::exists(killed)) continue;
-    const auto n = ResultsStore::open_read(killed).rows();
-    if (n > 0 && n < total) { caught = true; break; }
-  }
-  ASSERT_TRUE(caught) << "could not kill the fit part-way";
+  ASSERT_TRUE(kill_part_way({"fit", scen.string()}, killed, total, {1500, 3000, 5000}))
+      << "could not kill the fit part-way";
   const RunResult resumed =
       run_strata("fit " + sh_quote(scen.string()) + " --resume " + sh_quote(killed) + " --quiet --threads 1", tmp.path());
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;

@@ -36,27 +36,6 @@ fs::path write_sweep_scenario(const fs::path& dir) {
   return p;
 }
 
-pid_t spawn(const std::vector<std::string>& args) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int wait_exit(pid_t pid, int* signal_out = nullptr) {
-  int st = 0;
-  waitpid(pid, &st, 0);
-  if (signal_out) *signal_out = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 // Design id -> capacity of every step, read from a results file.
 std::map<int64_t, std::vector<double>> population(const std::string& path) {
   const ResultsStore st = ResultsStore::open_read(path);
