@@ -114,7 +114,9 @@ void fill_record(const DfnShape& S, const Scenario& s, const std::map<std::strin
       const ActiveMaterial& am = s.materials.at(lm.material);
       slot_material[s_idx] = pad ? -1 : material_ids.at(lm.material);
       v[sp + kSlotMaterialId] = material_ids.at(lm.material);
-      v[sp + kSlotVolumeFraction] = pad ? 0.0 : (1.0 - l.porosity) * lm.solid_volume_fraction;
+      // Electrochemically active volume fraction; the mass (1C, mAh/g) counts all of it.
+      v[sp + kSlotVolumeFraction] =
+          pad ? 0.0 : (1.0 - l.porosity) * lm.solid_volume_fraction * am.accessible_fraction;
       v[sp + kSlotRadius_m] = lm.particle_radius_m;
       v[sp + kSlotCmax_mol_m3] = am.max_concentration_mol_m3;
       v[sp + kSlotDiffusivity_m2_s] = am.diffusivity_m2_s;

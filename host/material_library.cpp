@@ -409,6 +409,7 @@ ActiveMaterial parse_active_material(const std::string& toml_text, const std::st
   m.source = r.required_string("source");
   if (m.source.empty()) r.fail("source", "is empty; say where the numbers come from");
   m.density_kg_m3 = r.required_number("density_kg_m3", kKgM3);
+  m.accessible_fraction = r.number("accessible_fraction", kNone, m.accessible_fraction);
   m.max_concentration_mol_m3 = r.required_number("max_concentration_mol_m3", kMolM3);
   m.stoichiometry_charged = r.required_number("stoichiometry_charged", kNone);
   m.stoichiometry_discharged = r.required_number("stoichiometry_discharged", kNone);
@@ -534,6 +535,7 @@ void validate_active_material(const ActiveMaterial& m, const std::string& where,
   };
   pos("density_kg_m3", m.density_kg_m3, 1e5, "1e5");
   pos("max_concentration_mol_m3", m.max_concentration_mol_m3, 1e6, "1e6");
+  pos("accessible_fraction", m.accessible_fraction, 1.0, "1");
   pos("diffusivity_m2_s", m.diffusivity_m2_s, 1e-6, "1e-6");
   pos("exchange_current_density_A_m2", m.exchange_current_density_A_m2, 1e6, "1e6");
   pos("reference_concentration_mol_m3", m.reference_concentration_mol_m3, 1e5, "1e5");

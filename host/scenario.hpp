@@ -39,6 +39,10 @@ struct ActiveMaterial {
   std::string file;           // path it was read from
   std::string source;         // where the numbers come from
   double density_kg_m3 = 0.0;
+  // Fraction of the active mass that takes part in the electrochemistry (isolated
+  // agglomerates, Na lost to side reactions): scales the active volume fraction and
+  // surface area, not the mass that C-rates and mAh/g are referred to.
+  double accessible_fraction = 1.0;
   double max_concentration_mol_m3 = 0.0;
   double stoichiometry_charged = 0.0;     // x at the top of the usable window (charged cathode)
   double stoichiometry_discharged = 1.0;  // x at the bottom (discharged cathode); initial state

@@ -32,7 +32,8 @@ const char* const kCellFields[] = {"temperature_K", "contact_resistance_ohm_m2",
 const char* const kElectrolyteFields[] = {"initial_concentration_mol_m3"};
 const char* const kMaterialFields[] = {"diffusivity_m2_s",         "exchange_current_density_A_m2",
                                        "max_concentration_mol_m3", "stoichiometry_charged",
-                                       "stoichiometry_discharged", "density_kg_m3"};
+                                       "stoichiometry_discharged", "density_kg_m3",
+                                       "accessible_fraction"};
 
 template <size_t N>
 bool in(const char* const (&list)[N], const std::string& f) {
@@ -328,6 +329,7 @@ void apply_override(Scenario& s, const std::string& path, double value) {
       else if (f == "stoichiometry_charged") m.stoichiometry_charged = value;
       else if (f == "stoichiometry_discharged") m.stoichiometry_discharged = value;
       else if (f == "density_kg_m3") m.density_kg_m3 = value;
+      else if (f == "accessible_fraction") m.accessible_fraction = value;
       break;
     }
   }

@@ -166,6 +166,23 @@ TEST(DfnLowRate, CapacityEqualsUsableWindowsAtCOver50) {
   EXPECT_LT(std::fabs(q - window_C_m2) / window_C_m2, 0.01) << q << " vs " << window_C_m2 << " C/m2";
 }
 
+// An accessible fraction f scales what the material stores (and its surface area), not the
+// mass that C-rates and mAh/g refer to: at C/50 the capacity scales by f, the current not.
+TEST(DfnLowRate, AccessibleFractionScalesCapacityNotMass) {
+  Scenario full = test::bilayer_scenario({"Charge at C/50 until 3.6 V"});
+  for (auto& [name, m] : full.materials) m.stoichiometry_charged = ocp_root(m, 3.6);
+  Scenario part = full;
+  for (auto& [name, m] : part.materials) m.accessible_fraction = 0.4;
+  Batch b = test::run_scenarios({full, part});
+  ASSERT_EQ(test::status(b, 0), 0);
+  ASSERT_EQ(test::status(b, 1), 0);
+  const double q_full = test::capacity_mAh_g(b, 0, 0), q_part = test::capacity_mAh_g(b, 1, 0);
+  EXPECT_LT(std::fabs(q_part / q_full - 0.4), 0.004) << q_part << " vs " << q_full << " mAh/g";
+  const long sc = b.shape.o_scalar;
+  EXPECT_EQ(b.view(0)[sc + kOneC_A_m2], b.view(1)[sc + kOneC_A_m2]);
+  EXPECT_EQ(b.view(0)[sc + kActiveMass_kg_m2], b.view(1)[sc + kActiveMass_kg_m2]);
+}
+
 namespace {
 std::vector<Scenario> mixed_batch() {
   std::vector<Scenario> scs;
