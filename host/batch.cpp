@@ -97,7 +97,8 @@ void fill_record(const DfnShape& S, const Scenario& s, const std::map<std::strin
   for (int k = 0; k < S.n_layers; ++k) {
     const Layer& l = s.layers[k];
     const int n = S.layer_first_cell[k + 1] - S.layer_first_cell[k];
-    const double trans = effective_transport(l.porosity, l.use_bruggeman, l.bruggeman_exponent, l.tortuosity);
+    const double trans = effective_transport(l.porosity, l.use_bruggeman, l.bruggeman_exponent, l.tortuosity) /
+                         s.cell.electrode_tortuosity_scale;
     for (int i = 0; i < n; ++i, ++cell) {
       v[S.o_dx + cell] = l.thickness_m / n;
       v[S.o_eps + cell] = l.porosity;

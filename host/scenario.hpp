@@ -99,6 +99,9 @@ struct Cell {
   double temperature_K = 298.15;
   double area_m2 = 1.0;                       // for reporting absolute currents only
   double contact_resistance_ohm_m2 = 0.0;     // at the current collector
+  // Multiplies every electrode layer's tortuosity factor (not the separator's): the
+  // absolute scale to fit where only tortuosity ratios are measured.
+  double electrode_tortuosity_scale = 1.0;
   // Reference electrode position in the separator: 0 at the working electrode face,
   // 1 at the counter electrode.
   double reference_position_fraction = 1.0;

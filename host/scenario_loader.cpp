@@ -1673,6 +1673,9 @@ void validate_scenario(const Scenario& s, const std::string& where) {
   if (!(c.contact_resistance_ohm_m2 >= 0.0 && c.contact_resistance_ohm_m2 <= 10.0))
     range_fail(where, "cell.contact_resistance_ohm_m2", c.contact_resistance_ohm_m2,
                "0 <= contact_resistance_ohm_m2 <= 10");
+  if (!(c.electrode_tortuosity_scale > 0.0 && c.electrode_tortuosity_scale <= 1000.0))
+    range_fail(where, "cell.electrode_tortuosity_scale", c.electrode_tortuosity_scale,
+               "0 < electrode_tortuosity_scale <= 1000");
   if (!(c.reference_position_fraction >= 0.0 && c.reference_position_fraction <= 1.0))
     range_fail(where, "cell.reference_position_fraction", c.reference_position_fraction,
                "0 <= reference_position_fraction <= 1");
@@ -1778,6 +1781,8 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
     c.area_m2 = tr.number("area_m2", kM2, c.area_m2);
     c.contact_resistance_ohm_m2 =
         tr.number("contact_resistance_ohm_m2", kOhmM2, c.contact_resistance_ohm_m2);
+    c.electrode_tortuosity_scale =
+        tr.number("electrode_tortuosity_scale", kNone, c.electrode_tortuosity_scale);
     c.reference_position_fraction =
         tr.number("reference_position_fraction", kNone, c.reference_position_fraction);
     if (auto ce = tr.string("counter_electrode")) {

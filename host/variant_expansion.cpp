@@ -26,7 +26,7 @@ const char* const kLayerFields[] = {"thickness_m", "porosity", "tortuosity", "br
 const char* const kLayerMaterialFields[] = {"solid_volume_fraction", "particle_radius_m"};
 const char* const kSeparatorFields[] = {"thickness_m", "porosity", "tortuosity",
                                         "bruggeman_exponent"};
-const char* const kCellFields[] = {"temperature_K", "contact_resistance_ohm_m2",
+const char* const kCellFields[] = {"temperature_K", "contact_resistance_ohm_m2", "electrode_tortuosity_scale",
                                    "reference_position_fraction",
                                    "counter_exchange_current_density_A_m2"};
 const char* const kElectrolyteFields[] = {"initial_concentration_mol_m3"};
@@ -313,6 +313,7 @@ void apply_override(Scenario& s, const std::string& path, double value) {
       Cell& c = s.cell;
       if (f == "temperature_K") c.temperature_K = value;
       else if (f == "contact_resistance_ohm_m2") c.contact_resistance_ohm_m2 = value;
+      else if (f == "electrode_tortuosity_scale") c.electrode_tortuosity_scale = value;
       else if (f == "reference_position_fraction") c.reference_position_fraction = value;
       else if (f == "counter_exchange_current_density_A_m2")
         c.counter_exchange_current_density_A_m2 = value;

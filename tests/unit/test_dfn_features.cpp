@@ -97,3 +97,19 @@ TEST(DfnFeatures, ContactResistanceShiftsTheMeasuredPotential) {
   EXPECT_LT(test::capacity_mAh_g(b, 2, 0), test::capacity_mAh_g(b, 0, 0));
   EXPECT_NEAR(test::out(b, 1, 0, kOutEndPotential_V), 3.6, 1e-4);
 }
+
+// The electrode tortuosity scale multiplies each layer's tortuosity (not the
+// separator's): a scale of 2 gives what doubling every layer's tortuosity gives,
+// and a more tortuous electrode charges less at 3C.
+TEST(DfnFeatures, ElectrodeTortuosityScaleEqualsScaledLayerTortuosity) {
+  Scenario plain = test::bilayer_scenario({"Charge at 3C until 3.6 V"});
+  Scenario scaled = plain;
+  scaled.cell.electrode_tortuosity_scale = 2.0;
+  Scenario doubled = plain;
+  for (Layer& l : doubled.layers) l.tortuosity *= 2.0;
+  Batch b = test::run_scenarios({plain, scaled, doubled});
+  for (int v = 0; v < 3; ++v) ASSERT_EQ(test::status(b, v), 0);
+  const double q_scaled = test::capacity_mAh_g(b, 1, 0), q_doubled = test::capacity_mAh_g(b, 2, 0);
+  EXPECT_NEAR(q_scaled, q_doubled, 1e-9 * q_doubled);
+  EXPECT_LT(q_scaled, test::capacity_mAh_g(b, 0, 0));
+}
