@@ -20,6 +20,11 @@ struct SimulateOptions {
   Layout layout = Layout::Blocked;
   bool quiet = false;              // no table, no progress bar
   std::string command;             // the command line, for /meta
+  // strata optimize only: optimise this [[objectives]] name instead of design.objective
+  // (the results file is then named <scenario>_<objective>.h5), and multiply the
+  // campaign's budgets (initial population, evaluations) by budget_scale.
+  std::string design_objective;
+  double budget_scale = 1.0;
 };
 
 // "CPU: <model>, N threads".

@@ -30,6 +30,14 @@ std::string describe(const DesignSpace& space, const CampaignBest& b) {
 
 }  // namespace
 
+void scale_design_budget(DesignSpec& d, double scale) {
+  if (scale == 1.0) return;
+  auto scaled = [&](long n) { return std::max<long>(1, std::lround(n * scale)); };
+  d.initial_population = static_cast<int>(scaled(d.initial_population));
+  d.max_evaluations = std::max<long>(scaled(d.max_evaluations), d.initial_population);
+  d.max_evaluations_per_optimizer = scaled(d.max_evaluations_per_optimizer);
+}
+
 int run_optimize(const SimulateOptions& opt) {
   Scenario base;
   if (!load_scenario_reporting(opt.scenario_path, base)) return 2;
@@ -38,13 +46,30 @@ int run_optimize(const SimulateOptions& opt) {
               << ": no [design] section; strata optimize needs the design space (docs/scenario-format.md)\n";
     return 2;
   }
+  std::string stem = safe_file_stem(base.name);
+  if (!opt.design_objective.empty()) {
+    std::string names;
+    bool known = false;
+    for (const auto& o : base.objectives) {
+      names += (names.empty() ? "" : ", ") + o.name;
+      known = known || o.name == opt.design_objective;
+    }
+    if (!known) {
+      std::cerr << "error: --objective " << opt.design_objective << ": " << opt.scenario_path
+                << " has no [[objectives]] of that name; allowed: " << names << "\n";
+      return 2;
+    }
+    base.design.objective = opt.design_objective;
+    stem = safe_file_stem(base.name + "_" + opt.design_objective);
+  }
+  scale_design_budget(base.design, opt.budget_scale);
   const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
   const DesignSpace space(base);
   RunInfo info = run_info_for(base, opt.command, cpu_device_description(threads));
   info.var_paths = space.variable_names();
   info.n_designs = base.design.max_evaluations;
   info.seed = static_cast<int64_t>(base.design.seed);
-  const std::string h5_path = results_path(opt, safe_file_stem(base.name));
+  const std::string h5_path = results_path(opt, stem);
   std::optional<ResultsStore> store = open_results_reporting(opt, h5_path, info);
   if (!store) return 2;
   install_interrupt_handlers();

@@ -8,8 +8,12 @@
 
 namespace strata {
 
-// Same options as simulate (the CSV flag is ignored). Exit codes as run_simulate.
+// Same options as simulate (the CSV flag is ignored), plus design_objective and
+// budget_scale. Exit codes as run_simulate.
 int run_optimize(const SimulateOptions& opt);
+
+// Multiplies the initial population and the evaluation budgets by scale (at least 1 each).
+void scale_design_budget(DesignSpec& d, double scale);
 
 }  // namespace strata
 

@@ -50,6 +50,13 @@ int main(int argc, char** argv) {
                          "also write a CSV (one row per design and step) beside the HDF5 file");
   RunCommand optimize(app, "optimize", "search the scenario's [design] space with NLopt, batch by batch",
                       "scenario file (TOML) with a [design] section", command);
+  optimize.app->add_option("--objective", optimize.options.design_objective,
+                           "optimise this [[objectives]] name instead of design.objective (results file "
+                           "<scenario>_<objective>.h5)");
+  optimize.app
+      ->add_option("--scale", optimize.options.budget_scale,
+                   "multiply the campaign's initial population and evaluation budgets (default 1)")
+      ->check(CLI::Range(0.01, 1000.0));
   RunCommand fit(app, "fit", "calibrate the scenario's [fit] parameters against its measured targets",
                  "scenario file (TOML) with a [fit] section", command);
 
