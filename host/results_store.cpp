@@ -226,7 +226,8 @@ TrajectoryData extract_trajectory(Batch& b, int v, int64_t design_id, const std:
     for (int i = 0; i < S.ne; ++i) {
       const int layer = S.cell_layer[i];
       for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
-        if (slot_mat[s] < 0) continue;
+        // Absent: a padding slot, or a material at zero fraction in this layer.
+        if (slot_mat[s] < 0 || rec[S.o_slot + (long)kSlotParams * s + kSlotVolumeFraction] <= 0.0) continue;
         const size_t q = (size_t)i * nm + slot_mat[s];
         pr.eta_V[q] = tr[oe + col];
         pr.j_A_m2[q] = tr[oj + col];

@@ -6,7 +6,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+import pandas as pd  # noqa: E402
 
 from . import analysis  # noqa: E402
 from .io import (MiningError, load_population, load_profiles, load_trajectory,  # noqa: E402
@@ -199,7 +200,12 @@ def plot_scatter(path, x, y, out, color=None):
     if color is None and df.attrs["objectives"]:
         color = df.attrs["objectives"][0]
     fig, ax = plt.subplots(figsize=(7, 5))
-    if color:
+    if color and not pd.api.types.is_numeric_dtype(df[color]):
+        # A categorical column (layer order, label): one colour per value.
+        for k, (value, group) in enumerate(df.groupby(color, sort=True)):
+            ax.scatter(group[x], group[y], s=18, color=f"C{k % 10}", label=f"{color} {value}")
+        ax.legend(fontsize=7)
+    elif color:
         c = df[color].to_numpy(dtype=float)
         bad = ~np.isfinite(c)
         sc = ax.scatter(df[x][~bad], df[y][~bad], c=c[~bad], cmap="viridis", s=18)
