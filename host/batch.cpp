@@ -142,7 +142,10 @@ void fill_record(const DfnShape& S, const Scenario& s, const std::map<std::strin
   const long sc = S.o_scalar;
   const double mass = active_mass_kg_m2(s);
   v[sc + kTemperature_K] = s.cell.temperature_K;
-  v[sc + kContactResistance_ohm_m2] = s.cell.contact_resistance_ohm_m2;
+  // The layer at the current collector may carry its own contact resistance.
+  v[sc + kContactResistance_ohm_m2] = s.layers.front().contact_resistance_ohm_m2 >= 0.0
+                                          ? s.layers.front().contact_resistance_ohm_m2
+                                          : s.cell.contact_resistance_ohm_m2;
   v[sc + kReferenceFraction] = s.cell.reference_position_fraction;
   v[sc + kCounterI0_A_m2] = s.cell.counter_ideal ? 0.0 : s.cell.counter_exchange_current_density_A_m2;
   // 1C current density: mAh/g equals Ah/kg, so (Ah/kg) * (kg/m2) / (1 h) is A/m2.

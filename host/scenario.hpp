@@ -82,6 +82,10 @@ struct Layer {
   double tortuosity = 1.0;
   double bruggeman_exponent = 1.5;
   double conductivity_S_m = 0.0;      // effective electronic conductivity of the layer
+  // Contact resistance with the current collector when this layer touches it (< 0:
+  // not given, cell.contact_resistance_ohm_m2 applies). It follows the layer when a
+  // layer order moves it.
+  double contact_resistance_ohm_m2 = -1.0;
   int nodes = 0;                      // 0: from numerics
   std::vector<LayerMaterial> materials;
 };

@@ -1621,6 +1621,10 @@ void validate_scenario(const Scenario& s, const std::string& where) {
     if (!(L.porosity > 0.0 && L.porosity < 1.0))
       range_fail(where, p + ".porosity", L.porosity, "0 < porosity < 1");
     transport(p, L.use_bruggeman, L.tortuosity, L.bruggeman_exponent);
+    if (L.contact_resistance_ohm_m2 != -1.0 &&
+        !(L.contact_resistance_ohm_m2 >= 0.0 && L.contact_resistance_ohm_m2 <= 10.0))
+      range_fail(where, p + ".contact_resistance_ohm_m2", L.contact_resistance_ohm_m2,
+                 "0 <= contact_resistance_ohm_m2 <= 10");
     if (!(L.conductivity_S_m > 0.0 && L.conductivity_S_m <= 1e8))
       range_fail(where, p + ".conductivity_S_m", L.conductivity_S_m,
                  "0 < conductivity_S_m <= 1e8");
@@ -1825,6 +1829,7 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
       L.porosity = tr.required_number("porosity", kNone);
       read_transport(tr, L.use_bruggeman, L.tortuosity, L.bruggeman_exponent);
       L.conductivity_S_m = tr.required_number("conductivity_S_m", kSM);
+      L.contact_resistance_ohm_m2 = tr.number("contact_resistance_ohm_m2", kOhmM2, L.contact_resistance_ohm_m2);
       L.nodes = read_int(tr, "nodes", 2, 1000, 0);
       const toml::node* mn = tr.node("materials");
       if (!mn) tr.missing("materials", "one or more [[layers.materials]] tables");

@@ -22,7 +22,7 @@ struct OverrideTarget {
 };
 
 const char* const kLayerFields[] = {"thickness_m", "porosity", "tortuosity", "bruggeman_exponent",
-                                    "conductivity_S_m"};
+                                    "conductivity_S_m", "contact_resistance_ohm_m2"};
 const char* const kLayerMaterialFields[] = {"solid_volume_fraction", "particle_radius_m"};
 const char* const kSeparatorFields[] = {"thickness_m", "porosity", "tortuosity",
                                         "bruggeman_exponent"};
@@ -293,6 +293,7 @@ void apply_override(Scenario& s, const std::string& path, double value) {
       else if (f == "tortuosity") { L.tortuosity = value; L.use_bruggeman = false; }
       else if (f == "bruggeman_exponent") { L.bruggeman_exponent = value; L.use_bruggeman = true; }
       else if (f == "conductivity_S_m") L.conductivity_S_m = value;
+      else if (f == "contact_resistance_ohm_m2") L.contact_resistance_ohm_m2 = value;
       break;
     }
     case OverrideTarget::LayerMaterial: {

@@ -113,3 +113,24 @@ TEST(DfnFeatures, ElectrodeTortuosityScaleEqualsScaledLayerTortuosity) {
   EXPECT_NEAR(q_scaled, q_doubled, 1e-9 * q_doubled);
   EXPECT_LT(q_scaled, test::capacity_mAh_g(b, 0, 0));
 }
+
+// A layer's own contact resistance applies when that layer is at the current collector
+// and moves with it: swapping the layers of a bilayer swaps which value is used.
+TEST(DfnFeatures, LayerContactResistanceFollowsTheLayerAtTheCollector) {
+  Scenario s = test::bilayer_scenario({"Charge at 1C until 3.6 V"});
+  s.cell.contact_resistance_ohm_m2 = 0.0;
+  s.layers[0].contact_resistance_ohm_m2 = 3e-3;
+  s.layers[1].contact_resistance_ohm_m2 = 1e-3;
+  Scenario swapped = s;
+  std::swap(swapped.layers[0], swapped.layers[1]);
+  Scenario cell_value = s;
+  for (Layer& l : cell_value.layers) l.contact_resistance_ohm_m2 = -1.0;
+  cell_value.cell.contact_resistance_ohm_m2 = 3e-3;
+  Batch b = test::run_scenarios({s, swapped, cell_value});
+  const long rc = b.shape.o_scalar + kContactResistance_ohm_m2;
+  EXPECT_EQ(b.view(0)[rc], 3e-3);
+  EXPECT_EQ(b.view(1)[rc], 1e-3);
+  EXPECT_EQ(b.view(2)[rc], 3e-3);
+  for (int v = 0; v < 3; ++v) ASSERT_EQ(test::status(b, v), 0);
+  EXPECT_EQ(test::capacity_mAh_g(b, 0, 0), test::capacity_mAh_g(b, 2, 0));
+}
