@@ -65,36 +65,85 @@ TEST(Brown2026, PredictedRateTestRanksTheElectrodesAsTheExperiment) {
     EXPECT_GT(e.at("NVP").at("capacity_3C_mAh_g"), e.at(other).at("capacity_3C_mAh_g")) << other;
 }
 
-// The campaign of scenarios/brown2026_optimise_3c.toml at a quarter of its budget.
-TEST(Brown2026, ShortCampaignPrefersNmoAtTheCollectorAndImprovesOnItsFirstPopulation) {
+// The experiment's finding, as a sweep over the thickness split at the experiment's
+// porosity (40%) and measured tortuosities: NMO at the current collector retains more at
+// 3C than NVP there, for every share of NMO.
+TEST(Brown2026, AtTheExperimentsPorosityNmoAtTheCollectorWinsAtEveryShare) {
+  Scenario base = load_scenario(kScenarios + "brown2026_optimise_3c.toml");
+  const DesignSpace space(base);
+  Scenario sweep = base;
+  sweep.variants.clear();
+  const std::vector<double> splits = {0.3, 0.5, 0.7};
+  // Variables: split, porosity at CC, porosity next, tortuosity at CC, tortuosity next.
+  for (int c = 0; c < 2; ++c)
+    for (double f : splits) {
+      const double tau_cc = c == 0 ? 1.42 : 1.0, tau_sep = c == 0 ? 1.0 : 1.42;
+      // The same NMO share f in both orders (the split variable is the collector layer's share).
+      const double cc_share = c == 0 ? f : 1.0 - f;
+      sweep.variants.push_back(space.variant(DesignPoint{c, {cc_share, 0.40, 0.40, tau_cc, tau_sep}, "sweep"}));
+    }
+  Batch b = build_batch(resolve_variants(sweep), Layout::Blocked);
+  run_batch_cpu(b, 0);
+  const std::vector<VariantResult> rs = collect_results(b);
+  ASSERT_EQ(rs.size(), 2 * splits.size());
+  for (size_t k = 0; k < splits.size(); ++k) {
+    ASSERT_EQ(rs[k].status, 0) << rs[k].reason;
+    ASSERT_EQ(rs[k + splits.size()].status, 0) << rs[k + splits.size()].reason;
+    const double nmo_at_cc = objective_values(base.objectives, rs[k])[0];
+    const double nvp_at_cc = objective_values(base.objectives, rs[k + splits.size()])[0];
+    EXPECT_GT(nmo_at_cc, nvp_at_cc + 0.05) << "NMO share " << splits[k];
+  }
+}
+
+// The campaign of scenarios/brown2026_optimise_3c.toml at a quarter of its budget beats
+// its first population, meets the constraint, and picks the order whose best design a
+// coarse direct sweep of the box also finds better.
+TEST(Brown2026, ShortCampaignImprovesOnItsFirstPopulationAndPicksTheSweptBetterOrder) {
   test::TempDir tmp;
   Scenario base = load_scenario(kScenarios + "brown2026_optimise_3c.toml");
   scale_design_budget(base.design, 0.25);
+  const DesignSpace space(base);
+  ASSERT_EQ(space.dimensions(), 5);
+  // Coarse sweep: split x common porosity, both tortuosities at their lower bound;
+  // feasible designs only (low-rate areal capacity >= the constraint's bound).
+  const double min_areal = base.design.constraints.at(0).min;
+  double best_sweep[2] = {-1, -1};
+  {
+    Scenario sweep = base;
+    sweep.variants.clear();
+    for (int c = 0; c < 2; ++c)
+      for (double f = 0.15; f < 0.86; f += 0.1)
+        for (double eps : {0.30, 0.40, 0.50})
+          sweep.variants.push_back(space.variant(DesignPoint{c, {f, eps, eps, 1.0, 1.0}, "sweep"}));
+    Batch b = build_batch(resolve_variants(sweep), Layout::Blocked);
+    run_batch_cpu(b, 0);
+    const std::vector<VariantResult> rs = collect_results(b);
+    for (size_t k = 0; k < rs.size(); ++k) {
+      const std::vector<double> o = objective_values(base.objectives, rs[k]);  // retention, cap3C, low-rate areal, ...
+      if (rs[k].status == 0 && o[2] >= min_areal) best_sweep[k / (rs.size() / 2)] = std::max(best_sweep[k / (rs.size() / 2)], o[0]);
+    }
+  }
   const std::string out = (tmp.path() / "c.h5").string();
   RunInfo info = run_info_for(base, "test", "cpu");
-  const DesignSpace space(base);
   info.var_paths = space.variable_names();
   ResultsStore store = ResultsStore::create(out, info, false);
   EngineEvaluator ev(base, store, info, 0, Layout::Blocked);
   const CampaignResult r = run_campaign(base, ev);
   store.write_buffered();
   store.finish("complete");
-  ASSERT_EQ(base.design.layer_orders.size(), 2u);
-  ASSERT_EQ(base.design.layer_orders[0], (std::vector<int>{0, 1}));  // NMO (listed first) at the collector
-  EXPECT_EQ(r.best.choice, 0) << r.best.objective;
   ASSERT_EQ(r.best_per_choice.size(), 2u);
-  EXPECT_GT(r.best_per_choice[0].objective, r.best_per_choice[1].objective);
+  EXPECT_EQ(r.best.choice, best_sweep[1] > best_sweep[0] ? 1 : 0) << best_sweep[0] << " vs " << best_sweep[1];
+  for (int c = 0; c < 2; ++c) EXPECT_GE(r.best_per_choice[c].objective, best_sweep[c] - 2e-3) << "choice " << c;
   const ResultsStore rd = ResultsStore::open_read(out);
   const auto producer = h5::read_strings(rd.file(), "population/producer");
   const auto obj = h5::read_float64(rd.file(), "population/objective/retention_3C");
   const auto areal = h5::read_float64(rd.file(), "population/objective/low_rate_mAh_cm2");
   double first_best = -1;
   for (size_t k = 0; k < obj.size(); ++k)
-    if (producer[k] == "lhs" && std::isfinite(obj[k]) && areal[k] >= 0.969) first_best = std::max(first_best, obj[k]);
+    if (producer[k] == "lhs" && std::isfinite(obj[k]) && areal[k] >= min_areal) first_best = std::max(first_best, obj[k]);
   EXPECT_GT(r.best.objective, first_best);
-  // The best design meets the areal-capacity constraint.
   const auto ids = h5::read_int64(rd.file(), "population/design_id");
   const auto at = std::find(ids.begin(), ids.end(), r.best.design_id);
   ASSERT_NE(at, ids.end());
-  EXPECT_GE(areal[at - ids.begin()], 0.969);
+  EXPECT_GE(areal[at - ids.begin()], min_areal);
 }
