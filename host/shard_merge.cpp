@@ -110,6 +110,44 @@ void copy_object(hid_t from, const std::string& src, hid_t to, const std::string
   h5::check_status(H5Ocopy(from, src.c_str(), to, dst.c_str(), H5P_DEFAULT, H5P_DEFAULT), "copying " + src);
 }
 
+// /meta attribute by attribute (H5Ocopy of a group whose many variable-length string
+// attributes sit in dense storage crashes HDF5 1.10).
+void copy_meta(hid_t from, hid_t to) {
+  h5::Handle src = h5::open_group(from, "meta");
+  h5::Handle dst = h5::create_group(to, "meta");
+  H5O_info_t oi;
+  h5::check_status(H5Oget_info(src.id(), &oi), "reading /meta");
+  for (hsize_t k = 0; k < oi.num_attrs; ++k) {
+    h5::Handle a(h5::check(H5Aopen_by_idx(src.id(), ".", H5_INDEX_NAME, H5_ITER_INC, k, H5P_DEFAULT, H5P_DEFAULT),
+                           "opening a /meta attribute"));
+    char name[512];
+    H5Aget_name(a.id(), sizeof name, name);
+    h5::Handle t(H5Aget_type(a.id())), space(H5Aget_space(a.id()));
+    const bool scalar = H5Sget_simple_extent_type(space.id()) == H5S_SCALAR;
+    const hssize_t n = H5Sget_simple_extent_npoints(space.id());
+    a = h5::Handle();
+    switch (H5Tget_class(t.id())) {
+      case H5T_STRING:
+        if (scalar) h5::set_attr(dst.id(), name, h5::get_attr_string(src.id(), name));
+        else h5::set_attr(dst.id(), name, h5::get_attr_strings(src.id(), name));
+        break;
+      case H5T_INTEGER:
+        h5::set_attr(dst.id(), name, h5::get_attr_int(src.id(), name));
+        break;
+      case H5T_FLOAT: {
+        std::vector<double> v(static_cast<size_t>(std::max<hssize_t>(n, 1)));
+        h5::Handle ar(H5Aopen(src.id(), name, H5P_DEFAULT));
+        h5::check_status(H5Aread(ar.id(), H5T_NATIVE_DOUBLE, v.data()), std::string("reading /meta ") + name);
+        if (scalar) h5::set_attr(dst.id(), name, v[0]);
+        else h5::set_attr(dst.id(), name, v);
+        break;
+      }
+      default:
+        throw h5::H5Error(std::string("/meta attribute ") + name + " has a type merge does not copy");
+    }
+  }
+}
+
 std::string shard_name(int64_t i, int64_t n) { return fmt::format("{}/{}", i, n); }
 
 }  // namespace
@@ -215,7 +253,8 @@ int run_merge(const MergeOptions& opt) {
       h5::Handle out(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id()));
       if (!out.valid()) throw h5::H5Error("cannot create " + tmp);
       const hid_t src = first.store.file();
-      for (const char* g : {"meta", "population", "optimizer"}) copy_object(src, g, out.id(), g);
+      copy_meta(src, out.id());
+      for (const char* g : {"population", "optimizer"}) copy_object(src, g, out.id(), g);
       std::vector<std::string> datasets;
       {
         h5::Handle pop = h5::open_group(out.id(), "population");
