@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <climits>
+#include <iostream>
 #include <stdexcept>
 #include <thread>
 
@@ -71,10 +72,11 @@ SliceOutcome run_slice(VariantRunner* runner, const std::string& load_error, con
   return so;
 }
 
-// Rank 0 and workers alike: the broadcast of a command header (command, bytes).
-void bcast_header(int64_t header[2], bool root) {
+// Rank 0 and workers alike: the broadcast of a command header: command, request
+// bytes, then the slice size of every rank.
+void bcast_header(std::vector<int64_t>& header, bool root) {
   MPI_Request req;
-  MPI_Ibcast(header, 2, MPI_INT64_T, 0, MPI_COMM_WORLD, &req);
+  MPI_Ibcast(header.data(), static_cast<int>(header.size()), MPI_INT64_T, 0, MPI_COMM_WORLD, &req);
   if (root) {
     MPI_Wait(&req, MPI_STATUS_IGNORE);
   } else {
@@ -101,9 +103,11 @@ std::string MpiVariantRunner::summary() const {
   std::string rates;
   for (size_t r = 0; r < throughput_.rates().size(); ++r)
     rates += fmt::format("{}{:.1f}", r ? " " : "", throughput_.rates()[r]);
-  return fmt::format("MPI: {} ranks, {} batches in {:.3f} s; communication {:.2f}% of batch time ({:.4f} s), "
-                     "waiting for slower ranks {:.2f}%; last throughput by rank (variants/s): {}",
-                     session_.size(), batches_, batch_s_, 100.0 * comm_s_ / b, comm_s_, 100.0 * wait_s_ / b, rates);
+  return fmt::format("MPI: {} ranks, {} batches in {:.3f} s; communication {:.2f}% of batch time ({:.4f} s: "
+                     "broadcast {:.4f} s, gather {:.4f} s of {:.1f} MB), waiting for slower ranks {:.2f}%; last "
+                     "throughput by rank (variants/s): {}",
+                     session_.size(), batches_, batch_s_, 100.0 * comm_s_ / b, comm_s_, bcast_s_, comm_s_ - bcast_s_,
+                     bytes_gathered_ / 1e6, 100.0 * wait_s_ / b, rates);
 }
 
 RunOutcome MpiVariantRunner::run(const RunRequest& q, const std::function<void(int)>& progress) {
@@ -114,10 +118,11 @@ RunOutcome MpiVariantRunner::run(const RunRequest& q, const std::function<void(i
   const std::string bytes = encode_request(q);
 
   auto tc = Clock::now();
-  int64_t header[2] = {kRun, checked_count(bytes.size())};
+  std::vector<int64_t> header = {kRun, checked_count(bytes.size())};
+  header.insert(header.end(), sizes.begin(), sizes.end());
   bcast_header(header, true);
-  MPI_Bcast(sizes.data(), p, MPI_INT, 0, MPI_COMM_WORLD);
   MPI_Bcast(const_cast<char*>(bytes.data()), static_cast<int>(bytes.size()), MPI_BYTE, 0, MPI_COMM_WORLD);
+  bcast_s_ += seconds_since(tc);
   comm_s_ += seconds_since(tc);
 
   const std::string mine = encode_outcome(run_slice(&local_, "", slice_of(q, 0, sizes[0]), progress, 0));
@@ -131,7 +136,12 @@ RunOutcome MpiVariantRunner::run(const RunRequest& q, const std::function<void(i
   Clock::time_point signalled{};
   const bool complete = wait_polling(req, [&] {
     if (!interrupt_requested()) return false;
-    if (signalled == Clock::time_point{}) signalled = Clock::now();
+    if (signalled == Clock::time_point{}) {
+      signalled = Clock::now();
+      std::cerr << fmt::format("strata: signal {} while waiting for the other ranks' results; if a rank died, every "
+                               "batch written before is in the results file: continue it with --resume FILE (any "
+                               "rank count)\n", interrupt_signal());
+    }
     return seconds_since(signalled) > kGraceAfterSignal_s;
   });
   if (!complete)
@@ -150,6 +160,7 @@ RunOutcome MpiVariantRunner::run(const RunRequest& q, const std::function<void(i
                &req);
   MPI_Wait(&req, MPI_STATUS_IGNORE);
   comm_s_ += seconds_since(tc);
+  bytes_gathered_ += all.size();
 
   RunOutcome out;
   if (q.record) out.trajectories.reserve(n);
@@ -177,18 +188,18 @@ RunOutcome MpiVariantRunner::run(const RunRequest& q, const std::function<void(i
 void stop_mpi_workers(MpiSession& session) {
   if (g_workers_stopped || session.rank() != 0) return;
   g_workers_stopped = true;
-  int64_t header[2] = {kStop, 0};
+  std::vector<int64_t> header(2 + session.size(), 0);
+  header[0] = kStop;
   bcast_header(header, true);
 }
 
 int run_mpi_worker(MpiSession& session, VariantRunner* runner, const std::string& load_error) {
   const int p = session.size(), rank = session.rank();
   for (;;) {
-    int64_t header[2] = {kStop, 0};
+    std::vector<int64_t> header(2 + p, 0);
     bcast_header(header, false);
     if (header[0] == kStop) return 0;
-    std::vector<int> sizes(p, 0);
-    MPI_Bcast(sizes.data(), p, MPI_INT, 0, MPI_COMM_WORLD);
+    const std::vector<int> sizes(header.begin() + 2, header.end());
     std::string bytes(static_cast<size_t>(header[1]), '\0');
     MPI_Bcast(bytes.data(), static_cast<int>(header[1]), MPI_BYTE, 0, MPI_COMM_WORLD);
     SliceOutcome so;
@@ -203,11 +214,11 @@ int run_mpi_worker(MpiSession& session, VariantRunner* runner, const std::string
     const std::string mine = encode_outcome(so);
     int my_len = checked_count(mine.size());
     MPI_Request req;
+    // Rank 0 is waiting for these: complete them at once (no polling sleeps).
     MPI_Igather(&my_len, 1, MPI_INT, nullptr, 1, MPI_INT, 0, MPI_COMM_WORLD, &req);
-    wait_polling(req);
-    MPI_Request sreq;
-    MPI_Igatherv(mine.data(), my_len, MPI_BYTE, nullptr, nullptr, nullptr, MPI_BYTE, 0, MPI_COMM_WORLD, &sreq);
-    wait_polling(sreq);
+    MPI_Wait(&req, MPI_STATUS_IGNORE);
+    MPI_Igatherv(mine.data(), my_len, MPI_BYTE, nullptr, nullptr, nullptr, MPI_BYTE, 0, MPI_COMM_WORLD, &req);
+    MPI_Wait(&req, MPI_STATUS_IGNORE);
   }
 }
 

@@ -33,7 +33,8 @@ class MpiVariantRunner : public VariantRunner {
   MpiSession& session_;
   LocalVariantRunner local_;
   ThroughputTracker throughput_;
-  double batch_s_ = 0.0, comm_s_ = 0.0, wait_s_ = 0.0;
+  double batch_s_ = 0.0, comm_s_ = 0.0, bcast_s_ = 0.0, wait_s_ = 0.0;
+  double bytes_gathered_ = 0.0;
   long batches_ = 0;
 };
 
