@@ -23,18 +23,25 @@ enum Command : int64_t { kStop = 0, kRun = 1 };
 // were signalled too and skip the rest of their slice; silence means one has died.
 constexpr double kGraceAfterSignal_s = 5.0;
 
+// How long a worker polls for the next batch without sleeping.
+constexpr double kSpinForNextBatch_s = 0.002;
+
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Completes a nonblocking MPI call by polling with short sleeps (a blocking call spins
 // a core, which the OpenMP threads of the ranks on this node need). give_up is asked
 // in between; when it returns true, returns false with the call still pending.
-bool wait_polling(MPI_Request& req, const std::function<bool()>& give_up = {}) {
+// The first spin_s are polled without sleeping (the next batch of a campaign usually
+// follows within a millisecond, and a sleeping process on a busy node can take several
+// to be woken).
+bool wait_polling(MPI_Request& req, const std::function<bool()>& give_up = {}, double spin_s = 0.0) {
   int done = 0;
+  const auto t0 = Clock::now();
   for (;;) {
     MPI_Test(&req, &done, MPI_STATUS_IGNORE);
     if (done) return true;
     if (give_up && give_up()) return false;
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    if (seconds_since(t0) >= spin_s) std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
 }
 
@@ -80,7 +87,7 @@ void bcast_header(std::vector<int64_t>& header, bool root) {
   if (root) {
     MPI_Wait(&req, MPI_STATUS_IGNORE);
   } else {
-    wait_polling(req);
+    wait_polling(req, {}, kSpinForNextBatch_s);
   }
 }
 
