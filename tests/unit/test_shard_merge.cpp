@@ -65,6 +65,9 @@ TEST(ShardMerge, MergedShardsEqualTheUnshardedRun) {
   // A merged file is an ordinary results file: strata info reads it.
   EXPECT_EQ(run("info " + sh_quote(merged), d, &r), 0);
   EXPECT_NE(r.out.find("10 of 10"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("merged:    from 3 shard file(s)"), std::string::npos) << r.out;
+  EXPECT_EQ(run("info " + sh_quote((d / "s1.h5").string()), d, &r), 0);
+  EXPECT_NE(r.out.find("shard:     1/3"), std::string::npos) << r.out;
 }
 
 TEST(ShardMerge, RefusesMixedRepeatedOrIncompleteShards) {
