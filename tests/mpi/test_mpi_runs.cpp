@@ -62,7 +62,7 @@ fs::path write_sweep(const fs::path& dir, int n, int batch, const std::string& e
 }
 
 // scenarios/design_bilayer.toml made small: 0.5C reference, coarse grid, 40 evaluations.
-fs::path write_campaign(const fs::path& dir) {
+fs::path write_campaign(const fs::path& dir, int budget = 40) {
   std::string text = slurp(std::string(STRATA_SOURCE_DIR) + "/scenarios/design_bilayer.toml");
   auto set = [&](const std::string& from, const std::string& to) {
     const size_t at = text.find(from);
@@ -71,7 +71,7 @@ fs::path write_campaign(const fs::path& dir) {
   };
   set("\"Charge at 0.1C until 3.6 V\"", "\"Charge at 0.5C until 3.6 V\"");
   set("\"Discharge at 0.1C until 2.3 V\"", "\"Discharge at 0.5C until 2.3 V\"");
-  set("max_evaluations = 400", "max_evaluations = 40");
+  set("max_evaluations = 400", "max_evaluations = " + std::to_string(budget));
   set("initial_population = 32", "initial_population = 12");
   const fs::path p = dir / "campaign.toml";
   spit(p, text + library_line());
@@ -186,4 +186,38 @@ TEST(MpiRuns, KilledWorkerRankLeavesAFileThatResumeCompletes) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   const std::set<std::string> skip = {"population/batch"};  // batch numbers continue in the resumed file
   EXPECT_EQ(dataset_bytes(killed, "population", skip), dataset_bytes(full, "population", skip));
+}
+
+TEST(MpiRuns, KilledWorkerRankOfACampaignResumesOnAnotherRankCount) {
+  REQUIRE_MPI();
+  TempDir tmp;
+  const int budget = 120;
+  const fs::path scen = write_campaign(tmp.path(), budget);
+  const std::string full = (tmp.path() / "full.h5").string();
+  ASSERT_EQ(run_shell(strata_on(1) + " optimize " + sh_quote(scen.string()) + " --quiet --threads 1 --out " + sh_quote(full),
+                      tmp.path()).exit_code, 0);
+  std::string killed;
+  for (int wait_ms : {700, 1200, 2000, 3000}) {
+    const std::string out = (tmp.path() / ("killed_" + std::to_string(wait_ms) + ".h5")).string();
+    const pid_t launcher = spawn({kMpirun, "--oversubscribe", "--bind-to", "none", "-n", "3", kBinary, "optimize",
+                                  scen.string(), "--quiet", "--threads", "1", "--out", out});
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    const pid_t worker = rank_pid(launcher, 2);
+    if (worker > 0) kill(worker, SIGKILL);
+    wait_exit(launcher);
+    if (worker <= 0 || !fs::exists(out)) continue;
+    const int64_t rows = ResultsStore::open_read(out).rows();  // readable
+    if (rows == 0 || rows >= budget) continue;
+    killed = out;
+    break;
+  }
+  ASSERT_FALSE(killed.empty()) << "could not kill a worker rank of the campaign part-way";
+  // Resume on 2 ranks (the killed run had 3): the uninterrupted run's population and
+  // optimiser trajectories.
+  const RunResult resumed = run_shell(strata_on(2) + " optimize " + sh_quote(scen.string()) +
+                                          " --quiet --threads 1 --resume " + sh_quote(killed), tmp.path());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const std::set<std::string> skip = {"population/batch"};
+  EXPECT_EQ(dataset_bytes(killed, "population", skip), dataset_bytes(full, "population", skip));
+  EXPECT_EQ(dataset_bytes(killed, "optimizer", kNoSkip), dataset_bytes(full, "optimizer", kNoSkip));
 }
