@@ -3,6 +3,8 @@
 #include <omp.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "kernels/dfn_protocol.hpp"
@@ -15,13 +17,18 @@ RunStats run_batch_cpu(Batch& batch, int threads, const std::function<void(int)>
   stats.threads = threads > 0 ? threads : omp_get_max_threads();
   batch.rebind_tables();
   std::atomic<int> finished{0};
-  std::atomic<bool> stop{false};
+  // The monitor wakes when the batch ends, not at its next tick: short batches (MPI
+  // slices, optimiser batches) would otherwise wait up to 200 ms for it.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
   std::thread monitor;
   if (progress)
     monitor = std::thread([&] {
-      while (!stop.load()) {
+      std::unique_lock<std::mutex> lock(mu);
+      while (!stop) {
         progress(finished.load());
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return stop; });
       }
     });
   const auto t0 = std::chrono::steady_clock::now();
@@ -43,7 +50,11 @@ RunStats run_batch_cpu(Batch& batch, int threads, const std::function<void(int)>
     finished.fetch_add(1);
   }
   stats.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  stop = true;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+  }
+  cv.notify_all();
   if (monitor.joinable()) monitor.join();
   if (progress) progress(finished.load());
   return stats;

@@ -28,6 +28,11 @@ int print_info(const std::string& path, int top) {
     const std::vector<std::string> labels = h5::read_strings(f, "population/label");
     const std::vector<std::string> reasons = h5::read_strings(f, "population/reason");
     fmt::print("designs:   {} of {} in the scenario's batch\n", ids.size(), h5::get_attr_int(meta.id(), "n_designs"));
+    if (H5Aexists(meta.id(), "shard_count") > 0)
+      fmt::print("shard:     {}/{} (strata merge combines the shards)\n", h5::get_attr_int(meta.id(), "shard_index"),
+                 h5::get_attr_int(meta.id(), "shard_count"));
+    if (H5Aexists(meta.id(), "merged_from") > 0)
+      fmt::print("merged:    from {} shard file(s)\n", h5::get_attr_strings(meta.id(), "merged_from").size());
     std::map<std::string, int> by_reason;
     for (size_t k = 0; k < ids.size(); ++k) ++by_reason[status[k] == 0 ? std::string("ok") : reasons[k]];
     for (const auto& [reason, n] : by_reason) fmt::print("  {:>7}  {}\n", n, reason);

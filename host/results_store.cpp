@@ -278,6 +278,10 @@ ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, 
   h5::set_attr(meta.id(), "n_designs", info.n_designs);
   h5::set_attr(meta.id(), "step_texts", info.step_texts);
   h5::set_attr(meta.id(), "material_names", info.material_names);
+  if (info.shard_count > 0) {
+    h5::set_attr(meta.id(), "shard_index", static_cast<int64_t>(info.shard_index));
+    h5::set_attr(meta.id(), "shard_count", static_cast<int64_t>(info.shard_count));
+  }
   st.create_population(info);
   h5::Handle opt = h5::create_group(f, "optimizer");
   h5::set_attr(opt.id(), "description", std::string("one subgroup per optimiser instance"));
@@ -350,6 +354,15 @@ ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) 
                             h5::get_attr_string(meta.id(), "scenario_name") + "' (" +
                             h5::get_attr_string(meta.id(), "scenario_file") +
                             ") whose text differs from " + info.scenario_file + "; use the same scenario file");
+  const bool file_sharded = H5Aexists(meta.id(), "shard_count") > 0;
+  const std::string file_shard = file_sharded ? fmt::format("{}/{}", h5::get_attr_int(meta.id(), "shard_index"),
+                                                            h5::get_attr_int(meta.id(), "shard_count"))
+                                              : std::string("none");
+  const std::string run_shard =
+      info.shard_count > 0 ? fmt::format("{}/{}", info.shard_index, info.shard_count) : std::string("none");
+  if (file_shard != run_shard)
+    throw ResultsStoreError("cannot resume " + path + ": it holds shard " + file_shard + " and this run is shard " +
+                            run_shard + "; give the same --shard as the run that wrote it");
   try {  // a file damaged by a kill during a write: say so rather than fail later
     (void)st.design_ids();
   } catch (const h5::H5Error& e) {

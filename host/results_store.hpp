@@ -33,6 +33,7 @@ struct RunInfo {
   std::vector<std::string> var_paths;       // design variables (override paths)
   std::vector<ObjectiveSpec> objectives;
   std::vector<ConstraintSpec> constraints;  // /population/constraint/<name>
+  int shard_index = 0, shard_count = 0;      // a sharded simulate (--shard i/N); count 0: not sharded
 };
 
 // Builds the RunInfo of a scenario (reads the material files it used).

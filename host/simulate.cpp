@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "host/cpu_backend.hpp"
+#include "host/variant_runner.hpp"
 #include "host/interrupt.hpp"
 #include "host/results_store.hpp"
 #include "host/progress_bar.hpp"
@@ -206,50 +207,93 @@ std::vector<int64_t> selected_designs(const Scenario& base, const ResultsStore& 
 
 }  // namespace
 
-void record_trajectories(const Scenario& base, const std::vector<ResolvedVariant>& variants,
-                         const std::vector<int64_t>& design_ids, ResultsStore& store, const RunInfo& info, int threads,
-                         Layout layout) {
-  const TrajectorySpec spec = trajectory_spec_of(base.output);
-  for (const std::vector<int>& group : group_by_shape(variants)) {
-    if (variants.empty()) break;
-    std::vector<ResolvedVariant> members;
-    for (int k : group) members.push_back(variants[k]);
-    Batch batch = build_batch(members, layout);
-    batch.enable_trajectories(spec);
-    const RunStats stats = run_batch_cpu(batch, threads, {}, interrupt_requested);
-    for (int v = 0; v < batch.n_variants; ++v)
-      if (stats.ran[v] && !store.has_trajectory(design_ids[group[v]]))
-        store.write_trajectory(extract_trajectory(batch, v, design_ids[group[v]], info.material_names, base.output.profiles));
-    store.flush();
+void record_trajectories(const Scenario& base, VariantRunner& runner, const std::vector<VariantSpec>& specs,
+                         const std::vector<int64_t>& design_ids, ResultsStore& store) {
+  if (specs.empty()) return;
+  RunRequest req;
+  req.specs = specs;
+  req.ids = design_ids;
+  req.record = true;
+  req.trajectory_spec = trajectory_spec_of(base.output);
+  req.name_trajectories = true;
+  req.cancellable = true;
+  const RunOutcome out = runner.run(req);
+  for (size_t v = 0; v < specs.size(); ++v)
+    if (out.ran[v] && !store.has_trajectory(design_ids[v])) store.write_trajectory(out.trajectories[v]);
+  store.flush();
+}
+
+ShardRange shard_range(const std::string& text, size_t n_designs) {
+  ShardRange r;
+  if (text.empty()) return r;
+  const size_t slash = text.find('/');
+  size_t used_i = 0, used_n = 0;
+  long i = -1, count = 0;
+  try {
+    if (slash != std::string::npos) {
+      i = std::stol(text.substr(0, slash), &used_i);
+      count = std::stol(text.substr(slash + 1), &used_n);
+    }
+  } catch (const std::exception&) {
+    i = -1;
   }
+  if (slash == std::string::npos || used_i != slash || used_n != text.size() - slash - 1 || count < 1 || i < 0 ||
+      i >= count)
+    throw std::invalid_argument("--shard " + text + ": expected i/N with 0 <= i < N (e.g. 0/4 ... 3/4; Slurm: "
+                                "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT with --array=0-3)");
+  r.index = static_cast<int>(i);
+  r.count = static_cast<int>(count);
+  r.first = static_cast<int64_t>(n_designs * static_cast<size_t>(i) / static_cast<size_t>(count));
+  r.end = static_cast<int64_t>(n_designs * static_cast<size_t>(i + 1) / static_cast<size_t>(count));
+  return r;
 }
 
 int run_simulate(const SimulateOptions& opt) {
   Scenario base;
   if (!load_scenario_reporting(opt.scenario_path, base)) return 2;
   const std::vector<ResolvedVariant> vars = resolve_variants(base);
-  const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
-  const RunInfo info = run_info_for(base, opt.command, cpu_device_description(threads));
+  ShardRange shard;
+  try {
+    shard = shard_range(opt.shard, vars.size());
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
+  const std::unique_ptr<VariantRunner> runner = make_runner(opt.make_runner, base, opt.threads, opt.layout);
+  const int threads = runner->threads();
+  RunInfo info = run_info_for(base, opt.command, runner->device_description());
+  if (shard.count > 0) {
+    info.shard_index = shard.index;
+    info.shard_count = shard.count;
+  }
 
-  const std::string h5_path = results_path(opt, file_stem_of(base.name));
+  const std::string stem = file_stem_of(base.name) +
+                           (shard.count > 0 ? fmt::format("_shard{}of{}", shard.index, shard.count) : std::string());
+  const std::string h5_path = results_path(opt, stem);
   std::optional<ResultsStore> store = open_results_reporting(opt, h5_path, info);
   if (!store) return 2;
   install_interrupt_handlers();
   const std::set<int64_t> done = store->design_ids();
   std::vector<ResolvedVariant> pending_vars;
   std::vector<int> pending_ids;
-  for (size_t v = 0; v < vars.size(); ++v)
-    if (!done.count(static_cast<int64_t>(v))) {
+  const int64_t shard_first = shard.count > 0 ? shard.first : 0;
+  const int64_t shard_end = shard.count > 0 ? shard.end : static_cast<int64_t>(vars.size());
+  for (int64_t v = shard_first; v < shard_end; ++v)
+    if (!done.count(v)) {
       pending_vars.push_back(vars[v]);
       pending_ids.push_back(static_cast<int>(v));
     }
   const bool record_all = base.output.trajectories == "all";
   const TrajectorySpec traj_spec = trajectory_spec_of(base.output);
-  if (!opt.quiet)
+  if (!opt.quiet) {
     fmt::print("strata {} ({}): scenario '{}' from {}: {} variants ({} already in the file), {} protocol steps, "
                "batches of {} -> {}\n",
                STRATA_VERSION, STRATA_GIT_REV, base.name, opt.scenario_path, vars.size(), done.size(),
                base.protocol.steps.size(), base.output.batch_size, h5_path);
+    if (shard.count > 0)
+      fmt::print("shard {}/{}: designs {} to {} of {}\n", shard.index, shard.count, shard.first, shard.end - 1,
+                 vars.size());
+  }
 
   ProgressBar bar(static_cast<int>(pending_vars.size()), "simulate");
   std::vector<VariantResult> results;
@@ -261,41 +305,40 @@ int run_simulate(const SimulateOptions& opt) {
     for (const std::vector<int>& group : group_by_shape(pending_vars)) {
       for (size_t first = 0; first < group.size() && !interrupted; first += base.output.batch_size) {
         const size_t last = std::min(group.size(), first + static_cast<size_t>(base.output.batch_size));
-        std::vector<ResolvedVariant> members;
-        std::vector<int> ids;
+        RunRequest req;
         for (size_t k = first; k < last; ++k) {
-          members.push_back(pending_vars[group[k]]);
-          ids.push_back(pending_ids[group[k]]);
+          req.specs.push_back(base.variants[pending_ids[group[k]]]);
+          req.ids.push_back(pending_ids[group[k]]);
         }
-        Batch batch;
+        req.record = record_all;
+        req.trajectory_spec = traj_spec;
+        req.name_trajectories = true;
+        req.cancellable = true;
+        std::function<void(int)> progress;
+        if (!opt.quiet) progress = [&bar, done_now](int d) { bar.update(done_now + d); };
+        RunOutcome out;
         try {
-          batch = build_batch(members, opt.layout);
+          out = runner->run(req, progress);
         } catch (const std::exception& e) {
           std::cerr << "error: " << opt.scenario_path << ": " << e.what() << "\n";
           store->finish("failed");
           return 2;
         }
-        if (record_all) batch.enable_trajectories(traj_spec);
-        std::function<void(int)> progress;
-        if (!opt.quiet) progress = [&bar, done_now](int d) { bar.update(done_now + d); };
-        const RunStats stats = run_batch_cpu(batch, threads, progress, interrupt_requested);
-        wall_s += stats.wall_s;
+        wall_s += out.wall_s;
         const auto t_io = std::chrono::steady_clock::now();
-        std::vector<VariantResult> batch_results = collect_results(batch, ids);
         std::vector<PopulationRow> rows;
-        for (int v = 0; v < batch.n_variants; ++v) {
-          if (!stats.ran[v]) continue;
-          rows.push_back(make_row(batch_results[v], base.variants[ids[v]], info, batch_index));
-          results.push_back(batch_results[v]);
+        for (size_t v = 0; v < req.specs.size(); ++v) {
+          if (!out.ran[v]) continue;
+          rows.push_back(make_row(out.results[v], req.specs[v], info, batch_index));
+          results.push_back(out.results[v]);
         }
         store->append(rows);
         if (record_all)
-          for (int v = 0; v < batch.n_variants; ++v)
-            if (stats.ran[v])
-              store->write_trajectory(extract_trajectory(batch, v, ids[v], info.material_names, base.output.profiles));
+          for (size_t v = 0; v < req.specs.size(); ++v)
+            if (out.ran[v]) store->write_trajectory(out.trajectories[v]);
         store->flush();
         io_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_io).count();
-        const BatchTotals t = batch_totals(batch);
+        const BatchTotals& t = out.totals;
         tot.time_steps += t.time_steps;
         tot.newton_iterations += t.newton_iterations;
         tot.ok += t.ok;
@@ -309,20 +352,24 @@ int run_simulate(const SimulateOptions& opt) {
     }
     // Trajectories of the selected designs: re-simulated with recording on.
     if (!interrupted && !record_all) {
-      std::vector<ResolvedVariant> sel;
+      std::vector<VariantSpec> sel;
       std::vector<int64_t> sel_ids;
       for (int64_t id : selected_designs(base, *store))
-        if (id >= 0 && id < (int64_t)vars.size() && !store->has_trajectory(id) && vars[id].rejected.empty()) {
-          sel.push_back(vars[id]);
+        if (id >= shard_first && id < shard_end && !store->has_trajectory(id) && vars[id].rejected.empty()) {
+          sel.push_back(base.variants[id]);
           sel_ids.push_back(id);
         }
-      record_trajectories(base, sel, sel_ids, *store, info, threads, opt.layout);
+      record_trajectories(base, *runner, sel, sel_ids, *store);
       interrupted = interrupt_requested();
     }
     store->finish(interrupted ? "interrupted" : "complete");
   } catch (const h5::H5Error& e) {
     std::cerr << "error: writing " << h5_path << ": " << e.what() << "\n";
     return 3;
+  } catch (const std::exception& e) {  // a failure while recording trajectories (e.g. from another rank)
+    std::cerr << "error: " << opt.scenario_path << ": " << e.what() << "\n";
+    store->finish("failed");
+    return 2;
   }
   if (!opt.quiet) {
     bar.finish();
@@ -333,6 +380,7 @@ int run_simulate(const SimulateOptions& opt) {
                results.size(), batches_run, tot.ok, tot.failed, wall_s, threads, results.size() / std::max(wall_s, 1e-9),
                tot.time_steps / std::max(wall_s, 1e-9),
                tot.time_steps ? double(tot.newton_iterations) / tot.time_steps : 0.0, io_s);
+    if (!runner->summary().empty()) fmt::print("{}\n", runner->summary());
     fmt::print("results: {}\n", h5_path);
   }
   if (opt.csv) {

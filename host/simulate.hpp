@@ -7,6 +7,7 @@
 #include "host/batch.hpp"
 #include "host/results_store.hpp"
 #include "host/scenario.hpp"
+#include "host/variant_runner.hpp"
 
 namespace strata {
 
@@ -25,7 +26,18 @@ struct SimulateOptions {
   // campaign's budgets (initial population, evaluations) by budget_scale.
   std::string design_objective;
   double budget_scale = 1.0;
+  std::string shard;               // simulate: "i/N" runs the i-th of N parts of the variant list ("" : all)
+  RunnerFactory make_runner;       // how batches are evaluated (MPI mode sets it); empty: this process's CPU
 };
+
+// The designs of shard i of N: [first, end) of the scenario's variant list, in
+// contiguous parts whose sizes differ by at most one. count 0: not sharded.
+struct ShardRange {
+  int index = 0, count = 0;
+  int64_t first = 0, end = 0;
+};
+// Parses "i/N" ("" : not sharded). Throws std::invalid_argument naming the value.
+ShardRange shard_range(const std::string& text, size_t n_designs);
 
 // "CPU: <model>, N threads".
 std::string cpu_device_description(int threads);
@@ -50,11 +62,11 @@ std::string results_path(const SimulateOptions& opt, const std::string& stem);
 std::optional<ResultsStore> open_results_reporting(const SimulateOptions& opt, const std::string& path,
                                                    const RunInfo& info);
 
-// Simulates the given designs again with recording on and writes their
-// trajectories and profiles ([output] settings) to the file (those not there yet).
-void record_trajectories(const Scenario& base, const std::vector<ResolvedVariant>& variants,
-                         const std::vector<int64_t>& design_ids, ResultsStore& store, const RunInfo& info, int threads,
-                         Layout layout);
+// Simulates the given designs (variant specs, with their design ids) again with
+// recording on and writes their trajectories and profiles ([output] settings) to the
+// file (those not there yet).
+void record_trajectories(const Scenario& base, VariantRunner& runner, const std::vector<VariantSpec>& specs,
+                         const std::vector<int64_t>& design_ids, ResultsStore& store);
 
 // Runs the scenario's designs in batches of [output] batch_size, appending each
 // batch to the HDF5 file and flushing it, then records the selected trajectories.

@@ -4,15 +4,23 @@
 #include <cmath>
 #include <limits>
 
-#include "host/cpu_backend.hpp"
 #include "host/scenario_loader.hpp"
 #include "host/simulate.hpp"
 
 namespace strata {
 
+EngineEvaluator::EngineEvaluator(const Scenario& base, ResultsStore& store, const RunInfo& info, VariantRunner& runner)
+    : base_(base), light_(base), space_(base), store_(store), info_(info), runner_(runner) {
+  light_.variants.clear();
+  light_.text.clear();
+  in_file_ = store_.design_ids();
+  batch_index_ = 0;
+}
+
 EngineEvaluator::EngineEvaluator(const Scenario& base, ResultsStore& store, const RunInfo& info, int threads,
                                  Layout layout)
-    : base_(base), light_(base), space_(base), store_(store), info_(info), threads_(threads), layout_(layout) {
+    : base_(base), light_(base), space_(base), store_(store), info_(info),
+      own_runner_(std::make_unique<LocalVariantRunner>(base, threads, layout)), runner_(*own_runner_) {
   light_.variants.clear();
   light_.text.clear();
   in_file_ = store_.design_ids();
@@ -53,34 +61,25 @@ std::vector<Evaluation> EngineEvaluator::evaluate(const std::vector<DesignPoint>
   ++batch_index_;
   if (all_in_file) return replay(points, first_id);
 
-  std::vector<ResolvedVariant> vars;
-  for (const VariantSpec& vs : specs) vars.push_back(resolve_variant(light_, vs));
+  RunRequest req;
+  req.specs = specs;
+  for (size_t i = 0; i < points.size(); ++i) req.ids.push_back(first_id + static_cast<int64_t>(i));
+  const RunOutcome outcome = runner_.run(req);
   std::vector<Evaluation> out(points.size());
   std::vector<PopulationRow> rows;
-  for (const std::vector<int>& group : group_by_shape(vars)) {
-    std::vector<ResolvedVariant> members;
-    std::vector<int> ids;
-    for (int k : group) {
-      members.push_back(vars[k]);
-      ids.push_back(static_cast<int>(first_id) + k);
-    }
-    Batch batch = build_batch(members, layout_);
-    run_batch_cpu(batch, threads_);
-    std::vector<VariantResult> results = collect_results(batch, ids);
-    for (size_t m = 0; m < group.size(); ++m) {
-      const int k = group[m];
-      out[k] = evaluate_result(base_, results[m]);
-      PopulationRow row;
-      row.result = results[m];
-      row.variables = points[k].x;
-      for (size_t j = 0; j < specs[k].layer_order.size(); ++j)
-        row.layer_order += (j ? "," : "") + std::to_string(specs[k].layer_order[j]);
-      row.objectives = objective_values(info_.objectives, results[m]);
-      row.constraints = constraint_values(info_.constraints, results[m]);
-      row.batch = batch_index_ - 1;
-      row.producer = points[k].producer;
-      rows.push_back(std::move(row));
-    }
+  for (size_t k = 0; k < points.size(); ++k) {
+    const VariantResult& result = outcome.results[k];
+    out[k] = evaluate_result(base_, result);
+    PopulationRow row;
+    row.result = result;
+    row.variables = points[k].x;
+    for (size_t j = 0; j < specs[k].layer_order.size(); ++j)
+      row.layer_order += (j ? "," : "") + std::to_string(specs[k].layer_order[j]);
+    row.objectives = objective_values(info_.objectives, result);
+    row.constraints = constraint_values(info_.constraints, result);
+    row.batch = batch_index_ - 1;
+    row.producer = points[k].producer;
+    rows.push_back(std::move(row));
   }
   std::sort(rows.begin(), rows.end(), [](const PopulationRow& a, const PopulationRow& b) { return a.result.id < b.result.id; });
   store_.append_buffered(std::move(rows), kWriteInterval_s);

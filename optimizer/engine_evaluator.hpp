@@ -5,11 +5,13 @@
 // designs are already in the file are read from it instead of simulated, so the
 // campaign replays to the same population.
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "host/results_store.hpp"
 #include "host/scenario.hpp"
+#include "host/variant_runner.hpp"
 #include "optimizer/design_point.hpp"
 #include "optimizer/design_space.hpp"
 
@@ -17,6 +19,9 @@ namespace strata {
 
 class EngineEvaluator : public BatchEvaluator {
  public:
+  // Batches run on runner (this process's CPU, or the ranks of an MPI run).
+  EngineEvaluator(const Scenario& base, ResultsStore& store, const RunInfo& info, VariantRunner& runner);
+  // Batches run on this process's CPU backend.
   EngineEvaluator(const Scenario& base, ResultsStore& store, const RunInfo& info, int threads, Layout layout);
   std::vector<Evaluation> evaluate(const std::vector<DesignPoint>& points) override;
   // Rows go to the file at most every kWriteInterval_s (ResultsStore::append_buffered):
@@ -34,8 +39,8 @@ class EngineEvaluator : public BatchEvaluator {
   DesignSpace space_;
   ResultsStore& store_;
   const RunInfo& info_;
-  int threads_;
-  Layout layout_;
+  std::unique_ptr<VariantRunner> own_runner_;  // the CPU runner when none is given
+  VariantRunner& runner_;
   int64_t next_id_ = 0;
   int batch_index_ = 0;
   std::set<int64_t> in_file_;

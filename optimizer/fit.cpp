@@ -71,9 +71,16 @@ Scenario fit_campaign_scenario(const Scenario& base) {
   return s;
 }
 
+FitEvaluator::FitEvaluator(const Scenario& base, ResultsStore* store, const RunInfo* info, VariantRunner& runner)
+    : base_(base), campaign_(fit_campaign_scenario(base)), light_(base), store_(store), info_(info), runner_(runner) {
+  light_.variants.clear();
+  light_.text.clear();
+  if (store_) in_file_ = store_->design_ids();
+}
+
 FitEvaluator::FitEvaluator(const Scenario& base, ResultsStore* store, const RunInfo* info, int threads, Layout layout)
     : base_(base), campaign_(fit_campaign_scenario(base)), light_(base), store_(store), info_(info),
-      threads_(threads), layout_(layout) {
+      own_runner_(std::make_unique<LocalVariantRunner>(base, threads, layout)), runner_(*own_runner_) {
   light_.variants.clear();
   light_.text.clear();
   if (store_) in_file_ = store_->design_ids();
@@ -83,37 +90,23 @@ std::vector<FitEvaluator::Residuals> FitEvaluator::simulate(const std::vector<De
   const FitSpec& fit = base_.fit;
   const size_t nv = base_.variants.size();
   // Every point simulates every variant; rows are point-major.
-  std::vector<ResolvedVariant> vars;
+  RunRequest req;
   for (const DesignPoint& p : points)
     for (const VariantSpec& v0 : base_.variants) {
       VariantSpec vs = v0;
       for (size_t j = 0; j < p.x.size(); ++j) vs.overrides[fit.parameters[j].path] = p.x[j];
-      vars.push_back(resolve_variant(light_, vs));
+      req.ids.push_back(first_row + static_cast<int64_t>(req.specs.size()));
+      req.specs.push_back(std::move(vs));
     }
   // Potential-curve targets need the time series of their step.
   bool curves = false;
   for (const FitTarget& t : fit.targets) curves |= t.metric.kind == "potential_curve";
-  TrajectorySpec record;
-  record.enabled = 1;
-  record.capacity = 4000;
-  std::vector<VariantResult> results(vars.size());
-  std::vector<TrajectoryData> series(curves ? vars.size() : 0);
-  for (const std::vector<int>& group : group_by_shape(vars)) {
-    std::vector<ResolvedVariant> members;
-    std::vector<int> ids;
-    for (int k : group) {
-      members.push_back(vars[k]);
-      ids.push_back(static_cast<int>(first_row) + k);
-    }
-    Batch batch = build_batch(members, layout_);
-    if (curves) batch.enable_trajectories(record);
-    run_batch_cpu(batch, threads_);
-    std::vector<VariantResult> rs = collect_results(batch, ids);
-    for (size_t m = 0; m < group.size(); ++m) {
-      results[group[m]] = rs[m];
-      if (curves) series[group[m]] = extract_trajectory(batch, static_cast<int>(m), ids[m], {}, {});
-    }
-  }
+  req.record = curves;
+  req.trajectory_spec.enabled = 1;
+  req.trajectory_spec.capacity = 4000;
+  RunOutcome outcome = runner_.run(req);
+  const std::vector<VariantResult>& results = outcome.results;
+  const std::vector<TrajectoryData>& series = outcome.trajectories;
   std::map<std::string, size_t> by_label;
   for (size_t v = 0; v < nv; ++v) by_label[base_.variants[v].label] = v;
   std::vector<Residuals> out(points.size());

@@ -5,11 +5,13 @@
 // simulates every electrode in the same batch); uncertainties from the Jacobian of
 // the weighted residuals at the optimum (one more batch).
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "host/results_store.hpp"
 #include "host/scenario.hpp"
+#include "host/variant_runner.hpp"
 #include "optimizer/design_point.hpp"
 
 namespace strata {
@@ -20,7 +22,9 @@ Scenario fit_campaign_scenario(const Scenario& base);
 
 class FitEvaluator : public BatchEvaluator {
  public:
-  // store may be null (no file).
+  // store may be null (no file). Batches run on runner (this process's CPU, or MPI ranks).
+  FitEvaluator(const Scenario& base, ResultsStore* store, const RunInfo* info, VariantRunner& runner);
+  // Batches run on this process's CPU backend.
   FitEvaluator(const Scenario& base, ResultsStore* store, const RunInfo* info, int threads, Layout layout);
   std::vector<Evaluation> evaluate(const std::vector<DesignPoint>& points) override;
 
@@ -44,8 +48,8 @@ class FitEvaluator : public BatchEvaluator {
   Scenario light_;
   ResultsStore* store_;
   const RunInfo* info_;
-  int threads_;
-  Layout layout_;
+  std::unique_ptr<VariantRunner> own_runner_;  // the CPU runner when none is given
+  VariantRunner& runner_;
   int64_t next_row_ = 0;
   int batch_index_ = 0;
   std::set<int64_t> in_file_;

@@ -1,4 +1,3 @@
-#include <omp.h>
 
 #include <filesystem>
 #include <iostream>
@@ -22,9 +21,9 @@ int run_fit_command(const SimulateOptions& opt) {
               << ": no [fit] section; strata fit needs parameters and targets (docs/scenario-format.md)\n";
     return 2;
   }
-  const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
+  const std::unique_ptr<VariantRunner> runner = make_runner(opt.make_runner, base, opt.threads, opt.layout);
   const Scenario campaign = fit_campaign_scenario(base);
-  RunInfo info = run_info_for(campaign, opt.command, cpu_device_description(threads));
+  RunInfo info = run_info_for(campaign, opt.command, runner->device_description());
   info.var_paths = DesignSpace(campaign).variable_names();
   info.n_designs = base.fit.max_evaluations * static_cast<int64_t>(base.variants.size());
   info.seed = static_cast<int64_t>(base.fit.seed);
@@ -36,7 +35,7 @@ int run_fit_command(const SimulateOptions& opt) {
     fmt::print("strata {} ({}): fit '{}' from {}: {} parameters, {} targets on {} electrode(s), {}, budget {} points -> {}\n",
                STRATA_VERSION, STRATA_GIT_REV, base.name, opt.scenario_path, base.fit.parameters.size(),
                base.fit.targets.size(), base.variants.size(), base.fit.algorithm, base.fit.max_evaluations, h5_path);
-  FitEvaluator evaluator(base, &*store, &info, threads, opt.layout);
+  FitEvaluator evaluator(base, &*store, &info, *runner);
   FitReport rep;
   try {
     rep = run_fit(base, evaluator);
@@ -65,6 +64,7 @@ int run_fit_command(const SimulateOptions& opt) {
         fmt::print("{:<20} {:<16} {:>12.5g} {:>12.5g} {:>10.3g} {:>10.3f}\n", tg.name, tg.variant, tg.value,
                    rep.simulated[t], tg.sigma, rep.weighted_residuals[t]);
     }
+    if (!runner->summary().empty()) fmt::print("{}\n", runner->summary());
     fmt::print("results: {}\n", h5_path);
   }
   return 0;

@@ -1,6 +1,5 @@
 #include "optimizer/optimize_command.hpp"
 
-#include <omp.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -63,9 +62,9 @@ int run_optimize(const SimulateOptions& opt) {
     stem = safe_file_stem(base.name + "_" + opt.design_objective);
   }
   scale_design_budget(base.design, opt.budget_scale);
-  const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
+  const std::unique_ptr<VariantRunner> runner = make_runner(opt.make_runner, base, opt.threads, opt.layout);
   const DesignSpace space(base);
-  RunInfo info = run_info_for(base, opt.command, cpu_device_description(threads));
+  RunInfo info = run_info_for(base, opt.command, runner->device_description());
   info.var_paths = space.variable_names();
   info.n_designs = base.design.max_evaluations;
   info.seed = static_cast<int64_t>(base.design.seed);
@@ -80,7 +79,7 @@ int run_optimize(const SimulateOptions& opt) {
                STRATA_VERSION, STRATA_GIT_REV, base.name, opt.scenario_path, space.dimensions(), space.choices(),
                d.algorithm, d.starts_per_choice, d.objective, d.sampler, d.constraints.size(), d.penalty_weight,
                d.max_evaluations, h5_path);
-  EngineEvaluator evaluator(base, *store, info, threads, opt.layout);
+  EngineEvaluator evaluator(base, *store, info, *runner);
   const bool tty = !opt.quiet && isatty(STDERR_FILENO);
   auto progress = [&](const CampaignProgress& p) {
     if (!tty) return;
@@ -100,18 +99,14 @@ int run_optimize(const SimulateOptions& opt) {
                                 res.logs[k].design_id, res.logs[k].points, res.logs[k].objective,
                                 res.logs[k].best_objective);
     // Trajectories of the best design of every discrete choice.
-    Scenario light = base;
-    light.variants.clear();
-    light.text.clear();
-    std::vector<ResolvedVariant> best;
+    std::vector<VariantSpec> best;
     std::vector<int64_t> best_ids;
     for (const CampaignBest& b : res.best_per_choice)
       if (b.design_id >= 0 && !store->has_trajectory(b.design_id)) {
-        const VariantSpec& vs = evaluator.variants().at(b.design_id);
-        best.push_back({vs.label, apply_variant(light, vs), ""});
+        best.push_back(evaluator.variants().at(b.design_id));
         best_ids.push_back(b.design_id);
       }
-    if (!interrupt_requested()) record_trajectories(base, best, best_ids, *store, info, threads, opt.layout);
+    if (!interrupt_requested()) record_trajectories(base, *runner, best, best_ids, *store);
     store->finish(interrupt_requested() ? "interrupted" : "complete");
   } catch (const std::exception& e) {
     std::cerr << "error: " << h5_path << ": " << e.what() << "\n";
@@ -132,6 +127,7 @@ int run_optimize(const SimulateOptions& opt) {
     for (size_t k = 0; k < res.logs.size(); ++k)
       fmt::print("  optimiser {} (choice {}): {} iterations, {}\n", k, res.logs[k].choice, res.logs[k].iteration.size(),
                  res.logs[k].end);
+    if (!runner->summary().empty()) fmt::print("{}\n", runner->summary());
     fmt::print("results: {}\n", h5_path);
   }
   if (interrupt_requested()) {

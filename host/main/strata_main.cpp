@@ -1,9 +1,20 @@
 // strata: batched multilayer DFN electrode simulation.
 #include <CLI/CLI.hpp>
 
+#include <iostream>
+#include <memory>
+
 #include "host/info.hpp"
+#include "host/interrupt.hpp"
+#include "host/mpi_launch.hpp"
+#include "host/scenario_loader.hpp"
+#include "host/shard_merge.hpp"
 #include "host/simulate.hpp"
 #include "optimizer/optimize_command.hpp"
+#ifdef STRATA_HAVE_MPI
+#include "host/mpi/mpi_session.hpp"
+#include "host/mpi/mpi_variant_runner.hpp"
+#endif
 
 namespace {
 
@@ -11,6 +22,7 @@ namespace {
 struct RunCommand {
   strata::SimulateOptions options;
   std::string layout = "blocked";
+  bool mpi = false;
   CLI::App* app = nullptr;
 
   RunCommand(CLI::App& parent, const std::string& name, const std::string& help, const std::string& scenario_help,
@@ -28,6 +40,9 @@ struct RunCommand {
     app->add_option("--layout", layout, "memory layout of the batch: blocked or interleaved (the GPU's)")
         ->check(CLI::IsMember({"blocked", "interleaved"}));
     app->add_flag("--quiet", options.quiet, "no table, summary or progress output");
+    app->add_flag("--mpi", mpi,
+                  "MPI mode (under mpirun/srun): rank 0 runs the command and writes the file, every rank evaluates "
+                  "a slice of each batch (docs/cluster.md); implied when started as several MPI processes");
   }
   const strata::SimulateOptions& parsed() {
     options.layout = layout == "interleaved" ? strata::Layout::Interleaved : strata::Layout::Blocked;
@@ -66,10 +81,58 @@ int main(int argc, char** argv) {
   info->add_option("file", info_path, "results file (HDF5)")->required();
   info->add_option("--top", info_top, "designs listed per objective")->check(CLI::PositiveNumber);
 
+  std::string merge_out;
+  strata::MergeOptions merge_opt;
+  merge_opt.command = command;
+  CLI::App* merge = app.add_subcommand("merge", "combine the shard files of a sweep (simulate --shard i/N) into one file");
+  merge->add_option("out", merge_opt.out, "merged results file (HDF5)")->required();
+  merge->add_option("files", merge_opt.files, "shard files, any order")->required();
+  merge->add_flag("--allow-partial", merge_opt.allow_partial, "merge even when shards are missing or unfinished");
+  merge->add_flag("--overwrite", merge_opt.overwrite, "replace an existing output file");
+  merge->add_flag("--quiet", merge_opt.quiet, "no summary");
+
+  simulate.app->add_option("--shard", simulate.options.shard,
+                           "run only part i of N of the variant list (0 <= i < N), e.g. a job-array task; "
+                           "combine the parts with strata merge");
+
   CLI11_PARSE(app, argc, argv);
-  if (simulate.app->parsed()) return strata::run_simulate(simulate.parsed());
-  if (optimize.app->parsed()) return strata::run_optimize(optimize.parsed());
-  if (fit.app->parsed()) return strata::run_fit_command(fit.parsed());
+  if (merge->parsed()) return strata::run_merge(merge_opt);
   if (info->parsed()) return strata::print_info(info_path, info_top);
-  return 1;
+  RunCommand* run = simulate.app->parsed() ? &simulate : optimize.app->parsed() ? &optimize : &fit;
+  auto dispatch = [&](const strata::SimulateOptions& o) {
+    if (run == &simulate) return strata::run_simulate(o);
+    if (run == &optimize) return strata::run_optimize(o);
+    return strata::run_fit_command(o);
+  };
+  const bool launched = strata::launched_as_mpi_job();
+  if (!run->mpi && !launched) return dispatch(run->parsed());
+#ifndef STRATA_HAVE_MPI
+  std::cerr << "error: MPI mode is not built into this strata (" << (run->mpi ? "--mpi given" : "started as several MPI processes")
+            << "): install Open MPI (scripts/install_deps.sh: openmpi-bin libopenmpi-dev) and rebuild "
+               "(./scripts/build.sh); docs/cluster.md\n";
+  return 2;
+#else
+  strata::MpiSession session(argc, argv);
+  strata::SimulateOptions opt = run->parsed();
+  if (session.rank() != 0) {
+    // A worker: the same scenario, its slices of every batch on its own device, no output.
+    std::unique_ptr<strata::LocalVariantRunner> runner;
+    std::string load_error;
+    try {
+      const strata::Scenario base = strata::load_scenario(opt.scenario_path);
+      strata::choose_device_for_local_rank(session.local_rank(), session.local_size());
+      runner = std::make_unique<strata::LocalVariantRunner>(base, opt.threads, opt.layout);
+    } catch (const std::exception& e) {
+      load_error = e.what();
+    }
+    strata::install_interrupt_handlers();
+    return strata::run_mpi_worker(session, runner.get(), load_error);
+  }
+  opt.make_runner = [&session](const strata::Scenario& base, int threads, strata::Layout layout) {
+    return std::unique_ptr<strata::VariantRunner>(new strata::MpiVariantRunner(session, base, threads, layout));
+  };
+  const int code = dispatch(opt);
+  strata::stop_mpi_workers(session);  // when the command stopped before making its runner
+  return code;
+#endif
 }

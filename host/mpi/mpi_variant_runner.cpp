@@ -1,0 +1,232 @@
+#include "host/mpi/mpi_variant_runner.hpp"
+
+#include <chrono>
+#include <climits>
+#include <iostream>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "host/interrupt.hpp"
+#include "host/run_codec.hpp"
+
+namespace strata {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+enum Command : int64_t { kStop = 0, kRun = 1 };
+
+// Seconds to wait for the other ranks' results once a stop signal has arrived: they
+// were signalled too and skip the rest of their slice; silence means one has died.
+constexpr double kGraceAfterSignal_s = 5.0;
+
+// How long a worker polls for the next batch without sleeping.
+constexpr double kSpinForNextBatch_s = 0.002;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Completes a nonblocking MPI call by polling with short sleeps (a blocking call spins
+// a core, which the OpenMP threads of the ranks on this node need). give_up is asked
+// in between; when it returns true, returns false with the call still pending.
+// The first spin_s are polled without sleeping (the next batch of a campaign usually
+// follows within a millisecond, and a sleeping process on a busy node can take several
+// to be woken).
+bool wait_polling(MPI_Request& req, const std::function<bool()>& give_up = {}, double spin_s = 0.0) {
+  int done = 0;
+  const auto t0 = Clock::now();
+  for (;;) {
+    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    if (done) return true;
+    if (give_up && give_up()) return false;
+    if (seconds_since(t0) >= spin_s) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
+int checked_count(size_t bytes) {
+  if (bytes > static_cast<size_t>(INT_MAX))
+    throw std::runtime_error(fmt::format("a batch message of {} bytes exceeds MPI's int count; use a smaller "
+                                         "[output] batch_size", bytes));
+  return static_cast<int>(bytes);
+}
+
+// The slice of a request for one rank.
+RunRequest slice_of(const RunRequest& q, int first, int count) {
+  RunRequest s;
+  s.specs.assign(q.specs.begin() + first, q.specs.begin() + first + count);
+  s.ids.assign(q.ids.begin() + first, q.ids.begin() + first + count);
+  s.record = q.record;
+  s.trajectory_spec = q.trajectory_spec;
+  s.name_trajectories = q.name_trajectories;
+  s.cancellable = q.cancellable;
+  return s;
+}
+
+SliceOutcome run_slice(VariantRunner* runner, const std::string& load_error, const RunRequest& slice,
+                       const std::function<void(int)>& progress, int rank) {
+  SliceOutcome so;
+  if (!runner) {
+    so.error = fmt::format("rank {}: {}", rank, load_error);
+    return so;
+  }
+  try {
+    so.outcome = runner->run(slice, progress);
+  } catch (const std::exception& e) {
+    so.error = fmt::format("rank {}: {}", rank, e.what());
+  }
+  return so;
+}
+
+// Rank 0 and workers alike: the broadcast of a command header: command, request
+// bytes, then the slice size of every rank.
+void bcast_header(std::vector<int64_t>& header, bool root) {
+  MPI_Request req;
+  MPI_Ibcast(header.data(), static_cast<int>(header.size()), MPI_INT64_T, 0, MPI_COMM_WORLD, &req);
+  if (root) {
+    MPI_Wait(&req, MPI_STATUS_IGNORE);
+  } else {
+    wait_polling(req, {}, kSpinForNextBatch_s);
+  }
+}
+
+bool g_workers_stopped = false;
+
+}  // namespace
+
+MpiVariantRunner::MpiVariantRunner(MpiSession& session, const Scenario& base, int threads, Layout layout)
+    : session_(session), local_(base, threads, layout), throughput_(session.size()) {}
+
+MpiVariantRunner::~MpiVariantRunner() { stop_mpi_workers(session_); }
+
+std::string MpiVariantRunner::device_description() const {
+  return fmt::format("MPI: {} ranks; rank 0: {}, {}", session_.size(), local_.device_description(),
+                     choose_device_for_local_rank(session_.local_rank(), session_.local_size()));
+}
+
+std::string MpiVariantRunner::summary() const {
+  const double b = std::max(batch_s_, 1e-12);
+  std::string rates;
+  for (size_t r = 0; r < throughput_.rates().size(); ++r)
+    rates += fmt::format("{}{:.1f}", r ? " " : "", throughput_.rates()[r]);
+  return fmt::format("MPI: {} ranks, {} batches in {:.3f} s; communication {:.2f}% of batch time ({:.4f} s: "
+                     "broadcast {:.4f} s, gather {:.4f} s of {:.1f} MB), waiting for slower ranks {:.2f}%; last "
+                     "throughput by rank (variants/s): {}",
+                     session_.size(), batches_, batch_s_, 100.0 * comm_s_ / b, comm_s_, bcast_s_, comm_s_ - bcast_s_,
+                     bytes_gathered_ / 1e6, 100.0 * wait_s_ / b, rates);
+}
+
+RunOutcome MpiVariantRunner::run(const RunRequest& q, const std::function<void(int)>& progress) {
+  const auto t0 = Clock::now();
+  const int p = session_.size();
+  const int n = static_cast<int>(q.specs.size());
+  std::vector<int> sizes = slice_sizes(n, throughput_.rates());
+  const std::string bytes = encode_request(q);
+
+  auto tc = Clock::now();
+  std::vector<int64_t> header = {kRun, checked_count(bytes.size())};
+  header.insert(header.end(), sizes.begin(), sizes.end());
+  bcast_header(header, true);
+  MPI_Bcast(const_cast<char*>(bytes.data()), static_cast<int>(bytes.size()), MPI_BYTE, 0, MPI_COMM_WORLD);
+  bcast_s_ += seconds_since(tc);
+  comm_s_ += seconds_since(tc);
+
+  const std::string mine = encode_outcome(run_slice(&local_, "", slice_of(q, 0, sizes[0]), progress, 0));
+
+  // Wait for the others' sizes (this is where a slower rank shows), then the bytes.
+  const auto tw = Clock::now();
+  int my_len = checked_count(mine.size());
+  std::vector<int> lens(p, 0);
+  MPI_Request req;
+  MPI_Igather(&my_len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, MPI_COMM_WORLD, &req);
+  Clock::time_point signalled{};
+  const bool complete = wait_polling(req, [&] {
+    if (!interrupt_requested()) return false;
+    if (signalled == Clock::time_point{}) {
+      signalled = Clock::now();
+      std::cerr << fmt::format("strata: signal {} while waiting for the other ranks' results; if a rank died, every "
+                               "batch written before is in the results file: continue it with --resume FILE (any "
+                               "rank count)\n", interrupt_signal());
+    }
+    return seconds_since(signalled) > kGraceAfterSignal_s;
+  });
+  if (!complete)
+    session_.abort(4, fmt::format("error: MPI run stopped: signal {} arrived and the other ranks sent no results "
+                                  "within {:.0f} s (a rank died or the job was cancelled); every batch written "
+                                  "before is in the results file: continue it with --resume FILE (any rank count)\n",
+                                  interrupt_signal(), kGraceAfterSignal_s));
+  wait_s_ += seconds_since(tw);
+
+  tc = Clock::now();
+  std::vector<int> displs(p, 0);
+  for (int r = 1; r < p; ++r) displs[r] = displs[r - 1] + lens[r - 1];
+  std::string all(static_cast<size_t>(displs[p - 1]) + lens[p - 1], '\0');
+  // Nonblocking on every rank: a blocking collective does not match a nonblocking one.
+  MPI_Igatherv(mine.data(), my_len, MPI_BYTE, all.data(), lens.data(), displs.data(), MPI_BYTE, 0, MPI_COMM_WORLD,
+               &req);
+  MPI_Wait(&req, MPI_STATUS_IGNORE);
+  comm_s_ += seconds_since(tc);
+  bytes_gathered_ += all.size();
+
+  RunOutcome out;
+  if (q.record) out.trajectories.reserve(n);
+  for (int r = 0; r < p; ++r) {
+    SliceOutcome so = decode_outcome(all.substr(displs[r], lens[r]));
+    if (!so.error.empty()) throw std::runtime_error(so.error);
+    RunOutcome& o = so.outcome;
+    if (static_cast<int>(o.results.size()) != sizes[r])
+      throw std::runtime_error(fmt::format("rank {} returned {} results for a slice of {}", r, o.results.size(), sizes[r]));
+    throughput_.record(r, sizes[r], o.wall_s);
+    for (auto& v : o.results) out.results.push_back(std::move(v));
+    out.ran.insert(out.ran.end(), o.ran.begin(), o.ran.end());
+    for (auto& t : o.trajectories) out.trajectories.push_back(std::move(t));
+    out.totals.time_steps += o.totals.time_steps;
+    out.totals.newton_iterations += o.totals.newton_iterations;
+    out.totals.ok += o.totals.ok;
+    out.totals.failed += o.totals.failed;
+  }
+  out.wall_s = seconds_since(t0);  // the batch as the run sees it
+  batch_s_ += out.wall_s;
+  ++batches_;
+  return out;
+}
+
+void stop_mpi_workers(MpiSession& session) {
+  if (g_workers_stopped || session.rank() != 0) return;
+  g_workers_stopped = true;
+  std::vector<int64_t> header(2 + session.size(), 0);
+  header[0] = kStop;
+  bcast_header(header, true);
+}
+
+int run_mpi_worker(MpiSession& session, VariantRunner* runner, const std::string& load_error) {
+  const int p = session.size(), rank = session.rank();
+  for (;;) {
+    std::vector<int64_t> header(2 + p, 0);
+    bcast_header(header, false);
+    if (header[0] == kStop) return 0;
+    const std::vector<int> sizes(header.begin() + 2, header.end());
+    std::string bytes(static_cast<size_t>(header[1]), '\0');
+    MPI_Bcast(bytes.data(), static_cast<int>(header[1]), MPI_BYTE, 0, MPI_COMM_WORLD);
+    SliceOutcome so;
+    try {
+      const RunRequest q = decode_request(bytes);
+      int first = 0;
+      for (int r = 0; r < rank; ++r) first += sizes[r];
+      so = run_slice(runner, load_error, slice_of(q, first, sizes[rank]), {}, rank);
+    } catch (const std::exception& e) {
+      so.error = fmt::format("rank {}: {}", rank, e.what());
+    }
+    const std::string mine = encode_outcome(so);
+    int my_len = checked_count(mine.size());
+    MPI_Request req;
+    // Rank 0 is waiting for these: complete them at once (no polling sleeps).
+    MPI_Igather(&my_len, 1, MPI_INT, nullptr, 1, MPI_INT, 0, MPI_COMM_WORLD, &req);
+    MPI_Wait(&req, MPI_STATUS_IGNORE);
+    MPI_Igatherv(mine.data(), my_len, MPI_BYTE, nullptr, nullptr, nullptr, MPI_BYTE, 0, MPI_COMM_WORLD, &req);
+    MPI_Wait(&req, MPI_STATUS_IGNORE);
+  }
+}
+
+}  // namespace strata

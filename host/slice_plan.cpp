@@ -1,0 +1,42 @@
+#include "host/slice_plan.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace strata {
+
+std::vector<int> slice_sizes(int n, const std::vector<double>& rates) {
+  const size_t p = rates.size();
+  std::vector<int> out(p, 0);
+  if (p == 0 || n <= 0) return out;
+  double known = 0.0;
+  int n_known = 0;
+  for (double r : rates)
+    if (std::isfinite(r) && r > 0) {
+      known += r;
+      ++n_known;
+    }
+  const double fill = n_known ? known / n_known : 1.0;
+  std::vector<double> w(p);
+  for (size_t k = 0; k < p; ++k) w[k] = (std::isfinite(rates[k]) && rates[k] > 0) ? rates[k] : fill;
+  const double total = std::accumulate(w.begin(), w.end(), 0.0);
+  std::vector<std::pair<double, size_t>> remainder;
+  int given = 0;
+  for (size_t k = 0; k < p; ++k) {
+    const double share = n * w[k] / total;
+    out[k] = static_cast<int>(std::floor(share));
+    given += out[k];
+    remainder.push_back({share - out[k], k});
+  }
+  std::stable_sort(remainder.begin(), remainder.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t k = 0; given < n; ++k, ++given) ++out[remainder[k % p].second];
+  return out;
+}
+
+void ThroughputTracker::record(int worker, int variants, double seconds) {
+  if (variants > 0 && seconds > 0) rates_[worker] = variants / seconds;
+}
+
+}  // namespace strata

@@ -1,0 +1,79 @@
+#include "host/variant_runner.hpp"
+
+#include <omp.h>
+
+#include <set>
+
+#include "host/cpu_backend.hpp"
+#include "host/interrupt.hpp"
+#include "host/simulate.hpp"
+
+namespace strata {
+
+LocalVariantRunner::LocalVariantRunner(const Scenario& base, int threads, Layout layout)
+    : light_(base), profiles_(base.output.profiles), threads_(threads > 0 ? threads : omp_get_max_threads()),
+      layout_(layout) {
+  light_.variants.clear();
+  light_.text.clear();
+  std::set<std::string> used;  // as run_info_for: the axis of the per-material arrays
+  for (const Layer& l : base.layers)
+    for (const LayerMaterial& lm : l.materials) used.insert(lm.material);
+  material_names_.assign(used.begin(), used.end());
+}
+
+std::string LocalVariantRunner::device_description() const { return cpu_device_description(threads_); }
+
+RunOutcome LocalVariantRunner::run(const RunRequest& req, const std::function<void(int)>& progress) {
+  const size_t n = req.specs.size();
+  std::vector<ResolvedVariant> vars;
+  vars.reserve(n);
+  for (const VariantSpec& spec : req.specs) vars.push_back(resolve_variant(light_, spec));
+  RunOutcome out;
+  out.results.resize(n);
+  out.ran.assign(n, 0);
+  if (req.record) out.trajectories.resize(n);
+  if (n == 0) return out;  // an MPI rank's slice may be empty
+  int finished_before = 0;
+  for (const std::vector<int>& group : group_by_shape(vars)) {
+    std::vector<ResolvedVariant> members;
+    std::vector<int> ids;
+    for (int k : group) {
+      members.push_back(std::move(vars[k]));
+      ids.push_back(static_cast<int>(req.ids[k]));
+    }
+    Batch batch = build_batch(members, layout_);
+    if (req.record) batch.enable_trajectories(req.trajectory_spec);
+    std::function<void(int)> step_progress;
+    if (progress) step_progress = [&progress, finished_before](int d) { progress(finished_before + d); };
+    std::function<bool()> cancelled;
+    if (req.cancellable) cancelled = interrupt_requested;
+    const RunStats stats = run_batch_cpu(batch, threads_, step_progress, cancelled);
+    out.wall_s += stats.wall_s;
+    std::vector<VariantResult> rs = collect_results(batch, ids);
+    for (size_t m = 0; m < group.size(); ++m) {
+      const int k = group[m];
+      out.results[k] = std::move(rs[m]);
+      out.ran[k] = stats.ran[m];
+      if (req.record && stats.ran[m])
+        out.trajectories[k] =
+            req.name_trajectories
+                ? extract_trajectory(batch, static_cast<int>(m), req.ids[k], material_names_, profiles_)
+                : extract_trajectory(batch, static_cast<int>(m), req.ids[k], {}, {});
+    }
+    const BatchTotals t = batch_totals(batch);
+    out.totals.time_steps += t.time_steps;
+    out.totals.newton_iterations += t.newton_iterations;
+    out.totals.ok += t.ok;
+    out.totals.failed += t.failed;
+    finished_before += static_cast<int>(group.size());
+  }
+  return out;
+}
+
+std::unique_ptr<VariantRunner> make_runner(const RunnerFactory& factory, const Scenario& base, int threads,
+                                           Layout layout) {
+  if (factory) return factory(base, threads, layout);
+  return std::make_unique<LocalVariantRunner>(base, threads, layout);
+}
+
+}  // namespace strata

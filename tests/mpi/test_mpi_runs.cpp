@@ -1,0 +1,223 @@
+// MPI mode on one machine (mpirun --oversubscribe, OMP_NUM_THREADS=1 from the test's
+// environment): 1, 2 and 3 ranks give bit-identical populations for a sweep and a
+// design campaign; a worker rank killed with SIGKILL mid-run leaves a readable file
+// that --resume (with another rank count) completes to the same population.
+// Skipped, saying why, when MPI mode is not built or mpirun is missing.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "host/results_store.hpp"
+#include "tests/unit/population_compare.hpp"
+#include "tests/unit/process_helpers.hpp"
+
+using namespace strata;
+using namespace strata::test;
+
+namespace {
+
+const std::string kMpirun = STRATA_MPIRUN;
+
+// Skips the test unless MPI mode is built and mpirun runs.
+#define REQUIRE_MPI()                                                                          \
+  do {                                                                                         \
+    if (!STRATA_MPI_BUILT) GTEST_SKIP() << "MPI mode is not built (no MPI library at configure time)"; \
+    if (kMpirun.empty() || access(kMpirun.c_str(), X_OK) != 0)                                 \
+      GTEST_SKIP() << "mpirun not found (install openmpi-bin: scripts/install_deps.sh)";       \
+  } while (0)
+
+// "mpirun --oversubscribe -n P strata" (P = 1: plain strata, no MPI at all).
+std::string strata_on(int ranks) {
+  if (ranks == 1) return sh_quote(kBinary);
+  return sh_quote(kMpirun) + " --oversubscribe --bind-to none -n " + std::to_string(ranks) + " " + sh_quote(kBinary);
+}
+
+RunResult run_shell(const std::string& cmd, const fs::path& dir) {
+  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
+  const int st = std::system((cmd + " >" + sh_quote(out.string()) + " 2>" + sh_quote(err.string()) + " </dev/null").c_str());
+  RunResult r;
+  if (st != -1 && WIFEXITED(st)) r.exit_code = WEXITSTATUS(st);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+std::string library_line() { return "\n[library]\npath = \"" + std::string(STRATA_SOURCE_DIR) + "/materials\"\n"; }
+
+// The coarse single-layer cell of the CLI tests with a sweep of n designs.
+fs::path write_sweep(const fs::path& dir, int n, int batch, const std::string& extra = "") {
+  std::string text = slurp(std::string(STRATA_TEST_DATA_DIR) + "/cli_good.toml");
+  text.replace(text.find("path = \"../../materials\""), 24, "path = \"" + std::string(STRATA_SOURCE_DIR) + "/materials\"");
+  text.erase(text.find("[[batch.variants]]"));
+  text += "[batch.sweep]\n\"layers[0].porosity\" = { from = 0.30, to = 0.45, count = " + std::to_string(n / 10) +
+          " }\n\"layers[0].thickness_m\" = { from = 20e-6, to = 60e-6, count = 10 }\n"
+          "[output]\nbatch_size = " + std::to_string(batch) + "\n" + extra;
+  const fs::path p = dir / "sweep.toml";
+  spit(p, text);
+  return p;
+}
+
+// scenarios/design_bilayer.toml made small: 0.5C reference, coarse grid, 40 evaluations.
+fs::path write_campaign(const fs::path& dir, int budget = 40) {
+  std::string text = slurp(std::string(STRATA_SOURCE_DIR) + "/scenarios/design_bilayer.toml");
+  auto set = [&](const std::string& from, const std::string& to) {
+    const size_t at = text.find(from);
+    if (at == std::string::npos) throw std::runtime_error("design_bilayer.toml has no " + from);
+    text.replace(at, from.size(), to);
+  };
+  set("\"Charge at 0.1C until 3.6 V\"", "\"Charge at 0.5C until 3.6 V\"");
+  set("\"Discharge at 0.1C until 2.3 V\"", "\"Discharge at 0.5C until 2.3 V\"");
+  set("max_evaluations = 400", "max_evaluations = " + std::to_string(budget));
+  set("initial_population = 32", "initial_population = 12");
+  const fs::path p = dir / "campaign.toml";
+  spit(p, text + library_line());
+  return p;
+}
+
+const std::set<std::string> kNoSkip;
+
+}  // namespace
+
+TEST(MpiRuns, SweepGivesTheSamePopulationOnOneTwoAndThreeRanks) {
+  REQUIRE_MPI();
+  TempDir tmp;
+  const std::string scen = sh_quote(write_sweep(tmp.path(), 30, 8).string());
+  std::map<std::string, std::string> reference;
+  for (int ranks : {1, 2, 3}) {
+    const std::string out = (tmp.path() / ("r" + std::to_string(ranks) + ".h5")).string();
+    const RunResult r = run_shell(strata_on(ranks) + " simulate " + scen + " --threads 1 --out " + sh_quote(out), tmp.path());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    if (ranks > 1) {
+      EXPECT_NE(r.out.find("MPI: " + std::to_string(ranks) + " ranks"), std::string::npos) << r.out;
+      EXPECT_NE(r.out.find("communication"), std::string::npos) << r.out;
+    }
+    const auto pop = dataset_bytes(out, "population", kNoSkip);
+    EXPECT_EQ(ResultsStore::open_read(out).rows(), 30);
+    if (ranks == 1) reference = pop;
+    else EXPECT_EQ(pop, reference) << ranks << " ranks";
+  }
+}
+
+TEST(MpiRuns, CampaignGivesTheSamePopulationOnOneTwoAndThreeRanks) {
+  REQUIRE_MPI();
+  TempDir tmp;
+  const std::string scen = sh_quote(write_campaign(tmp.path()).string());
+  std::map<std::string, std::string> reference, reference_opt;
+  for (int ranks : {1, 2, 3}) {
+    const std::string out = (tmp.path() / ("c" + std::to_string(ranks) + ".h5")).string();
+    const RunResult r = run_shell(strata_on(ranks) + " optimize " + scen + " --threads 1 --out " + sh_quote(out), tmp.path());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto pop = dataset_bytes(out, "population", kNoSkip);
+    const auto opt = dataset_bytes(out, "optimizer", kNoSkip);
+    EXPECT_EQ(ResultsStore::open_read(out).rows(), 40);
+    if (ranks == 1) {
+      reference = pop;
+      reference_opt = opt;
+      ASSERT_FALSE(reference_opt.empty());
+    } else {
+      EXPECT_EQ(pop, reference) << ranks << " ranks";
+      EXPECT_EQ(opt, reference_opt) << ranks << " ranks: the optimisers saw other values";
+    }
+  }
+}
+
+namespace {
+
+// The pid of the strata process that mpirun (pid launcher) started as this rank.
+pid_t rank_pid(pid_t launcher, int rank) {
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string stat = slurp(e.path() / "stat");
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    int ppid = 0;
+    char state = 0;
+    if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) != 2 || ppid != launcher) continue;
+    const std::string env = slurp(e.path() / "environ");
+    if (env.find(std::string("OMPI_COMM_WORLD_RANK=") + std::to_string(rank) + '\0') != std::string::npos)
+      return static_cast<pid_t>(std::stoi(name));
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST(MpiRuns, KilledWorkerRankLeavesAFileThatResumeCompletes) {
+  REQUIRE_MPI();
+  TempDir tmp;
+  const int designs = 300, batch = 30;
+  const fs::path scen = write_sweep(tmp.path(), designs, batch);
+  const std::string full = (tmp.path() / "full.h5").string();
+  ASSERT_EQ(run_shell(strata_on(1) + " simulate " + sh_quote(scen.string()) + " --quiet --threads 1 --out " + sh_quote(full),
+                      tmp.path()).exit_code, 0);
+  std::string killed;
+  int64_t partial = 0;
+  for (int wait_ms : {400, 800, 1600, 3000}) {
+    const std::string out = (tmp.path() / ("killed_" + std::to_string(wait_ms) + ".h5")).string();
+    const pid_t launcher = spawn({kMpirun, "--oversubscribe", "--bind-to", "none", "-n", "2", kBinary, "simulate",
+                                  scen.string(), "--quiet", "--threads", "1", "--out", out});
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    const pid_t worker = rank_pid(launcher, 1);
+    if (worker > 0) kill(worker, SIGKILL);
+    const int code = wait_exit(launcher);
+    if (worker <= 0 || !fs::exists(out)) continue;
+    partial = ResultsStore::open_read(out).rows();  // readable
+    if (partial == 0 || partial == designs) continue;  // too early or too late: try again
+    EXPECT_NE(code, 0) << "mpirun reports the lost rank";
+    killed = out;
+    break;
+  }
+  ASSERT_FALSE(killed.empty()) << "could not kill a worker rank part-way";
+  EXPECT_EQ(partial % batch, 0) << "rank 0 writes whole batches only";
+  {
+    const ResultsStore st = ResultsStore::open_read(killed);
+    h5::Handle meta = h5::open_group(st.file(), "meta");
+    EXPECT_EQ(h5::get_attr_string(meta.id(), "status"), "running");
+    for (const auto& [path, bytes] : dataset_bytes(killed, "population", kNoSkip)) EXPECT_FALSE(path.empty());
+  }
+  // Resume on another rank count: the population of the uninterrupted run.
+  const RunResult resumed = run_shell(strata_on(3) + " simulate " + sh_quote(scen.string()) +
+                                          " --quiet --threads 1 --resume " + sh_quote(killed), tmp.path());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const std::set<std::string> skip = {"population/batch"};  // batch numbers continue in the resumed file
+  EXPECT_EQ(dataset_bytes(killed, "population", skip), dataset_bytes(full, "population", skip));
+}
+
+TEST(MpiRuns, KilledWorkerRankOfACampaignResumesOnAnotherRankCount) {
+  REQUIRE_MPI();
+  TempDir tmp;
+  const int budget = 120;
+  const fs::path scen = write_campaign(tmp.path(), budget);
+  const std::string full = (tmp.path() / "full.h5").string();
+  ASSERT_EQ(run_shell(strata_on(1) + " optimize " + sh_quote(scen.string()) + " --quiet --threads 1 --out " + sh_quote(full),
+                      tmp.path()).exit_code, 0);
+  std::string killed;
+  for (int wait_ms : {700, 1200, 2000, 3000}) {
+    const std::string out = (tmp.path() / ("killed_" + std::to_string(wait_ms) + ".h5")).string();
+    const pid_t launcher = spawn({kMpirun, "--oversubscribe", "--bind-to", "none", "-n", "3", kBinary, "optimize",
+                                  scen.string(), "--quiet", "--threads", "1", "--out", out});
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    const pid_t worker = rank_pid(launcher, 2);
+    if (worker > 0) kill(worker, SIGKILL);
+    wait_exit(launcher);
+    if (worker <= 0 || !fs::exists(out)) continue;
+    const int64_t rows = ResultsStore::open_read(out).rows();  // readable
+    if (rows == 0 || rows >= budget) continue;
+    killed = out;
+    break;
+  }
+  ASSERT_FALSE(killed.empty()) << "could not kill a worker rank of the campaign part-way";
+  // Resume on 2 ranks (the killed run had 3): the uninterrupted run's population and
+  // optimiser trajectories.
+  const RunResult resumed = run_shell(strata_on(2) + " optimize " + sh_quote(scen.string()) +
+                                          " --quiet --threads 1 --resume " + sh_quote(killed), tmp.path());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const std::set<std::string> skip = {"population/batch"};
+  EXPECT_EQ(dataset_bytes(killed, "population", skip), dataset_bytes(full, "population", skip));
+  EXPECT_EQ(dataset_bytes(killed, "optimizer", kNoSkip), dataset_bytes(full, "optimizer", kNoSkip));
+}

@@ -1,0 +1,110 @@
+// Job-array sharding: `simulate --shard i/N` runs disjoint parts of a sweep, and
+// `strata merge` combines them into the file an unsharded run writes (population rows
+// in global order, trajectories of every shard), refusing files of another scenario,
+// repeated shards and incomplete sets unless --allow-partial.
+#include <gtest/gtest.h>
+
+#include "host/results_store.hpp"
+#include "tests/unit/population_compare.hpp"
+#include "tests/unit/process_helpers.hpp"
+
+using namespace strata;
+using namespace strata::test;
+
+namespace {
+
+// A coarse single-layer sweep of 10 designs in batches of 3, every trajectory kept.
+fs::path write_sweep(const fs::path& dir, const std::string& extra = "") {
+  std::string text = slurp(std::string(STRATA_TEST_DATA_DIR) + "/cli_good.toml");
+  text.replace(text.find("path = \"../../materials\""), 24, "path = \"" + std::string(STRATA_SOURCE_DIR) + "/materials\"");
+  text.erase(text.find("[[batch.variants]]"));
+  text += "[batch.sweep]\n\"layers[0].porosity\" = { from = 0.30, to = 0.45, count = 10 }\n"
+          "[output]\nbatch_size = 3\ntrajectories = \"all\"\n" + extra;
+  const fs::path p = dir / "sweep.toml";
+  spit(p, text);
+  return p;
+}
+
+int run(const std::string& args, const fs::path& dir, RunResult* out = nullptr) {
+  RunResult r = run_strata(args, dir);
+  if (out) *out = r;
+  return r.exit_code;
+}
+
+std::string meta_attr(const std::string& file, const std::string& name) {
+  const ResultsStore st = ResultsStore::open_read(file);
+  h5::Handle meta = h5::open_group(st.file(), "meta");
+  return h5::get_attr_string(meta.id(), name);
+}
+
+}  // namespace
+
+TEST(ShardMerge, MergedShardsEqualTheUnshardedRun) {
+  TempDir tmp;
+  const std::string scen = sh_quote(write_sweep(tmp.path()).string());
+  const fs::path d = tmp.path();
+  ASSERT_EQ(run("simulate " + scen + " --quiet --threads 1 --out " + sh_quote((d / "full.h5").string()), d), 0);
+  std::string shards;
+  for (int i = 2; i >= 0; --i) {  // any order
+    const std::string f = (d / ("s" + std::to_string(i) + ".h5")).string();
+    ASSERT_EQ(run("simulate " + scen + " --quiet --threads 1 --shard " + std::to_string(i) + "/3 --out " + sh_quote(f), d), 0);
+    EXPECT_EQ(ResultsStore::open_read(f).rows(), i == 2 ? 4 : 3) << "shard " << i << " holds its part only";
+    shards += " " + sh_quote(f);
+  }
+  const std::string merged = (d / "merged.h5").string();
+  RunResult r;
+  ASSERT_EQ(run("merge " + sh_quote(merged) + shards, d, &r), 0) << r.err;
+  // Bit for bit: the population (batch numbers are per shard) and every trajectory.
+  const std::set<std::string> skip = {"population/batch"};
+  EXPECT_EQ(dataset_bytes(merged, "population", skip), dataset_bytes((d / "full.h5").string(), "population", skip));
+  const auto traj = dataset_bytes(merged, "trajectories");
+  EXPECT_EQ(traj, dataset_bytes((d / "full.h5").string(), "trajectories"));
+  EXPECT_GE(traj.size(), 10u * 6u) << "the trajectories of all 10 designs";
+  EXPECT_EQ(meta_attr(merged, "status"), "complete");
+  EXPECT_EQ(meta_attr(merged, "scenario_text"), meta_attr((d / "full.h5").string(), "scenario_text"));
+  // A merged file is an ordinary results file: strata info reads it.
+  EXPECT_EQ(run("info " + sh_quote(merged), d, &r), 0);
+  EXPECT_NE(r.out.find("10 of 10"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("merged:    from 3 shard file(s)"), std::string::npos) << r.out;
+  EXPECT_EQ(run("info " + sh_quote((d / "s1.h5").string()), d, &r), 0);
+  EXPECT_NE(r.out.find("shard:     1/3"), std::string::npos) << r.out;
+}
+
+TEST(ShardMerge, RefusesMixedRepeatedOrIncompleteShards) {
+  TempDir tmp;
+  const fs::path d = tmp.path();
+  const std::string scen = sh_quote(write_sweep(d).string());
+  auto shard = [&](int i, const std::string& scenario, const std::string& name) {
+    const std::string f = (d / name).string();
+    EXPECT_EQ(run("simulate " + scenario + " --quiet --threads 1 --shard " + std::to_string(i) + "/3 --out " + sh_quote(f), d), 0);
+    return sh_quote(f);
+  };
+  const std::string s0 = shard(0, scen, "s0.h5"), s2 = shard(2, scen, "s2.h5");
+  RunResult r;
+  // Missing shard 1/3: named, exit 2, nothing written.
+  EXPECT_EQ(run("merge " + sh_quote((d / "m.h5").string()) + " " + s0 + " " + s2, d, &r), 2);
+  EXPECT_NE(r.err.find("missing shard(s) 1/3"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(d / "m.h5"));
+  // The same shard twice.
+  EXPECT_EQ(run("merge " + sh_quote((d / "m.h5").string()) + " " + s0 + " " + s0 + " " + s2, d, &r), 2);
+  EXPECT_NE(r.err.find("given twice"), std::string::npos) << r.err;
+  // A shard of another scenario (its text differs by one comment).
+  fs::create_directories(d / "other");
+  const fs::path other = write_sweep(d / "other", "# another sweep\n");
+  const std::string s1_other = shard(1, sh_quote(other.string()), "s1_other.h5");
+  EXPECT_EQ(run("merge " + sh_quote((d / "m.h5").string()) + " " + s0 + " " + s1_other + " " + s2, d, &r), 2);
+  EXPECT_NE(r.err.find("s1_other.h5"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("differs"), std::string::npos) << r.err;
+  // An unsharded file is not a shard.
+  const std::string full = sh_quote((d / "full.h5").string());
+  ASSERT_EQ(run("simulate " + scen + " --quiet --threads 1 --out " + full, d), 0);
+  EXPECT_EQ(run("merge " + sh_quote((d / "m.h5").string()) + " " + s0 + " " + full, d, &r), 2);
+  EXPECT_NE(r.err.find("not a shard file"), std::string::npos) << r.err;
+  // --allow-partial merges what is there and says so in /meta status.
+  ASSERT_EQ(run("merge --allow-partial " + sh_quote((d / "m.h5").string()) + " " + s0 + " " + s2, d, &r), 0) << r.err;
+  EXPECT_EQ(ResultsStore::open_read((d / "m.h5").string()).rows(), 3 + 4);
+  EXPECT_EQ(meta_attr((d / "m.h5").string(), "status"), "partial");
+  // Resuming a shard file as another shard is refused.
+  EXPECT_EQ(run("simulate " + scen + " --quiet --shard 1/3 --resume " + s0, d, &r), 2);
+  EXPECT_NE(r.err.find("shard 0/3"), std::string::npos) << r.err;
+}
