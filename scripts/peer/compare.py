@@ -49,20 +49,24 @@ def clean(q, v):
 def run_set(set_name, work, rtol):
     rows = []
     built = {}
-    for mesh_name, mesh in (("base", cases_mod.BASE_MESH), ("fine", cases_mod.FINE_MESH)):
+    print(f"{set_name}: meshes {cases_mod.MESHES[set_name]}", flush=True)
+    meshes = dict(zip(("base", "fine"), cases_mod.MESHES[set_name]))
+    for mesh_name, mesh in meshes.items():
         t0 = time.perf_counter()
         built[mesh_name] = run_pybamm.Built(set_name, mesh)
         print(f"  PyBaMM {set_name} {mesh_name} mesh built in {time.perf_counter() - t0:.1f} s",
               flush=True)
     for case in cases_mod.all_cases((set_name,)):
         curves = {}
-        for mesh_name, mesh in (("base", cases_mod.BASE_MESH), ("fine", cases_mod.FINE_MESH)):
+        for mesh_name, mesh in meshes.items():
             out = os.path.join(work, mesh_name)
             meta = conv.write_case(case, out, mesh, rtol)
             h5 = os.path.join(out, case["name"] + ".h5")
             run_strata.simulate(meta["scenario"], h5)
-            qs, vs, _ = run_strata.curve(h5, meta)
+            qs, vs, st = run_strata.curve(h5, meta)
             curves[("strata", mesh_name)] = clean(qs, vs)
+            if mesh_name == "base":
+                strata_reason = st["reason"]
             sol = built[mesh_name].solve(case["c_rate"], case["direction"])
             if not sol.termination.startswith("event"):
                 raise RuntimeError(f"PyBaMM {case['name']} {mesh_name}: {sol.termination}")
@@ -72,7 +76,7 @@ def run_set(set_name, work, rtol):
         pyb = difference(*curves[("pybamm", "base")], *curves[("pybamm", "fine")])
         stra = difference(*curves[("strata", "base")], *curves[("strata", "fine")])
         row = {"case": case["name"], "set": set_name, "c_rate": case["c_rate"],
-               "direction": case["direction"],
+               "direction": case["direction"], "strata_reason": strata_reason,
                "rms_mV": main["rms_mV"], "max_mV": main["max_mV"], "dcap_pct": main["dcap_pct"],
                "fine_rms_mV": fine["rms_mV"], "fine_dcap_pct": fine["dcap_pct"],
                "pybamm_refine_rms_mV": pyb["rms_mV"], "pybamm_refine_dcap_pct": pyb["dcap_pct"],
@@ -87,7 +91,8 @@ def run_set(set_name, work, rtol):
               f"dQ {row['fine_dcap_pct']:+6.3f} %  | PyBaMM refine: RMS "
               f"{row['pybamm_refine_rms_mV']:5.2f} mV dQ {row['pybamm_refine_dcap_pct']:+6.3f} % "
               f"| strata refine: RMS {row['strata_refine_rms_mV']:5.2f} mV "
-              f"dQ {row['strata_refine_dcap_pct']:+6.3f} %", flush=True)
+              f"dQ {row['strata_refine_dcap_pct']:+6.3f} %"
+              + ("" if strata_reason == "ok" else f"  strata: {strata_reason}"), flush=True)
     return rows
 
 
@@ -128,6 +133,8 @@ def plot_set(rows, set_name, img_dir):
 def check(rows):
     bad = []
     for r in rows:
+        if r["strata_reason"] != "ok":
+            bad.append(f"{r['case']}: strata failed: {r['strata_reason']}")
         if r["rms_mV"] > cases_mod.RMS_LIMIT_MV[r["c_rate"]]:
             bad.append(f"{r['case']}: RMS {r['rms_mV']:.2f} mV > "
                        f"{cases_mod.RMS_LIMIT_MV[r['c_rate']]} mV")
@@ -142,7 +149,8 @@ def markdown(rows):
            "| PyBaMM refined: RMS (mV) / capacity (%) | strata refined: RMS (mV) / capacity (%) |",
            "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        out.append(f"| {r['case']} | {r['rms_mV']:.2f} | {r['max_mV']:.2f} | {r['dcap_pct']:+.3f} | "
+        flag = "" if r["strata_reason"] == "ok" else " (strata: " + r["strata_reason"] + ")"
+        out.append(f"| {r['case']}{flag} | {r['rms_mV']:.2f} | {r['max_mV']:.2f} | {r['dcap_pct']:+.3f} | "
                    f"{r['q_pybamm_mAh_cm2']:.4f} | {r['fine_rms_mV']:.2f} / {r['fine_dcap_pct']:+.3f} | "
                    f"{r['pybamm_refine_rms_mV']:.2f} / {r['pybamm_refine_dcap_pct']:+.3f} | "
                    f"{r['strata_refine_rms_mV']:.2f} / {r['strata_refine_dcap_pct']:+.3f} |")
@@ -152,6 +160,8 @@ def markdown(rows):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sets", nargs="+", default=list(cases_mod.SETS))
+    ap.add_argument("--checked-sets", action="store_true",
+                    help="only the sets the ctest asserts (cases.CHECKED_SETS)")
     ap.add_argument("--work", default=os.path.join(run_strata.ROOT, "build", "peer", "compare"))
     ap.add_argument("--rtol", type=float, default=1e-6, help="strata relative_tolerance")
     ap.add_argument("--plots", default=None, help="write peer_<set>.png into this directory")
@@ -159,10 +169,11 @@ def main(argv=None):
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args(argv)
     import pybamm
-    print(f"PyBaMM {pybamm.__version__}, strata {run_strata.strata_binary()}; base mesh "
-          f"{cases_mod.BASE_MESH}, fine mesh {cases_mod.FINE_MESH}; strata rtol {args.rtol:g}",
-          flush=True)
+    print(f"PyBaMM {pybamm.__version__}, strata {run_strata.strata_binary()}; "
+          f"strata rtol {args.rtol:g}", flush=True)
     rows = []
+    if args.checked_sets:
+        args.sets = list(cases_mod.CHECKED_SETS)
     for s in args.sets:
         set_rows = run_set(s, os.path.join(args.work, s), args.rtol)
         if args.plots:

@@ -100,6 +100,11 @@ def material_toml(pv, prefix, name, set_name, x_charged, x_discharged):
     c_max = value(pv, prefix + "Maximum concentration in positive electrode [mol.m-3]")
     x = np.linspace(0.0, 1.0, OCP_POINTS)
     u = fn(pv, prefix + "Positive electrode OCP [V]", x)
+    # a tabulated OCP extrapolated far outside its data (Chayambuka2022 NVPF below
+    # x = 0.21) leaves strata's -10..10 V range: keep the points inside it
+    inside = np.abs(u) < 10.0
+    x, u = x[inside], u[inside]
+    x_charged = max(x_charged, float(x[0]))
     xf = np.linspace(0.0, 1.0, FACTOR_POINTS)
     d = fn(pv, prefix + "Positive particle diffusivity [m2.s-1]", xf, T)
     d_ref = float(fn(pv, prefix + "Positive particle diffusivity [m2.s-1]", 0.5, T)[0])
@@ -148,6 +153,11 @@ def electrolyte_property(pv, name, T):
         v = fn(pv, name, c, T)
     except Exception:
         v = np.full_like(c, value(pv, name))
+    # a table's linear extrapolation (Chayambuka2022 D_e) can turn negative at high c:
+    # keep the grid where the property is positive (strata extends the end slope)
+    pos = np.nonzero(v <= 0)[0]
+    if len(pos):
+        c, v = c[:pos[0]], v[:pos[0]]
     if np.max(np.abs(v / v[-1] - 1.0)) < 1e-12:
         return fmt(v[0])
     return f"{{ c_mol_m3 = {fmt_list(c)}, value = {fmt_list(v)} }}"
@@ -320,7 +330,7 @@ def main(argv=None):
     ap.add_argument("--rtol", type=float, default=1e-5)
     args = ap.parse_args(argv)
     for case in cases_mod.all_cases():
-        meta = write_case(case, args.out, cases_mod.BASE_MESH, args.rtol)
+        meta = write_case(case, args.out, cases_mod.MESHES[case["set"]][0], args.rtol)
         print(meta["scenario"], "i0 deviation:",
               {k: f"{v['i0_deviation']:.2g}" for k, v in meta["materials"].items()})
 

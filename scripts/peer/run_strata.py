@@ -30,7 +30,8 @@ def simulate(scenario, out_h5, threads=1):
 
 
 def curve(out_h5, meta, design_id=0):
-    """Capacity (mAh/cm2) and the two-electrode voltage of one design.
+    """Capacity (mAh/cm2), the two-electrode voltage and the run status of one design
+    (a failed design keeps its curve up to the failure).
 
     strata's potential at reference_position_fraction = 1 is phi_s(0) - phi_e at the
     counter surface; PyBaMM's "Voltage [V]" is phi_s(0) - phi_metal with the metal at 0,
@@ -45,12 +46,11 @@ def curve(out_h5, meta, design_id=0):
         V = g["potential_V"][:]
         q = g["capacity_mAh_g"][:]
         steps = int(f["population/step/time_steps"][0][0])
-    if status != 0:
-        raise RuntimeError(f"strata design failed: {reason}")
+    reason = reason.decode() if isinstance(reason, bytes) else str(reason)
     T, i0 = meta["T"], meta["counter_i0"]
     phi_L = 2 * conv.R * T / conv.F * np.arcsinh(I / (2 * i0))
     q_cm2 = q * mass_mg_cm2 * 1e-3  # mAh/g * g/cm2
     # the first sample is the initial state at zero current (before the step); PyBaMM's
     # first point is already under current, so the comparison starts at strata's first step
     on = I != 0.0
-    return q_cm2[on], (V + phi_L)[on], steps
+    return q_cm2[on], (V + phi_L)[on], {"time_steps": steps, "status": status, "reason": reason}
