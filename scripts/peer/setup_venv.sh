@@ -16,7 +16,7 @@ py="$(command -v python3.11 || command -v /usr/bin/python3 || command -v python3
   "$py" -m venv "$venv" &&
   "$venv/bin/python" -m pip install -q --disable-pip-version-check --timeout 30 --retries 1 \
       --only-binary=:all: -r "$req"
-} >&2 || { echo "SKIP peer: could not create $venv or install $(tr '\n' ' ' < "$req" | sed 's/#[^p]*//') from PyPI (offline?)" >&2; exit 77; }
+} >&2 || { echo "SKIP peer: could not create $venv or install $(grep -v '^#' "$req" | tr '\n' ' ') from PyPI (offline?)" >&2; exit 77; }
 "$venv/bin/python" -c "import pybamm; pybamm.IDAKLUSolver()" >&2 ||
   { echo "SKIP peer: pybamm installed but its IDAKLU solver does not load" >&2; exit 77; }
 cp "$req" "$stamp"
