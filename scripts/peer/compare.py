@@ -117,7 +117,8 @@ def plot_set(rows, set_name, img_dir):
                               label=f"{r['c_rate']:g}C RMS {r['rms_mV']:.2f} mV")
         axes[0, col].set_title(f"{set_name}: {direction}")
         axes[0, col].set_ylabel("voltage vs metal (V)")
-        axes[1, col].set_ylabel("strata - PyBaMM (mV)")
+        axes[1, col].set_yscale("symlog", linthresh=1.0)  # the first 0.1 s is off the mV scale
+        axes[1, col].set_ylabel("strata - PyBaMM (mV, symlog)")
         axes[1, col].set_xlabel("capacity (mAh/cm2)")
         axes[0, col].legend(fontsize=7)
         axes[1, col].legend(fontsize=7)
