@@ -53,4 +53,23 @@ def curve(out_h5, meta, design_id=0):
     # the first sample is the initial state at zero current (before the step); PyBaMM's
     # first point is already under current, so the comparison starts at strata's first step
     on = I != 0.0
-    return q_cm2[on], (V + phi_L)[on], {"time_steps": steps, "status": status, "reason": reason}
+    q_cm2, v2 = q_cm2[on], (V + phi_L)[on]
+    q_cm2, v2 = truncate_at_cut_off(q_cm2, v2, meta["v_cut"], meta["current_A_m2"])
+    return q_cm2, v2, {"time_steps": steps, "status": status, "reason": reason}
+
+
+def truncate_at_cut_off(q, v, v_cut, current_A_m2):
+    """End the curve where it crosses the cut-off (linear between the two samples).
+
+    When the potential falls past the cut-off within one double-precision step of the
+    surface stoichiometry (a particle filling or emptying: docs/physics.md, known
+    limits), strata ends the step beyond the cut-off ("limit (not located to
+    tolerance)"); PyBaMM's curve ends on it. Both are compared up to the crossing."""
+    sign = 1.0 if current_A_m2 > 0 else -1.0  # charge ends above, discharge below
+    beyond = np.nonzero(sign * (v - v_cut) > 0)[0]
+    if len(beyond) == 0 or beyond[0] == 0:
+        return q, v
+    k = beyond[0]
+    w = (v_cut - v[k - 1]) / (v[k] - v[k - 1])
+    q_cross = q[k - 1] + w * (q[k] - q[k - 1])
+    return np.append(q[:k], q_cross), np.append(v[:k], v_cut)
