@@ -71,6 +71,23 @@ STRATA_HD T power(const T& x, double p) {
   return p == 0.5 ? sqrt(x) : pow(x, p);
 }
 
+// Smooth positive floor of a site fraction y (x or 1 - x) in the i0 prefactor:
+// (y + sqrt(y^2 + d^2)) / 2 is y to a relative 1e-13 for y >= 1e-6 and falls like
+// d^2 / (4 |y|) once y < 0, never reaching 0 and never losing its derivative. So when
+// the surface fills (x -> 1) or empties (x -> 0), i0 -> 0 and the overpotential can
+// grow until the potential reaches the cut-off. (A hard clamp at 1e-10 bounded the
+// overpotential, about 0.6 V at i0_ref = 1 A/m2: a cut-off further than that from the
+// OCP at the end of the window was unreachable and the step failed.)
+// For y < 0 the same value is written d^2 / (2 (sqrt(y^2 + d^2) - y)): y + sqrt(...)
+// would cancel to 0 in floating point.
+constexpr double kSiteFractionFloor = 1e-12;
+template <class T>
+STRATA_HD T site_fraction_floor(const T& y) {
+  constexpr double d2 = kSiteFractionFloor * kSiteFractionFloor;
+  const T s = sqrt(y * y + d2);
+  return value_of(y) >= 0.0 ? 0.5 * (y + s) : 0.5 * d2 / (s - y);
+}
+
 // Butler-Volmer reaction current density at the particle surface (A/m2 of particle
 // surface; > 0 is oxidation, sodium leaving the particle):
 //   j = i0 [exp(aa F eta / RT) - exp(-ac F eta / RT)],  eta = phi_s - phi_e - U(x_s)
@@ -80,12 +97,13 @@ STRATA_HD T butler_volmer_A_m2(const double* data, const OcpFn& ocp, double temp
                                double i0_ref, double ce_ref, double aa, double ac, double cmax,
                                const T& phis, const T& phie, const T& ce, const T& cs) {
   const T x = cs / cmax;
-  T xk = x;  // kinetics prefactor needs x in (0, 1); the OCP guards itself
-  if (value_of(xk) < 1e-10) xk = T(1e-10);
-  if (value_of(xk) > 1.0 - 1e-10) xk = T(1.0 - 1e-10);
+  // kinetics prefactor: x and 1 - x floored smoothly (site_fraction_floor); the OCP
+  // guards itself. 1 - x is formed from the concentrations to keep its digits near x = 1.
+  const T xk = site_fraction_floor(x);
+  const T vk = site_fraction_floor((cmax - cs) / cmax);
   T cek = ce;
   if (value_of(cek) < 1e-6) cek = T(1e-6);
-  const T i0 = i0_ref * power(cek / ce_ref, aa) * power(xk, ac) * power(1.0 - xk, aa) / ::pow(0.5, aa + ac);
+  const T i0 = i0_ref * power(cek / ce_ref, aa) * power(xk, ac) * power(vk, aa) / ::pow(0.5, aa + ac);
   const T eta = phis - phie - eval_ocp_V(data, ocp, x, temperature_K);
   const double f = kFaraday_C_mol / (kGas_J_molK * temperature_K);
   T ea = aa * f * eta, ec = -ac * f * eta;

@@ -10,4 +10,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libhdf5-dev libnlopt-cxx-dev libtomlplusplus-dev libcli11-dev libfmt-dev \
   googletest libgtest-dev \
   openmpi-bin libopenmpi-dev \
-  python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-pytest >/dev/null
+  python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-pytest \
+  python3-venv >/dev/null  # python3-venv: the `peer` test's PyBaMM venv (scripts/peer)

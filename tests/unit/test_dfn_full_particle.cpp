@@ -1,0 +1,81 @@
+// A constant-current discharge that fills the particles must end at its voltage
+// cut-off. Found by the PyBaMM cross-validation (docs/validation.md): the NVPF
+// electrode of Chayambuka2022 (OCP 3.03 V at x = 1, cut-off 2.0 V, small i0) failed
+// with "Newton did not converge at the minimum time step" at 2.21 V, while PyBaMM
+// reaches the cut-off with the surface at x = 1. The overpotential that fills the
+// surface must be allowed to grow without bound as x -> 1 (i0 -> 0).
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+
+using namespace strata;
+
+namespace {
+
+// One 50 um layer of a flat material whose OCP stays 0.8 V above the cut-off at x = 1
+// (no log term, no steep end): only the kinetics (i0 ~ sqrt(1 - x)) can take the
+// potential down to the cut-off.
+Scenario full_particle_scenario(double i0_A_m2, const std::string& step) {
+  Scenario s = test::bilayer_scenario({step});
+  ActiveMaterial m = test::sloping_material();
+  m.name = "flat";
+  m.ocp_closed = {};
+  m.ocp_closed.E0_V = 3.4;
+  m.ocp_closed.slope_V = 0.2;  // U(1) = 3.3 V, U(0) = 3.5 V
+  m.ocp_closed.ideality = 0.0;
+  m.stoichiometry_charged = 0.02;
+  m.stoichiometry_discharged = 0.5;  // start half full
+  m.exchange_current_density_A_m2 = i0_A_m2;
+  s.materials = {{"flat", m}};
+  s.layers = {test::layer("flat", 50e-6)};
+  return s;
+}
+
+// The potential falls from ~3 V past the cut-off while the surface stoichiometry
+// moves by less than one double-precision step next to 1 (or 0): with i0 ~ sqrt(1 - x),
+// 0.8 V of overpotential needs 1 - x ~ 1e-17. So the event search may stop above its
+// tolerance (LimitUnlocated, as documented for cliffs); the step must end there, at
+// or beyond the cut-off, not fail.
+void expect_reached(Batch& b, double cut_off_V, double sign) {
+  const int reason = (int)test::out(b, 0, 0, kOutEndReason);
+  const double v_end = test::out(b, 0, 0, kOutEndPotential_V);
+  EXPECT_TRUE(reason == (int)StepEnd::Limit || reason == (int)StepEnd::LimitUnlocated) << reason;
+  EXPECT_GE(sign * (v_end - cut_off_V), -1e-4);
+}
+
+}  // namespace
+
+TEST(DfnFullParticle, DischargeThatFillsTheParticlesEndsAtTheCutOff) {
+  for (double i0 : {1.0, 0.01}) {
+    Scenario s = full_particle_scenario(i0, "Discharge at 0.5C until 2.5 V");
+    Batch b = test::run_scenarios({s});
+    SCOPED_TRACE("i0 = " + std::to_string(i0) + ": ended at " +
+                 std::to_string(test::out(b, 0, 0, kOutEndPotential_V)) + " V after " +
+                 std::to_string(test::capacity_mAh_g(b, 0, 0)) + " mAh/g");
+    ASSERT_EQ(test::status(b, 0), 0);
+    expect_reached(b, 2.5, -1.0);
+    // capacity: at most the empty half of the particles, and most of it at 0.5C
+    const ActiveMaterial& m = s.materials.at("flat");
+    const double half_mAh_g = m.max_concentration_mol_m3 * 0.5 * kFaraday_C_mol /
+                              m.density_kg_m3 / 3600.0;
+    EXPECT_LT(test::capacity_mAh_g(b, 0, 0), half_mAh_g * 1.0001);
+    EXPECT_GT(test::capacity_mAh_g(b, 0, 0), half_mAh_g * 0.8);
+  }
+}
+
+TEST(DfnFullParticle, ChargeThatEmptiesTheParticlesEndsAtTheCutOff) {
+  for (double i0 : {1.0, 0.01}) {
+    Scenario s = full_particle_scenario(i0, "Charge at 0.5C until 4.3 V");
+    Batch b = test::run_scenarios({s});
+    SCOPED_TRACE("i0 = " + std::to_string(i0) + ": ended at " +
+                 std::to_string(test::out(b, 0, 0, kOutEndPotential_V)) + " V after " +
+                 std::to_string(test::capacity_mAh_g(b, 0, 0)) + " mAh/g");
+    ASSERT_EQ(test::status(b, 0), 0);
+    expect_reached(b, 4.3, +1.0);
+    const ActiveMaterial& m = s.materials.at("flat");
+    const double half_mAh_g = m.max_concentration_mol_m3 * 0.5 * kFaraday_C_mol /
+                              m.density_kg_m3 / 3600.0;
+    EXPECT_LT(test::capacity_mAh_g(b, 0, 0), half_mAh_g * 1.0001);
+    EXPECT_GT(test::capacity_mAh_g(b, 0, 0), half_mAh_g * 0.8);
+  }
+}
