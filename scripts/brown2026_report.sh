@@ -35,6 +35,9 @@ for id in 3 4; do
   mine plot-profiles "$RT" --design "$id" --profile 0 1 --out "$OUT/plots/profiles_3C_${names[$id]}.png"
 done
 
+# Designs compared with the campaign's in docs/results-brown2026.md (same protocol).
+"$STRATA" simulate "$ROOT/scenarios/brown2026_design_checks.toml" --out "$OUT" --overwrite
+
 # 2. Design campaign: maximise 3C retention, then 3C areal capacity; the Pareto front of
 #    low-rate areal capacity against 3C retention over both populations' designs.
 "$STRATA" optimize "$ROOT/scenarios/brown2026_optimise_3c.toml" --out "$OUT" --overwrite "$@"
