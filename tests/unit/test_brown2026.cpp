@@ -19,6 +19,7 @@
 #include "tests/unit/process_helpers.hpp"
 
 using namespace strata;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -146,4 +147,29 @@ TEST(Brown2026, ShortCampaignImprovesOnItsFirstPopulationAndPicksTheSweptBetterO
   const auto at = std::find(ids.begin(), ids.end(), r.best.design_id);
   ASSERT_NE(at, ids.end());
   EXPECT_GE(areal[at - ids.begin()], min_areal);
+}
+
+// `strata optimize --objective NAME --scale F`: another objective into its own file, the
+// budget scaled; an unknown objective name is refused naming the allowed ones.
+TEST(Brown2026, OptimizeObjectiveAndScaleOptions) {
+  test::TempDir tmp;
+  const std::string scen = kScenarios + "brown2026_optimise_3c.toml";
+  const test::RunResult bad =
+      test::run_strata("optimize " + test::sh_quote(scen) + " --objective nonsense --quiet --out " +
+                           test::sh_quote((tmp.path() / "out").string()),
+                       tmp.path());
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("allowed: retention_3C, capacity_3C_mAh_cm2"), std::string::npos) << bad.err;
+  const test::RunResult ok = test::run_strata(
+      "optimize " + test::sh_quote(scen) + " --objective capacity_3C_mAh_cm2 --scale 0.02 --quiet --out " +
+          test::sh_quote((tmp.path() / "out").string()),
+      tmp.path());
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  const fs::path file = tmp.path() / "out" / "brown2026_optimise_3c_capacity_3C_mAh_cm2.h5";
+  ASSERT_TRUE(fs::exists(file));
+  // 2400 x 0.02 = 48 evaluations at most, 128 x 0.02 = 3 in the first population.
+  const ResultsStore rd = ResultsStore::open_read(file.string());
+  EXPECT_LE(rd.rows(), 48);
+  const auto producer = h5::read_strings(rd.file(), "population/producer");
+  EXPECT_EQ(std::count(producer.begin(), producer.end(), std::string("lhs")), 3);
 }
