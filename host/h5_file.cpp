@@ -77,6 +77,26 @@ void check_status(herr_t st, const std::string& what) {
   if (st < 0) throw H5Error("HDF5: " + what + " failed");
 }
 
+void list_datasets(hid_t loc, const std::string& prefix, std::vector<std::string>& out) {
+  H5G_info_t gi;
+  check_status(H5Gget_info(loc, &gi), "listing " + prefix);
+  for (hsize_t k = 0; k < gi.nlinks; ++k) {
+    char name[1024];
+    check_status(H5Lget_name_by_idx(loc, ".", H5_INDEX_NAME, H5_ITER_INC, k, name, sizeof name, H5P_DEFAULT) < 0
+                     ? -1 : 0,
+                 "listing " + prefix);
+    H5O_info_t oi;
+    check_status(H5Oget_info_by_name(loc, name, &oi, H5P_DEFAULT), "listing " + prefix + "/" + name);
+    const std::string path = prefix + "/" + name;
+    if (oi.type == H5O_TYPE_GROUP) {
+      Handle g = open_group(loc, name);
+      list_datasets(g.id(), path, out);
+    } else if (oi.type == H5O_TYPE_DATASET) {
+      out.push_back(path);
+    }
+  }
+}
+
 bool exists(hid_t loc, const std::string& path) {
   size_t pos = 0;
   while (true) {

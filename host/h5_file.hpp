@@ -37,6 +37,9 @@ hid_t check(hid_t id, const std::string& what);
 void check_status(herr_t st, const std::string& what);
 
 bool exists(hid_t loc, const std::string& path);
+// Appends the paths of the datasets under loc, recursively, each as prefix + "/" +
+// its path below loc (e.g. prefix "population" gives "population/step/duration_s").
+void list_datasets(hid_t loc, const std::string& prefix, std::vector<std::string>& out);
 Handle open_group(hid_t loc, const std::string& path);
 Handle create_group(hid_t loc, const std::string& path);  // intermediate groups too
 Handle require_group(hid_t loc, const std::string& path);

@@ -27,25 +27,6 @@ struct ShardFile {
 
 bool has_attr(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }
 
-// Paths of the datasets under a group, recursively ("population/step/duration_s", ...).
-void list_datasets(hid_t loc, const std::string& prefix, std::vector<std::string>& out) {
-  H5G_info_t gi;
-  h5::check_status(H5Gget_info(loc, &gi), "listing " + prefix);
-  for (hsize_t k = 0; k < gi.nlinks; ++k) {
-    char name[1024];
-    H5Lget_name_by_idx(loc, ".", H5_INDEX_NAME, H5_ITER_INC, k, name, sizeof name, H5P_DEFAULT);
-    H5O_info_t oi;
-    H5Oget_info_by_name(loc, name, &oi, H5P_DEFAULT);
-    const std::string path = prefix + "/" + name;
-    if (oi.type == H5O_TYPE_GROUP) {
-      h5::Handle g = h5::open_group(loc, name);
-      list_datasets(g.id(), path, out);
-    } else if (oi.type == H5O_TYPE_DATASET) {
-      out.push_back(path);
-    }
-  }
-}
-
 std::vector<std::string> child_names(hid_t loc) {
   H5G_info_t gi;
   H5Gget_info(loc, &gi);
@@ -258,7 +239,7 @@ int run_merge(const MergeOptions& opt) {
       std::vector<std::string> datasets;
       {
         h5::Handle pop = h5::open_group(out.id(), "population");
-        list_datasets(pop.id(), "population", datasets);
+        h5::list_datasets(pop.id(), "population", datasets);
       }
       for (const std::string& d : datasets) merge_dataset(out.id(), d, shards, perm);
       h5::Handle traj = h5::create_group(out.id(), "trajectories");

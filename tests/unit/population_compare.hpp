@@ -14,24 +14,6 @@
 
 namespace strata::test {
 
-inline void list_datasets(hid_t loc, const std::string& prefix, std::vector<std::string>& out) {
-  H5G_info_t gi;
-  H5Gget_info(loc, &gi);
-  for (hsize_t k = 0; k < gi.nlinks; ++k) {
-    char name[1024];
-    H5Lget_name_by_idx(loc, ".", H5_INDEX_NAME, H5_ITER_INC, k, name, sizeof name, H5P_DEFAULT);
-    H5O_info_t oi;
-    H5Oget_info_by_name(loc, name, &oi, H5P_DEFAULT);
-    const std::string path = prefix + "/" + name;
-    if (oi.type == H5O_TYPE_GROUP) {
-      h5::Handle g = h5::open_group(loc, name);
-      list_datasets(g.id(), path, out);
-    } else {
-      out.push_back(path);
-    }
-  }
-}
-
 // Dataset path (under group, e.g. "population") -> its contents as bytes (strings
 // joined with NUL), for every dataset but those in skip.
 inline std::map<std::string, std::string> dataset_bytes(const std::string& file, const std::string& group,
@@ -42,7 +24,7 @@ inline std::map<std::string, std::string> dataset_bytes(const std::string& file,
   std::vector<std::string> paths;
   {
     h5::Handle g = h5::open_group(st.file(), group);
-    list_datasets(g.id(), group, paths);
+    h5::list_datasets(g.id(), group, paths);
   }
   for (const std::string& p : paths) {
     if (skip.count(p)) continue;

@@ -233,30 +233,15 @@ std::set<std::string> documented_datasets() {
   return out;
 }
 
-void collect(hid_t loc, const std::string& prefix, std::set<std::string>& out) {
-  H5G_info_t gi;
-  H5Gget_info(loc, &gi);
-  for (hsize_t k = 0; k < gi.nlinks; ++k) {
-    char name[512];
-    H5Lget_name_by_idx(loc, ".", H5_INDEX_NAME, H5_ITER_INC, k, name, sizeof name, H5P_DEFAULT);
-    H5O_info_t oi;
-    H5Oget_info_by_name(loc, name, &oi, H5P_DEFAULT);
-    const std::string path = prefix + "/" + name;
-    if (oi.type == H5O_TYPE_GROUP) {
-      h5::Handle g = h5::open_group(loc, name);
-      collect(g.id(), path, out);
-    } else {
-      out.insert(path);
-    }
-  }
-}
 
 // A real file's dataset paths with the variable parts replaced by the document's
 // placeholders.
 std::set<std::string> file_datasets_as_documented(const std::string& path) {
   const ResultsStore st = ResultsStore::open_read(path);
-  std::set<std::string> raw, out;
-  collect(st.file(), "", raw);
+  std::vector<std::string> listed;
+  h5::list_datasets(st.file(), "", listed);
+  const std::set<std::string> raw(listed.begin(), listed.end());
+  std::set<std::string> out;
   for (std::string p : raw) {
     p = std::regex_replace(p, std::regex(R"(^/population/var/.*)"), "/population/var/<path>");
     p = std::regex_replace(p, std::regex(R"(^/population/objective/.*)"), "/population/objective/<name>");
