@@ -101,6 +101,7 @@ enum class VariantStatus : int {
   LinearSolveFailed, // singular Jacobian
   InvalidParameters, // rejected before the run
   StepTooSmall,      // error control shrank the time step below the minimum
+  ElectrolyteDepleted, // a failure with the salt (nearly) exhausted somewhere
 };
 
 STRATA_HD inline const char* status_reason(VariantStatus s) {
@@ -112,6 +113,8 @@ STRATA_HD inline const char* status_reason(VariantStatus s) {
     case VariantStatus::LinearSolveFailed: return "singular Jacobian in the linear solve";
     case VariantStatus::InvalidParameters: return "invalid parameters";
     case VariantStatus::StepTooSmall: return "time step below the minimum under error control";
+    case VariantStatus::ElectrolyteDepleted:
+      return "electrolyte depleted: the salt concentration fell below 1% of its initial value before the step's limit";
   }
   return "unknown";
 }

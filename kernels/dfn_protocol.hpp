@@ -225,6 +225,16 @@ struct Recorder {
 };
 
 // Runs one protocol step. Returns false when the variant failed (status set).
+// True when c_e in some cell is below 1% of the initial concentration (the
+// threshold of ElectrolyteDepleted; concentration overpotentials diverge as c_e -> 0).
+template <class V>
+STRATA_HD bool electrolyte_depleted(const DfnShape& S, const V& v) {
+  const double floor = 0.01 * v[S.o_scalar + kCeInit_mol_m3];
+  for (int i = 0; i < S.nx; ++i)
+    if (!(v[S.o_x + S.s_ce() + i] >= floor)) return true;
+  return false;
+}
+
 template <class V, class VO, class VT>
 STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, const V& v, const ProtocolStep& st,
                                  const VO& out, const Recorder<VT>& rec) {
@@ -361,6 +371,9 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
     out[kStepOutFields + s] =
         kFaraday_C_mol * (slot_sodium_mol_m2(S, v, S.o_xstep, s) - slot_sodium_mol_m2(S, v, S.o_x, s));
   if (fail != VariantStatus::Ok) {
+    // A solver failure with the salt nearly exhausted somewhere (the last accepted
+    // state) is reported as what it is: the cell cannot carry the current any more.
+    if (fail != VariantStatus::TooManySteps && electrolyte_depleted(S, v)) fail = VariantStatus::ElectrolyteDepleted;
     v[S.o_misc + kMiscStatus] = (double)fail;
     return false;
   }

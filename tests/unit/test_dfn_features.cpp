@@ -134,3 +134,19 @@ TEST(DfnFeatures, LayerContactResistanceFollowsTheLayerAtTheCollector) {
   for (int v = 0; v < 3; ++v) ASSERT_EQ(test::status(b, v), 0);
   EXPECT_EQ(test::capacity_mAh_g(b, 0, 0), test::capacity_mAh_g(b, 2, 0));
 }
+
+// A charge that exhausts the salt (slow electrolyte diffusion, high rate) fails with
+// the ElectrolyteDepleted status, not a solver symptom; the same cell with the usual
+// diffusivity reaches its cut-off.
+TEST(DfnFeatures, ExhaustedSaltIsReportedAsElectrolyteDepletion) {
+  Scenario ok = test::bilayer_scenario({"Charge at 4C until 3.6 V"});
+  ok.separator.thickness_m = 260e-6;
+  Scenario depleted = ok;
+  depleted.electrolyte.diffusivity_m2_s.value = 1e-11;
+  Batch a = test::run_scenarios({ok});  // electrolyte functions are shared by a batch
+  Batch b = test::run_scenarios({depleted});
+  EXPECT_EQ(test::status(a, 0), (int)VariantStatus::Ok);
+  EXPECT_EQ(test::status(b, 0), (int)VariantStatus::ElectrolyteDepleted);
+  EXPECT_NE(std::string(status_reason(VariantStatus::ElectrolyteDepleted)).find("electrolyte depleted"),
+            std::string::npos);
+}
