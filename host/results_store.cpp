@@ -278,6 +278,7 @@ ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, 
   h5::set_attr(meta.id(), "n_designs", info.n_designs);
   h5::set_attr(meta.id(), "step_texts", info.step_texts);
   h5::set_attr(meta.id(), "material_names", info.material_names);
+  if (!info.design_objective.empty()) h5::set_attr(meta.id(), "design_objective", info.design_objective);
   if (info.shard_count > 0) {
     h5::set_attr(meta.id(), "shard_index", static_cast<int64_t>(info.shard_index));
     h5::set_attr(meta.id(), "shard_count", static_cast<int64_t>(info.shard_count));
@@ -354,6 +355,17 @@ ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) 
                             h5::get_attr_string(meta.id(), "scenario_name") + "' (" +
                             h5::get_attr_string(meta.id(), "scenario_file") +
                             ") whose text differs from " + info.scenario_file + "; use the same scenario file");
+  const std::string file_objective =
+      H5Aexists(meta.id(), "design_objective") > 0 ? h5::get_attr_string(meta.id(), "design_objective") : "";
+  if (file_objective != info.design_objective)
+    throw ResultsStoreError("cannot resume " + path + ": it holds a campaign for objective '" + file_objective +
+                            "' and this run optimises '" + info.design_objective +
+                            "'; give the same --objective as the run that wrote it");
+  const std::int64_t file_designs = h5::get_attr_int(meta.id(), "n_designs");
+  if (!info.design_objective.empty() && file_designs != info.n_designs)
+    throw ResultsStoreError("cannot resume " + path + ": its campaign budget is " + std::to_string(file_designs) +
+                            " evaluations and this run's is " + std::to_string(info.n_designs) +
+                            "; give the same --scale as the run that wrote it");
   const bool file_sharded = H5Aexists(meta.id(), "shard_count") > 0;
   const std::string file_shard = file_sharded ? fmt::format("{}/{}", h5::get_attr_int(meta.id(), "shard_index"),
                                                             h5::get_attr_int(meta.id(), "shard_count"))

@@ -68,6 +68,7 @@ int run_optimize(const SimulateOptions& opt) {
   info.var_paths = space.variable_names();
   info.n_designs = base.design.max_evaluations;
   info.seed = static_cast<int64_t>(base.design.seed);
+  info.design_objective = base.design.objective;
   const std::string h5_path = results_path(opt, stem);
   std::optional<ResultsStore> store = open_results_reporting(opt, h5_path, info);
   if (!store) return 2;

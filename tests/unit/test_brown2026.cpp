@@ -168,8 +168,21 @@ TEST(Brown2026, OptimizeObjectiveAndScaleOptions) {
   const fs::path file = tmp.path() / "out" / "brown2026_optimise_3c_capacity_3C_mAh_cm2.h5";
   ASSERT_TRUE(fs::exists(file));
   // 2400 x 0.02 = 48 evaluations at most, 128 x 0.02 = 3 in the first population.
-  const ResultsStore rd = ResultsStore::open_read(file.string());
-  EXPECT_LE(rd.rows(), 48);
-  const auto producer = h5::read_strings(rd.file(), "population/producer");
-  EXPECT_EQ(std::count(producer.begin(), producer.end(), std::string("lhs")), 3);
+  {
+    const ResultsStore rd = ResultsStore::open_read(file.string());
+    EXPECT_LE(rd.rows(), 48);
+    const auto producer = h5::read_strings(rd.file(), "population/producer");
+    EXPECT_EQ(std::count(producer.begin(), producer.end(), std::string("lhs")), 3);
+  }
+  // --resume must repeat the objective and the scale.
+  const std::string resume = "optimize " + test::sh_quote(scen) + " --quiet --resume " + test::sh_quote(file.string());
+  const test::RunResult other_objective = test::run_strata(resume + " --scale 0.02", tmp.path());
+  EXPECT_EQ(other_objective.exit_code, 2);
+  EXPECT_NE(other_objective.err.find("give the same --objective"), std::string::npos) << other_objective.err;
+  const test::RunResult other_scale =
+      test::run_strata(resume + " --objective capacity_3C_mAh_cm2 --scale 0.03", tmp.path());
+  EXPECT_EQ(other_scale.exit_code, 2);
+  EXPECT_NE(other_scale.err.find("give the same --scale"), std::string::npos) << other_scale.err;
+  const test::RunResult same = test::run_strata(resume + " --objective capacity_3C_mAh_cm2 --scale 0.02", tmp.path());
+  EXPECT_EQ(same.exit_code, 0) << same.err;
 }
