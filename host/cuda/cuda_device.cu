@@ -1,0 +1,51 @@
+// Device probe: count, name, memory, and the peaks strata_bench compares against.
+#include <cuda_runtime.h>
+
+#include "host/cuda/cuda_api.hpp"
+
+namespace strata {
+
+bool cuda_backend_built() { return true; }
+
+namespace {
+// FP64 FMA units per SM: the HPC parts (sm_60, sm_70, sm_80: 32; sm_90, sm_100: 64);
+// other parts run FP64 at 1/64 of FP32 (2 units).
+int fp64_units_per_sm(int major, int minor) {
+  if (minor != 0) return 2;
+  if (major == 6 || major == 7 || major == 8) return 32;
+  if (major == 9 || major == 10) return 64;
+  return 2;
+}
+}  // namespace
+
+CudaDeviceInfo cuda_device_info() {
+  CudaDeviceInfo info;
+  cudaError_t e = cudaGetDeviceCount(&info.count);
+  if (e != cudaSuccess) {
+    info.count = 0;
+    info.error = std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
+    cudaGetLastError();
+    return info;
+  }
+  if (info.count == 0) {
+    info.error = "cudaGetDeviceCount returned 0";
+    return info;
+  }
+  cudaDeviceProp p{};
+  if (cudaGetDeviceProperties(&p, 0) != cudaSuccess) return info;
+  info.name = p.name;
+  info.sm_count = p.multiProcessorCount;
+  info.cc_major = p.major;
+  info.cc_minor = p.minor;
+  cudaMemGetInfo(&info.free_bytes, &info.total_bytes);
+  int mem_khz = 0, bus_bits = 0, sm_khz = 0;
+  cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, 0);
+  cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, 0);
+  cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, 0);
+  info.peak_bandwidth_B_s = 2.0 * mem_khz * 1e3 * bus_bits / 8.0;  // double data rate
+  info.peak_fp64_flop_s = 2.0 * fp64_units_per_sm(p.major, p.minor) * info.sm_count * sm_khz * 1e3;
+  cudaGetLastError();
+  return info;
+}
+
+}  // namespace strata
