@@ -32,16 +32,24 @@ CudaDeviceInfo cuda_device_info() {
     return info;
   }
   cudaDeviceProp p{};
-  if (cudaGetDeviceProperties(&p, 0) != cudaSuccess) return info;
+  e = cudaGetDeviceProperties(&p, 0);
+  if (e != cudaSuccess) {  // a device that cannot be queried counts as none, with the reason
+    info.count = 0;
+    info.error = std::string("cudaGetDeviceProperties: ") + cudaGetErrorName(e) + ": " + cudaGetErrorString(e);
+    cudaGetLastError();
+    return info;
+  }
   info.name = p.name;
   info.sm_count = p.multiProcessorCount;
   info.cc_major = p.major;
   info.cc_minor = p.minor;
-  cudaMemGetInfo(&info.free_bytes, &info.total_bytes);
+  // The sizes and clocks below only feed reports (free memory is queried again before
+  // a run); a failed query leaves 0, which the reports print as such.
+  if (cudaMemGetInfo(&info.free_bytes, &info.total_bytes) != cudaSuccess) info.free_bytes = info.total_bytes = 0;
   int mem_khz = 0, bus_bits = 0, sm_khz = 0;
-  cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, 0);
-  cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, 0);
-  cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, 0);
+  if (cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, 0) != cudaSuccess) mem_khz = 0;
+  if (cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, 0) != cudaSuccess) bus_bits = 0;
+  if (cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, 0) != cudaSuccess) sm_khz = 0;
   info.peak_bandwidth_B_s = 2.0 * mem_khz * 1e3 * bus_bits / 8.0;  // double data rate
   info.peak_fp64_flop_s = 2.0 * fp64_units_per_sm(p.major, p.minor) * info.sm_count * sm_khz * 1e3;
   cudaGetLastError();
