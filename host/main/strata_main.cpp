@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << decision.error << "\n";
     return 2;
   }
-  if (!run->options.quiet && !launched) std::cout << decision.note << "\n";
+  run->options.device_note = decision.note;
   if (decision.use_cuda) {
     strata::SimulateOptions opt = run->parsed();
     try {
