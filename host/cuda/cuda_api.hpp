@@ -76,8 +76,8 @@ long cuda_count_nonzero(const std::vector<double>& values);
 
 // The linear-solve benchmark (strata_bench): n_systems random block-diagonally dominant
 // 3x3 block-tridiagonal systems of n_cells block rows with 2 right-hand sides, solved
-// `repeats` times with one mapping. Returns the kernel seconds per repeat and the
-// largest difference between the two mappings' solutions in *max_diff (when given).
+// `repeats` times with each mapping. Returns the kernel seconds per solve of the whole
+// set for each mapping and the largest normwise difference between their solutions.
 struct SolveBenchResult {
   double thread_s = 0.0;   // one thread per system, block Thomas, interleaved layout
   double warp_s = 0.0;     // one warp per system, PCR, blocked layout
