@@ -113,13 +113,15 @@ int main(int argc, char** argv) {
   };
   const bool launched = strata::launched_as_mpi_job();
   const bool mpi_mode = run->mpi || launched;
-  // --device: probe only when CUDA may be used; refuse an impossible request (exit 2).
+  // --device: probe only when CUDA may be used (not in MPI mode, which runs on the
+  // CPU); refuse an impossible request (exit 2).
   const strata::DeviceRequest request = strata::parse_device_request(run->device);
   strata::CudaDeviceInfo device_info;
-  if (request != strata::DeviceRequest::Cpu) device_info = strata::cuda_device_info();
+  if (request == strata::DeviceRequest::Cuda || (request == strata::DeviceRequest::Auto && !mpi_mode))
+    device_info = strata::cuda_device_info();
   strata::DeviceDecision decision =
       strata::decide_device(request, strata::cuda_backend_built(), device_info.count, device_info.error);
-  if (decision.error.empty() && decision.use_cuda && mpi_mode) {
+  if (decision.error.empty() && mpi_mode && request != strata::DeviceRequest::Cpu) {
     if (request == strata::DeviceRequest::Cuda)
       decision.error = "--device cuda is not supported in MPI mode yet (every rank runs its slice on its CPU)";
     else
