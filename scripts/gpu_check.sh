@@ -19,22 +19,27 @@ jobs=$(nproc)
   if cmake --build build-gpu -j"$jobs" > "$out/build.log" 2>&1; then build=ok; else build=FAILED; tail -30 "$out/build.log"; fi
   echo "build $build"
   echo "== gpu tests"
-  (cd build-gpu && ctest -L gpu --output-on-failure) > "$out/gpu_tests.log" 2>&1
+  (cd build-gpu && ctest -L gpu -V) > "$out/gpu_tests.log" 2>&1
   gpu_tests=$(grep -E "tests passed|tests failed" "$out/gpu_tests.log" | tail -1)
-  skipped=$(grep -c "Skipped" "$out/gpu_tests.log")
-  grep -E "Passed|Failed|Skipped|SKIPPED" "$out/gpu_tests.log" | head -20
+  skipped=$(grep -cE "^[[:space:]]+[0-9]+ - .*\(Skipped\)" "$out/gpu_tests.log")
+  grep -E "Test +#.*(Passed|Failed|Skipped)" "$out/gpu_tests.log" | head -20
+  # A skipped gpu test says why in its own output (no device, no CUDA build).
+  [ "$skipped" -gt 0 ] && ./build-gpu/tests/strata_gpu_tests --gtest_filter='CudaBackend.ThrustRanking*' 2>&1 | grep -A1 "Skipped" | tail -1
   echo "== default tests"
   (cd build-gpu && ctest -LE "slow|gpu" -j"$jobs") > "$out/default_tests.log" 2>&1
   default_tests=$(grep -E "tests passed|tests failed" "$out/default_tests.log" | tail -1)
   echo "$default_tests"
+  grep -E "^[[:space:]]+[0-9]+ - .*\(Failed\)" "$out/default_tests.log"
   echo "== benchmark"
   ./build-gpu/strata_bench --threads "$jobs" > "$out/bench.txt" 2>&1
   cat "$out/bench.txt"
   echo
   echo "== summary"
-  printf "%-14s %s\n" "device" "$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || echo none)"
+  printf "%-14s %s\n" "device" "$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | grep . || echo none)"
   printf "%-14s %s\n" "build" "$build"
   printf "%-14s %s (%s skipped)\n" "gpu tests" "${gpu_tests:-none run}" "$skipped"
+  cpu_gpu=$(grep -o "CPU vs GPU on .*" "$out/gpu_tests.log" | head -1)
+  printf "%-14s %s\n" "CPU vs GPU" "${cpu_gpu:-not compared}"
   printf "%-14s %s\n" "default tests" "${default_tests:-none run}"
   gpu_row=$(awk '/^GPU /{g=1; next} g && $1 ~ /^[0-9]+$/ {print; exit}' "$out/bench.txt")
   printf "%-14s %s\n" "GPU 1k row" "${gpu_row:-no GPU rows (see bench.txt)}"
