@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "host/cpu_backend.hpp"
+#include "host/population_rank.hpp"
 #include "host/variant_runner.hpp"
 #include "host/interrupt.hpp"
 #include "host/results_store.hpp"
@@ -196,12 +197,17 @@ std::vector<int64_t> selected_designs(const Scenario& base, const ResultsStore& 
   const std::vector<int64_t> ids = h5::read_int64(store.file(), "population/design_id");
   const std::vector<int32_t> status = h5::read_int32(store.file(), "population/status");
   const std::vector<double> obj = h5::read_float64(store.file(), "population/objective/" + out.best_by);
-  std::vector<std::pair<double, int64_t>> ranked;
+  // Candidates in id order, then a stable ranking by objective (on the GPU for large
+  // populations): the order is by objective, ties by design id.
+  std::vector<std::pair<int64_t, double>> cand;
   for (size_t k = 0; k < ids.size(); ++k)
-    if (status[k] == 0 && std::isfinite(obj[k])) ranked.push_back({maximize ? -obj[k] : obj[k], ids[k]});
-  std::sort(ranked.begin(), ranked.end());
+    if (status[k] == 0 && std::isfinite(obj[k])) cand.push_back({ids[k], maximize ? -obj[k] : obj[k]});
+  std::sort(cand.begin(), cand.end());
+  std::vector<double> keys(cand.size());
+  for (size_t k = 0; k < cand.size(); ++k) keys[k] = cand[k].second;
+  const std::vector<int> order = rank_ascending(keys);
   std::vector<int64_t> best;
-  for (size_t k = 0; k < ranked.size() && (int)k < out.best_k; ++k) best.push_back(ranked[k].second);
+  for (size_t k = 0; k < order.size() && (int)k < out.best_k; ++k) best.push_back(cand[order[k]].first);
   return best;
 }
 
@@ -290,6 +296,7 @@ int run_simulate(const SimulateOptions& opt) {
                "batches of {} -> {}\n",
                STRATA_VERSION, STRATA_GIT_REV, base.name, opt.scenario_path, vars.size(), done.size(),
                base.protocol.steps.size(), base.output.batch_size, h5_path);
+    if (!opt.device_note.empty()) fmt::print("{}\n", opt.device_note);
     if (shard.count > 0)
       fmt::print("shard {}/{}: designs {} to {} of {}\n", shard.index, shard.count, shard.first, shard.end - 1,
                  vars.size());

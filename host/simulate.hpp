@@ -27,7 +27,8 @@ struct SimulateOptions {
   std::string design_objective;
   double budget_scale = 1.0;
   std::string shard;               // simulate: "i/N" runs the i-th of N parts of the variant list ("" : all)
-  RunnerFactory make_runner;       // how batches are evaluated (MPI mode sets it); empty: this process's CPU
+  RunnerFactory make_runner;       // how batches are evaluated (MPI mode, --device cuda); empty: this process's CPU
+  std::string device_note;         // --device: what was chosen and why, printed under the run header
 };
 
 // The designs of shard i of N: [first, end) of the scenario's variant list, in

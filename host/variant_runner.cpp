@@ -47,7 +47,7 @@ RunOutcome LocalVariantRunner::run(const RunRequest& req, const std::function<vo
     if (progress) step_progress = [&progress, finished_before](int d) { progress(finished_before + d); };
     std::function<bool()> cancelled;
     if (req.cancellable) cancelled = interrupt_requested;
-    const RunStats stats = run_batch_cpu(batch, threads_, step_progress, cancelled);
+    const RunStats stats = run_batch(batch, req.record, step_progress, cancelled);
     out.wall_s += stats.wall_s;
     std::vector<VariantResult> rs = collect_results(batch, ids);
     for (size_t m = 0; m < group.size(); ++m) {
@@ -68,6 +68,11 @@ RunOutcome LocalVariantRunner::run(const RunRequest& req, const std::function<vo
     finished_before += static_cast<int>(group.size());
   }
   return out;
+}
+
+RunStats LocalVariantRunner::run_batch(Batch& batch, bool, const std::function<void(int)>& progress,
+                                       const std::function<bool()>& cancelled) {
+  return run_batch_cpu(batch, threads_, progress, cancelled);
 }
 
 std::unique_ptr<VariantRunner> make_runner(const RunnerFactory& factory, const Scenario& base, int threads,

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "host/cpu_backend.hpp"
 #include "host/results.hpp"
 #include "host/results_store.hpp"
 #include "host/scenario.hpp"
@@ -57,6 +58,12 @@ class LocalVariantRunner : public VariantRunner {
   RunOutcome run(const RunRequest& request, const std::function<void(int)>& progress = {}) override;
   std::string device_description() const override;
   int threads() const override { return threads_; }
+
+ protected:
+  // Runs one built batch (the CPU backend here; CudaVariantRunner overrides it).
+  // record: the batch carries trajectory records.
+  virtual RunStats run_batch(Batch& batch, bool record, const std::function<void(int)>& progress,
+                             const std::function<bool()>& cancelled);
 
  private:
   Scenario light_;  // the base without its variant list and text

@@ -85,7 +85,7 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
   const long ocs = ox + S.s_cs(), oj = ox + S.s_j(), oI = ox + S.s_I();
   const int nx = S.nx, nr = S.nr;
   const long oL = S.o_blk, oD = S.o_blk + 9L * nx, oU = S.o_blk + 18L * nx, oR = S.o_blk + 27L * nx;
-  Strided<double> lower = v.at(oL), diag = v.at(oD), upper = v.at(oU), rhs = v.at(oR);
+  auto lower = v.at(oL), diag = v.at(oD), upper = v.at(oU), rhs = v.at(oR);
   const double F = kFaraday_C_mol;
 
   double err_prev = 0.0;
@@ -111,7 +111,7 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
         const long oy = S.o_col + (long)col * (2 * nr + 3), oz = oy + nr, ocoef = oz + nr;
         double ta[kMaxShells], tb[kMaxShells], tc[kMaxShells], tw[kMaxShells];
         const double j = v[oj + col];
-        Strided<double> y = v.at(oy), z = v.at(oz);
+        auto y = v.at(oy), z = v.at(oz);
         particle_linear_system(data, mat, Dref, cmax, nr, grid, dt_s, v.at(cc), v.at(co), j, ta, tb, tc, y);
         for (int k = 0; k < nr; ++k) v[oz + k] = 0.0;
         const double As = R * R;  // outer face of the last shell

@@ -35,6 +35,7 @@ int run_fit_command(const SimulateOptions& opt) {
     fmt::print("strata {} ({}): fit '{}' from {}: {} parameters, {} targets on {} electrode(s), {}, budget {} points -> {}\n",
                STRATA_VERSION, STRATA_GIT_REV, base.name, opt.scenario_path, base.fit.parameters.size(),
                base.fit.targets.size(), base.variants.size(), base.fit.algorithm, base.fit.max_evaluations, h5_path);
+  if (!opt.quiet && !opt.device_note.empty()) fmt::print("{}\n", opt.device_note);
   FitEvaluator evaluator(base, &*store, &info, *runner);
   FitReport rep;
   try {

@@ -80,6 +80,7 @@ int run_optimize(const SimulateOptions& opt) {
                STRATA_VERSION, STRATA_GIT_REV, base.name, opt.scenario_path, space.dimensions(), space.choices(),
                d.algorithm, d.starts_per_choice, d.objective, d.sampler, d.constraints.size(), d.penalty_weight,
                d.max_evaluations, h5_path);
+  if (!opt.quiet && !opt.device_note.empty()) fmt::print("{}\n", opt.device_note);
   EngineEvaluator evaluator(base, *store, info, *runner);
   const bool tty = !opt.quiet && isatty(STDERR_FILENO);
   auto progress = [&](const CampaignProgress& p) {

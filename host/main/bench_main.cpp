@@ -1,30 +1,56 @@
-// strata_bench: throughput of the CPU backend on a batch of bilayer variants through
-// a 3C charge to cut-off (default scenarios/bench_bilayer_3C.toml, 1,000 variants),
-// on all cores and on one. Prints a table; figures go to docs/performance.md.
+// strata_bench: throughput of batched DFN variants through a 3C charge from the
+// discharged state to cut-off (default scenarios/bench_bilayer_3C.toml, 1,000
+// variants). Prints, as tables (figures go to docs/performance.md):
+//  1. the per-step cost model of the batch's shape: record size, record accesses per
+//     Newton iteration and per time step (counted on the CPU through a counting view),
+//     bytes and flops per step (flops: the valgrind/lackey count of the default
+//     resolution, --flops-per-newton);
+//  2. the CPU backend on all cores and on one;
+//  3. where a CUDA device is visible: the GPU backend at several batch sizes, with the
+//     achieved memory bandwidth and FP64 rate implied by the cost model against the
+//     device's peaks, and the two thread mappings of the Newton linear solve.
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <iostream>
-#include <sstream>
-#include <thread>
 
+#include "host/access_count.hpp"
 #include "host/cpu_backend.hpp"
+#include "host/cuda_runner.hpp"
+#include "host/gpu_plan.hpp"
 #include "host/results.hpp"
 #include "host/scenario_loader.hpp"
 #include "host/simulate.hpp"
 
+namespace {
+
+std::vector<strata::ResolvedVariant> cycle(const std::vector<strata::ResolvedVariant>& pool, int n) {
+  std::vector<strata::ResolvedVariant> vars;
+  vars.reserve(n);
+  for (int v = 0; v < n; ++v) vars.push_back(pool[v % pool.size()]);
+  return vars;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  CLI::App app{"strata_bench: CPU throughput of batched DFN variants"};
+  CLI::App app{"strata_bench: throughput of batched DFN variants on the CPU and, where present, a CUDA GPU"};
   std::string scenario = std::string(STRATA_SOURCE_DIR) + "/scenarios/bench_bilayer_3C.toml";
   int variants = 1000;
-  std::vector<int> threads_list;
-  std::string layout = "blocked";
+  std::vector<int> threads_list, gpu_variants = {1000, 10000, 100000};
+  std::string layout = "blocked", device = "all";
+  // valgrind --tool=lackey --detailed-counts=yes, default resolution (docs/performance.md).
+  double flops_per_newton = 30000.0;
   app.add_option("--scenario", scenario, "scenario whose variants are cycled to fill the batch")->check(CLI::ExistingFile);
-  app.add_option("--variants", variants, "batch size")->check(CLI::PositiveNumber);
+  app.add_option("--variants", variants, "CPU batch size")->check(CLI::PositiveNumber);
   app.add_option("--threads", threads_list, "thread counts to run (default: all cores, then 1)");
-  app.add_option("--layout", layout, "blocked or interleaved")->check(CLI::IsMember({"blocked", "interleaved"}));
+  app.add_option("--layout", layout, "CPU layout: blocked or interleaved")->check(CLI::IsMember({"blocked", "interleaved"}));
+  app.add_option("--device", device, "all (CPU, then the GPU when one is visible), cpu or cuda")
+      ->check(CLI::IsMember({"all", "cpu", "cuda"}));
+  app.add_option("--gpu-variants", gpu_variants, "GPU batch sizes")->check(CLI::PositiveNumber);
+  app.add_option("--flops-per-newton", flops_per_newton, "flops per Newton iteration for the FP64 rate (cost model)");
   CLI11_PARSE(app, argc, argv);
   if (threads_list.empty()) threads_list = {omp_get_max_threads(), 1};
 
@@ -35,24 +61,84 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
   }
-  std::vector<strata::ResolvedVariant> pool = strata::resolve_variants(base), vars;
-  for (int v = 0; v < variants; ++v) vars.push_back(pool[v % pool.size()]);
+  const std::vector<strata::ResolvedVariant> pool = strata::resolve_variants(base);
+  const std::vector<strata::ResolvedVariant> vars = cycle(pool, variants);
 
   fmt::print("strata_bench {} ({}), scenario {}: {} variants ({} distinct), {} protocol step(s), "
-             "{} cells, {} shells, rtol {:g}, layout {}\n",
+             "{} cells, {} shells, rtol {:g}\n",
              STRATA_VERSION, STRATA_GIT_REV, base.name, variants, pool.size(), base.protocol.steps.size(),
-             base.layers.size() * base.numerics.nodes_per_layer + base.numerics.separator_nodes, base.numerics.particle_shells, base.numerics.relative_tolerance, layout);
-  fmt::print("{:>8} {:>9} {:>9} {:>12} {:>16} {:>12} {:>14} {:>10} {:>8}\n", "threads", "variants", "wall_s",
-             "variants/s", "variants/s/core", "steps/var", "newton/step", "ms/var", "failed");
-  for (int threads : threads_list) {
-    strata::Batch b = strata::build_batch(vars, layout == "interleaved" ? strata::Layout::Interleaved
-                                                                        : strata::Layout::Blocked);
-    const strata::RunStats st = strata::run_batch_cpu(b, threads);
-    const strata::BatchTotals t = strata::batch_totals(b);
-    fmt::print("{:>8} {:>9} {:>9.3f} {:>12.1f} {:>16.1f} {:>12.1f} {:>14.3f} {:>10.3f} {:>8}\n", st.threads,
-               b.n_variants, st.wall_s, b.n_variants / st.wall_s, b.n_variants / st.wall_s / st.threads,
-               double(t.time_steps) / b.n_variants, double(t.newton_iterations) / std::max<long>(1, t.time_steps),
-               1e3 * st.wall_s * st.threads / b.n_variants, t.failed);
+             base.layers.size() * base.numerics.nodes_per_layer + base.numerics.separator_nodes,
+             base.numerics.particle_shells, base.numerics.relative_tolerance);
+
+  // 1. Cost model (variant 0).
+  const strata::Batch probe = strata::build_batch({vars.front()}, strata::Layout::Blocked);
+  const strata::AccessCount ac = strata::count_record_accesses(probe, 0);
+  const double newton_per_step = double(ac.newton_iterations) / std::max<long>(1, ac.time_steps);
+  const double bytes_per_newton = 8.0 * ac.accesses_per_newton();
+  fmt::print("\ncost model (variant 0: {} steps, {:.2f} Newton iterations per step)\n", ac.time_steps, newton_per_step);
+  fmt::print("{:>14} {:>16} {:>16} {:>18} {:>18} {:>16}\n", "record_doubles", "accesses/newton", "accesses/step",
+             "bytes/step(upper)", "bytes/step(lower)", "flops/step");
+  fmt::print("{:>14} {:>16.0f} {:>16.0f} {:>18.0f} {:>18.0f} {:>16.0f}\n", ac.record_doubles, ac.accesses_per_newton(),
+             ac.accesses_per_step(), 8.0 * ac.accesses_per_step(), 16.0 * ac.record_doubles,
+             flops_per_newton * newton_per_step);
+
+  // 2. CPU.
+  if (device != "cuda") {
+    fmt::print("\nCPU ({} layout)\n", layout);
+    fmt::print("{:>8} {:>9} {:>9} {:>12} {:>16} {:>12} {:>14} {:>10} {:>8}\n", "threads", "variants", "wall_s",
+               "variants/s", "variants/s/core", "steps/var", "newton/step", "ms/var", "failed");
+    for (int threads : threads_list) {
+      strata::Batch b = strata::build_batch(vars, layout == "interleaved" ? strata::Layout::Interleaved
+                                                                          : strata::Layout::Blocked);
+      const strata::RunStats st = strata::run_batch_cpu(b, threads);
+      const strata::BatchTotals t = strata::batch_totals(b);
+      fmt::print("{:>8} {:>9} {:>9.3f} {:>12.1f} {:>16.1f} {:>12.1f} {:>14.3f} {:>10.3f} {:>8}\n", st.threads,
+                 b.n_variants, st.wall_s, b.n_variants / st.wall_s, b.n_variants / st.wall_s / st.threads,
+                 double(t.time_steps) / b.n_variants, double(t.newton_iterations) / std::max<long>(1, t.time_steps),
+                 1e3 * st.wall_s * st.threads / b.n_variants, t.failed);
+    }
+  }
+  if (device == "cpu") return 0;
+
+  // 3. GPU.
+  const strata::CudaDeviceInfo info = strata::cuda_device_info();
+  if (!strata::cuda_backend_built() || info.count <= 0) {
+    fmt::print("\nGPU: none ({}); GPU rows skipped\n",
+               strata::cuda_backend_built() ? info.error : "CUDA backend not built");
+    return device == "cuda" ? 2 : 0;
+  }
+  fmt::print("\nGPU {}: peak {:.0f} GB/s, FP64 vector peak {:.1f} TFLOP/s (one thread per variant, interleaved)\n",
+             strata::cuda_device_description(info), info.peak_bandwidth_B_s / 1e9, info.peak_fp64_flop_s / 1e12);
+  fmt::print("{:>9} {:>7} {:>9} {:>9} {:>12} {:>10} {:>12} {:>10} {:>7} {:>10} {:>7} {:>7}\n", "variants", "chunks",
+             "wall_s", "kernel_s", "variants/s", "steps/var", "newton/step", "GB/s", "%peak", "GFLOP/s", "%peak",
+             "failed");
+  try {
+    const strata::CudaRunOptions opt = strata::cuda_options_from_env();
+    for (int n : gpu_variants) {
+      strata::Batch b = strata::build_batch(cycle(pool, n), strata::Layout::Interleaved);
+      strata::CudaRunReport rep;
+      strata::run_batch_cuda(b, opt, {}, {}, &rep);
+      const strata::BatchTotals t = strata::batch_totals(b);
+      const double bw = bytes_per_newton * t.newton_iterations / rep.kernel_s;
+      const double fl = flops_per_newton * t.newton_iterations / rep.kernel_s;
+      fmt::print("{:>9} {:>7} {:>9.3f} {:>9.3f} {:>12.1f} {:>10.1f} {:>12.3f} {:>10.1f} {:>7.1f} {:>10.1f} {:>7.2f} {:>7}\n",
+                 n, rep.chunks, rep.wall_s, rep.kernel_s, n / rep.wall_s, double(t.time_steps) / n,
+                 double(t.newton_iterations) / std::max<long>(1, t.time_steps), bw / 1e9,
+                 100.0 * bw / info.peak_bandwidth_B_s, fl / 1e9, 100.0 * fl / info.peak_fp64_flop_s, t.failed);
+    }
+    const int cells = static_cast<int>(probe.shape.nx);
+    fmt::print("\nNewton linear solve alone (3x3 blocks, 2 right-hand sides, random diagonally dominant), per solve\n");
+    fmt::print("{:>9} {:>6} {:>16} {:>16} {:>12} {:>20}\n", "systems", "cells", "thread/system_us", "warp/system_us",
+               "max_rel_diff", "rule picks");
+    for (int n_cells : {cells, 60})
+      for (int n : {1000, 16896, 100000}) {
+        const strata::SolveBenchResult r = strata::cuda_bench_block_solve(n, n_cells, 10);
+        fmt::print("{:>9} {:>6} {:>16.1f} {:>16.1f} {:>12.1e} {:>20}\n", n, n_cells, 1e6 * r.thread_s, 1e6 * r.warp_s,
+                   r.max_rel_diff, strata::mapping_name(strata::choose_mapping(n, info.sm_count)));
+      }
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 3;
   }
   return 0;
 }

@@ -4,6 +4,8 @@
 #include <iostream>
 #include <memory>
 
+#include "host/cuda_runner.hpp"
+#include "host/gpu_plan.hpp"
 #include "host/info.hpp"
 #include "host/interrupt.hpp"
 #include "host/mpi_launch.hpp"
@@ -22,6 +24,7 @@ namespace {
 struct RunCommand {
   strata::SimulateOptions options;
   std::string layout = "blocked";
+  std::string device = "auto";
   bool mpi = false;
   CLI::App* app = nullptr;
 
@@ -39,6 +42,10 @@ struct RunCommand {
     app->add_option("--threads", options.threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
     app->add_option("--layout", layout, "memory layout of the batch: blocked or interleaved (the GPU's)")
         ->check(CLI::IsMember({"blocked", "interleaved"}));
+    app->add_option("--device", device,
+                    "where batches run: auto (CUDA when a device is visible, else CPU), cpu, or cuda (error "
+                    "without a device or a CUDA build)")
+        ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
     app->add_flag("--quiet", options.quiet, "no table, summary or progress output");
     app->add_flag("--mpi", mpi,
                   "MPI mode (under mpirun/srun): rank 0 runs the command and writes the file, every rank evaluates "
@@ -105,7 +112,40 @@ int main(int argc, char** argv) {
     return strata::run_fit_command(o);
   };
   const bool launched = strata::launched_as_mpi_job();
-  if (!run->mpi && !launched) return dispatch(run->parsed());
+  const bool mpi_mode = run->mpi || launched;
+  // --device: probe only when CUDA may be used (not in MPI mode, which runs on the
+  // CPU); refuse an impossible request (exit 2).
+  const strata::DeviceRequest request = strata::parse_device_request(run->device);
+  strata::CudaDeviceInfo device_info;
+  if (request == strata::DeviceRequest::Cuda || (request == strata::DeviceRequest::Auto && !mpi_mode))
+    device_info = strata::cuda_device_info();
+  strata::DeviceDecision decision =
+      strata::decide_device(request, strata::cuda_backend_built(), device_info.count, device_info.error);
+  if (decision.error.empty() && mpi_mode && request != strata::DeviceRequest::Cpu) {
+    if (request == strata::DeviceRequest::Cuda)
+      decision.error = "--device cuda is not supported in MPI mode yet (every rank runs its slice on its CPU)";
+    else
+      decision = {false, "", "device: CPU (--device auto: MPI mode runs on the CPU)"};
+  }
+  if (!decision.error.empty()) {
+    std::cerr << "error: " << decision.error << "\n";
+    return 2;
+  }
+  run->options.device_note = decision.note;
+  if (decision.use_cuda) {
+    strata::SimulateOptions opt = run->parsed();
+    try {
+      const strata::CudaRunOptions cuda_options = strata::cuda_options_from_env();
+      opt.make_runner = [cuda_options](const strata::Scenario& base, int threads, strata::Layout) {
+        return std::unique_ptr<strata::VariantRunner>(new strata::CudaVariantRunner(base, threads, cuda_options));
+      };
+    } catch (const std::invalid_argument& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 2;
+    }
+    return dispatch(opt);
+  }
+  if (!mpi_mode) return dispatch(run->parsed());
 #ifndef STRATA_HAVE_MPI
   std::cerr << "error: MPI mode is not built into this strata (" << (run->mpi ? "--mpi given" : "started as several MPI processes")
             << "): install Open MPI (scripts/install_deps.sh: openmpi-bin libopenmpi-dev) and rebuild "

@@ -1,0 +1,88 @@
+#pragma once
+// The thin host interface of the CUDA backend: plain C++ (no CUDA headers), so
+// g++-compiled code calls it. With the CUDA build (STRATA_HAVE_CUDA) it is
+// implemented in host/cuda/*.cu; without, host/cuda/cuda_stub.cpp says "not built".
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kernels/dfn_layout.hpp"
+#include "kernels/materials.hpp"
+#include "kernels/protocol_step.hpp"
+
+namespace strata {
+
+// True when this binary contains the CUDA backend.
+bool cuda_backend_built();
+
+struct CudaDeviceInfo {
+  int count = 0;               // visible devices (0: none, see error)
+  std::string error;           // why there is none ("" when count > 0)
+  std::string name;            // device 0
+  int sm_count = 0;
+  int cc_major = 0, cc_minor = 0;
+  size_t total_bytes = 0, free_bytes = 0;
+  double peak_bandwidth_B_s = 0.0;  // from memory clock and bus width
+  double peak_fp64_flop_s = 0.0;    // vector FP64 (FMA = 2 flops), from SMs, clock and a per-arch table
+};
+// Probes the runtime; never throws (no device: count 0 with the reason).
+CudaDeviceInfo cuda_device_info();
+
+// One batch in the interleaved layout (element e of variant v at base[e*n_variants+v]).
+struct CudaBatchInput {
+  DfnShape shape;
+  SharedTables tables;           // tables.data is a host pointer; the backend rebinds it
+  const double* table_data = nullptr;
+  size_t table_doubles = 0;
+  double* records = nullptr;     // n_variants * shape.record_size, in/out
+  double* outputs = nullptr;     // n_variants * out_record_size, out
+  long out_record_size = 0;
+  const ProtocolStep* steps = nullptr;
+  int n_steps = 0;
+  int n_variants = 0;
+  std::string label;             // names the batch in error messages
+};
+
+struct CudaRunOptions {
+  long max_chunk = 0;            // > 0: at most this many variants per chunk (forces chunking)
+  int block_size = 128;          // threads per block
+};
+
+struct CudaRunReport {
+  long chunks = 0;
+  long chunk_variants = 0;       // after any OOM halving
+  int oom_retries = 0;
+  long variants_run = 0;         // leading variants that ran (fewer after cancellation)
+  long failed = 0;               // variants with a non-zero status, counted on the device (CUB)
+  double wall_s = 0.0;           // allocation, transfers and kernels
+  double kernel_s = 0.0;         // kernels only (events)
+};
+
+// Runs run_protocol on every variant, one thread per variant, chunk by chunk:
+// allocate, copy records + tables + steps, launch, copy records and outputs back.
+// progress(finished) is called while the kernel runs (a device counter in mapped
+// pinned host memory). Once cancelled() is true, no further chunk starts. Throws
+// CudaError (std::runtime_error) naming the call, file:line and the batch/chunk.
+CudaRunReport run_protocol_cuda(const CudaBatchInput& batch, const CudaRunOptions& options,
+                                const std::function<void(int)>& progress = {},
+                                const std::function<bool()>& cancelled = {});
+
+// Indices that sort keys ascending (stable), by thrust::stable_sort_by_key on the device.
+std::vector<int> cuda_sort_indices_by_key(const std::vector<double>& keys);
+
+// Counts non-zero values (statuses) of a device-side copy of values, by cub::DeviceReduce.
+long cuda_count_nonzero(const std::vector<double>& values);
+
+// The linear-solve benchmark (strata_bench): n_systems random block-diagonally dominant
+// 3x3 block-tridiagonal systems of n_cells block rows with 2 right-hand sides, solved
+// `repeats` times with each mapping. Returns the kernel seconds per solve of the whole
+// set for each mapping and the largest normwise difference between their solutions.
+struct SolveBenchResult {
+  double thread_s = 0.0;   // one thread per system, block Thomas, interleaved layout
+  double warp_s = 0.0;     // one warp per system, PCR, blocked layout
+  double max_rel_diff = 0.0;
+};
+SolveBenchResult cuda_bench_block_solve(int n_systems, int n_cells, int repeats);
+
+}  // namespace strata

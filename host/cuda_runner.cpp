@@ -1,0 +1,95 @@
+#include "host/cuda_runner.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "host/gpu_plan.hpp"
+#include "host/simulate.hpp"
+
+namespace strata {
+
+RunStats run_batch_cuda(Batch& batch, const CudaRunOptions& options, const std::function<void(int)>& progress,
+                        const std::function<bool()>& cancelled, CudaRunReport* report) {
+  if (batch.layout != Layout::Interleaved)
+    throw std::invalid_argument("run_batch_cuda: the CUDA backend needs the interleaved layout");
+  CudaBatchInput in;
+  in.shape = batch.shape;
+  in.tables = batch.tables;
+  in.table_data = batch.table_data.data();
+  in.table_doubles = batch.table_data.size();
+  in.records = batch.records.data();
+  in.outputs = batch.outputs.data();
+  in.out_record_size = batch.out_record_size();
+  in.steps = batch.steps.data();
+  in.n_steps = static_cast<int>(batch.steps.size());
+  in.n_variants = batch.n_variants;
+  in.label = batch.labels.empty() ? std::string("?") : batch.labels.front() + (batch.n_variants > 1 ? ", ..." : "");
+  const CudaRunReport rep = run_protocol_cuda(in, options, progress, cancelled);
+  RunStats stats;
+  stats.threads = 1;
+  stats.wall_s = rep.wall_s;
+  stats.ran.assign(batch.n_variants, 0);
+  std::fill(stats.ran.begin(), stats.ran.begin() + rep.variants_run, 1);
+  if (report) *report = rep;
+  return stats;
+}
+
+namespace {
+long env_long(const char* name, long fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  const long x = std::strtol(v, &end, 10);
+  if (*end != '\0' || x < 0) throw std::invalid_argument(fmt::format("{}={}: expected a non-negative integer", name, v));
+  return x;
+}
+}  // namespace
+
+CudaRunOptions cuda_options_from_env() {
+  CudaRunOptions o;
+  o.max_chunk = env_long("STRATA_CUDA_MAX_CHUNK", 0);
+  o.block_size = static_cast<int>(env_long("STRATA_CUDA_BLOCK_SIZE", o.block_size));
+  if (o.block_size < 32 || o.block_size > 1024 || o.block_size % 32)
+    throw std::invalid_argument(fmt::format("STRATA_CUDA_BLOCK_SIZE={}: expected a multiple of 32 in 32..1024", o.block_size));
+  return o;
+}
+
+std::string cuda_device_description(const CudaDeviceInfo& info) {
+  if (info.count <= 0) return "CUDA: no device (" + info.error + ")";
+  return fmt::format("CUDA: {}, {} SMs, {:.1f} GiB, compute capability {}.{}", info.name, info.sm_count,
+                     info.total_bytes / 1073741824.0, info.cc_major, info.cc_minor);
+}
+
+CudaVariantRunner::CudaVariantRunner(const Scenario& base, int threads, CudaRunOptions options)
+    : LocalVariantRunner(base, threads, Layout::Interleaved), options_(options), info_(cuda_device_info()) {}
+
+std::string CudaVariantRunner::device_description() const {
+  return cuda_device_description(info_) + "; " + mapping_name(GpuMapping::ThreadPerVariant) +
+         "; trajectories re-simulated on " + cpu_device_description(threads());
+}
+
+std::string CudaVariantRunner::summary() const {
+  if (chunks_ == 0) return "";
+  return fmt::format("CUDA: {} chunk(s) of up to {} variants, {:.3f} s in kernels of {:.3f} s on the device{}",
+                     chunks_, max_chunk_variants_, kernel_s_, wall_s_,
+                     oom_retries_ ? fmt::format(", {} out-of-memory retries (chunk halved)", oom_retries_) : "");
+}
+
+RunStats CudaVariantRunner::run_batch(Batch& batch, bool record, const std::function<void(int)>& progress,
+                                      const std::function<bool()>& cancelled) {
+  if (record) return LocalVariantRunner::run_batch(batch, record, progress, cancelled);
+  CudaRunReport rep;
+  RunStats stats = run_batch_cuda(batch, options_, progress, cancelled, &rep);
+  chunks_ += rep.chunks;
+  max_chunk_variants_ = std::max(max_chunk_variants_, rep.chunk_variants);
+  failed_on_device_ += rep.failed;
+  oom_retries_ += rep.oom_retries;
+  kernel_s_ += rep.kernel_s;
+  wall_s_ += rep.wall_s;
+  return stats;
+}
+
+}  // namespace strata

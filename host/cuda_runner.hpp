@@ -1,0 +1,46 @@
+#pragma once
+// The CUDA VariantRunner: batches are built in the interleaved layout and run by
+// the CUDA backend (host/cuda/), one thread per variant, in chunks that fit the
+// device. Requests that record trajectories (a few chosen designs) run on the CPU
+// backend: same numerics, same results. Without the CUDA build every run throws
+// "not built" (strata refuses --device cuda before getting here).
+#include <string>
+
+#include "host/cpu_backend.hpp"
+#include "host/cuda/cuda_api.hpp"
+#include "host/variant_runner.hpp"
+
+namespace strata {
+
+// Runs one interleaved batch on the device; stats.ran marks the variants that ran.
+// report (optional) receives the chunking and device-side failure count.
+RunStats run_batch_cuda(Batch& batch, const CudaRunOptions& options, const std::function<void(int)>& progress = {},
+                        const std::function<bool()>& cancelled = {}, CudaRunReport* report = nullptr);
+
+// Options from the environment: STRATA_CUDA_MAX_CHUNK (variants per chunk, forces
+// chunking), STRATA_CUDA_BLOCK_SIZE (threads per block). Throws std::invalid_argument
+// on a malformed value.
+CudaRunOptions cuda_options_from_env();
+
+// "CUDA: <name>, <SMs> SMs, <GiB> GiB, compute capability x.y".
+std::string cuda_device_description(const CudaDeviceInfo& info);
+
+class CudaVariantRunner : public LocalVariantRunner {
+ public:
+  CudaVariantRunner(const Scenario& base, int threads, CudaRunOptions options = cuda_options_from_env());
+  std::string device_description() const override;
+  std::string summary() const override;
+
+ protected:
+  RunStats run_batch(Batch& batch, bool record, const std::function<void(int)>& progress,
+                     const std::function<bool()>& cancelled) override;
+
+ private:
+  CudaRunOptions options_;
+  CudaDeviceInfo info_;
+  long chunks_ = 0, max_chunk_variants_ = 0, failed_on_device_ = 0;
+  int oom_retries_ = 0;
+  double kernel_s_ = 0.0, wall_s_ = 0.0;
+};
+
+}  // namespace strata

@@ -1,0 +1,76 @@
+#include "host/gpu_plan.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace strata {
+
+ChunkPlan plan_chunks(long n_variants, size_t bytes_per_variant, size_t fixed_bytes, size_t free_bytes,
+                      long max_chunk, double usable_fraction) {
+  ChunkPlan plan;
+  if (n_variants <= 0) return plan;
+  if (bytes_per_variant == 0) throw std::invalid_argument("plan_chunks: zero bytes per variant");
+  const double usable = usable_fraction * static_cast<double>(free_bytes) - static_cast<double>(fixed_bytes);
+  long fit = usable > 0.0 ? static_cast<long>(usable / static_cast<double>(bytes_per_variant)) : 0;
+  if (fit < 1)
+    throw std::runtime_error(fmt::format(
+        "device memory too small for one variant: {} bytes free ({:.0f}% usable), {} bytes shared, {} bytes per variant",
+        free_bytes, 100.0 * usable_fraction, fixed_bytes, bytes_per_variant));
+  if (fit > 32) fit -= fit % 32;
+  long chunk = std::min(fit, n_variants);
+  if (max_chunk > 0) chunk = std::min(chunk, max_chunk);
+  plan.chunk_variants = chunk;
+  plan.n_chunks = (n_variants + chunk - 1) / chunk;
+  return plan;
+}
+
+long halve_chunk(long chunk_variants) { return chunk_variants / 2; }
+
+GpuMapping choose_mapping(long n_variants, int sm_count) {
+  return n_variants < kWarpMappingVariantsPerSm * std::max(1, sm_count) ? GpuMapping::WarpPerVariant
+                                                                        : GpuMapping::ThreadPerVariant;
+}
+
+const char* mapping_name(GpuMapping m) {
+  return m == GpuMapping::WarpPerVariant ? "warp per variant" : "thread per variant";
+}
+
+DeviceRequest parse_device_request(const std::string& text) {
+  if (text == "auto") return DeviceRequest::Auto;
+  if (text == "cpu") return DeviceRequest::Cpu;
+  if (text == "cuda") return DeviceRequest::Cuda;
+  throw std::invalid_argument("--device " + text + ": expected auto, cpu or cuda");
+}
+
+DeviceDecision decide_device(DeviceRequest request, bool cuda_built, int device_count,
+                             const std::string& probe_error) {
+  DeviceDecision d;
+  const std::string why = !cuda_built ? "this strata was built without the CUDA backend (no nvcc at configure time)"
+                                      : "no CUDA device is visible" + (probe_error.empty() ? "" : " (" + probe_error + ")");
+  switch (request) {
+    case DeviceRequest::Cpu:
+      d.note = "device: CPU (--device cpu)";
+      break;
+    case DeviceRequest::Cuda:
+      if (!cuda_built || device_count <= 0)
+        d.error = "--device cuda: " + why + "; use --device cpu or auto";
+      else {
+        d.use_cuda = true;
+        d.note = "device: CUDA (--device cuda)";
+      }
+      break;
+    case DeviceRequest::Auto:
+      if (cuda_built && device_count > 0) {
+        d.use_cuda = true;
+        d.note = "device: CUDA (--device auto: a CUDA device is visible)";
+      } else {
+        d.note = "device: CPU (--device auto: " + why + ")";
+      }
+      break;
+  }
+  return d;
+}
+
+}  // namespace strata

@@ -1,0 +1,56 @@
+#pragma once
+// Pure decisions of the CUDA backend, testable without a GPU: how many variants go
+// to the device at once (chunking), which thread mapping a batch gets, and which
+// device a run uses (--device auto|cpu|cuda). host/cuda/ applies them.
+#include <cstddef>
+#include <string>
+
+namespace strata {
+
+// Device memory a batch chunk needs: per variant (record, outputs, status) and once
+// per chunk (shared tables, protocol steps).
+struct ChunkPlan {
+  long chunk_variants = 0;  // variants per chunk (the last chunk may be smaller)
+  long n_chunks = 0;
+};
+
+// Chunk size for n_variants from the free device memory: at most usable_fraction of
+// free_bytes, minus fixed_bytes, divided by bytes_per_variant; rounded down to a
+// multiple of 32 (a warp) when above 32; at most max_chunk when max_chunk > 0 (the
+// override, STRATA_CUDA_MAX_CHUNK). Throws std::runtime_error, naming the sizes,
+// when not even one variant fits.
+ChunkPlan plan_chunks(long n_variants, size_t bytes_per_variant, size_t fixed_bytes, size_t free_bytes,
+                      long max_chunk = 0, double usable_fraction = 0.8);
+
+// Halves a chunk after cudaErrorMemoryAllocation (the OOM fallback); 0 when it was 1.
+long halve_chunk(long chunk_variants);
+
+// How the threads of a launch map to variants.
+enum class GpuMapping {
+  ThreadPerVariant,  // one thread runs one variant (coalesced interleaved layout)
+  WarpPerVariant,    // a warp shares one variant; the block-tridiagonal solve by PCR
+};
+
+// The rule: one thread per variant needs at least one warp per SM scheduler
+// (4 per SM on sm_80/sm_90) to keep the device busy, i.e. 128 variants per SM.
+// Smaller batches leave schedulers idle, and a warp per variant (32x the threads)
+// is chosen: warp-per-variant when n_variants < kWarpMappingVariantsPerSm * sm_count.
+constexpr long kWarpMappingVariantsPerSm = 4 * 32;
+GpuMapping choose_mapping(long n_variants, int sm_count);
+const char* mapping_name(GpuMapping m);
+
+// --device: auto picks CUDA when the backend is built and a device is visible.
+enum class DeviceRequest { Auto, Cpu, Cuda };
+struct DeviceDecision {
+  bool use_cuda = false;
+  std::string error;  // non-empty: refuse (exit 2) with this message
+  std::string note;   // what was chosen and why, for the run header
+};
+// cuda_built: the CUDA backend is compiled in; device_count: visible devices (0 when
+// none or the runtime failed, with probe_error saying why).
+DeviceDecision decide_device(DeviceRequest request, bool cuda_built, int device_count,
+                             const std::string& probe_error);
+// "auto", "cpu", "cuda"; throws std::invalid_argument otherwise.
+DeviceRequest parse_device_request(const std::string& text);
+
+}  // namespace strata

@@ -1,0 +1,26 @@
+#pragma once
+// Host-side launchers of the kernels in kernels/cuda/*.cu (called by host/cuda/).
+#include <cuda_runtime.h>
+
+#include "kernels/dfn_layout.hpp"
+#include "kernels/materials.hpp"
+#include "kernels/protocol_step.hpp"
+
+namespace strata {
+
+// run_protocol over m variants in the interleaved layout (stride m), one thread per
+// variant; *finished (device pointer, may be null) counts variants that returned.
+void launch_run_protocol(const DfnShape& S, const SharedTables& tables, double* records, double* outputs, int m,
+                         const ProtocolStep* steps, int n_steps, unsigned int* finished, int block_size,
+                         cudaStream_t stream);
+
+// The linear-solve benchmark kernels (3x3 blocks, 2 right-hand sides).
+// Thread per system: block Thomas over the interleaved layout (n_systems systems of
+// 33*n_cells doubles: lower, diag, upper, rhs).
+void launch_block_thomas_threads(double* systems, int n_systems, int n_cells, int* failed, cudaStream_t stream);
+// Warp per system: PCR over the blocked layout (system s at systems + s*33*n_cells),
+// scratch of the same size, solution into x (6*n_cells per system).
+void launch_block_pcr_warps(double* systems, double* scratch, double* x, int n_systems, int n_cells, int* failed,
+                            cudaStream_t stream);
+
+}  // namespace strata

@@ -1,0 +1,219 @@
+// The CUDA backend against the CPU backend (label gpu). Every test skips, saying
+// why, when the CUDA backend is not built or no device is visible; scripts/gpu_check.sh
+// runs them on a GPU machine. What they assert:
+//  - CPU and GPU give the same statuses and step counts, and step capacities and end
+//    potentials within 1e-10 relative, on 1,000 mixed designs (bilayers both ways
+//    round, blends, and failing variants);
+//  - chunked and unchunked runs agree bit for bit;
+//  - a failing variant does not change any other variant's results;
+//  - the device-side failure count (CUB) and population ranking (Thrust) agree with
+//    the host's;
+//  - the warp-per-system PCR solve agrees with the thread-per-system block Thomas.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
+
+#include "host/cuda_runner.hpp"
+#include "unit/test_support.hpp"
+
+namespace strata {
+namespace {
+
+#define SKIP_WITHOUT_GPU()                                                                          \
+  do {                                                                                              \
+    if (!cuda_backend_built()) GTEST_SKIP() << "CUDA backend not built (no nvcc at configure time)"; \
+    const CudaDeviceInfo info_ = cuda_device_info();                                                \
+    if (info_.count <= 0) GTEST_SKIP() << "no CUDA device visible: " << info_.error;                \
+  } while (0)
+
+constexpr int kDesigns = 1000;
+constexpr int kSteps = 3;
+
+// 1,000 designs: NMO-like/NVP-like bilayers in both orders over a thickness and
+// porosity sweep, every fifth with a blended first layer, and every 97th broken
+// (NaN particle radius, set after the batch is built: it fails in the run).
+std::vector<ResolvedVariant> mixed_designs() {
+  const Scenario base = test::bilayer_scenario(
+      {"Charge at 3C until 3.6 V", "Rest for 30 seconds", "Discharge at 1C until 2.5 V"});
+  std::vector<ResolvedVariant> vars;
+  for (int k = 0; k < kDesigns; ++k) {
+    Scenario s = base;
+    s.layers[0].thickness_m = (30 + (k % 10) * 4) * 1e-6;
+    s.layers[1].porosity = 0.3 + 0.02 * ((k / 10) % 10);
+    s.layers[0].porosity = 0.32 + 0.015 * ((k / 100) % 10);
+    if (k % 2) std::swap(s.layers[0], s.layers[1]);
+    if (k % 5 == 0) {
+      LayerMaterial second = s.layers[0].materials[0];
+      second.material = second.material == "sloping" ? "plateau" : "sloping";
+      s.layers[0].materials[0].solid_volume_fraction = 0.5;
+      second.solid_volume_fraction = 0.3;
+      s.layers[0].materials.push_back(second);
+    }
+    vars.push_back({"d" + std::to_string(k), s, ""});
+  }
+  return vars;
+}
+
+Batch build(bool with_failures) {
+  Batch b = build_batch(mixed_designs(), Layout::Interleaved);
+  if (with_failures)
+    for (int v = 13; v < b.n_variants; v += 97) b.view(v)[b.shape.o_slot + kSlotRadius_m] = std::numeric_limits<double>::quiet_NaN();
+  return b;
+}
+
+// The CPU reference, computed once.
+Batch& cpu_reference() {
+  static Batch b = [] {
+    Batch c = build(true);
+    run_batch_cpu(c, 0);
+    return c;
+  }();
+  return b;
+}
+
+Batch run_gpu(bool with_failures, long max_chunk, CudaRunReport* rep = nullptr) {
+  Batch b = build(with_failures);
+  CudaRunOptions o;
+  o.max_chunk = max_chunk;
+  const RunStats st = run_batch_cuda(b, o, {}, {}, rep);
+  EXPECT_EQ(std::count(st.ran.begin(), st.ran.end(), 1), b.n_variants);
+  return b;
+}
+
+double rel(double a, double b) { return std::fabs(a - b) / std::max(std::fabs(b), 1e-300); }
+
+// Runs without a GPU: the CPU reference is the batch the GPU tests mean (blends
+// present, exactly the broken designs fail, the rest complete every step).
+TEST(CudaBackendReference, MixedDesignsOnTheCpu) {
+  Batch& cpu = cpu_reference();
+  ASSERT_EQ(cpu.n_variants, kDesigns);
+  EXPECT_EQ(cpu.shape.n_slots, 3);  // a blended layer: two slots, padded where single
+  int failed = 0;
+  for (int v = 0; v < kDesigns; ++v) {
+    const bool bad = v >= 13 && (v - 13) % 97 == 0;
+    EXPECT_EQ(test::status(cpu, v) != 0, bad) << "design " << v;
+    failed += test::status(cpu, v) != 0;
+    if (!bad) {  // the charge and the discharge pass charge (step 1 is a rest)
+      EXPECT_GT(test::out(cpu, v, 0, kOutCapacity_C_m2), 0.0) << v;
+      EXPECT_GT(test::out(cpu, v, 2, kOutCapacity_C_m2), 0.0) << v;
+    }
+  }
+  EXPECT_EQ(failed, 11);
+}
+
+TEST(CudaBackend, SameResultsAsTheCpuOnMixedDesigns) {
+  SKIP_WITHOUT_GPU();
+  Batch& cpu = cpu_reference();
+  CudaRunReport rep;
+  Batch gpu = run_gpu(true, 0, &rep);
+  // Aggregates with the worst case named, rather than thousands of lines if it fails.
+  int failed = 0, compared = 0, status_mismatch = 0, step_count_mismatch = 0;
+  double worst_capacity = 0.0, worst_potential = 0.0;
+  std::string where_capacity, where_potential, first_status, first_steps;
+  for (int v = 0; v < kDesigns; ++v) {
+    if (test::status(gpu, v) != test::status(cpu, v)) {
+      if (!status_mismatch++) first_status = "design " + std::to_string(v);
+      continue;
+    }
+    if (test::status(cpu, v) != 0) { ++failed; continue; }
+    for (int k = 0; k < kSteps; ++k) {
+      const std::string at = "design " + std::to_string(v) + " step " + std::to_string(k);
+      if (test::out(gpu, v, k, kOutTimeSteps) != test::out(cpu, v, k, kOutTimeSteps))
+        if (!step_count_mismatch++) first_steps = at;
+      const double dc = rel(test::out(gpu, v, k, kOutCapacity_C_m2), test::out(cpu, v, k, kOutCapacity_C_m2));
+      const double dp = rel(test::out(gpu, v, k, kOutEndPotential_V), test::out(cpu, v, k, kOutEndPotential_V));
+      if (dc > worst_capacity) { worst_capacity = dc; where_capacity = at; }
+      if (dp > worst_potential) { worst_potential = dp; where_potential = at; }
+      ++compared;
+    }
+  }
+  EXPECT_EQ(status_mismatch, 0) << "first at " << first_status;
+  EXPECT_EQ(step_count_mismatch, 0) << "time-step counts differ; first at " << first_steps;
+  EXPECT_LE(worst_capacity, 1e-10) << "step capacity, worst at " << where_capacity;
+  EXPECT_LE(worst_potential, 1e-10) << "end potential, worst at " << where_potential;
+  EXPECT_EQ(failed, 11);  // the broken designs failed on both
+  EXPECT_GT(compared, 2900);
+  EXPECT_EQ(rep.failed, failed);  // CUB's count of non-zero statuses
+  std::printf("CPU vs GPU on %d designs: worst relative difference %.3g (capacity), %.3g (end potential)\n", kDesigns,
+              worst_capacity, worst_potential);
+}
+
+TEST(CudaBackend, ChunkedAndUnchunkedRunsAgreeExactly) {
+  SKIP_WITHOUT_GPU();
+  CudaRunReport one, many;
+  Batch whole = run_gpu(true, 0, &one);
+  Batch chunked = run_gpu(true, 77, &many);  // 12 chunks of 77 and one of 76
+  EXPECT_EQ(one.chunks, 1);
+  EXPECT_EQ(many.chunks, 13);
+  EXPECT_EQ(whole.outputs, chunked.outputs);
+  EXPECT_EQ(whole.records, chunked.records);
+}
+
+TEST(CudaBackend, AFailingVariantDoesNotDisturbOthers) {
+  SKIP_WITHOUT_GPU();
+  Batch clean = run_gpu(false, 0);
+  Batch broken = run_gpu(true, 0);
+  const long n_out = clean.out_record_size();
+  for (int v = 0; v < kDesigns; ++v) {
+    const bool bad = v >= 13 && (v - 13) % 97 == 0;
+    if (bad) {
+      EXPECT_NE(test::status(broken, v), 0) << v;
+      continue;
+    }
+    ASSERT_EQ(test::status(broken, v), test::status(clean, v)) << v;
+    for (long k = 0; k < n_out; ++k) ASSERT_EQ(broken.out_view(v)[k], clean.out_view(v)[k]) << "design " << v << " field " << k;
+  }
+}
+
+TEST(CudaBackend, RunnerGivesTheCpuRunnersPopulation) {
+  SKIP_WITHOUT_GPU();
+  Scenario base = test::bilayer_scenario({"Charge at 3C until 3.6 V"});
+  base.name = "runner";
+  RunRequest req;
+  for (int k = 0; k < 40; ++k) {
+    VariantSpec spec;
+    spec.label = "t" + std::to_string(k);
+    spec.overrides["layers[0].thickness_m"] = (30 + k) * 1e-6;
+    req.specs.push_back(spec);
+    req.ids.push_back(k);
+  }
+  LocalVariantRunner cpu(base, 0, Layout::Interleaved);
+  CudaVariantRunner gpu(base, 0);
+  const RunOutcome a = cpu.run(req), b = gpu.run(req);
+  ASSERT_EQ(a.results.size(), b.results.size());
+  for (size_t v = 0; v < a.results.size(); ++v) {
+    EXPECT_EQ(a.results[v].status, b.results[v].status) << v;
+    EXPECT_LE(rel(b.results[v].steps[0].capacity_mAh_g, a.results[v].steps[0].capacity_mAh_g), 1e-10) << v;
+  }
+  EXPECT_NE(gpu.device_description().find("CUDA: "), std::string::npos);
+  EXPECT_NE(gpu.summary().find("chunk"), std::string::npos);
+}
+
+TEST(CudaBackend, ThrustRankingAndCubCountMatchTheHost) {
+  SKIP_WITHOUT_GPU();
+  std::mt19937_64 rng(3);
+  std::uniform_int_distribution<int> u(0, 50);  // many ties: the ranking must be stable
+  std::vector<double> keys(100000);
+  for (double& k : keys) k = u(rng);
+  std::vector<int> ref(keys.size());
+  std::iota(ref.begin(), ref.end(), 0);
+  std::stable_sort(ref.begin(), ref.end(), [&](int a, int b) { return keys[a] < keys[b]; });
+  EXPECT_EQ(cuda_sort_indices_by_key(keys), ref);
+  EXPECT_EQ(cuda_count_nonzero(keys), std::count_if(keys.begin(), keys.end(), [](double x) { return x != 0.0; }));
+}
+
+TEST(CudaBackend, WarpPcrSolveMatchesThreadThomas) {
+  SKIP_WITHOUT_GPU();
+  for (int cells : {21, 33, 60}) {
+    const SolveBenchResult r = cuda_bench_block_solve(2000, cells, 1);
+    EXPECT_LT(r.max_rel_diff, 1e-11) << cells << " cells";
+  }
+}
+
+}  // namespace
+}  // namespace strata

@@ -1,0 +1,32 @@
+// The memory side of the cost model in docs/performance.md ("Cost per time step"):
+// the counted record accesses of the reference bilayer at the default resolution.
+// When the numerics change, this fails until the table is updated.
+#include <gtest/gtest.h>
+
+#include "host/access_count.hpp"
+#include "host/scenario_loader.hpp"
+#include "host/simulate.hpp"
+
+namespace strata {
+namespace {
+
+TEST(CostModel, ReferenceBilayerRecordAccesses) {
+  const Scenario base = load_scenario(std::string(STRATA_SOURCE_DIR) + "/scenarios/bench_bilayer_3C.toml");
+  const std::vector<ResolvedVariant> vars = resolve_variants(base);
+  const Batch b = build_batch({vars.front()}, Layout::Blocked);
+  EXPECT_EQ(b.shape.nx, 21);
+  EXPECT_EQ(b.shape.n_cols, 16);
+  EXPECT_EQ(b.shape.record_size, 1958);  // docs: 1,958 doubles
+  const AccessCount c = count_record_accesses(b, 0);
+  EXPECT_GT(c.time_steps, 30);
+  // docs: 9,619 accesses per Newton iteration (variant 0); within 2%.
+  EXPECT_NEAR(c.accesses_per_newton(), 9619.0, 0.02 * 9619.0);
+  // Counting does not change the numerics: the same steps as the CPU backend.
+  Batch run = build_batch({vars.front()}, Layout::Blocked);
+  run_batch_cpu(run, 1);
+  EXPECT_EQ(c.time_steps, (long)run.view(0)[run.shape.o_misc + kMiscTimeSteps]);
+  EXPECT_EQ(c.newton_iterations, (long)run.view(0)[run.shape.o_misc + kMiscNewtonIters]);
+}
+
+}  // namespace
+}  // namespace strata

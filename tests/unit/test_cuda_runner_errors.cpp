@@ -1,0 +1,64 @@
+// The CUDA runner's failure paths, which run without a GPU: a run with no device (or
+// no CUDA build) throws a message naming the CUDA call, the source line and the batch
+// (or "not built"); a blocked batch is refused; the environment overrides are checked.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "host/cuda_runner.hpp"
+#include "test_support.hpp"
+
+namespace strata {
+namespace {
+
+Batch small_batch(Layout layout) {
+  const Scenario s = test::bilayer_scenario({"Charge at 1C until 3.6 V"});
+  return build_batch({{"first", s, ""}, {"second", s, ""}}, layout);
+}
+
+TEST(CudaRunnerErrors, RunWithoutADeviceNamesTheCallAndTheBatch) {
+  if (cuda_backend_built() && cuda_device_info().count > 0) GTEST_SKIP() << "a CUDA device is visible: the run would succeed";
+  Batch b = small_batch(Layout::Interleaved);
+  try {
+    run_batch_cuda(b, CudaRunOptions{});
+    FAIL() << "no exception";
+  } catch (const std::runtime_error& e) {
+    const std::string m = e.what();
+    if (cuda_backend_built()) {
+      EXPECT_NE(m.find("CUDA error in cudaMalloc("), std::string::npos) << m;
+      EXPECT_NE(m.find("cuda_backend.cu:"), std::string::npos) << m;
+      EXPECT_NE(m.find("batch 'first, ...' (2 variants)"), std::string::npos) << m;
+    } else {
+      EXPECT_NE(m.find("not built"), std::string::npos) << m;
+    }
+  }
+}
+
+TEST(CudaRunnerErrors, BlockedLayoutIsRefused) {
+  Batch b = small_batch(Layout::Blocked);
+  EXPECT_THROW(run_batch_cuda(b, CudaRunOptions{}), std::invalid_argument);
+}
+
+struct EnvGuard {
+  explicit EnvGuard(const char* n) : name(n) {}
+  ~EnvGuard() { unsetenv(name); }
+  const char* name;
+};
+
+TEST(CudaRunnerErrors, EnvironmentOverridesAreChecked) {
+  EnvGuard a("STRATA_CUDA_MAX_CHUNK"), b("STRATA_CUDA_BLOCK_SIZE");
+  EXPECT_EQ(cuda_options_from_env().max_chunk, 0);
+  EXPECT_EQ(cuda_options_from_env().block_size, 128);
+  setenv("STRATA_CUDA_MAX_CHUNK", "96", 1);
+  setenv("STRATA_CUDA_BLOCK_SIZE", "256", 1);
+  EXPECT_EQ(cuda_options_from_env().max_chunk, 96);
+  EXPECT_EQ(cuda_options_from_env().block_size, 256);
+  setenv("STRATA_CUDA_MAX_CHUNK", "lots", 1);
+  EXPECT_THROW(cuda_options_from_env(), std::invalid_argument);
+  setenv("STRATA_CUDA_MAX_CHUNK", "96", 1);
+  setenv("STRATA_CUDA_BLOCK_SIZE", "100", 1);  // not a multiple of 32
+  EXPECT_THROW(cuda_options_from_env(), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace strata

@@ -1,0 +1,102 @@
+// The CUDA backend's pure decisions, tested without a GPU: chunk sizes from free
+// device memory, the OOM halving, the thread-mapping rule, and --device resolution.
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "host/gpu_plan.hpp"
+
+namespace strata {
+namespace {
+
+TEST(ChunkPlan, WholeBatchWhenItFits) {
+  const ChunkPlan p = plan_chunks(1000, 20000, 1 << 20, size_t(80) << 30);
+  EXPECT_EQ(p.chunk_variants, 1000);
+  EXPECT_EQ(p.n_chunks, 1);
+}
+
+TEST(ChunkPlan, SplitsByFreeMemoryInWholeWarps) {
+  // 80% of 10 MB minus 1 MB shared = 7,000,000 bytes; 20,000 bytes per variant -> 350,
+  // rounded down to 320 (10 warps).
+  const ChunkPlan p = plan_chunks(1000, 20000, 1000000, 10000000, 0, 0.8);
+  EXPECT_EQ(p.chunk_variants, 320);
+  EXPECT_EQ(p.n_chunks, 4);
+  EXPECT_LE(size_t(p.chunk_variants) * 20000 + 1000000, size_t(0.8 * 10000000));
+}
+
+TEST(ChunkPlan, OverrideForcesSmallerChunks) {
+  const ChunkPlan p = plan_chunks(1000, 20000, 0, size_t(80) << 30, 64);
+  EXPECT_EQ(p.chunk_variants, 64);
+  EXPECT_EQ(p.n_chunks, 16);  // 15 of 64 and one of 40
+  const ChunkPlan q = plan_chunks(10, 20000, 0, size_t(80) << 30, 64);
+  EXPECT_EQ(q.chunk_variants, 10);
+  EXPECT_EQ(q.n_chunks, 1);
+}
+
+TEST(ChunkPlan, SmallChunksAreNotRoundedToAWarp) {
+  const ChunkPlan p = plan_chunks(1000, 1000, 0, 25000, 0, 1.0);
+  EXPECT_EQ(p.chunk_variants, 25);
+  EXPECT_EQ(p.n_chunks, 40);
+}
+
+TEST(ChunkPlan, RefusesWhenNotOneVariantFits) {
+  EXPECT_THROW(plan_chunks(10, 20000, 0, 10000), std::runtime_error);
+  EXPECT_THROW(plan_chunks(10, 100, 1 << 20, 1 << 20), std::runtime_error);  // shared tables eat it all
+  EXPECT_EQ(plan_chunks(0, 100, 0, 1000).n_chunks, 0);
+}
+
+TEST(ChunkPlan, OutOfMemoryHalvingEndsAtZero) {
+  long c = 1000;
+  int retries = 0;
+  while (c > 0) { c = halve_chunk(c); ++retries; }
+  EXPECT_EQ(retries, 10);  // 1000 500 250 125 62 31 15 7 3 1 -> 0
+}
+
+TEST(GpuMappingRule, WarpPerVariantBelowOneWarpPerScheduler) {
+  // H100 SXM: 132 SMs, threshold 132 * 128 = 16,896 variants.
+  EXPECT_EQ(choose_mapping(1, 132), GpuMapping::WarpPerVariant);
+  EXPECT_EQ(choose_mapping(16895, 132), GpuMapping::WarpPerVariant);
+  EXPECT_EQ(choose_mapping(16896, 132), GpuMapping::ThreadPerVariant);
+  EXPECT_EQ(choose_mapping(100000, 132), GpuMapping::ThreadPerVariant);
+  EXPECT_EQ(choose_mapping(13823, 108), GpuMapping::WarpPerVariant);  // A100
+  EXPECT_EQ(choose_mapping(13824, 108), GpuMapping::ThreadPerVariant);
+  EXPECT_EQ(choose_mapping(127, 0), GpuMapping::WarpPerVariant);  // unknown SM count counts as 1
+  EXPECT_EQ(choose_mapping(128, 0), GpuMapping::ThreadPerVariant);
+}
+
+TEST(DeviceDecision, CpuIsAlwaysCpu) {
+  const DeviceDecision d = decide_device(DeviceRequest::Cpu, true, 4, "");
+  EXPECT_FALSE(d.use_cuda);
+  EXPECT_TRUE(d.error.empty());
+  EXPECT_NE(d.note.find("CPU"), std::string::npos);
+}
+
+TEST(DeviceDecision, CudaRefusedWithoutBuildOrDevice) {
+  const DeviceDecision nb = decide_device(DeviceRequest::Cuda, false, 0, "");
+  EXPECT_NE(nb.error.find("built without the CUDA backend"), std::string::npos) << nb.error;
+  const DeviceDecision nd = decide_device(DeviceRequest::Cuda, true, 0, "cudaErrorNoDevice: no CUDA-capable device");
+  EXPECT_NE(nd.error.find("no CUDA device is visible"), std::string::npos) << nd.error;
+  EXPECT_NE(nd.error.find("cudaErrorNoDevice"), std::string::npos) << nd.error;
+  const DeviceDecision ok = decide_device(DeviceRequest::Cuda, true, 1, "");
+  EXPECT_TRUE(ok.use_cuda);
+  EXPECT_TRUE(ok.error.empty());
+}
+
+TEST(DeviceDecision, AutoFallsBackToCpuAndSaysWhy) {
+  const DeviceDecision d = decide_device(DeviceRequest::Auto, true, 0, "cudaErrorNoDevice");
+  EXPECT_FALSE(d.use_cuda);
+  EXPECT_TRUE(d.error.empty());
+  EXPECT_NE(d.note.find("device: CPU (--device auto: no CUDA device is visible"), std::string::npos) << d.note;
+  EXPECT_TRUE(decide_device(DeviceRequest::Auto, true, 2, "").use_cuda);
+  EXPECT_FALSE(decide_device(DeviceRequest::Auto, false, 2, "").use_cuda);
+}
+
+TEST(DeviceDecision, ParsesTheThreeWords) {
+  EXPECT_EQ(parse_device_request("auto"), DeviceRequest::Auto);
+  EXPECT_EQ(parse_device_request("cpu"), DeviceRequest::Cpu);
+  EXPECT_EQ(parse_device_request("cuda"), DeviceRequest::Cuda);
+  EXPECT_THROW(parse_device_request("gpu"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace strata
