@@ -197,7 +197,7 @@ TEST(MpiRuns, KilledWorkerRankOfACampaignResumesOnAnotherRankCount) {
   ASSERT_EQ(run_shell(strata_on(1) + " optimize " + sh_quote(scen.string()) + " --quiet --threads 1 --out " + sh_quote(full),
                       tmp.path()).exit_code, 0);
   std::string killed;
-  for (int wait_ms : {500, 700, 1000, 1500, 2000, 3000, 4500}) {  // timing varies with the machine's load
+  for (int wait_ms : {250, 400, 550, 700, 1000, 1500, 2000, 3000, 4500}) {  // timing varies with the machine's load
     const std::string out = (tmp.path() / ("killed_" + std::to_string(wait_ms) + ".h5")).string();
     const pid_t launcher = spawn({kMpirun, "--oversubscribe", "--bind-to", "none", "-n", "3", kBinary, "optimize",
                                   scen.string(), "--quiet", "--threads", "1", "--out", out});
