@@ -16,6 +16,7 @@
 #include "optimizer/campaign.hpp"
 #include "optimizer/engine_evaluator.hpp"
 #include "optimizer/optimize_command.hpp"
+#include "tests/unit/design_helpers.hpp"
 #include "tests/unit/process_helpers.hpp"
 
 using namespace strata;
@@ -70,10 +71,8 @@ TEST(Brown2026, PredictedRateTestRanksTheElectrodesAsTheExperiment) {
 // porosity (40%) and measured tortuosities: NMO at the current collector retains more at
 // 3C than NVP there, for every share of NMO.
 TEST(Brown2026, AtTheExperimentsPorosityNmoAtTheCollectorWinsAtEveryShare) {
-  Scenario base = load_scenario(kScenarios + "brown2026_optimise_3c.toml");
-  const DesignSpace space(base);
-  Scenario sweep = base;
-  sweep.variants.clear();
+  const Scenario base = load_scenario(kScenarios + "brown2026_optimise_3c.toml");
+  std::vector<DesignPoint> points;
   const std::vector<double> splits = {0.3, 0.5, 0.7};
   // Variables: split, porosity at CC, porosity next, tortuosity at CC, tortuosity next.
   for (int c = 0; c < 2; ++c)
@@ -81,11 +80,9 @@ TEST(Brown2026, AtTheExperimentsPorosityNmoAtTheCollectorWinsAtEveryShare) {
       const double tau_cc = c == 0 ? 1.42 : 1.0, tau_sep = c == 0 ? 1.0 : 1.42;
       // The same NMO share f in both orders (the split variable is the collector layer's share).
       const double cc_share = c == 0 ? f : 1.0 - f;
-      sweep.variants.push_back(space.variant(DesignPoint{c, {cc_share, 0.40, 0.40, tau_cc, tau_sep}, "sweep"}));
+      points.push_back(DesignPoint{c, {cc_share, 0.40, 0.40, tau_cc, tau_sep}, "sweep"});
     }
-  Batch b = build_batch(resolve_variants(sweep), Layout::Blocked);
-  run_batch_cpu(b, 0);
-  const std::vector<VariantResult> rs = collect_results(b);
+  const std::vector<VariantResult> rs = test::simulate_design_points(base, points);
   ASSERT_EQ(rs.size(), 2 * splits.size());
   for (size_t k = 0; k < splits.size(); ++k) {
     ASSERT_EQ(rs[k].status, 0) << rs[k].reason;
@@ -110,28 +107,18 @@ TEST(Brown2026, ShortCampaignImprovesOnItsFirstPopulationAndPicksTheSweptBetterO
   const double min_areal = base.design.constraints.at(0).min;
   double best_sweep[2] = {-1, -1};
   {
-    Scenario sweep = base;
-    sweep.variants.clear();
+    std::vector<DesignPoint> points;
     for (int c = 0; c < 2; ++c)
       for (double f = 0.15; f < 0.86; f += 0.1)
-        for (double eps : {0.30, 0.40, 0.50})
-          sweep.variants.push_back(space.variant(DesignPoint{c, {f, eps, eps, 1.0, 1.0}, "sweep"}));
-    Batch b = build_batch(resolve_variants(sweep), Layout::Blocked);
-    run_batch_cpu(b, 0);
-    const std::vector<VariantResult> rs = collect_results(b);
+        for (double eps : {0.30, 0.40, 0.50}) points.push_back(DesignPoint{c, {f, eps, eps, 1.0, 1.0}, "sweep"});
+    const std::vector<VariantResult> rs = test::simulate_design_points(base, points);
     for (size_t k = 0; k < rs.size(); ++k) {
       const std::vector<double> o = objective_values(base.objectives, rs[k]);  // retention, cap3C, low-rate areal, ...
       if (rs[k].status == 0 && o[2] >= min_areal) best_sweep[k / (rs.size() / 2)] = std::max(best_sweep[k / (rs.size() / 2)], o[0]);
     }
   }
   const std::string out = (tmp.path() / "c.h5").string();
-  RunInfo info = run_info_for(base, "test", "cpu");
-  info.var_paths = space.variable_names();
-  ResultsStore store = ResultsStore::create(out, info, false);
-  EngineEvaluator ev(base, store, info, 0, Layout::Blocked);
-  const CampaignResult r = run_campaign(base, ev);
-  store.write_buffered();
-  store.finish("complete");
+  const CampaignResult r = test::run_campaign_into(base, out);
   ASSERT_EQ(r.best_per_choice.size(), 2u);
   EXPECT_EQ(r.best.choice, best_sweep[1] > best_sweep[0] ? 1 : 0) << best_sweep[0] << " vs " << best_sweep[1];
   for (int c = 0; c < 2; ++c) EXPECT_GE(r.best_per_choice[c].objective, best_sweep[c] - 2e-3) << "choice " << c;

@@ -17,6 +17,7 @@
 #include "optimizer/campaign.hpp"
 #include "optimizer/engine_evaluator.hpp"
 #include "optimizer/optimize_command.hpp"
+#include "tests/unit/design_helpers.hpp"
 #include "tests/unit/process_helpers.hpp"
 
 using namespace strata;
@@ -72,17 +73,10 @@ TEST(OptimizeCampaign, FindsTheBetterOrderAndImprovesOnTheFirstPopulation) {
   // mid porosities.
   double best_sweep[2] = {-1, -1};
   {
-    Scenario sweep = base;
-    sweep.variants.clear();
-    const DesignSpace space(base);
+    std::vector<DesignPoint> points;
     for (int c = 0; c < 2; ++c)
-      for (int i = 0; i <= 12; ++i) {
-        DesignPoint p{c, {0.2 + 0.05 * i, 0.4, 0.4}, "sweep"};
-        sweep.variants.push_back(space.variant(p));
-      }
-    Batch b = build_batch(resolve_variants(sweep), Layout::Blocked);
-    run_batch_cpu(b, 0);
-    const std::vector<VariantResult> rs = collect_results(b);
+      for (int i = 0; i <= 12; ++i) points.push_back(DesignPoint{c, {0.2 + 0.05 * i, 0.4, 0.4}, "sweep"});
+    const std::vector<VariantResult> rs = simulate_design_points(base, points);
     for (size_t k = 0; k < rs.size(); ++k) {
       const double ret = objective_values(base.objectives, rs[k])[0];
       best_sweep[k / 13] = std::max(best_sweep[k / 13], ret);
@@ -91,13 +85,7 @@ TEST(OptimizeCampaign, FindsTheBetterOrderAndImprovesOnTheFirstPopulation) {
   const int better_order = best_sweep[1] > best_sweep[0] ? 1 : 0;
 
   const std::string out = (tmp.path() / "c.h5").string();
-  RunInfo info = run_info_for(base, "test", "cpu");
-  const DesignSpace space(base);
-  info.var_paths = space.variable_names();
-  ResultsStore store = ResultsStore::create(out, info, false);
-  EngineEvaluator ev(base, store, info, 0, Layout::Blocked);
-  const CampaignResult r = run_campaign(base, ev);
-  store.finish("complete");
+  const CampaignResult r = run_campaign_into(base, out);
   // The better order wins, and the search beats every design of its first population.
   EXPECT_EQ(r.best.choice, better_order) << best_sweep[0] << " vs " << best_sweep[1];
   const ResultsStore rd = ResultsStore::open_read(out);
