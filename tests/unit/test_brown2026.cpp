@@ -136,6 +136,41 @@ TEST(Brown2026, ShortCampaignImprovesOnItsFirstPopulationAndPicksTheSweptBetterO
   EXPECT_GE(areal[at - ids.begin()], min_areal);
 }
 
+// The experiment's own design question as a short campaign: layer order and thickness
+// split free, every layer at its measured porosity and tortuosity (which follow the
+// material under either order), no capacity floor (the split sets the loading). The
+// campaign finds CC/NMO/NVP and improves on its first population. (Over the full box of
+// brown2026_optimise_3c.toml the model prefers the other order at 50% porosity; see
+// the test above and docs/results-brown2026.md.)
+TEST(Brown2026, ShortCampaignOverOrderAndSplitFindsNmoAtTheCollector) {
+  test::TempDir tmp;
+  Scenario base = load_scenario(kScenarios + "brown2026_optimise_3c.toml");
+  DesignSpec& d = base.design;
+  d.variables.erase(std::remove_if(d.variables.begin(), d.variables.end(),
+                                   [](const DesignVariable& v) { return v.path != "layers[0].thickness_fraction"; }),
+                    d.variables.end());
+  ASSERT_EQ(d.variables.size(), 1u);
+  d.constraints.clear();
+  d.algorithm = "LN_COBYLA";  // BOBYQA needs two or more variables
+  d.initial_population = 8;
+  d.starts_per_choice = 1;
+  d.max_evaluations = 40;
+  d.max_evaluations_per_optimizer = 16;
+  const std::string out = (tmp.path() / "order.h5").string();
+  const CampaignResult r = test::run_campaign_into(base, out);
+  ASSERT_EQ(r.best_per_choice.size(), 2u);
+  EXPECT_EQ(r.best.choice, 0) << "CC/NMO/NVP " << r.best_per_choice[0].objective << ", CC/NVP/NMO "
+                              << r.best_per_choice[1].objective;
+  EXPECT_GT(r.best_per_choice[0].objective, r.best_per_choice[1].objective + 0.05);
+  const ResultsStore rd = ResultsStore::open_read(out);
+  const auto producer = h5::read_strings(rd.file(), "population/producer");
+  const auto obj = h5::read_float64(rd.file(), "population/objective/retention_3C");
+  double first_best = -1;
+  for (size_t k = 0; k < obj.size(); ++k)
+    if (producer[k] == "lhs" && std::isfinite(obj[k])) first_best = std::max(first_best, obj[k]);
+  EXPECT_GT(r.best.objective, first_best);
+}
+
 // `strata optimize --objective NAME --scale F`: another objective into its own file, the
 // budget scaled; an unknown objective name is refused naming the allowed ones.
 TEST(Brown2026, OptimizeObjectiveAndScaleOptions) {
