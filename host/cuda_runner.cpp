@@ -52,6 +52,14 @@ CudaRunOptions cuda_options_from_env() {
   CudaRunOptions o;
   o.max_chunk = env_long("STRATA_CUDA_MAX_CHUNK", 0);
   o.block_size = static_cast<int>(env_long("STRATA_CUDA_BLOCK_SIZE", o.block_size));
+  if (const char* m = std::getenv("STRATA_CUDA_MAPPING"); m && *m) {
+    o.mapping = m;
+    try {
+      parse_mapping_request(o.mapping, 1, 1);
+    } catch (const std::invalid_argument&) {
+      throw std::invalid_argument(fmt::format("STRATA_CUDA_MAPPING={}: expected auto, thread or warp", m));
+    }
+  }
   if (o.block_size < 32 || o.block_size > 1024 || o.block_size % 32)
     throw std::invalid_argument(fmt::format("STRATA_CUDA_BLOCK_SIZE={}: expected a multiple of 32 in 32..1024", o.block_size));
   return o;
@@ -67,14 +75,20 @@ CudaVariantRunner::CudaVariantRunner(const Scenario& base, int threads, CudaRunO
     : LocalVariantRunner(base, threads, Layout::Interleaved), options_(options), info_(cuda_device_info()) {}
 
 std::string CudaVariantRunner::device_description() const {
-  return cuda_device_description(info_) + "; " + mapping_name(GpuMapping::ThreadPerVariant) +
-         "; trajectories re-simulated on " + cpu_device_description(threads());
+  const std::string mapping =
+      options_.mapping == "auto"
+          ? fmt::format("warp per variant below {} variants per batch, else thread per variant",
+                        kWarpMappingVariantsPerSm * std::max(1, info_.sm_count))
+          : mapping_name(parse_mapping_request(options_.mapping, 1, 1));
+  return cuda_device_description(info_) + "; " + mapping + "; trajectories re-simulated on " +
+         cpu_device_description(threads());
 }
 
 std::string CudaVariantRunner::summary() const {
   if (chunks_ == 0) return "";
-  return fmt::format("CUDA: {} chunk(s) of up to {} variants, {:.3f} s in kernels of {:.3f} s on the device{}",
-                     chunks_, max_chunk_variants_, kernel_s_, wall_s_,
+  return fmt::format("CUDA: {} chunk(s) of up to {} variants ({} batch(es) warp per variant, {} thread per variant), "
+                     "{:.3f} s in kernels of {:.3f} s on the device{}",
+                     chunks_, max_chunk_variants_, warp_batches_, thread_batches_, kernel_s_, wall_s_,
                      oom_retries_ ? fmt::format(", {} out-of-memory retries (chunk halved)", oom_retries_) : "");
 }
 
@@ -84,6 +98,7 @@ RunStats CudaVariantRunner::run_batch(Batch& batch, bool record, const std::func
   CudaRunReport rep;
   RunStats stats = run_batch_cuda(batch, options_, progress, cancelled, &rep);
   chunks_ += rep.chunks;
+  (rep.mapping == mapping_name(GpuMapping::WarpPerVariant) ? warp_batches_ : thread_batches_) += 1;
   max_chunk_variants_ = std::max(max_chunk_variants_, rep.chunk_variants);
   failed_on_device_ += rep.failed;
   oom_retries_ += rep.oom_retries;

@@ -18,8 +18,9 @@ RunStats run_batch_cuda(Batch& batch, const CudaRunOptions& options, const std::
                         const std::function<bool()>& cancelled = {}, CudaRunReport* report = nullptr);
 
 // Options from the environment: STRATA_CUDA_MAX_CHUNK (variants per chunk, forces
-// chunking), STRATA_CUDA_BLOCK_SIZE (threads per block). Throws std::invalid_argument
-// on a malformed value.
+// chunking), STRATA_CUDA_BLOCK_SIZE (threads per block), STRATA_CUDA_MAPPING (auto,
+// thread or warp; auto: host/gpu_plan.hpp's rule). Throws std::invalid_argument on a
+// malformed value.
 CudaRunOptions cuda_options_from_env();
 
 // "CUDA: <name>, <SMs> SMs, <GiB> GiB, compute capability x.y".
@@ -39,6 +40,7 @@ class CudaVariantRunner : public LocalVariantRunner {
   CudaRunOptions options_;
   CudaDeviceInfo info_;
   long chunks_ = 0, max_chunk_variants_ = 0, failed_on_device_ = 0;
+  long warp_batches_ = 0, thread_batches_ = 0;
   int oom_retries_ = 0;
   double kernel_s_ = 0.0, wall_s_ = 0.0;
 };

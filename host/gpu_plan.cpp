@@ -37,6 +37,13 @@ const char* mapping_name(GpuMapping m) {
   return m == GpuMapping::WarpPerVariant ? "warp per variant" : "thread per variant";
 }
 
+GpuMapping parse_mapping_request(const std::string& request, long n_variants, int sm_count) {
+  if (request == "auto") return choose_mapping(n_variants, sm_count);
+  if (request == "thread") return GpuMapping::ThreadPerVariant;
+  if (request == "warp") return GpuMapping::WarpPerVariant;
+  throw std::invalid_argument("CUDA mapping '" + request + "': expected auto, thread or warp");
+}
+
 DeviceRequest parse_device_request(const std::string& text) {
   if (text == "auto") return DeviceRequest::Auto;
   if (text == "cpu") return DeviceRequest::Cpu;

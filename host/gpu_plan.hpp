@@ -38,6 +38,9 @@ enum class GpuMapping {
 constexpr long kWarpMappingVariantsPerSm = 4 * 32;
 GpuMapping choose_mapping(long n_variants, int sm_count);
 const char* mapping_name(GpuMapping m);
+// The mapping a request asks for: "auto" (choose_mapping), "thread" or "warp"; throws
+// std::invalid_argument naming the allowed values otherwise.
+GpuMapping parse_mapping_request(const std::string& request, long n_variants, int sm_count);
 
 // --device: auto picks CUDA when the backend is built and a device is visible.
 enum class DeviceRequest { Auto, Cpu, Cuda };

@@ -70,6 +70,11 @@ struct DfnShape {
   long o_blk = 0;     // block system: lower, diag, upper (9 per cell each), rhs (6 per cell)
   long o_col = 0;     // per column: y (nr), z (nr), coefficients j0, jphi, jc
   long o_misc = 0;    // dt_prev, time, status and counters (kMiscFields)
+  // Cooperative (team) solve only: the PCR ping-pong system (33 per cell) and its
+  // solution (6 per cell), after everything else so that a record with them extends
+  // the record without them (set team_scratch before finalize_shape).
+  int team_scratch = 0;
+  long o_pcr = 0, o_pcr_x = 0;
   long record_size = 0;
 
   // State sub-offsets (relative to a state copy).
@@ -143,7 +148,19 @@ STRATA_HD inline void finalize_shape(DfnShape& s) {
   s.o_blk = o; o += 33L * s.nx;
   s.o_col = o; o += (long)s.n_cols * (2 * s.nr + 3);
   s.o_misc = o; o += kMiscFields;
+  if (s.team_scratch) {
+    s.o_pcr = o; o += 33L * s.nx;
+    s.o_pcr_x = o; o += 6L * s.nx;
+  }
   s.record_size = o;
+}
+
+// The same shape with the cooperative-solve scratch appended to each record (a
+// record of the result starts with a record of s).
+STRATA_HD inline DfnShape with_team_scratch(DfnShape s) {
+  s.team_scratch = 1;
+  finalize_shape(s);
+  return s;
 }
 
 }  // namespace strata

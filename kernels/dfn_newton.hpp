@@ -22,6 +22,7 @@
 // counter electrode: F N = I, i_e from the counter kinetics (dfn_physics.hpp).
 #include <cmath>
 
+#include "kernels/block_pcr.hpp"
 #include "kernels/config.hpp"
 #include "kernels/dfn_layout.hpp"
 #include "kernels/dfn_physics.hpp"
@@ -29,6 +30,7 @@
 #include "kernels/materials.hpp"
 #include "kernels/particle.hpp"
 #include "kernels/strided.hpp"
+#include "kernels/team.hpp"
 #include "kernels/tridiag.hpp"
 
 namespace strata {
@@ -68,11 +70,36 @@ STRATA_HD double measured_potential_V(const DfnShape& S, const V& v, long ox, co
   return phis_cc + I * v[S.o_scalar + kContactResistance_ohm_m2] - ((1.0 - ref.theta) * phi_p + ref.theta * phi_q);
 }
 
+// Solves the assembled block system (3x3 blocks, 2 right-hand sides) in place of
+// lower/diag/upper/rhs; returns the view that holds the solution (rhs for one lane,
+// the PCR solution for a team) and sets ok (the same on every lane).
+template <class V, class Team>
+STRATA_HD V solve_block_system(const DfnShape& S, const V& v, const BlockSystem<V>& sys, const Team& t, bool& ok) {
+  if (t.size() == 1) {
+    V diag = sys.diag, upper = sys.upper, rhs = sys.rhs;
+    ok = block_thomas_solve<3, 2>(S.nx, sys.lower, diag, upper, rhs);
+    return sys.rhs;
+  }
+  const long o = S.o_pcr, nx = S.nx;
+  const BlockSystem<V> scratch{v.at(o), v.at(o + 9 * nx), v.at(o + 18 * nx), v.at(o + 27 * nx)};
+  const V x = v.at(S.o_pcr_x);
+  const int P = block_pcr_reductions(S.nx);
+  bool mine = true;
+  for (int p = 0; p <= P; ++p) {
+    mine = block_pcr_phase<3, 2>(p, P, t.rank(), t.size(), S.nx, block_pcr_source(p, sys, scratch),
+                                 block_pcr_source(p + 1, sys, scratch), x) && mine;
+    t.sync();  // phase p + 1 reads what every lane wrote in phase p
+  }
+  ok = !t.any(!mine);
+  return x;
+}
+
 // Newton solve of one implicit step of length dt from the state at o_xold; the
-// state at o_x is the initial guess and receives the solution.
-template <class V>
+// state at o_x is the initial guess and receives the solution. Every lane of the
+// team t calls it with the same arguments and gets the same result.
+template <class V, class Team = SerialTeam>
 STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, const V& v, double dt_s,
-                                   const StepControl& ctl, const ReferencePoint& ref) {
+                                   const StepControl& ctl, const ReferencePoint& ref, const Team& t = Team{}) {
   NewtonResult res;
   const double* data = tab.data;
   const ElectrolyteFns& el = tab.electrolyte;
@@ -85,19 +112,23 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
   const long ocs = ox + S.s_cs(), oj = ox + S.s_j(), oI = ox + S.s_I();
   const int nx = S.nx, nr = S.nr;
   const long oL = S.o_blk, oD = S.o_blk + 9L * nx, oU = S.o_blk + 18L * nx, oR = S.o_blk + 27L * nx;
-  auto lower = v.at(oL), diag = v.at(oD), upper = v.at(oU), rhs = v.at(oR);
+  const BlockSystem<V> sys{v.at(oL), v.at(oD), v.at(oU), v.at(oR)};
   const double F = kFaraday_C_mol;
+  const int r0 = t.rank(), dr = t.size();
 
   double err_prev = 0.0;
   for (int it = 0; it < kMaxNewtonIterations; ++it) {
     res.iterations = it + 1;
-    for (long k = 0; k < 33L * nx; ++k) v[oL + k] = 0.0;
+    t.sync();  // the previous update is complete everywhere
+    for (long k = r0; k < 33L * nx; k += dr) v[oL + k] = 0.0;
+    t.sync();
     // Bordered system: column b = dR/dI (kept in rhs column 1), row r, corner d.
     double Rrow = 0.0, d_corner = 0.0, r_phis0 = 0.0, r_phie_p = 0.0, r_phie_q = 0.0;
     const double I = v[oI];
 
-    // --- particle columns and kinetics ---
-    for (int i = 0; i < S.ne; ++i) {
+    // --- particle columns and kinetics (cell i: its rows and columns) ---
+    bool singular = false;
+    for (int i = r0; i < S.ne; i += dr) {
       const int layer = S.cell_layer[i];
       const double dx = v[S.o_dx + i];
       for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
@@ -118,8 +149,8 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
         v[oz + nr - 1] = As / F;  // d(residual)/dj
         const double* cta = ta; const double* ctb = tb; const double* ctc = tc;
         if (!thomas_solve(nr, cta, ctb, ctc, y, tw) || !thomas_solve(nr, cta, ctb, ctc, z, tw)) {
-          res.singular = true;
-          return res;
+          singular = true;
+          continue;
         }
         // dc = y - z dj; surface: dcs = psi dc_N + chi dj = ys + zs dj.
         using D2 = Dual<2>;
@@ -159,8 +190,13 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
       }
     }
 
-    // --- accumulation and separator solid rows ---
-    for (int i = 0; i < nx; ++i) {
+    if (t.any(singular)) {
+      res.singular = true;
+      return res;
+    }
+
+    // --- accumulation and separator solid rows (same owners) ---
+    for (int i = r0; i < nx; i += dr) {
       const double dx = v[S.o_dx + i], eps = v[S.o_eps + i];
       const double w = F * eps * dx / dt_s;
       v[oR + 6L * i + 0] -= w * (v[oce + i] - v[oo + S.s_ce() + i]);
@@ -171,8 +207,10 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
       }
     }
 
-    // --- interior faces ---
-    for (int i = 0; i + 1 < nx; ++i) {
+    // --- interior faces: face i adds to rows i and i + 1; even faces, then odd ---
+    t.sync();
+    for (int parity = 0; parity < 2; ++parity, t.sync())
+    for (int i = parity + 2 * r0; i + 1 < nx; i += 2 * dr) {
       using D4 = Dual<4>;
       D4 ie, FN;
       electrolyte_face_flux(data, el, T_K, v[S.o_dx + i], v[S.o_trans + i], v[S.o_dx + i + 1], v[S.o_trans + i + 1],
@@ -206,9 +244,9 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
 
     // --- boundaries; column 1 of rhs holds b = dR/dI ---
     // x = 0: the solid current entering is I (row 2: - I).
-    v[oR + 4] += I;
-    v[oR + 5] += -1.0;
-    {
+    if (t.leader()) {
+      v[oR + 4] += I;
+      v[oR + 5] += -1.0;
       const int n = nx - 1;
       using D3 = Dual<3>;
       const D3 ieL = counter_face_current(data, el, T_K, v[S.o_dx + n], v[S.o_trans + n], counter_i0,
@@ -221,6 +259,7 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
       v[oD + 9L * n + 4] += ieL.d[1];
       v[oR + 6L * n + 3] += ieL.d[2];
     }
+    t.sync();
 
     // --- the current row ---
     if (ctl.fixed_voltage) {
@@ -240,7 +279,9 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
       d_corner = 1.0;
     }
 
-    if (!block_thomas_solve<3, 2>(nx, lower, diag, upper, rhs)) {
+    bool solved = false;
+    const V rhs = solve_block_system(S, v, sys, t, solved);
+    if (!solved) {
       res.singular = true;
       return res;
     }
@@ -262,13 +303,13 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
 
     // Damping factor that keeps concentrations inside their physical ranges.
     double lambda = 1.0;
-    for (int i = 0; i < nx; ++i) {
+    for (int i = r0; i < nx; i += dr) {
       const double dce = rhs[6L * i + 0] - rhs[6L * i + 1] * dI;
       const double ce = v[oce + i];
       if (ce + dce < 0.1 * ce) lambda = fmin(lambda, 0.9 * ce / (-dce));
     }
     double err = fabs(dI) / I_scale;
-    for (int i = 0; i < S.ne; ++i) {
+    for (int i = r0; i < S.ne; i += dr) {
       const int layer = S.cell_layer[i];
       const double dce = rhs[6L * i + 0] - rhs[6L * i + 1] * dI;
       const double dpe = rhs[6L * i + 2] - rhs[6L * i + 3] * dI;
@@ -289,13 +330,15 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
       }
     }
     double dphi_max = 0.0;
-    for (int i = 0; i < nx; ++i)
+    for (int i = r0; i < nx; i += dr)
       dphi_max = fmax(dphi_max, fmax(fabs(rhs[6L * i + 2] - rhs[6L * i + 3] * dI), fabs(rhs[6L * i + 4] - rhs[6L * i + 5] * dI)));
+    lambda = t.min(lambda);
+    dphi_max = t.max(dphi_max);
     if (dphi_max > kMaxPotentialStep_V) lambda = fmin(lambda, kMaxPotentialStep_V / dphi_max);
     if (lambda < 1e-8) lambda = 1e-8;
 
     // Apply the update.
-    for (int i = 0; i < nx; ++i) {
+    for (int i = r0; i < nx; i += dr) {
       const double dce = rhs[6L * i + 0] - rhs[6L * i + 1] * dI;
       const double dpe = rhs[6L * i + 2] - rhs[6L * i + 3] * dI;
       const double dps = rhs[6L * i + 4] - rhs[6L * i + 5] * dI;
@@ -312,7 +355,9 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
         for (int k = 0; k < nr; ++k) v[ocs + (long)col * nr + k] += lambda * (v[oy + k] - v[oz + k] * dj);
       }
     }
-    v[oI] += lambda * dI;
+    if (t.leader()) v[oI] += lambda * dI;
+    t.sync();
+    err = t.max(err);
     if (!(err == err) || !is_finite(v[oI])) {
       res.not_finite = true;
       return res;

@@ -2,7 +2,10 @@
 // The time integrator and the protocol state machine for one variant: adaptive
 // backward Euler with a predictor-based error estimate, event location by
 // regula falsi on the step length, and per-step records. Runs entirely on the
-// device (or a CPU thread) with no host round-trip.
+// device (or a CPU thread) with no host round-trip. A team of lanes may share a
+// variant (kernels/team.hpp): loops over the state are split among the lanes, every
+// lane keeps the same scalars (time, step length, counters), and values written once
+// (misc counters, outputs, trajectories) are written by the leader.
 #include <cmath>
 
 #include "kernels/config.hpp"
@@ -12,6 +15,7 @@
 #include "kernels/materials.hpp"
 #include "kernels/protocol_step.hpp"
 #include "kernels/strided.hpp"
+#include "kernels/team.hpp"
 #include "kernels/trajectory.hpp"
 
 namespace strata {
@@ -48,9 +52,13 @@ constexpr double kMinFirstStep_s = 1e-4;  // an event within this first step end
 
 STRATA_HD inline int step_out_size(const DfnShape& S) { return kStepOutFields + S.n_slots; }
 
-template <class V>
-STRATA_HD void copy_state(const DfnShape& S, const V& v, long from, long to) {
-  for (long k = 0; k < S.state_size; ++k) v[to + k] = v[from + k];
+// Barriers on both sides: every lane may still be reading the target (the measured
+// potential, the event function), and reads the copy after.
+template <class V, class Team = SerialTeam>
+STRATA_HD void copy_state(const DfnShape& S, const V& v, long from, long to, const Team& t = Team{}) {
+  t.sync();
+  for (long k = t.rank(); k < S.state_size; k += t.size()) v[to + k] = v[from + k];
+  t.sync();
 }
 
 // Sodium held by slot s's particles (mol per m2 of electrode), from state copy ox.
@@ -93,16 +101,18 @@ STRATA_HD double electrolyte_sodium_mol_m2(const DfnShape& S, const V& v, long o
 }
 
 // Initial guess from the parameters, then a consistent solve at zero current.
-template <class V>
-STRATA_HD VariantStatus initialize_state(const DfnShape& S, const SharedTables& tab, const V& v) {
+template <class V, class Team = SerialTeam>
+STRATA_HD VariantStatus initialize_state(const DfnShape& S, const SharedTables& tab, const V& v,
+                                         const Team& t = Team{}) {
   const long ox = S.o_x;
   const double T_K = v[S.o_scalar + kTemperature_K];
-  for (int i = 0; i < S.nx; ++i) {
+  for (int i = t.rank(); i < S.nx; i += t.size()) {
     v[ox + S.s_ce() + i] = v[S.o_scalar + kCeInit_mol_m3];
     v[ox + S.s_phie() + i] = 0.0;
     v[ox + S.s_phis() + i] = 0.0;
   }
-  for (int i = 0; i < S.ne; ++i) {
+  t.sync();
+  for (int i = t.rank(); i < S.ne; i += t.size()) {
     const int layer = S.cell_layer[i];
     double phis = 0.0;
     for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
@@ -115,16 +125,19 @@ STRATA_HD VariantStatus initialize_state(const DfnShape& S, const SharedTables& 
     }
     v[ox + S.s_phis() + i] = phis;
   }
-  v[ox + S.s_I()] = 0.0;
-  for (int k = 0; k < kMiscFields; ++k) v[S.o_misc + k] = 0.0;
-  copy_state(S, v, ox, S.o_xold);
-  copy_state(S, v, ox, S.o_xprev);
+  if (t.leader()) {
+    v[ox + S.s_I()] = 0.0;
+    for (int k = 0; k < kMiscFields; ++k) v[S.o_misc + k] = 0.0;
+  }
+  t.sync();
+  copy_state(S, v, ox, S.o_xold, t);
+  copy_state(S, v, ox, S.o_xprev, t);
   StepControl rest;
   const ReferencePoint ref = locate_reference(S, v);
   // The guess may be far from the mixed potential of a blend or multilayer: allow
   // several rounds of Newton iterations.
   for (int round = 0; round < 4; ++round) {
-    const NewtonResult r = newton_step(S, tab, v, 1e-6, rest, ref);
+    const NewtonResult r = newton_step(S, tab, v, 1e-6, rest, ref, t);
     if (r.converged) return VariantStatus::Ok;
     if (r.not_finite) return VariantStatus::NotFinite;
     if (r.singular) return VariantStatus::LinearSolveFailed;
@@ -134,16 +147,18 @@ STRATA_HD VariantStatus initialize_state(const DfnShape& S, const SharedTables& 
 
 // Guess for the step from xold to xold + dt: linear extrapolation through the
 // previous accepted state when there is one, kept inside physical ranges.
-template <class V>
-STRATA_HD void predict_state(const DfnShape& S, const V& v, double dt, double dt_prev) {
+template <class V, class Team = SerialTeam>
+STRATA_HD void predict_state(const DfnShape& S, const V& v, double dt, double dt_prev, const Team& t = Team{}) {
   const long ox = S.o_x, oo = S.o_xold, op = S.o_xprev;
   const double f = dt_prev > 0.0 ? dt / dt_prev : 0.0;
-  for (long k = 0; k < S.state_size; ++k) v[ox + k] = v[oo + k] + f * (v[oo + k] - v[op + k]);
-  for (int i = 0; i < S.nx; ++i) {
+  t.sync();
+  for (long k = t.rank(); k < S.state_size; k += t.size()) v[ox + k] = v[oo + k] + f * (v[oo + k] - v[op + k]);
+  t.sync();
+  for (int i = t.rank(); i < S.nx; i += t.size()) {
     const long k = S.s_ce() + i;
     if (v[ox + k] < 0.5 * v[oo + k]) v[ox + k] = v[oo + k];
   }
-  for (int i = 0; i < S.ne; ++i) {
+  for (int i = t.rank(); i < S.ne; i += t.size()) {
     const int layer = S.cell_layer[i];
     for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
       const double cmax = v[S.o_slot + (long)kSlotParams * s + kSlotCmax_mol_m3];
@@ -154,25 +169,26 @@ STRATA_HD void predict_state(const DfnShape& S, const V& v, double dt, double dt
       }
     }
   }
+  t.sync();
 }
 
 // Local error of the accepted backward-Euler step, relative to the tolerance:
 // LTE ~ dt/(dt + dt_prev) * (x - x_pred) on the concentrations (the differential
 // unknowns), scaled by the initial electrolyte concentration and each particle's c_max.
-template <class V>
-STRATA_HD double error_ratio(const DfnShape& S, const V& v, double dt, double dt_prev) {
+template <class V, class Team = SerialTeam>
+STRATA_HD double error_ratio(const DfnShape& S, const V& v, double dt, double dt_prev, const Team& t = Team{}) {
   if (dt_prev <= 0.0) return 0.0;
   const long ox = S.o_x, oo = S.o_xold, op = S.o_xprev;
   const double f = dt / dt_prev, w = dt / (dt + dt_prev);
   const double tol = v[S.o_scalar + kRelTol];
   const double ce_scale = v[S.o_scalar + kCeInit_mol_m3];
   double e = 0.0;
-  for (int i = 0; i < S.nx; ++i) {
+  for (int i = t.rank(); i < S.nx; i += t.size()) {
     const long k = S.s_ce() + i;
     const double pred = v[oo + k] + f * (v[oo + k] - v[op + k]);
     e = fmax(e, fabs(v[ox + k] - pred) / ce_scale);
   }
-  for (int i = 0; i < S.ne; ++i) {
+  for (int i = t.rank(); i < S.ne; i += t.size()) {
     const int layer = S.cell_layer[i];
     for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
       const double cmax = v[S.o_slot + (long)kSlotParams * s + kSlotCmax_mol_m3];
@@ -183,7 +199,7 @@ STRATA_HD double error_ratio(const DfnShape& S, const V& v, double dt, double dt
       }
     }
   }
-  return w * e / tol;
+  return w * t.max(e) / tol;
 }
 
 // The event function of a step: negative before the event, >= 0 once reached.
@@ -207,11 +223,11 @@ STRATA_HD double event_tolerance(const DfnShape& S, const V& v, const ProtocolSt
 }
 
 // Attempts a step of length dt from the state at o_xold, with the predictor.
-template <class V>
+template <class V, class Team>
 STRATA_HD NewtonResult attempt_step(const DfnShape& S, const SharedTables& tab, const V& v, double dt,
-                                    double dt_prev, const StepControl& ctl, const ReferencePoint& ref) {
-  predict_state(S, v, dt, dt_prev);
-  return newton_step(S, tab, v, dt, ctl, ref);
+                                    double dt_prev, const StepControl& ctl, const ReferencePoint& ref, const Team& t) {
+  predict_state(S, v, dt, dt_prev, t);
+  return newton_step(S, tab, v, dt, ctl, ref, t);
 }
 
 // Recording of trajectories during a run (disabled: spec.enabled == 0).
@@ -235,9 +251,9 @@ STRATA_HD bool electrolyte_depleted(const DfnShape& S, const V& v) {
   return false;
 }
 
-template <class V, class VO, class VT>
+template <class V, class VO, class VT, class Team = SerialTeam>
 STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, const V& v, const ProtocolStep& st,
-                                 const VO& out, const Recorder<VT>& rec) {
+                                 const VO& out, const Recorder<VT>& rec, const Team& tm = Team{}) {
   const ReferencePoint ref = locate_reference(S, v);
   const double one_c = v[S.o_scalar + kOneC_A_m2];
   StepControl ctl;
@@ -255,7 +271,7 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
   const double max_dt = v[S.o_scalar + kMaxStep_s];
   const long max_steps = (long)v[S.o_scalar + kMaxStepsPerProtocolStep];
 
-  copy_state(S, v, S.o_x, S.o_xstep);
+  copy_state(S, v, S.o_x, S.o_xstep, tm);
   double t = 0.0, capacity = 0.0, charge = 0.0, energy = 0.0, dt = kFirstStep_s, dt_prev = 0.0;
   const double t_start = v[S.o_misc + kMiscTime_s];
   long steps = 0, newton = 0;
@@ -267,12 +283,12 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
   while (!done) {
     double h = fmin(fmin(dt, max_dt), duration - t);
     bool last_by_time = (h >= duration - t);
-    copy_state(S, v, S.o_x, S.o_xold);
-    NewtonResult nr = attempt_step(S, tab, v, h, dt_prev, ctl, ref);
+    copy_state(S, v, S.o_x, S.o_xold, tm);
+    NewtonResult nr = attempt_step(S, tab, v, h, dt_prev, ctl, ref, tm);
     newton += nr.iterations;
     if (!nr.converged) {
-      copy_state(S, v, S.o_xold, S.o_x);
-      v[S.o_misc + kMiscRejected] += 1.0;
+      copy_state(S, v, S.o_xold, S.o_x, tm);
+      if (tm.leader()) v[S.o_misc + kMiscRejected] += 1.0;
       dt = 0.25 * h;
       if (dt < kMinStep_s) {
         fail = nr.not_finite ? VariantStatus::NotFinite
@@ -281,10 +297,10 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
       }
       continue;
     }
-    const double err = error_ratio(S, v, h, dt_prev);
+    const double err = error_ratio(S, v, h, dt_prev, tm);
     if (err > 1.0) {
-      copy_state(S, v, S.o_xold, S.o_x);
-      v[S.o_misc + kMiscRejected] += 1.0;
+      copy_state(S, v, S.o_xold, S.o_x, tm);
+      if (tm.leader()) v[S.o_misc + kMiscRejected] += 1.0;
       dt = h * fmax(0.2, 0.9 / sqrt(err));
       if (dt < kMinStep_s) { fail = VariantStatus::StepTooSmall; break; }
       continue;
@@ -294,7 +310,7 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
     if (st.limit != LimitKind::None && g_new >= 0.0 && steps == 0 && h > kMinFirstStep_s) {
       // The event fired in the first step, where g(0) is not known: shorten the first
       // step until it does not, so the crossing is located like any other.
-      copy_state(S, v, S.o_xold, S.o_x);
+      copy_state(S, v, S.o_xold, S.o_x, tm);
       dt = fmax(0.1 * h, kMinFirstStep_s);
       continue;
     }
@@ -308,8 +324,8 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
         int side = 0;
         for (int k = 0; k < kMaxEventIterations && fabs(gb) > tol && (b - a) > 1e-12 * h; ++k) {
           const double c = b - gb * (b - a) / (gb - ga);
-          copy_state(S, v, S.o_xold, S.o_x);
-          const NewtonResult r2 = attempt_step(S, tab, v, c, dt_prev, ctl, ref);
+          copy_state(S, v, S.o_xold, S.o_x, tm);
+          const NewtonResult r2 = attempt_step(S, tab, v, c, dt_prev, ctl, ref, tm);
           newton += r2.iterations;
           if (!r2.converged) break;
           const double gc = event_value(S, v, st, ref, current_limit);
@@ -324,8 +340,8 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
           }
         }
         // Finish on the crossed side (b) so the limit is reached, never overshot by more than tol.
-        copy_state(S, v, S.o_xold, S.o_x);
-        const NewtonResult r3 = attempt_step(S, tab, v, b, dt_prev, ctl, ref);
+        copy_state(S, v, S.o_xold, S.o_x, tm);
+        const NewtonResult r3 = attempt_step(S, tab, v, b, dt_prev, ctl, ref, tm);
         newton += r3.iterations;
         if (!r3.converged) { fail = VariantStatus::NewtonFailed; break; }
         h = b;
@@ -342,19 +358,32 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
     energy += V_end * I * h;
     t += h;
     ++steps;
-    copy_state(S, v, S.o_xold, S.o_xprev);
+    copy_state(S, v, S.o_xold, S.o_xprev, tm);
     dt_prev = h;
     g_old = event_value(S, v, st, ref, current_limit);
     if (last_by_time && !done) { done = true; end = StepEnd::Duration; }
     if (rec.on()) {
       // The first step of a protocol step (the jump) and its end are always sampled.
-      record_sample(S, *rec.spec, rec.layout, v, rec.record, t_start + t, rec.step, V_end, capacity, done || steps == 1);
-      record_profiles(S, tab, *rec.spec, rec.layout, v, rec.record, rec.step, t, capacity, done, t_start + t);
+      if (tm.leader()) {
+        record_sample(S, *rec.spec, rec.layout, v, rec.record, t_start + t, rec.step, V_end, capacity,
+                      done || steps == 1);
+        record_profiles(S, tab, *rec.spec, rec.layout, v, rec.record, rec.step, t, capacity, done, t_start + t);
+      }
+      tm.sync();  // the state is read until here
     }
     dt = h * (err > 0.0 ? fmin(3.0, fmax(0.2, 0.9 / sqrt(err))) : 2.0);
     if (steps >= max_steps && !done) { fail = VariantStatus::TooManySteps; break; }
   }
 
+  if (fail != VariantStatus::Ok && fail != VariantStatus::TooManySteps && electrolyte_depleted(S, v)) {
+    // A solver failure with the salt nearly exhausted somewhere (the last accepted
+    // state) is reported as what it is: the cell cannot carry the current any more.
+    fail = VariantStatus::ElectrolyteDepleted;
+  }
+  if (!tm.leader()) {
+    tm.sync();
+    return fail == VariantStatus::Ok;
+  }
   v[S.o_misc + kMiscTime_s] += t;
   v[S.o_misc + kMiscNewtonIters] += (double)newton;
   v[S.o_misc + kMiscTimeSteps] += (double)steps;
@@ -370,14 +399,9 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
   for (int s = 0; s < S.n_slots; ++s)
     out[kStepOutFields + s] =
         kFaraday_C_mol * (slot_sodium_mol_m2(S, v, S.o_xstep, s) - slot_sodium_mol_m2(S, v, S.o_x, s));
-  if (fail != VariantStatus::Ok) {
-    // A solver failure with the salt nearly exhausted somewhere (the last accepted
-    // state) is reported as what it is: the cell cannot carry the current any more.
-    if (fail != VariantStatus::TooManySteps && electrolyte_depleted(S, v)) fail = VariantStatus::ElectrolyteDepleted;
-    v[S.o_misc + kMiscStatus] = (double)fail;
-    return false;
-  }
-  return true;
+  if (fail != VariantStatus::Ok) v[S.o_misc + kMiscStatus] = (double)fail;
+  tm.sync();
+  return fail == VariantStatus::Ok;
 }
 
 // One protocol step without recording.
@@ -391,32 +415,37 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
 // Runs a whole protocol on one variant. out holds n_steps records of
 // step_out_size(S) values; steps after a failure keep StepEnd::NotRun. When the
 // trajectory spec is enabled, traj receives the variant's trajectory record.
-template <class V, class VO, class VT>
+// Every lane of the team tm calls it with the same arguments.
+template <class V, class VO, class VT, class Team = SerialTeam>
 STRATA_HD void run_protocol(const DfnShape& S, const SharedTables& tab, const V& v, const ProtocolStep* steps,
-                            int n_steps, const VO& out, const TrajectorySpec& ts, const VT& traj) {
+                            int n_steps, const VO& out, const TrajectorySpec& ts, const VT& traj,
+                            const Team& tm = Team{}) {
   Recorder<VT> rec;
   rec.spec = &ts;
   rec.layout = trajectory_layout_of(S, ts);
   rec.record = traj;
   const int n_out = step_out_size(S);
-  for (int k = 0; k < n_steps * n_out; ++k) out[k] = 0.0;
-  if (rec.on()) traj[rec.layout.o_count] = 0.0;
+  for (int k = tm.rank(); k < n_steps * n_out; k += tm.size()) out[k] = 0.0;
+  if (rec.on() && tm.leader()) traj[rec.layout.o_count] = 0.0;
   if (v[S.o_misc + kMiscStatus] != 0.0) return;  // rejected before the run
-  const VariantStatus init = initialize_state(S, tab, v);
+  const VariantStatus init = initialize_state(S, tab, v, tm);
   if (init != VariantStatus::Ok) {
-    v[S.o_misc + kMiscStatus] = (double)init;
+    if (tm.leader()) v[S.o_misc + kMiscStatus] = (double)init;
     return;
   }
   if (rec.on()) {
-    for (long k = 0; k < rec.layout.record_size; ++k) traj[k] = 0.0;
-    traj[rec.layout.o_interval] = ts.interval_s;
-    record_sample(S, ts, rec.layout, v, traj, 0.0, 0, measured_potential_V(S, v, S.o_x, locate_reference(S, v)), 0.0,
-                  true);
+    if (tm.leader()) {
+      for (long k = 0; k < rec.layout.record_size; ++k) traj[k] = 0.0;
+      traj[rec.layout.o_interval] = ts.interval_s;
+      record_sample(S, ts, rec.layout, v, traj, 0.0, 0, measured_potential_V(S, v, S.o_x, locate_reference(S, v)),
+                    0.0, true);
+    }
+    tm.sync();
   }
   for (int k = 0; k < n_steps; ++k) {
     rec.step = k;
-    if (!run_protocol_step(S, tab, v, steps[k], out.at((long)k * n_out), rec)) return;
-    v[S.o_misc + kMiscStepsDone] = k + 1.0;
+    if (!run_protocol_step(S, tab, v, steps[k], out.at((long)k * n_out), rec, tm)) return;
+    if (tm.leader()) v[S.o_misc + kMiscStepsDone] = k + 1.0;
   }
 }
 

@@ -47,6 +47,9 @@ struct CudaBatchInput {
 struct CudaRunOptions {
   long max_chunk = 0;            // > 0: at most this many variants per chunk (forces chunking)
   int block_size = 128;          // threads per block
+  // "auto": host/gpu_plan.hpp's rule (choose_mapping) on the batch size and SM count;
+  // "thread": one thread per variant; "warp": one warp per variant.
+  std::string mapping = "auto";
 };
 
 struct CudaRunReport {
@@ -57,10 +60,13 @@ struct CudaRunReport {
   long failed = 0;               // variants with a non-zero status, counted on the device (CUB)
   double wall_s = 0.0;           // allocation, transfers and kernels
   double kernel_s = 0.0;         // kernels only (events)
+  std::string mapping;           // the mapping used: "thread per variant" or "warp per variant"
 };
 
-// Runs run_protocol on every variant, one thread per variant, chunk by chunk:
-// allocate, copy records + tables + steps, launch, copy records and outputs back.
+// Runs run_protocol on every variant, chunk by chunk, with one thread or one warp per
+// variant (options.mapping): allocate, copy records + tables + steps, launch (the warp
+// mapping transposes to and from the blocked layout on the device), copy records and
+// outputs back.
 // progress(finished) is called while the kernel runs (a device counter in mapped
 // pinned host memory). Once cancelled() is true, no further chunk starts. Throws
 // CudaError (std::runtime_error) naming the call, file:line and the batch/chunk.

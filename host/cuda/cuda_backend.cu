@@ -108,13 +108,24 @@ CudaRunReport run_protocol_cuda(const CudaBatchInput& in, const CudaRunOptions& 
   STRATA_CUDA_CHECK(cudaEventCreate(&ev0.e), batch_ctx);
   STRATA_CUDA_CHECK(cudaEventCreate(&ev1.e), batch_ctx);
 
+  // The mapping (host/gpu_plan.hpp). The warp mapping works on blocked records with
+  // the PCR scratch (S_team), staged beside the interleaved ones.
+  int device = 0, sm_count = 1;
+  STRATA_CUDA_CHECK(cudaGetDevice(&device), batch_ctx);
+  STRATA_CUDA_CHECK(cudaDeviceGetAttribute(&sm_count, cudaDevAttrMultiProcessorCount, device), batch_ctx);
+  const GpuMapping mapping = parse_mapping_request(opt.mapping, N, sm_count);
+  const bool warps = mapping == GpuMapping::WarpPerVariant;
+  rep.mapping = mapping_name(mapping);
+  const DfnShape S_team = with_team_scratch(in.shape);
+  const long rs_team = S_team.record_size;
+
   size_t free_b = 0, total_b = 0;
   STRATA_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b), batch_ctx);
-  const size_t per_variant = (size_t)(rs + os) * sizeof(double);
+  const size_t per_variant = (size_t)(rs + os + (warps ? rs_team + os : 0)) * sizeof(double);
   const ChunkPlan plan = plan_chunks(N, per_variant, 0, free_b, opt.max_chunk);
   long chunk = plan.chunk_variants;
 
-  DeviceBuffer d_rec, d_out;
+  DeviceBuffer d_rec, d_out, d_rec_team, d_out_team;
   long capacity = 0;  // variants the buffers hold
   long first = 0, chunk_index = 0;
   while (first < N) {
@@ -122,13 +133,13 @@ CudaRunReport run_protocol_cuda(const CudaBatchInput& in, const CudaRunOptions& 
     const long m = std::min(chunk, N - first);
     std::string ctx = chunk_context(in, chunk_index, first, m);
     if (m > capacity) {
-      d_rec.release();
-      d_out.release();
+      for (DeviceBuffer* b : {&d_rec, &d_out, &d_rec_team, &d_out_team}) b->release();
       capacity = 0;
       if (!try_alloc(d_rec, (size_t)m * rs * sizeof(double), ctx + ", records") ||
-          !try_alloc(d_out, (size_t)m * os * sizeof(double), ctx + ", outputs")) {
-        d_rec.release();
-        d_out.release();
+          !try_alloc(d_out, (size_t)m * os * sizeof(double), ctx + ", outputs") ||
+          (warps && (!try_alloc(d_rec_team, (size_t)m * rs_team * sizeof(double), ctx + ", blocked records") ||
+                     !try_alloc(d_out_team, (size_t)m * os * sizeof(double), ctx + ", blocked outputs")))) {
+        for (DeviceBuffer* b : {&d_rec, &d_out, &d_rec_team, &d_out_team}) b->release();
         chunk = halve_chunk(chunk);
         ++rep.oom_retries;
         if (chunk < 1)
@@ -143,15 +154,26 @@ CudaRunReport run_protocol_cuda(const CudaBatchInput& in, const CudaRunOptions& 
                       ctx + ", records to device");
     *counter.host = 0;
     STRATA_CUDA_CHECK(cudaEventRecord(ev0.e, stream.s), ctx);
-    launch_run_protocol(in.shape, tables, d_rec.as<double>(), d_out.as<double>(), (int)m, d_steps.as<ProtocolStep>(),
-                        in.n_steps, counter.device, opt.block_size, stream.s);
-    STRATA_CUDA_CHECK(cudaGetLastError(), ctx + ", launch of run_protocol_interleaved");
+    if (warps) {
+      launch_transpose(d_rec.as<double>(), d_rec_team.as<double>(), (int)m, rs, rs_team, true, stream.s);
+      STRATA_CUDA_CHECK(cudaGetLastError(), ctx + ", launch of interleaved_to_blocked");
+      launch_run_protocol_warps(S_team, tables, d_rec_team.as<double>(), d_out_team.as<double>(), os, (int)m,
+                                d_steps.as<ProtocolStep>(), in.n_steps, counter.device, opt.block_size, stream.s);
+      STRATA_CUDA_CHECK(cudaGetLastError(), ctx + ", launch of run_protocol_warps");
+      launch_transpose(d_rec_team.as<double>(), d_rec.as<double>(), (int)m, rs, rs_team, false, stream.s);
+      launch_transpose(d_out_team.as<double>(), d_out.as<double>(), (int)m, os, os, false, stream.s);
+      STRATA_CUDA_CHECK(cudaGetLastError(), ctx + ", launch of blocked_to_interleaved");
+    } else {
+      launch_run_protocol(in.shape, tables, d_rec.as<double>(), d_out.as<double>(), (int)m, d_steps.as<ProtocolStep>(),
+                          in.n_steps, counter.device, opt.block_size, stream.s);
+      STRATA_CUDA_CHECK(cudaGetLastError(), ctx + ", launch of run_protocol_interleaved");
+    }
     STRATA_CUDA_CHECK(cudaEventRecord(ev1.e, stream.s), ctx);
     // Poll the mapped counter while the kernel runs.
     for (;;) {
       const cudaError_t q = cudaEventQuery(ev1.e);
       if (q == cudaSuccess) break;
-      if (q != cudaErrorNotReady) STRATA_CUDA_CHECK(q, ctx + ", run_protocol_interleaved");
+      if (q != cudaErrorNotReady) STRATA_CUDA_CHECK(q, ctx + (warps ? ", run_protocol_warps" : ", run_protocol_interleaved"));
       if (progress) progress((int)(first + *static_cast<volatile unsigned int*>(counter.host)));
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

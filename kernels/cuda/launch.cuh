@@ -14,6 +14,18 @@ void launch_run_protocol(const DfnShape& S, const SharedTables& tables, double* 
                          const ProtocolStep* steps, int n_steps, unsigned int* finished, int block_size,
                          cudaStream_t stream);
 
+// run_protocol over m variants, one warp per variant, in the blocked layout with the
+// team scratch (S_team = with_team_scratch(S): record v at records + v*S_team.record_size,
+// outputs at outputs + v*out_size); block_size threads per block (a multiple of 32).
+void launch_run_protocol_warps(const DfnShape& S_team, const SharedTables& tables, double* records, double* outputs,
+                               long out_size, int m, const ProtocolStep* steps, int n_steps, unsigned int* finished,
+                               int block_size, cudaStream_t stream);
+
+// Between the interleaved layout (field k of variant v at k*m + v) and the blocked one
+// (at v*blocked_stride + k), for the first n_fields fields of m variants.
+void launch_transpose(const double* from, double* to, int m, long n_fields, long blocked_stride, bool to_blocked,
+                      cudaStream_t stream);
+
 // The linear-solve benchmark kernels (3x3 blocks, 2 right-hand sides).
 // Thread per system: block Thomas over the interleaved layout (n_systems systems of
 // 33*n_cells doubles: lower, diag, upper, rhs).

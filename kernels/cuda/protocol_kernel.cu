@@ -1,9 +1,14 @@
-// The CUDA launch of the protocol runner: one thread per variant over the
-// interleaved layout. The numerics are the same __host__ __device__ code the CPU
-// backend runs (kernels/dfn_protocol.hpp): the whole protocol (steps, Newton,
-// adaptive dt, events) runs in one launch; a finished variant's thread just returns.
+// The CUDA launches of the protocol runner. The numerics are the same
+// __host__ __device__ code the CPU backend runs (kernels/dfn_protocol.hpp): the whole
+// protocol (steps, Newton, adaptive dt, events) runs in one launch; a finished
+// variant's thread (or warp) just returns. Two mappings (host/gpu_plan.hpp):
+//  - one thread per variant over the interleaved layout (coalesced across variants);
+//  - one warp per variant over the blocked layout (the lanes share the variant's
+//    cells, coalesced across cells; PCR for the block solve; kernels/team.hpp), with
+//    transposes between the host's interleaved records and the blocked ones.
 // Compiled with --fmad=false (CMakeLists.txt) so the arithmetic matches the CPU's.
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/warp_team.cuh"
 #include "kernels/dfn_protocol.hpp"
 
 namespace strata {
@@ -20,6 +25,58 @@ __global__ void run_protocol_interleaved(DfnShape S, SharedTables tables, double
     atomicAdd(finished, 1u);
     __threadfence_system();  // the host polls the counter in mapped memory
   }
+}
+
+__global__ void run_protocol_warps(DfnShape S, SharedTables tables, double* records, double* outputs,
+                                   long out_size, int n_variants, const ProtocolStep* steps, int n_steps,
+                                   unsigned int* finished) {
+  const long v = ((long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+  if (v >= n_variants) return;  // a whole warp: blocks are whole warps
+  const WarpTeam team{(int)(threadIdx.x & 31)};
+  const Strided<double> rec{records + v * S.record_size, 1};
+  const Strided<double> out{outputs + v * out_size, 1};
+  const TrajectorySpec off{};
+  run_protocol(S, tables, rec, steps, n_steps, out, off, out, team);
+  if (finished && team.leader()) {
+    atomicAdd(finished, 1u);
+    __threadfence_system();
+  }
+}
+
+// blocked[v * blocked_stride + k] = interleaved[k * m + v], k < n_fields.
+__global__ void interleaved_to_blocked(const double* interleaved, double* blocked, int m, long n_fields,
+                                       long blocked_stride) {
+  const long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n_fields * m) return;
+  const long k = i / m, v = i % m;
+  blocked[v * blocked_stride + k] = interleaved[i];
+}
+
+__global__ void blocked_to_interleaved(const double* blocked, double* interleaved, int m, long n_fields,
+                                       long blocked_stride) {
+  const long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n_fields * m) return;
+  const long k = i / m, v = i % m;
+  interleaved[i] = blocked[v * blocked_stride + k];
+}
+
+void launch_run_protocol_warps(const DfnShape& S_team, const SharedTables& tables, double* records, double* outputs,
+                               long out_size, int m, const ProtocolStep* steps, int n_steps, unsigned int* finished,
+                               int block_size, cudaStream_t stream) {
+  const int warps_per_block = block_size / 32 > 0 ? block_size / 32 : 1;
+  const int grid = (m + warps_per_block - 1) / warps_per_block;
+  run_protocol_warps<<<grid, warps_per_block * 32, 0, stream>>>(S_team, tables, records, outputs, out_size, m, steps,
+                                                                n_steps, finished);
+}
+
+void launch_transpose(const double* from, double* to, int m, long n_fields, long blocked_stride, bool to_blocked,
+                      cudaStream_t stream) {
+  const long n = n_fields * m;
+  if (n <= 0) return;
+  const int block = 256;
+  const long grid = (n + block - 1) / block;
+  if (to_blocked) interleaved_to_blocked<<<grid, block, 0, stream>>>(from, to, m, n_fields, blocked_stride);
+  else blocked_to_interleaved<<<grid, block, 0, stream>>>(from, to, m, n_fields, blocked_stride);
 }
 
 void launch_run_protocol(const DfnShape& S, const SharedTables& tables, double* records, double* outputs, int m,
