@@ -107,25 +107,30 @@ int main(int argc, char** argv) {
                strata::cuda_backend_built() ? info.error : "CUDA backend not built");
     return device == "cuda" ? 2 : 0;
   }
-  fmt::print("\nGPU {}: peak {:.0f} GB/s, FP64 vector peak {:.1f} TFLOP/s (one thread per variant, interleaved)\n",
+  fmt::print("\nGPU {}: peak {:.0f} GB/s, FP64 vector peak {:.1f} TFLOP/s; both mappings, the rule's pick marked *\n",
              strata::cuda_device_description(info), info.peak_bandwidth_B_s / 1e9, info.peak_fp64_flop_s / 1e12);
-  fmt::print("{:>9} {:>7} {:>9} {:>9} {:>12} {:>10} {:>12} {:>10} {:>7} {:>10} {:>7} {:>7}\n", "variants", "chunks",
-             "wall_s", "kernel_s", "variants/s", "steps/var", "newton/step", "GB/s", "%peak", "GFLOP/s", "%peak",
-             "failed");
+  fmt::print("{:>9} {:>8} {:>7} {:>9} {:>9} {:>12} {:>10} {:>12} {:>10} {:>7} {:>10} {:>7} {:>7}\n", "variants",
+             "mapping", "chunks", "wall_s", "kernel_s", "variants/s", "steps/var", "newton/step", "GB/s", "%peak",
+             "GFLOP/s", "%peak", "failed");
   try {
-    const strata::CudaRunOptions opt = strata::cuda_options_from_env();
-    for (int n : gpu_variants) {
-      strata::Batch b = strata::build_batch(cycle(pool, n), strata::Layout::Interleaved);
-      strata::CudaRunReport rep;
-      strata::run_batch_cuda(b, opt, {}, {}, &rep);
-      const strata::BatchTotals t = strata::batch_totals(b);
-      const double bw = bytes_per_newton * t.newton_iterations / rep.kernel_s;
-      const double fl = flops_per_newton * t.newton_iterations / rep.kernel_s;
-      fmt::print("{:>9} {:>7} {:>9.3f} {:>9.3f} {:>12.1f} {:>10.1f} {:>12.3f} {:>10.1f} {:>7.1f} {:>10.1f} {:>7.2f} {:>7}\n",
-                 n, rep.chunks, rep.wall_s, rep.kernel_s, n / rep.wall_s, double(t.time_steps) / n,
-                 double(t.newton_iterations) / std::max<long>(1, t.time_steps), bw / 1e9,
-                 100.0 * bw / info.peak_bandwidth_B_s, fl / 1e9, 100.0 * fl / info.peak_fp64_flop_s, t.failed);
-    }
+    strata::CudaRunOptions opt = strata::cuda_options_from_env();
+    for (int n : gpu_variants)
+      for (const char* mapping : {"thread", "warp"}) {
+        opt.mapping = mapping;
+        strata::Batch b = strata::build_batch(cycle(pool, n), strata::Layout::Interleaved);
+        strata::CudaRunReport rep;
+        strata::run_batch_cuda(b, opt, {}, {}, &rep);
+        const strata::BatchTotals t = strata::batch_totals(b);
+        const double bw = bytes_per_newton * t.newton_iterations / rep.kernel_s;
+        const double fl = flops_per_newton * t.newton_iterations / rep.kernel_s;
+        const bool picked = strata::parse_mapping_request(mapping, n, info.sm_count) ==
+                            strata::choose_mapping(n, info.sm_count);
+        fmt::print("{:>9} {:>7}{} {:>7} {:>9.3f} {:>9.3f} {:>12.1f} {:>10.1f} {:>12.3f} {:>10.1f} {:>7.1f} {:>10.1f} {:>7.2f} "
+                   "{:>7}\n",
+                   n, mapping, picked ? "*" : " ", rep.chunks, rep.wall_s, rep.kernel_s, n / rep.wall_s,
+                   double(t.time_steps) / n, double(t.newton_iterations) / std::max<long>(1, t.time_steps), bw / 1e9,
+                   100.0 * bw / info.peak_bandwidth_B_s, fl / 1e9, 100.0 * fl / info.peak_fp64_flop_s, t.failed);
+      }
     const int cells = static_cast<int>(probe.shape.nx);
     fmt::print("\nNewton linear solve alone (3x3 blocks, 2 right-hand sides, random diagonally dominant), per solve\n");
     fmt::print("{:>9} {:>6} {:>16} {:>16} {:>12} {:>20}\n", "systems", "cells", "thread/system_us", "warp/system_us",

@@ -7,13 +7,16 @@
 //    cells, coalesced across cells; PCR for the block solve; kernels/team.hpp), with
 //    transposes between the host's interleaved records and the blocked ones.
 // Compiled with --fmad=false (CMakeLists.txt) so the arithmetic matches the CPU's.
+// The shape and tables are __grid_constant__: the numerics take them by reference,
+// which would otherwise copy them (about 7 KB) into every thread's stack frame.
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/warp_team.cuh"
 #include "kernels/dfn_protocol.hpp"
 
 namespace strata {
 
-__global__ void run_protocol_interleaved(DfnShape S, SharedTables tables, double* records, double* outputs,
+__global__ void run_protocol_interleaved(const __grid_constant__ DfnShape S,
+                                         const __grid_constant__ SharedTables tables, double* records, double* outputs,
                                          int n_variants, const ProtocolStep* steps, int n_steps,
                                          unsigned int* finished) {
   const int v = blockIdx.x * blockDim.x + threadIdx.x;
@@ -27,8 +30,8 @@ __global__ void run_protocol_interleaved(DfnShape S, SharedTables tables, double
   }
 }
 
-__global__ void run_protocol_warps(DfnShape S, SharedTables tables, double* records, double* outputs,
-                                   long out_size, int n_variants, const ProtocolStep* steps, int n_steps,
+__global__ void run_protocol_warps(const __grid_constant__ DfnShape S, const __grid_constant__ SharedTables tables,
+                                   double* records, double* outputs, long out_size, int n_variants, const ProtocolStep* steps, int n_steps,
                                    unsigned int* finished) {
   const long v = ((long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
   if (v >= n_variants) return;  // a whole warp: blocks are whole warps

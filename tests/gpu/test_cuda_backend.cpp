@@ -3,8 +3,9 @@
 // runs them on a GPU machine. What they assert:
 //  - CPU and GPU give the same statuses and step counts, and step capacities and end
 //    potentials within 1e-10 relative, on 1,000 mixed designs (bilayers both ways
-//    round, blends, and failing variants);
-//  - chunked and unchunked runs agree bit for bit;
+//    round, blends, and failing variants), with one thread and with one warp per
+//    variant (host/gpu_plan.hpp);
+//  - chunked and unchunked runs agree bit for bit, in both mappings;
 //  - a failing variant does not change any other variant's results;
 //  - the device-side failure count (CUB) and population ranking (Thrust) agree with
 //    the host's;
@@ -17,6 +18,7 @@
 #include <limits>
 #include <numeric>
 #include <random>
+#include <string>
 
 #include "host/cuda_runner.hpp"
 #include "unit/test_support.hpp"
@@ -76,10 +78,11 @@ Batch& cpu_reference() {
   return b;
 }
 
-Batch run_gpu(bool with_failures, long max_chunk, CudaRunReport* rep = nullptr) {
+Batch run_gpu(bool with_failures, long max_chunk, CudaRunReport* rep = nullptr, const std::string& mapping = "auto") {
   Batch b = build(with_failures);
   CudaRunOptions o;
   o.max_chunk = max_chunk;
+  o.mapping = mapping;
   const RunStats st = run_batch_cuda(b, o, {}, {}, rep);
   EXPECT_EQ(std::count(st.ran.begin(), st.ran.end(), 1), b.n_variants);
   return b;
@@ -106,11 +109,11 @@ TEST(CudaBackendReference, MixedDesignsOnTheCpu) {
   EXPECT_EQ(failed, 11);
 }
 
-TEST(CudaBackend, SameResultsAsTheCpuOnMixedDesigns) {
-  SKIP_WITHOUT_GPU();
+void expect_gpu_matches_cpu(const std::string& mapping) {
   Batch& cpu = cpu_reference();
   CudaRunReport rep;
-  Batch gpu = run_gpu(true, 0, &rep);
+  Batch gpu = run_gpu(true, 0, &rep, mapping);
+  EXPECT_EQ(rep.mapping, mapping == "warp" ? "warp per variant" : "thread per variant");
   // Aggregates with the worst case named, rather than thousands of lines if it fails.
   int failed = 0, compared = 0, status_mismatch = 0, step_count_mismatch = 0;
   double worst_capacity = 0.0, worst_potential = 0.0;
@@ -139,19 +142,31 @@ TEST(CudaBackend, SameResultsAsTheCpuOnMixedDesigns) {
   EXPECT_EQ(failed, 11);  // the broken designs failed on both
   EXPECT_GT(compared, 2900);
   EXPECT_EQ(rep.failed, failed);  // CUB's count of non-zero statuses
-  std::printf("CPU vs GPU on %d designs: worst relative difference %.3g (capacity), %.3g (end potential)\n", kDesigns,
-              worst_capacity, worst_potential);
+  std::printf("CPU vs GPU (%s) on %d designs: worst relative difference %.3g (capacity), %.3g (end potential)\n",
+              rep.mapping.c_str(), kDesigns, worst_capacity, worst_potential);
+}
+
+TEST(CudaBackend, SameResultsAsTheCpuOnMixedDesigns) {
+  SKIP_WITHOUT_GPU();
+  expect_gpu_matches_cpu("thread");
+}
+
+TEST(CudaBackend, WarpPerVariantGivesTheCpuResultsOnMixedDesigns) {
+  SKIP_WITHOUT_GPU();
+  expect_gpu_matches_cpu("warp");
 }
 
 TEST(CudaBackend, ChunkedAndUnchunkedRunsAgreeExactly) {
   SKIP_WITHOUT_GPU();
-  CudaRunReport one, many;
-  Batch whole = run_gpu(true, 0, &one);
-  Batch chunked = run_gpu(true, 77, &many);  // 12 chunks of 77 and one of 76
-  EXPECT_EQ(one.chunks, 1);
-  EXPECT_EQ(many.chunks, 13);
-  EXPECT_EQ(whole.outputs, chunked.outputs);
-  EXPECT_EQ(whole.records, chunked.records);
+  for (const char* mapping : {"thread", "warp"}) {
+    CudaRunReport one, many;
+    Batch whole = run_gpu(true, 0, &one, mapping);
+    Batch chunked = run_gpu(true, 77, &many, mapping);  // 12 chunks of 77 and one of 76
+    EXPECT_EQ(one.chunks, 1) << mapping;
+    EXPECT_EQ(many.chunks, 13) << mapping;
+    EXPECT_EQ(whole.outputs, chunked.outputs) << mapping;
+    EXPECT_EQ(whole.records, chunked.records) << mapping;
+  }
 }
 
 TEST(CudaBackend, AFailingVariantDoesNotDisturbOthers) {

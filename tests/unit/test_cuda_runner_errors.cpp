@@ -46,9 +46,15 @@ struct EnvGuard {
 };
 
 TEST(CudaRunnerErrors, EnvironmentOverridesAreChecked) {
-  EnvGuard a("STRATA_CUDA_MAX_CHUNK"), b("STRATA_CUDA_BLOCK_SIZE");
+  EnvGuard a("STRATA_CUDA_MAX_CHUNK"), b("STRATA_CUDA_BLOCK_SIZE"), c("STRATA_CUDA_MAPPING");
   EXPECT_EQ(cuda_options_from_env().max_chunk, 0);
   EXPECT_EQ(cuda_options_from_env().block_size, 128);
+  EXPECT_EQ(cuda_options_from_env().mapping, "auto");
+  setenv("STRATA_CUDA_MAPPING", "warp", 1);
+  EXPECT_EQ(cuda_options_from_env().mapping, "warp");
+  setenv("STRATA_CUDA_MAPPING", "block", 1);
+  EXPECT_THROW(cuda_options_from_env(), std::invalid_argument);
+  unsetenv("STRATA_CUDA_MAPPING");
   setenv("STRATA_CUDA_MAX_CHUNK", "96", 1);
   setenv("STRATA_CUDA_BLOCK_SIZE", "256", 1);
   EXPECT_EQ(cuda_options_from_env().max_chunk, 96);

@@ -64,6 +64,19 @@ TEST(GpuMappingRule, WarpPerVariantBelowOneWarpPerScheduler) {
   EXPECT_EQ(choose_mapping(128, 0), GpuMapping::ThreadPerVariant);
 }
 
+TEST(GpuMappingRule, RequestsOverrideTheRule) {
+  EXPECT_EQ(parse_mapping_request("auto", 1000, 132), GpuMapping::WarpPerVariant);
+  EXPECT_EQ(parse_mapping_request("auto", 100000, 132), GpuMapping::ThreadPerVariant);
+  EXPECT_EQ(parse_mapping_request("thread", 1000, 132), GpuMapping::ThreadPerVariant);
+  EXPECT_EQ(parse_mapping_request("warp", 100000, 132), GpuMapping::WarpPerVariant);
+  try {
+    parse_mapping_request("block", 1, 1);
+    ADD_FAILURE() << "accepted 'block'";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("expected auto, thread or warp"), std::string::npos) << e.what();
+  }
+}
+
 TEST(DeviceDecision, CpuIsAlwaysCpu) {
   const DeviceDecision d = decide_device(DeviceRequest::Cpu, true, 4, "");
   EXPECT_FALSE(d.use_cuda);
