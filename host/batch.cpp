@@ -36,6 +36,11 @@ int separator_nodes(const Scenario& s) {
   return s.separator.nodes > 0 ? s.separator.nodes : s.numerics.separator_nodes;
 }
 
+int counter_nodes(const Scenario& s) {
+  if (!s.cell.counter_porous) return 0;
+  return s.counter.nodes > 0 ? s.counter.nodes : s.numerics.separator_nodes;
+}
+
 DfnShape make_shape(const std::vector<ResolvedVariant>& vars) {
   const ResolvedVariant* first = nullptr;
   for (const auto& rv : vars)
@@ -54,7 +59,7 @@ DfnShape make_shape(const std::vector<ResolvedVariant>& vars) {
     if (!rv.rejected.empty()) continue;
     const Scenario& s = rv.scenario;
     if ((int)s.layers.size() != S.n_layers || s.numerics.particle_shells != S.nr ||
-        separator_nodes(s) != separator_nodes(s0))
+        separator_nodes(s) != separator_nodes(s0) || counter_nodes(s) != counter_nodes(s0))
       throw std::invalid_argument("variant '" + rv.label + "' has a different discretisation shape from '" +
                                   first->label + "'; a batch needs one shape");
     for (int k = 0; k < S.n_layers; ++k) {
@@ -80,8 +85,9 @@ DfnShape make_shape(const std::vector<ResolvedVariant>& vars) {
   S.n_slots = slot;
   if (S.n_slots > kMaxSlots) throw std::invalid_argument("too many material slots");
   S.n_sep = separator_nodes(s0);
-  if (cell + S.n_sep > kMaxCells) throw std::invalid_argument("too many cells for one variant");
-  for (int i = 0; i < S.n_sep; ++i) S.cell_layer[cell + i] = -1;
+  S.n_ctr = counter_nodes(s0);
+  if (cell + S.n_sep + S.n_ctr > kMaxCells) throw std::invalid_argument("too many cells for one variant");
+  for (int i = 0; i < S.n_sep + S.n_ctr; ++i) S.cell_layer[cell + i] = -1;
   finalize_shape(S);
   return S;
 }
@@ -140,6 +146,19 @@ void fill_record(const DfnShape& S, const Scenario& s, const std::map<std::strin
     v[S.o_sigma + cell] = 0.0;
   }
   const long sc = S.o_scalar;
+  if (S.n_ctr > 0) {
+    const PorousCounter& c = s.counter;
+    const double trans_ctr = effective_transport(c.porosity, c.use_bruggeman, c.bruggeman_exponent, c.tortuosity);
+    for (int i = 0; i < S.n_ctr; ++i, ++cell) {
+      v[S.o_dx + cell] = c.thickness_m / S.n_ctr;
+      v[S.o_eps + cell] = c.porosity;
+      v[S.o_trans + cell] = trans_ctr;
+      v[S.o_sigma + cell] = 0.0;
+    }
+    // a i0: specific area of spheres 3 (1 - eps) f / R times the material's i0.
+    const double area_m_1 = 3.0 * (1.0 - c.porosity) * c.solid_volume_fraction / c.particle_radius_m;
+    v[sc + kCounterVolumetricI0_A_m3] = area_m_1 * s.materials.at(c.material).exchange_current_density_A_m2;
+  }
   const double mass = active_mass_kg_m2(s);
   v[sc + kTemperature_K] = s.cell.temperature_K;
   // The layer at the current collector may carry its own contact resistance.

@@ -99,6 +99,23 @@ struct Separator {
   int nodes = 0;
 };
 
+// A porous counter electrode beyond the separator (cell.counter_electrode = "porous"):
+// its pores carry the electrolyte like the separator's, and its reaction current is
+// distributed over its thickness (docs/physics.md, "Porous counter electrode"). The
+// solid is grounded, of constant potential, with no solid diffusion (the counter holds
+// far more than the cathode); only the material's exchange current density is used.
+struct PorousCounter {
+  std::string material;               // library entry giving i0 (at x = 0.5, c_e,ref)
+  double thickness_m = 0.0;
+  double porosity = 0.0;
+  double solid_volume_fraction = 1.0; // of the solid, the share that is active material
+  double particle_radius_m = 0.0;
+  bool use_bruggeman = true;
+  double tortuosity = 1.0;
+  double bruggeman_exponent = 1.5;
+  int nodes = 0;                      // 0: numerics.separator_nodes
+};
+
 struct Cell {
   double temperature_K = 298.15;
   double area_m2 = 1.0;                       // for reporting absolute currents only
@@ -110,6 +127,7 @@ struct Cell {
   // 1 at the counter electrode.
   double reference_position_fraction = 1.0;
   bool counter_ideal = false;                 // ideal (non-polarisable) counter electrode
+  bool counter_porous = false;                // porous counter electrode ([counter_electrode])
   double counter_exchange_current_density_A_m2 = 10.0;  // planar metal counter
 };
 
@@ -269,6 +287,7 @@ struct Scenario {
   Electrolyte electrolyte;
   std::vector<Layer> layers; // from the current collector outward
   Separator separator;
+  PorousCounter counter;     // used when cell.counter_porous
   Cell cell;
   Numerics numerics;
   ProtocolSpec protocol;

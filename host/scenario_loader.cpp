@@ -1697,11 +1697,25 @@ void validate_scenario(const Scenario& s, const std::string& where) {
   for (const auto& [name, m] : s.materials)
     validate_active_material(m, where, fmt::format("materials.{}.", name));
 
+  if (s.cell.counter_porous) {
+    const PorousCounter& C = s.counter;
+    if (!(C.thickness_m > 0.0 && C.thickness_m <= 1e-2))
+      range_fail(where, "counter_electrode.thickness_m", C.thickness_m, "0 < thickness_m <= 1e-2");
+    if (!(C.porosity > 0.0 && C.porosity < 1.0))
+      range_fail(where, "counter_electrode.porosity", C.porosity, "0 < porosity < 1");
+    if (!(C.solid_volume_fraction > 0.0 && C.solid_volume_fraction <= 1.0))
+      range_fail(where, "counter_electrode.solid_volume_fraction", C.solid_volume_fraction,
+                 "0 < solid_volume_fraction <= 1");
+    if (!(C.particle_radius_m > 0.0 && C.particle_radius_m <= 1e-3))
+      range_fail(where, "counter_electrode.particle_radius_m", C.particle_radius_m, "0 < particle_radius_m <= 1e-3");
+  }
+
   const Numerics& n = s.numerics;
   if (n.nodes_per_layer < 2 || n.nodes_per_layer > 1000)
     range_fail(where, "numerics.nodes_per_layer", n.nodes_per_layer, "2 <= nodes_per_layer <= 1000");
   {  // the kernels hold at most kMaxCells cells per variant
     long cells = s.separator.nodes > 0 ? s.separator.nodes : n.separator_nodes;
+    if (s.cell.counter_porous) cells += s.counter.nodes > 0 ? s.counter.nodes : n.separator_nodes;
     for (const Layer& l : s.layers) cells += l.nodes > 0 ? l.nodes : n.nodes_per_layer;
     if (cells > kMaxCells)
       range_fail(where, "numerics (total cells)", cells, fmt::format("at most {} cells in layers and separator", kMaxCells));
@@ -1792,7 +1806,8 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
     if (auto ce = tr.string("counter_electrode")) {
       if (*ce == "metal") c.counter_ideal = false;
       else if (*ce == "ideal") c.counter_ideal = true;
-      else tr.fail("counter_electrode", "is not allowed; allowed \"metal\" or \"ideal\"");
+      else if (*ce == "porous") c.counter_porous = true;
+      else tr.fail("counter_electrode", "is not allowed; allowed \"metal\", \"ideal\" or \"porous\"");
     }
     c.counter_exchange_current_density_A_m2 = tr.number(
         "counter_exchange_current_density_A_m2", kAM2, c.counter_exchange_current_density_A_m2);
@@ -1809,6 +1824,35 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
     read_transport(tr, S.use_bruggeman, S.tortuosity, S.bruggeman_exponent);
     S.nodes = read_int(tr, "nodes", 2, 1000, 0);
     tr.finish();
+  }
+
+  // [counter_electrode]: required by, and only allowed with, cell.counter_electrode = "porous"
+  if (const toml::table* t = r.subtable("counter_electrode")) {
+    TableReader tr(*t, file, "counter_electrode");
+    if (!s.cell.counter_porous)
+      throw ScenarioError(fmt::format("{}: [counter_electrode] is given but cell.counter_electrode is not \"porous\"; "
+                                      "set cell.counter_electrode = \"porous\" or remove the table",
+                                      file));
+    PorousCounter& C = s.counter;
+    C.material = tr.required_string("material");
+    C.thickness_m = tr.required_number("thickness_m", kM);
+    C.porosity = tr.required_number("porosity", kNone);
+    C.solid_volume_fraction = tr.number("solid_volume_fraction", kNone, C.solid_volume_fraction);
+    C.particle_radius_m = tr.required_number("particle_radius_m", kM);
+    read_transport(tr, C.use_bruggeman, C.tortuosity, C.bruggeman_exponent);
+    C.nodes = read_int(tr, "nodes", 2, 1000, 0);
+    tr.finish();
+    if (!s.materials.count(C.material)) {
+      try {
+        s.materials.emplace(C.material, load_active_material(libdir, C.material));
+      } catch (const ScenarioError& e) {
+        throw ScenarioError(fmt::format("{}: counter_electrode.material = \"{}\": {}", file, C.material, e.what()));
+      }
+    }
+  } else if (s.cell.counter_porous) {
+    throw ScenarioError(fmt::format("{}: cell.counter_electrode = \"porous\" needs a [counter_electrode] table "
+                                    "(material, thickness_m, porosity, particle_radius_m; docs/scenario-format.md)",
+                                    file));
   }
 
   // [[layers]]

@@ -45,6 +45,7 @@ enum ScalarParam : int {
   kVoltageTol_V,
   kMaxStepsPerProtocolStep,
   kShellRatio,                 // particle shell thickness ratio, outward (1: equal shells)
+  kCounterVolumetricI0_A_m3,   // porous counter: a i0 of its reaction (n_ctr > 0 only)
   kScalarParams
 };
 
@@ -52,7 +53,8 @@ struct DfnShape {
   int n_layers = 0;
   int ne = 0;        // electrode cells
   int n_sep = 0;     // separator cells
-  int nx = 0;        // ne + n_sep
+  int n_ctr = 0;     // porous counter-electrode cells after the separator (0: planar counter)
+  int nx = 0;        // ne + n_sep + n_ctr
   int nr = 0;        // shells per particle
   int n_slots = 0;   // (layer, material) slots
   int n_cols = 0;    // particle columns: sum over electrode cells of their layer's slots
@@ -126,7 +128,7 @@ STRATA_HD inline const char* status_reason(VariantStatus s) {
 
 // Fills the offsets once the counts and the per-layer cell/slot tables are set.
 STRATA_HD inline void finalize_shape(DfnShape& s) {
-  s.nx = s.ne + s.n_sep;
+  s.nx = s.ne + s.n_sep + s.n_ctr;
   s.cell_first_col[0] = 0;
   for (int i = 0; i < s.nx; ++i) {
     const int k = s.cell_layer[i];

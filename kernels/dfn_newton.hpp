@@ -19,7 +19,10 @@
 //  row 1, ionic: i_e(i+1/2) - i_e(i-1/2) - dx sum a j = 0
 //  row 2, solid: i_s(i+1/2) - i_s(i-1/2) + dx sum a j = 0   (separator: phi_s = 0)
 // Boundaries: x = 0: i_e = N = 0, i_s = I; electrode/separator face: i_s = 0;
-// counter electrode: F N = I, i_e from the counter kinetics (dfn_physics.hpp).
+// planar counter electrode: F N = I, i_e from the counter kinetics (dfn_physics.hpp);
+// porous counter (n_ctr cells after the separator): its cells carry the reaction
+// a j_c(c_e, phi_e) in rows 0 and 1 (phi_s = 0 in row 2) and its far face is closed
+// (i_e = N = 0).
 #include <cmath>
 
 #include "kernels/block_pcr.hpp"
@@ -205,6 +208,16 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
         v[oR + 6L * i + 4] -= v[ops + i];
         v[oD + 9L * i + 8] += 1.0;
       }
+      if (i >= S.ne + S.n_sep) {  // porous counter: salt and ionic rows lose dx a j_c
+        using D2 = Dual<2>;
+        const D2 jc = porous_counter_reaction_A_m3(v[S.o_scalar + kCounterVolumetricI0_A_m3], ce_scale, T_K,
+                                                   D2::var(v[oce + i], 0), D2::var(v[ope + i], 1));
+        for (int r = 0; r < 2; ++r) {
+          v[oR + 6L * i + 2 * r] += dx * jc.v;
+          v[oD + 9L * i + 3 * r + 0] -= dx * jc.d[0];
+          v[oD + 9L * i + 3 * r + 1] -= dx * jc.d[1];
+        }
+      }
     }
 
     // --- interior faces: face i adds to rows i and i + 1; even faces, then odd ---
@@ -247,6 +260,8 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
     if (t.leader()) {
       v[oR + 4] += I;
       v[oR + 5] += -1.0;
+    }
+    if (t.leader() && S.n_ctr == 0) {
       const int n = nx - 1;
       using D3 = Dual<3>;
       const D3 ieL = counter_face_current(data, el, T_K, v[S.o_dx + n], v[S.o_trans + n], counter_i0,

@@ -45,6 +45,21 @@ STRATA_HD T counter_phi_e_V(const T& current_A_m2, double counter_i0_A_m2, doubl
   return two_rt_f * asinh(current_A_m2 / (2.0 * counter_i0_A_m2));
 }
 
+// Reaction current per unit volume (A/m3, > 0 anodic) of a porous counter electrode:
+// a grounded solid (phi_s = 0) of constant equilibrium potential (taken as 0: a
+// constant shifts every potential alike and cancels in the measured one) with
+// symmetric Butler-Volmer kinetics, i0 proportional to (c_e/c_e0)^(1/2):
+//   j = 2 (a i0) (c_e/c_e0)^(1/2) sinh(-F phi_e / 2RT).
+// No solid diffusion or state of charge: the counter holds far more than the cathode.
+template <class T>
+STRATA_HD T porous_counter_reaction_A_m3(double a_i0_A_m3, double ce0_mol_m3, double temperature_K, const T& ce,
+                                         const T& phie) {
+  const double f = kFaraday_C_mol / (2.0 * kGas_J_molK * temperature_K);
+  T c = ce;
+  if (value_of(c) < 1e-12) c = T(1e-12);
+  return 2.0 * a_i0_A_m3 * sqrt(c / ce0_mol_m3) * sinh(-f * phie);
+}
+
 // Ionic current from the last cell centre to the counter electrode. The cation flux
 // there is I/F (sodium plates or strips), which fixes the boundary concentration
 //   c_L = c_N - (1 - t+) I (dx/2) / (F D_eff);
@@ -175,7 +190,7 @@ template <class V>
 STRATA_HD ReferencePoint locate_reference(const DfnShape& S, const V& v) {
   double Lw = 0.0, Lsep = 0.0;
   for (int i = 0; i < S.ne; ++i) Lw += v[S.o_dx + i];
-  for (int i = S.ne; i < S.nx; ++i) Lsep += v[S.o_dx + i];
+  for (int i = S.ne; i < S.ne + S.n_sep; ++i) Lsep += v[S.o_dx + i];
   const double xref = Lw + v[S.o_scalar + kReferenceFraction] * Lsep;
   double xc = 0.0, edge = 0.0;
   ReferencePoint r;

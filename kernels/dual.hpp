@@ -72,6 +72,7 @@ template <int N> STRATA_HD inline Dual<N> exp(const Dual<N>& a) { const double e
 template <int N> STRATA_HD inline Dual<N> log(const Dual<N>& a) { return chain(a, ::log(a.v), 1.0 / a.v); }
 template <int N> STRATA_HD inline Dual<N> sqrt(const Dual<N>& a) { const double s = ::sqrt(a.v); return chain(a, s, 0.5 / s); }
 template <int N> STRATA_HD inline Dual<N> tanh(const Dual<N>& a) { const double t = ::tanh(a.v); return chain(a, t, 1.0 - t * t); }
+template <int N> STRATA_HD inline Dual<N> sinh(const Dual<N>& a) { return chain(a, ::sinh(a.v), ::cosh(a.v)); }
 template <int N> STRATA_HD inline Dual<N> asinh(const Dual<N>& a) { return chain(a, ::asinh(a.v), 1.0 / ::sqrt(1.0 + a.v * a.v)); }
 template <int N> STRATA_HD inline Dual<N> pow(const Dual<N>& a, double p) {
   const double f = ::pow(a.v, p);
@@ -83,6 +84,7 @@ STRATA_HD inline double exp(double a) { return ::exp(a); }
 STRATA_HD inline double log(double a) { return ::log(a); }
 STRATA_HD inline double sqrt(double a) { return ::sqrt(a); }
 STRATA_HD inline double tanh(double a) { return ::tanh(a); }
+STRATA_HD inline double sinh(double a) { return ::sinh(a); }
 STRATA_HD inline double asinh(double a) { return ::asinh(a); }
 STRATA_HD inline double pow(double a, double p) { return ::pow(a, p); }
 

@@ -248,6 +248,20 @@ TEST(ScenarioErrors, OtherRanges) {
              "numerics.particle_shells = 2");
   EXPECT_HAS(load_error(minimal_text() + "\n[cell]\ncounter_electrode = \"hard carbon\"\n"),
              "cell.counter_electrode = \"hard carbon\"");
+  // A porous counter electrode needs its table, and the table needs the porous counter.
+  const std::string porous_table =
+      "\n[counter_electrode]\nmaterial = \"hard_carbon\"\nthickness_m = 75e-6\nporosity = 0.45\n"
+      "particle_radius_m = 3.48e-6\nbruggeman_exponent = 1.5\n";
+  EXPECT_HAS(load_error(minimal_text() + "\n[cell]\ncounter_electrode = \"porous\"\n"),
+             "cell.counter_electrode = \"porous\" needs a [counter_electrode] table");
+  EXPECT_HAS(load_error(minimal_text() + porous_table), "[counter_electrode] is given but cell.counter_electrode");
+  EXPECT_EQ(load_error(minimal_text() + "\n[cell]\ncounter_electrode = \"porous\"\n" + porous_table), "");
+  EXPECT_HAS(load_error(minimal_text() + "\n[cell]\ncounter_electrode = \"porous\"\n" +
+                        replaced_once(porous_table, "porosity = 0.45", "porosity = 1.2")),
+             "counter_electrode.porosity = 1.2");
+  EXPECT_HAS(load_error(minimal_text() + "\n[cell]\ncounter_electrode = \"porous\"\n" +
+                        replaced_once(porous_table, "hard_carbon", "unobtainium")),
+             "counter_electrode.material = \"unobtainium\"");
   // Both transport descriptions, or neither.
   EXPECT_HAS(load_error(edited("tortuosity = 2.0", "tortuosity = 2.0\nbruggeman_exponent = 1.5")),
              "layers[0].tortuosity");

@@ -1,0 +1,85 @@
+// The porous counter electrode (cell.counter_electrode = "porous"; docs/physics.md):
+// a reaction sink spread over the counter's thickness instead of a planar face.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "kernels/dfn_protocol.hpp"
+#include "tests/unit/test_support.hpp"
+
+using namespace strata;
+
+namespace {
+
+// The test bilayer with a porous counter of thickness t and particle radius R
+// (the reaction's specific area 3 (1 - eps) / R), and the test electrolyte.
+Scenario with_porous_counter(Scenario s, double thickness_m, double radius_m) {
+  s.cell.counter_porous = true;
+  s.counter.material = "sloping";  // only its exchange current density is used
+  s.counter.thickness_m = thickness_m;
+  s.counter.porosity = 0.45;
+  s.counter.particle_radius_m = radius_m;
+  s.counter.nodes = 6;
+  return s;
+}
+
+}  // namespace
+
+// The cathode releases what the counter takes: the salt in the pores (electrode,
+// separator and counter) is conserved over a charge and a discharge.
+TEST(PorousCounter, ConservesTheSalt) {
+  Scenario s = with_porous_counter(test::bilayer_scenario({"Charge at 3C until 3.6 V", "Rest for 30 seconds",
+                                                           "Discharge at 1C until 2.5 V"}),
+                                   75e-6, 3.5e-6);
+  Batch b = test::run_scenarios({s});
+  ASSERT_EQ(test::status(b, 0), 0);
+  EXPECT_EQ(b.shape.n_ctr, 6);
+  double initial = 0.0;
+  for (int i = 0; i < b.shape.nx; ++i) initial += b.view(0)[b.shape.o_dx + i] * b.view(0)[b.shape.o_eps + i];
+  initial *= s.electrolyte.initial_concentration_mol_m3;
+  const double now = electrolyte_sodium_mol_m2(b.shape, b.view(0), b.shape.o_x);
+  EXPECT_NEAR(now / initial, 1.0, 1e-9);
+  EXPECT_GT(test::out(b, 0, 0, kOutCapacity_C_m2), 0.0);
+}
+
+// A thin counter with fast kinetics is a planar ideal counter: same 3C charge.
+TEST(PorousCounter, ThinAndFastIsThePlanarIdealCounter) {
+  Scenario planar = test::bilayer_scenario({"Charge at 3C until 3.6 V"});
+  planar.cell.counter_ideal = true;
+  const Scenario thin = with_porous_counter(planar, 0.5e-6, 1e-9);
+  Batch a = test::run_scenarios({planar}), b = test::run_scenarios({thin});  // two shapes
+  ASSERT_EQ(test::status(a, 0), 0);
+  ASSERT_EQ(test::status(b, 0), 0);
+  const double q_planar = test::out(a, 0, 0, kOutCapacity_C_m2), q_thin = test::out(b, 0, 0, kOutCapacity_C_m2);
+  std::printf("3C charge: planar ideal counter %.6g C/m2, thin porous %.6g C/m2\n", q_planar, q_thin);
+  EXPECT_NEAR(q_thin / q_planar, 1.0, 2e-3);
+}
+
+// Signs: on charge the cathode releases sodium and the counter takes it up, so at the
+// end of a 3C charge the salt is richest at the current collector and poorest at the
+// counter's closed far face (with a planar counter: at the counter face, i.e. in the
+// last separator cell). The porous counter's own pores hold salt the planar one has not.
+TEST(PorousCounter, SaltIsTakenUpInsideTheCounter) {
+  Scenario planar = test::bilayer_scenario({"Charge at 3C until 3.6 V"});
+  planar.cell.counter_ideal = true;
+  const Scenario porous = with_porous_counter(planar, 75e-6, 3.5e-6);
+  Batch a = test::run_scenarios({planar}), b = test::run_scenarios({porous});  // two shapes
+  ASSERT_EQ(test::status(a, 0), 0);
+  ASSERT_EQ(test::status(b, 0), 0);
+  for (Batch* x : {&a, &b}) {
+    const DfnShape& S = x->shape;
+    const Strided<double> v = x->view(0);
+    int lo = 0, hi = 0;
+    for (int i = 1; i < S.nx; ++i) {
+      if (v[S.o_x + S.s_ce() + i] < v[S.o_x + S.s_ce() + lo]) lo = i;
+      if (v[S.o_x + S.s_ce() + i] > v[S.o_x + S.s_ce() + hi]) hi = i;
+    }
+    EXPECT_EQ(hi, 0) << "n_ctr " << S.n_ctr;
+    EXPECT_EQ(lo, S.nx - 1) << "n_ctr " << S.n_ctr;
+    std::printf("n_ctr %d: c_e from %.4g (collector) to %.4g mol/m3 (far end)\n", S.n_ctr,
+                v[S.o_x + S.s_ce()], v[S.o_x + S.s_ce() + S.nx - 1]);
+  }
+  EXPECT_EQ(b.shape.nx, a.shape.nx + 6);
+}
