@@ -125,3 +125,19 @@ TEST(TeamMapping, RepeatedTeamRunsAreBitIdentical) {
   run_with_team(b, 32);
   expect_same_results(a, b, 0.0, 32);
 }
+
+// The porous counter's cells (reaction rows beyond the separator) under a team.
+TEST(TeamMapping, PorousCounterUnderATeamMatchesOneThread) {
+  Scenario s = test::bilayer_scenario({"Charge at 3C until 3.6 V", "Discharge at 1C until 2.5 V"});
+  s.cell.counter_porous = true;
+  s.counter.material = "sloping";
+  s.counter.thickness_m = 75e-6;
+  s.counter.porosity = 0.45;
+  s.counter.particle_radius_m = 3.5e-6;
+  s.counter.nodes = 5;
+  Batch serial = build_batch({{"porous", s, ""}}, Layout::Blocked), team = build_batch({{"porous", s, ""}}, Layout::Blocked);
+  run_batch_cpu(serial, 1);
+  ASSERT_EQ(test::status(serial, 0), 0);
+  run_with_team(team, 7);
+  expect_same_results(team, serial, 1e-10, 7);
+}
