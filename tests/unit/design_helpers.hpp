@@ -1,6 +1,8 @@
 #pragma once
 // Test helpers for the design search on the real model: simulate chosen design points
 // directly (the known answer) and run a scenario's [design] campaign into a file.
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,21 @@ inline CampaignResult run_campaign_into(const Scenario& base, const std::string&
   const CampaignResult r = run_campaign(base, ev);
   store.finish("complete");
   return r;
+}
+
+// Best value of `objective` among the first population ("lhs" rows) of a campaign's
+// results file; with floor_objective, only rows where that objective is >= floor.
+inline double first_population_best(const std::string& file, const std::string& objective,
+                                    const std::string& floor_objective = "", double floor = 0.0) {
+  const ResultsStore rd = ResultsStore::open_read(file);
+  const auto producer = h5::read_strings(rd.file(), "population/producer");
+  const auto obj = h5::read_float64(rd.file(), "population/objective/" + objective);
+  const auto gate = floor_objective.empty() ? obj : h5::read_float64(rd.file(), "population/objective/" + floor_objective);
+  double best = -1;
+  for (size_t k = 0; k < obj.size(); ++k)
+    if (producer[k] == "lhs" && std::isfinite(obj[k]) && (floor_objective.empty() || gate[k] >= floor))
+      best = std::max(best, obj[k]);
+  return best;
 }
 
 }  // namespace strata::test

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
 #include "kernels/dfn_protocol.hpp"
 #include "tests/unit/test_support.hpp"
@@ -22,6 +23,21 @@ Scenario with_porous_counter(Scenario s, double thickness_m, double radius_m) {
   s.counter.porosity = 0.45;
   s.counter.particle_radius_m = radius_m;
   s.counter.nodes = 6;
+  return s;
+}
+
+// A 3C charge of the test bilayer with a planar ideal counter, and of `other` (a
+// different shape, so a batch of its own); both must complete.
+std::pair<Batch, Batch> planar_and(const Scenario& planar, const Scenario& other) {
+  std::pair<Batch, Batch> r{test::run_scenarios({planar}), test::run_scenarios({other})};
+  EXPECT_EQ(test::status(r.first, 0), 0);
+  EXPECT_EQ(test::status(r.second, 0), 0);
+  return r;
+}
+
+Scenario planar_3c_charge() {
+  Scenario s = test::bilayer_scenario({"Charge at 3C until 3.6 V"});
+  s.cell.counter_ideal = true;
   return s;
 }
 
@@ -46,12 +62,8 @@ TEST(PorousCounter, ConservesTheSalt) {
 
 // A thin counter with fast kinetics is a planar ideal counter: same 3C charge.
 TEST(PorousCounter, ThinAndFastIsThePlanarIdealCounter) {
-  Scenario planar = test::bilayer_scenario({"Charge at 3C until 3.6 V"});
-  planar.cell.counter_ideal = true;
-  const Scenario thin = with_porous_counter(planar, 0.5e-6, 1e-9);
-  Batch a = test::run_scenarios({planar}), b = test::run_scenarios({thin});  // two shapes
-  ASSERT_EQ(test::status(a, 0), 0);
-  ASSERT_EQ(test::status(b, 0), 0);
+  const Scenario planar = planar_3c_charge();
+  auto [a, b] = planar_and(planar, with_porous_counter(planar, 0.5e-6, 1e-9));
   const double q_planar = test::out(a, 0, 0, kOutCapacity_C_m2), q_thin = test::out(b, 0, 0, kOutCapacity_C_m2);
   std::printf("3C charge: planar ideal counter %.6g C/m2, thin porous %.6g C/m2\n", q_planar, q_thin);
   EXPECT_NEAR(q_thin / q_planar, 1.0, 2e-3);
@@ -62,12 +74,8 @@ TEST(PorousCounter, ThinAndFastIsThePlanarIdealCounter) {
 // counter's closed far face (with a planar counter: at the counter face, i.e. in the
 // last separator cell). The porous counter's own pores hold salt the planar one has not.
 TEST(PorousCounter, SaltIsTakenUpInsideTheCounter) {
-  Scenario planar = test::bilayer_scenario({"Charge at 3C until 3.6 V"});
-  planar.cell.counter_ideal = true;
-  const Scenario porous = with_porous_counter(planar, 75e-6, 3.5e-6);
-  Batch a = test::run_scenarios({planar}), b = test::run_scenarios({porous});  // two shapes
-  ASSERT_EQ(test::status(a, 0), 0);
-  ASSERT_EQ(test::status(b, 0), 0);
+  const Scenario planar = planar_3c_charge();
+  auto [a, b] = planar_and(planar, with_porous_counter(planar, 75e-6, 3.5e-6));
   for (Batch* x : {&a, &b}) {
     const DfnShape& S = x->shape;
     const Strided<double> v = x->view(0);
