@@ -16,7 +16,7 @@ TEST(CostModel, ReferenceBilayerRecordAccesses) {
   const Batch b = build_batch({vars.front()}, Layout::Blocked);
   EXPECT_EQ(b.shape.nx, 21);
   EXPECT_EQ(b.shape.n_cols, 16);
-  EXPECT_EQ(b.shape.record_size, 1958);  // docs: 1,958 doubles
+  EXPECT_EQ(b.shape.record_size, 1959);  // docs: 1,959 doubles
   const AccessCount c = count_record_accesses(b, 0);
   EXPECT_GT(c.time_steps, 30);
   // docs: 9,619 accesses per Newton iteration (variant 0); within 2%.
