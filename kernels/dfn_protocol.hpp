@@ -380,26 +380,24 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
     // state) is reported as what it is: the cell cannot carry the current any more.
     fail = VariantStatus::ElectrolyteDepleted;
   }
-  if (!tm.leader()) {
-    tm.sync();
-    return fail == VariantStatus::Ok;
+  if (tm.leader()) {  // every lane holds the same values; one writes them
+    v[S.o_misc + kMiscTime_s] += t;
+    v[S.o_misc + kMiscNewtonIters] += (double)newton;
+    v[S.o_misc + kMiscTimeSteps] += (double)steps;
+    out[kOutCapacity_C_m2] = capacity;
+    out[kOutCharge_C_m2] = charge;
+    out[kOutEnergy_J_m2] = energy;
+    out[kOutEndPotential_V] = measured_potential_V(S, v, S.o_x, ref);
+    out[kOutEndCurrent_A_m2] = v[S.o_x + S.s_I()];
+    out[kOutDuration_s] = t;
+    out[kOutTimeSteps] = (double)steps;
+    out[kOutNewtonIterations] = (double)newton;
+    out[kOutEndReason] = (double)(fail == VariantStatus::Ok ? end : StepEnd::Failed);
+    for (int s = 0; s < S.n_slots; ++s)
+      out[kStepOutFields + s] =
+          kFaraday_C_mol * (slot_sodium_mol_m2(S, v, S.o_xstep, s) - slot_sodium_mol_m2(S, v, S.o_x, s));
+    if (fail != VariantStatus::Ok) v[S.o_misc + kMiscStatus] = (double)fail;
   }
-  v[S.o_misc + kMiscTime_s] += t;
-  v[S.o_misc + kMiscNewtonIters] += (double)newton;
-  v[S.o_misc + kMiscTimeSteps] += (double)steps;
-  out[kOutCapacity_C_m2] = capacity;
-  out[kOutCharge_C_m2] = charge;
-  out[kOutEnergy_J_m2] = energy;
-  out[kOutEndPotential_V] = measured_potential_V(S, v, S.o_x, ref);
-  out[kOutEndCurrent_A_m2] = v[S.o_x + S.s_I()];
-  out[kOutDuration_s] = t;
-  out[kOutTimeSteps] = (double)steps;
-  out[kOutNewtonIterations] = (double)newton;
-  out[kOutEndReason] = (double)(fail == VariantStatus::Ok ? end : StepEnd::Failed);
-  for (int s = 0; s < S.n_slots; ++s)
-    out[kStepOutFields + s] =
-        kFaraday_C_mol * (slot_sodium_mol_m2(S, v, S.o_xstep, s) - slot_sodium_mol_m2(S, v, S.o_x, s));
-  if (fail != VariantStatus::Ok) v[S.o_misc + kMiscStatus] = (double)fail;
   tm.sync();
   return fail == VariantStatus::Ok;
 }
