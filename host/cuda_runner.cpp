@@ -60,8 +60,11 @@ CudaRunOptions cuda_options_from_env() {
       throw std::invalid_argument(fmt::format("STRATA_CUDA_MAPPING={}: expected auto, thread or warp", m));
     }
   }
-  if (o.block_size < 32 || o.block_size > 1024 || o.block_size % 32)
-    throw std::invalid_argument(fmt::format("STRATA_CUDA_BLOCK_SIZE={}: expected a multiple of 32 in 32..1024", o.block_size));
+  if (o.block_size < 32 || o.block_size > kMaxCudaBlockSize || o.block_size % 32)
+    throw std::invalid_argument(fmt::format(
+        "STRATA_CUDA_BLOCK_SIZE={}: expected a multiple of 32 in 32..{} (the protocol kernels use 255 registers "
+        "per thread)",
+        o.block_size, kMaxCudaBlockSize));
   return o;
 }
 
@@ -98,7 +101,7 @@ RunStats CudaVariantRunner::run_batch(Batch& batch, bool record, const std::func
   CudaRunReport rep;
   RunStats stats = run_batch_cuda(batch, options_, progress, cancelled, &rep);
   chunks_ += rep.chunks;
-  (rep.mapping == mapping_name(GpuMapping::WarpPerVariant) ? warp_batches_ : thread_batches_) += 1;
+  if (rep.chunks > 0) (rep.mapping == mapping_name(GpuMapping::WarpPerVariant) ? warp_batches_ : thread_batches_) += 1;
   max_chunk_variants_ = std::max(max_chunk_variants_, rep.chunk_variants);
   failed_on_device_ += rep.failed;
   oom_retries_ += rep.oom_retries;

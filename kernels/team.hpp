@@ -13,6 +13,10 @@
 //    variant (the warp-per-variant mapping, host/gpu_plan.hpp).
 //  - The CPU tests emulate a warp with real threads and a barrier
 //    (tests/unit/thread_team.hpp), so missing barriers show up without a GPU.
+// A reduction is not a barrier: on the GPU a shuffle orders no memory, while the CPU
+// emulation's reductions do (they pass through barriers), so a sync() missing next to
+// a reduction would pass the CPU tests and race on the GPU. Where lanes read what
+// others wrote, call sync() even if a reduction sits in between.
 #include "kernels/config.hpp"
 
 namespace strata {

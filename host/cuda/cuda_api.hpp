@@ -44,9 +44,14 @@ struct CudaBatchInput {
   std::string label;             // names the batch in error messages
 };
 
+// The protocol kernels use 255 registers per thread (docs/performance.md), so a block
+// holds at most 256 threads (65,536 registers per SM); they are compiled with
+// __launch_bounds__(kMaxCudaBlockSize).
+constexpr int kMaxCudaBlockSize = 256;
+
 struct CudaRunOptions {
   long max_chunk = 0;            // > 0: at most this many variants per chunk (forces chunking)
-  int block_size = 128;          // threads per block
+  int block_size = 128;          // threads per block, at most kMaxCudaBlockSize
   // "auto": host/gpu_plan.hpp's rule (choose_mapping) on the batch size and SM count;
   // "thread": one thread per variant; "warp": one warp per variant.
   std::string mapping = "auto";
@@ -59,7 +64,7 @@ struct CudaRunReport {
   long variants_run = 0;         // leading variants that ran (fewer after cancellation)
   long failed = 0;               // variants with a non-zero status, counted on the device (CUB)
   double wall_s = 0.0;           // allocation, transfers and kernels
-  double kernel_s = 0.0;         // kernels only (events)
+  double kernel_s = 0.0;         // kernels only (events); with the warp mapping, its layout transposes too
   std::string mapping;           // the mapping used: "thread per variant" or "warp per variant"
 };
 

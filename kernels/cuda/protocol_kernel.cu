@@ -9,13 +9,14 @@
 // Compiled with --fmad=false (CMakeLists.txt) so the arithmetic matches the CPU's.
 // The shape and tables are __grid_constant__: the numerics take them by reference,
 // which would otherwise copy them (about 7 KB) into every thread's stack frame.
+#include "host/cuda/cuda_api.hpp"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/warp_team.cuh"
 #include "kernels/dfn_protocol.hpp"
 
 namespace strata {
 
-__global__ void run_protocol_interleaved(const __grid_constant__ DfnShape S,
+__global__ void __launch_bounds__(kMaxCudaBlockSize) run_protocol_interleaved(const __grid_constant__ DfnShape S,
                                          const __grid_constant__ SharedTables tables, double* records, double* outputs,
                                          int n_variants, const ProtocolStep* steps, int n_steps,
                                          unsigned int* finished) {
@@ -30,7 +31,7 @@ __global__ void run_protocol_interleaved(const __grid_constant__ DfnShape S,
   }
 }
 
-__global__ void run_protocol_warps(const __grid_constant__ DfnShape S, const __grid_constant__ SharedTables tables,
+__global__ void __launch_bounds__(kMaxCudaBlockSize) run_protocol_warps(const __grid_constant__ DfnShape S, const __grid_constant__ SharedTables tables,
                                    double* records, double* outputs, long out_size, int n_variants, const ProtocolStep* steps, int n_steps,
                                    unsigned int* finished) {
   const long v = ((long)blockIdx.x * blockDim.x + threadIdx.x) / 32;

@@ -64,6 +64,8 @@ TEST(CudaRunnerErrors, EnvironmentOverridesAreChecked) {
   setenv("STRATA_CUDA_MAX_CHUNK", "96", 1);
   setenv("STRATA_CUDA_BLOCK_SIZE", "100", 1);  // not a multiple of 32
   EXPECT_THROW(cuda_options_from_env(), std::invalid_argument);
+  setenv("STRATA_CUDA_BLOCK_SIZE", "512", 1);  // more than 255-register threads fit a block
+  EXPECT_THROW(cuda_options_from_env(), std::invalid_argument);
 }
 
 }  // namespace
