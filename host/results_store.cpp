@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "host/build_info.hpp"
 #include "host/scenario_loader.hpp"
 #include "kernels/dfn_protocol.hpp"
 

@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "host/build_info.hpp"
 #include "host/cpu_backend.hpp"
 #include "host/population_rank.hpp"
 #include "host/variant_runner.hpp"

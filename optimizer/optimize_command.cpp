@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "host/build_info.hpp"
 #include "host/interrupt.hpp"
 #include "host/scenario_loader.hpp"
 #include "optimizer/campaign.hpp"

@@ -16,6 +16,7 @@
 
 #include <iostream>
 
+#include "host/build_info.hpp"
 #include "host/access_count.hpp"
 #include "host/cpu_backend.hpp"
 #include "host/cuda_runner.hpp"

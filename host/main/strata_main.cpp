@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "host/build_info.hpp"
 #include "host/cuda_runner.hpp"
 #include "host/gpu_plan.hpp"
 #include "host/info.hpp"
