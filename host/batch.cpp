@@ -208,7 +208,7 @@ std::vector<std::vector<int>> group_by_shape(const std::vector<ResolvedVariant>&
       continue;
     }
     const Scenario& s = vars[v].scenario;
-    std::vector<int> key = {s.numerics.particle_shells, separator_nodes(s)};
+    std::vector<int> key = {s.numerics.particle_shells, separator_nodes(s), counter_nodes(s)};
     for (int k = 0; k < (int)s.layers.size(); ++k) key.push_back(layer_nodes(s, k));
     auto it = index.find(key);
     if (it == index.end()) {

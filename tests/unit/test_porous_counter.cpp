@@ -91,3 +91,14 @@ TEST(PorousCounter, SaltIsTakenUpInsideTheCounter) {
   }
   EXPECT_EQ(b.shape.nx, a.shape.nx + 6);
 }
+
+// A porous counter changes the cell count: such variants form a batch of their own.
+TEST(PorousCounter, VariantsWithAndWithoutItAreGroupedApart) {
+  const Scenario planar = planar_3c_charge();
+  const std::vector<ResolvedVariant> vars = {
+      {"planar", planar, ""}, {"porous", with_porous_counter(planar, 75e-6, 3.5e-6), ""}, {"planar 2", planar, ""}};
+  const std::vector<std::vector<int>> groups = group_by_shape(vars);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0], (std::vector<int>{0, 2}));
+  EXPECT_EQ(groups[1], (std::vector<int>{1}));
+}
