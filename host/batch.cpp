@@ -29,18 +29,6 @@ double active_mass_kg_m2(const Scenario& s) {
 
 namespace {
 
-int layer_nodes(const Scenario& s, int k) {
-  return s.layers[k].nodes > 0 ? s.layers[k].nodes : s.numerics.nodes_per_layer;
-}
-int separator_nodes(const Scenario& s) {
-  return s.separator.nodes > 0 ? s.separator.nodes : s.numerics.separator_nodes;
-}
-
-int counter_nodes(const Scenario& s) {
-  if (!s.cell.counter_porous) return 0;
-  return s.counter.nodes > 0 ? s.counter.nodes : s.numerics.separator_nodes;
-}
-
 DfnShape make_shape(const std::vector<ResolvedVariant>& vars) {
   const ResolvedVariant* first = nullptr;
   for (const auto& rv : vars)

@@ -298,4 +298,17 @@ struct Scenario {
   FitSpec fit;
 };
 
+// Cells of layer k, of the separator and of a porous counter electrode (0 without one):
+// the region's own `nodes`, else the [numerics] default.
+inline int layer_nodes(const Scenario& s, int k) {
+  return s.layers[k].nodes > 0 ? s.layers[k].nodes : s.numerics.nodes_per_layer;
+}
+inline int separator_nodes(const Scenario& s) {
+  return s.separator.nodes > 0 ? s.separator.nodes : s.numerics.separator_nodes;
+}
+inline int counter_nodes(const Scenario& s) {
+  if (!s.cell.counter_porous) return 0;
+  return s.counter.nodes > 0 ? s.counter.nodes : s.numerics.separator_nodes;
+}
+
 }  // namespace strata

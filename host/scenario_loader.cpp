@@ -1714,9 +1714,8 @@ void validate_scenario(const Scenario& s, const std::string& where) {
   if (n.nodes_per_layer < 2 || n.nodes_per_layer > 1000)
     range_fail(where, "numerics.nodes_per_layer", n.nodes_per_layer, "2 <= nodes_per_layer <= 1000");
   {  // the kernels hold at most kMaxCells cells per variant
-    long cells = s.separator.nodes > 0 ? s.separator.nodes : n.separator_nodes;
-    if (s.cell.counter_porous) cells += s.counter.nodes > 0 ? s.counter.nodes : n.separator_nodes;
-    for (const Layer& l : s.layers) cells += l.nodes > 0 ? l.nodes : n.nodes_per_layer;
+    long cells = separator_nodes(s) + counter_nodes(s);
+    for (int k = 0; k < (int)s.layers.size(); ++k) cells += layer_nodes(s, k);
     if (cells > kMaxCells)
       range_fail(where, "numerics (total cells)", cells, fmt::format("at most {} cells in layers and separator", kMaxCells));
   }
@@ -1842,13 +1841,7 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
     read_transport(tr, C.use_bruggeman, C.tortuosity, C.bruggeman_exponent);
     C.nodes = read_int(tr, "nodes", 2, 1000, 0);
     tr.finish();
-    if (!s.materials.count(C.material)) {
-      try {
-        s.materials.emplace(C.material, load_active_material(libdir, C.material));
-      } catch (const ScenarioError& e) {
-        throw ScenarioError(fmt::format("{}: counter_electrode.material = \"{}\": {}", file, C.material, e.what()));
-      }
-    }
+    load_material(s, nullptr, libdir, C.material, "counter_electrode.material");
   } else if (s.cell.counter_porous) {
     throw ScenarioError(fmt::format("{}: cell.counter_electrode = \"porous\" needs a [counter_electrode] table "
                                     "(material, thickness_m, porosity, particle_radius_m; docs/scenario-format.md)",
