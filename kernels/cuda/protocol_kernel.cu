@@ -47,21 +47,16 @@ __global__ void __launch_bounds__(kMaxCudaBlockSize) run_protocol_warps(const __
   }
 }
 
-// blocked[v * blocked_stride + k] = interleaved[k * m + v], k < n_fields.
-__global__ void interleaved_to_blocked(const double* interleaved, double* blocked, int m, long n_fields,
-                                       long blocked_stride) {
+// Field k of variant v (k < n_fields) between the interleaved layout (k * m + v) and the
+// blocked one (v * blocked_stride + k), either way; reads or writes coalesced on the
+// interleaved side.
+__global__ void transpose_records(const double* from, double* to, int m, long n_fields, long blocked_stride,
+                                  bool to_blocked) {
   const long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= n_fields * m) return;
-  const long k = i / m, v = i % m;
-  blocked[v * blocked_stride + k] = interleaved[i];
-}
-
-__global__ void blocked_to_interleaved(const double* blocked, double* interleaved, int m, long n_fields,
-                                       long blocked_stride) {
-  const long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-  if (i >= n_fields * m) return;
-  const long k = i / m, v = i % m;
-  interleaved[i] = blocked[v * blocked_stride + k];
+  const long blocked = (i % m) * blocked_stride + i / m;
+  if (to_blocked) to[blocked] = from[i];
+  else to[i] = from[blocked];
 }
 
 void launch_run_protocol_warps(const DfnShape& S_team, const SharedTables& tables, double* records, double* outputs,
@@ -79,8 +74,7 @@ void launch_transpose(const double* from, double* to, int m, long n_fields, long
   if (n <= 0) return;
   const int block = 256;
   const long grid = (n + block - 1) / block;
-  if (to_blocked) interleaved_to_blocked<<<grid, block, 0, stream>>>(from, to, m, n_fields, blocked_stride);
-  else blocked_to_interleaved<<<grid, block, 0, stream>>>(from, to, m, n_fields, blocked_stride);
+  transpose_records<<<grid, block, 0, stream>>>(from, to, m, n_fields, blocked_stride, to_blocked);
 }
 
 void launch_run_protocol(const DfnShape& S, const SharedTables& tables, double* records, double* outputs, int m,
