@@ -3,18 +3,31 @@
 # scripts/gpu_bundle.sh made, see below), run the `gpu` tests
 # (CPU vs GPU on 1,000 mixed designs in both mappings, chunked vs unchunked, failure isolation,
 # CUB/Thrust, warp PCR vs thread Thomas) and the default tests, run the benchmark
-# (CPU, GPU at 1k/10k/100k variants in both mappings, the linear-solve mappings), and print a short
-# table last. Everything is also written to $OUT (default /tmp/strata_gpu_check).
-# Figures go to docs/performance.md ("GPU backend").
+# (CPU, GPU at 1k/10k/100k variants in both mappings, the linear-solve mappings), a sweep of the
+# kernels' register caps (128 and 64 against 255), an Nsight Compute profile of one launch
+# where ncu is present, and print a short table last. Every stage has a time limit
+# (STRATA_GPU_CHECK_LIMIT_S, default 150 s each) and writes line by line, so a short lease
+# still returns what finished. Everything is also written to $OUT (default
+# /tmp/strata_gpu_check). Figures go to docs/performance.md ("GPU backend").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/strata_gpu_check}
 mkdir -p "$out"
 jobs=$(nproc)
+limit=${STRATA_GPU_CHECK_LIMIT_S:-150}
+# A stage: at most $limit seconds, its output line-buffered (a killed stage keeps its lines).
+stage() { timeout -k 5 "$limit" stdbuf -oL -eL "$@"; }
 # Bundle mode (no build here): a lent GPU machine cannot install HDF5, NLopt and the
-# rest, so scripts/gpu_bundle.sh packs the CUDA build made elsewhere into .gpu_bundle/
+# rest, so scripts/gpu_bundle.sh packs the CUDA build made elsewhere into .gpu_bundle/ (a tar.xz;
 # (carry it). STRATA_GPU_CHECK_BUILD=1 builds here instead (needs the dependencies).
-if [ -x .gpu_bundle/bin/strata_gpu_tests ] && [ "${STRATA_GPU_CHECK_BUILD:-0}" != 1 ]; then mode=bundle; else mode=build; fi
+bundle=/tmp/strata_bundle
+if [ -f .gpu_bundle/strata_bundle.tar.xz ] && [ "${STRATA_GPU_CHECK_BUILD:-0}" != 1 ]; then
+  mode=bundle
+  rm -rf "$bundle"; mkdir -p "$bundle"
+  tar -C "$bundle" -xJf .gpu_bundle/strata_bundle.tar.xz || { echo "bundle does not unpack"; exit 2; }
+else
+  mode=build
+fi
 {
   echo "== machine"; nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv 2>&1 || echo "no nvidia-smi"
   echo "$jobs cores, $(lscpu | grep 'Model name' | sed 's/ \+/ /g')"
@@ -25,15 +38,15 @@ if [ -x .gpu_bundle/bin/strata_gpu_tests ] && [ "${STRATA_GPU_CHECK_BUILD:-0}" !
     libdir=/tmp/strata_bundle_libs
     rm -rf "$libdir"; mkdir -p "$libdir"
     for pass in 1 2 3 4 5 6; do
-      missing=$(LD_LIBRARY_PATH=$libdir ldd .gpu_bundle/bin/* 2>/dev/null | awk '/not found/ {print $1}' | sort -u)
+      missing=$(LD_LIBRARY_PATH=$libdir ldd "$bundle"/bin/* 2>/dev/null | awk '/not found/ {print $1}' | sort -u)
       [ -z "$missing" ] && break
-      for m in $missing; do [ -e ".gpu_bundle/lib/$m" ] && ln -sf "$PWD/.gpu_bundle/lib/$m" "$libdir/"; done
+      for m in $missing; do [ -e "$bundle/lib/$m" ] && ln -sf "$bundle/lib/$m" "$libdir/"; done
     done
     export LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
     export STRATA_MATERIALS_DIR=$PWD/materials
-    echo "bundle of commit $(cat .gpu_bundle/commit 2>/dev/null), $(ls "$libdir" | wc -l) of its libraries used: $(ls "$libdir" | tr '\n' ' ')"
+    echo "bundle of commit $(cat "$bundle/commit" 2>/dev/null), $(ls "$libdir" | wc -l) of its libraries used: $(ls "$libdir" | tr '\n' ' ')"
     if [ -z "$missing" ]; then build=ok; else build="FAILED (not found: $missing)"; fi
-    bindir=.gpu_bundle/bin; testbin=.gpu_bundle/bin/strata_gpu_tests
+    bindir=$bundle/bin; testbin=$bundle/bin/strata_gpu_tests
   else
     cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release > "$out/configure.log" 2>&1
     grep "CUDA backend" "$out/configure.log"
@@ -43,7 +56,7 @@ if [ -x .gpu_bundle/bin/strata_gpu_tests ] && [ "${STRATA_GPU_CHECK_BUILD:-0}" !
   echo "build $build"
   echo "== gpu tests"
   if [ "$mode" = bundle ]; then
-    "$testbin" > "$out/gpu_tests.log" 2>&1
+    stage "$testbin" > "$out/gpu_tests.log" 2>&1
     gpu_tests=$(grep -E "^\[  (PASSED|FAILED)  \]" "$out/gpu_tests.log" | head -2 | tr '\n' ' ')
     skipped=$(grep -cE "^\[  SKIPPED \] [A-Za-z].* \([0-9]+ ms\)$" "$out/gpu_tests.log")
     grep -E "^\[ +(OK|FAILED|SKIPPED) +\] [A-Za-z]" "$out/gpu_tests.log" | head -20
@@ -65,8 +78,23 @@ if [ -x .gpu_bundle/bin/strata_gpu_tests ] && [ "${STRATA_GPU_CHECK_BUILD:-0}" !
   fi
   echo "$default_tests"
   echo "== benchmark"
-  "$bindir/strata_bench" --threads "$jobs" --scenario scenarios/bench_bilayer_3C.toml > "$out/bench.txt" 2>&1
+  stage "$bindir/strata_bench" --threads "$jobs" --scenario scenarios/bench_bilayer_3C.toml > "$out/bench.txt" 2>&1
   cat "$out/bench.txt"
+  echo "== register caps (the protocol kernels compiled for 128 and 64 registers: more resident threads, more spills)"
+  stage "$bindir/strata_bench" --device cuda --no-solve-bench --gpu-registers 128 64 \
+    --scenario scenarios/bench_bilayer_3C.toml > "$out/bench_registers.txt" 2>&1
+  sed -n '/^GPU /,$p' "$out/bench_registers.txt"
+  echo "== profile (ncu, one thread-mapping launch of 4,224 variants)"
+  ncu_bin=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
+  if [ -n "$ncu_bin" ]; then
+    stage "$ncu_bin" --clock-control none --kernel-name regex:run_protocol_interleaved --launch-count 1 \
+      --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats \
+      "$bindir/strata_bench" --device cuda --no-solve-bench --gpu-variants 4224 --gpu-mappings thread \
+      --scenario scenarios/bench_bilayer_3C.toml > "$out/ncu.txt" 2>&1
+    grep -E "DRAM Throughput|Memory Throughput|L1/TEX Hit|L2 Hit|Achieved Occupancy|Theoretical Occupancy|Registers Per|Local Memory|Duration|Compute \(SM\)" "$out/ncu.txt" | head -20
+  else
+    echo "ncu not found"
+  fi
   echo
   echo "== summary"
   printf "%-14s %s\n" "device" "$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | grep . || echo none)"
@@ -74,7 +102,9 @@ if [ -x .gpu_bundle/bin/strata_gpu_tests ] && [ "${STRATA_GPU_CHECK_BUILD:-0}" !
   printf "%-14s %s (%s skipped)\n" "gpu tests" "${gpu_tests:-none run}" "$skipped"
   grep -o "CPU vs GPU (.*" "$out/gpu_tests.log" | sort -u | grep . || printf "%-14s %s\n" "CPU vs GPU" "not compared"
   printf "%-14s %s\n" "default tests" "${default_tests:-none run}"
-  printf "%-14s %s\n" "columns" "variants mapping(*: rule's pick) chunks wall_s kernel_s variants/s steps/var newton/step GB/s %peak GFLOP/s %peak failed"
-  awk '/^GPU /{g=1; next} /^$/{if(g) exit} g && $1 ~ /^[0-9]+$/ {print "GPU row        " $0}' "$out/bench.txt" | grep . ||
-    printf "%-14s %s\n" "GPU rows" "none (see bench.txt)"
+  printf "%-14s %s\n" "columns" "variants mapping(*: rule's pick) regs chunks wall_s kernel_s variants/s steps/var newton/step GB/s %peak GFLOP/s %peak failed"
+  for f in "$out/bench.txt" "$out/bench_registers.txt"; do
+    awk '/^GPU /{g=1; next} /^$/{if(g) exit} g && $1 ~ /^[0-9]+$/ {print "GPU row        " $0}' "$f" | grep . ||
+      printf "%-14s %s\n" "GPU rows" "none (see $(basename "$f"))"
+  done
 } 2>&1 | tee "$out/gpu_check.txt"

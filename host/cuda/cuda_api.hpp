@@ -44,14 +44,18 @@ struct CudaBatchInput {
   std::string label;             // names the batch in error messages
 };
 
-// The protocol kernels use 255 registers per thread (docs/performance.md), so a block
-// holds at most 256 threads (65,536 registers per SM); they are compiled with
-// __launch_bounds__(kMaxCudaBlockSize).
+// The protocol kernels use up to 255 registers per thread (docs/performance.md), so a
+// block holds at most 256 threads (65,536 registers per SM); they are compiled with
+// __launch_bounds__(kMaxCudaBlockSize, MinBlocks) for three register caps.
 constexpr int kMaxCudaBlockSize = 256;
+// The register caps the protocol kernels are compiled for (kernels/cuda/protocol_kernels.cuh):
+// 255 (one resident block of 256 threads per SM), 128 (two) and 64 (four).
+constexpr int kCudaRegisterCaps[] = {255, 128, 64};
 
 struct CudaRunOptions {
   long max_chunk = 0;            // > 0: at most this many variants per chunk (forces chunking)
   int block_size = 128;          // threads per block, at most kMaxCudaBlockSize
+  int max_registers = 255;       // the protocol kernels' register cap: one of kCudaRegisterCaps
   // "auto": host/gpu_plan.hpp's rule (choose_mapping) on the batch size and SM count;
   // "thread": one thread per variant; "warp": one warp per variant.
   std::string mapping = "auto";

@@ -158,14 +158,15 @@ CudaRunReport run_protocol_cuda(const CudaBatchInput& in, const CudaRunOptions& 
       launch_transpose(d_rec.as<double>(), d_rec_team.as<double>(), (int)m, rs, rs_team, true, stream.s);
       STRATA_CUDA_CHECK(cudaGetLastError(), ctx + ", launch of transpose_records (to blocked)");
       launch_run_protocol_warps(S_team, tables, d_rec_team.as<double>(), d_out_team.as<double>(), os, (int)m,
-                                d_steps.as<ProtocolStep>(), in.n_steps, counter.device, opt.block_size, stream.s);
+                                d_steps.as<ProtocolStep>(), in.n_steps, counter.device, opt.block_size, opt.max_registers,
+                                stream.s);
       STRATA_CUDA_CHECK(cudaGetLastError(), ctx + ", launch of run_protocol_warps");
       launch_transpose(d_rec_team.as<double>(), d_rec.as<double>(), (int)m, rs, rs_team, false, stream.s);
       launch_transpose(d_out_team.as<double>(), d_out.as<double>(), (int)m, os, os, false, stream.s);
       STRATA_CUDA_CHECK(cudaGetLastError(), ctx + ", launch of transpose_records (to interleaved)");
     } else {
       launch_run_protocol(in.shape, tables, d_rec.as<double>(), d_out.as<double>(), (int)m, d_steps.as<ProtocolStep>(),
-                          in.n_steps, counter.device, opt.block_size, stream.s);
+                          in.n_steps, counter.device, opt.block_size, opt.max_registers, stream.s);
       STRATA_CUDA_CHECK(cudaGetLastError(), ctx + ", launch of run_protocol_interleaved");
     }
     STRATA_CUDA_CHECK(cudaEventRecord(ev1.e, stream.s), ctx);

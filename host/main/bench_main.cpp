@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <iostream>
 
 #include "host/build_info.hpp"
@@ -40,8 +41,10 @@ int main(int argc, char** argv) {
   CLI::App app{"strata_bench: throughput of batched DFN variants on the CPU and, where present, a CUDA GPU"};
   std::string scenario = std::string(STRATA_SOURCE_DIR) + "/scenarios/bench_bilayer_3C.toml";
   int variants = 1000;
-  std::vector<int> threads_list, gpu_variants = {1000, 10000, 100000};
+  std::vector<int> threads_list, gpu_variants = {1000, 10000, 100000}, gpu_registers;
+  std::vector<std::string> gpu_mappings = {"thread", "warp"};
   std::string layout = "blocked", device = "all";
+  bool solve_bench = true;
   // valgrind --tool=lackey --detailed-counts=yes, default resolution (docs/performance.md).
   double flops_per_newton = 30000.0;
   app.add_option("--scenario", scenario, "scenario whose variants are cycled to fill the batch")->check(CLI::ExistingFile);
@@ -51,6 +54,12 @@ int main(int argc, char** argv) {
   app.add_option("--device", device, "all (CPU, then the GPU when one is visible), cpu or cuda")
       ->check(CLI::IsMember({"all", "cpu", "cuda"}));
   app.add_option("--gpu-variants", gpu_variants, "GPU batch sizes")->check(CLI::PositiveNumber);
+  app.add_option("--gpu-mappings", gpu_mappings, "GPU mappings to run (thread, warp)")
+      ->check(CLI::IsMember({"thread", "warp"}));
+  app.add_option("--gpu-registers", gpu_registers,
+                 "register caps of the protocol kernels to run (255, 128, 64; default: STRATA_CUDA_MAX_REGISTERS or 255)")
+      ->check(CLI::IsMember({255, 128, 64}));
+  app.add_flag("!--no-solve-bench", solve_bench, "skip the Newton linear-solve benchmark");
   app.add_option("--flops-per-newton", flops_per_newton, "flops per Newton iteration for the FP64 rate (cost model)");
   CLI11_PARSE(app, argc, argv);
   if (threads_list.empty()) threads_list = {omp_get_max_threads(), 1};
@@ -110,28 +119,34 @@ int main(int argc, char** argv) {
   }
   fmt::print("\nGPU {}: peak {:.0f} GB/s, FP64 vector peak {:.1f} TFLOP/s; both mappings, the rule's pick marked *\n",
              strata::cuda_device_description(info), info.peak_bandwidth_B_s / 1e9, info.peak_fp64_flop_s / 1e12);
-  fmt::print("{:>9} {:>8} {:>7} {:>9} {:>9} {:>12} {:>10} {:>12} {:>10} {:>7} {:>10} {:>7} {:>7}\n", "variants",
-             "mapping", "chunks", "wall_s", "kernel_s", "variants/s", "steps/var", "newton/step", "GB/s", "%peak",
+  fmt::print("{:>9} {:>8} {:>5} {:>7} {:>9} {:>9} {:>12} {:>10} {:>12} {:>10} {:>7} {:>10} {:>7} {:>7}\n", "variants",
+             "mapping", "regs", "chunks", "wall_s", "kernel_s", "variants/s", "steps/var", "newton/step", "GB/s", "%peak",
              "GFLOP/s", "%peak", "failed");
   try {
     strata::CudaRunOptions opt = strata::cuda_options_from_env();
+    if (gpu_registers.empty()) gpu_registers = {opt.max_registers};
     for (int n : gpu_variants)
-      for (const char* mapping : {"thread", "warp"}) {
-        opt.mapping = mapping;
-        strata::Batch b = strata::build_batch(cycle(pool, n), strata::Layout::Interleaved);
-        strata::CudaRunReport rep;
-        strata::run_batch_cuda(b, opt, {}, {}, &rep);
-        const strata::BatchTotals t = strata::batch_totals(b);
-        const double bw = bytes_per_newton * t.newton_iterations / rep.kernel_s;
-        const double fl = flops_per_newton * t.newton_iterations / rep.kernel_s;
-        const bool picked = strata::parse_mapping_request(mapping, n, info.sm_count) ==
-                            strata::choose_mapping(n, info.sm_count);
-        fmt::print("{:>9} {:>7}{} {:>7} {:>9.3f} {:>9.3f} {:>12.1f} {:>10.1f} {:>12.3f} {:>10.1f} {:>7.1f} {:>10.1f} {:>7.2f} "
-                   "{:>7}\n",
-                   n, mapping, picked ? "*" : " ", rep.chunks, rep.wall_s, rep.kernel_s, n / rep.wall_s,
-                   double(t.time_steps) / n, double(t.newton_iterations) / std::max<long>(1, t.time_steps), bw / 1e9,
-                   100.0 * bw / info.peak_bandwidth_B_s, fl / 1e9, 100.0 * fl / info.peak_fp64_flop_s, t.failed);
-      }
+      for (int regs : gpu_registers)
+        for (const std::string& mapping : gpu_mappings) {
+          opt.mapping = mapping;
+          opt.max_registers = regs;
+          strata::Batch b = strata::build_batch(cycle(pool, n), strata::Layout::Interleaved);
+          strata::CudaRunReport rep;
+          strata::run_batch_cuda(b, opt, {}, {}, &rep);
+          const strata::BatchTotals t = strata::batch_totals(b);
+          const double bw = bytes_per_newton * t.newton_iterations / rep.kernel_s;
+          const double fl = flops_per_newton * t.newton_iterations / rep.kernel_s;
+          const bool picked = strata::parse_mapping_request(mapping, n, info.sm_count) ==
+                              strata::choose_mapping(n, info.sm_count);
+          fmt::print("{:>9} {:>7}{} {:>5} {:>7} {:>9.3f} {:>9.3f} {:>12.1f} {:>10.1f} {:>12.3f} {:>10.1f} {:>7.1f} "
+                     "{:>10.1f} {:>7.2f} {:>7}\n",
+                     n, mapping, picked ? "*" : " ", regs, rep.chunks, rep.wall_s, rep.kernel_s, n / rep.wall_s,
+                     double(t.time_steps) / n, double(t.newton_iterations) / std::max<long>(1, t.time_steps),
+                     bw / 1e9, 100.0 * bw / info.peak_bandwidth_B_s, fl / 1e9, 100.0 * fl / info.peak_fp64_flop_s,
+                     t.failed);
+          std::fflush(stdout);
+        }
+    if (!solve_bench) return 0;
     const int cells = static_cast<int>(probe.shape.nx);
     fmt::print("\nNewton linear solve alone (3x3 blocks, 2 right-hand sides, random diagonally dominant), per solve\n");
     fmt::print("{:>9} {:>6} {:>16} {:>16} {:>12} {:>20}\n", "systems", "cells", "thread/system_us", "warp/system_us",

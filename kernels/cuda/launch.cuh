@@ -10,16 +10,17 @@ namespace strata {
 
 // run_protocol over m variants in the interleaved layout (stride m), one thread per
 // variant; *finished (device pointer, may be null) counts variants that returned.
+// max_registers picks the compiled register cap (255, 128 or 64; CudaRunOptions).
 void launch_run_protocol(const DfnShape& S, const SharedTables& tables, double* records, double* outputs, int m,
                          const ProtocolStep* steps, int n_steps, unsigned int* finished, int block_size,
-                         cudaStream_t stream);
+                         int max_registers, cudaStream_t stream);
 
 // run_protocol over m variants, one warp per variant, in the blocked layout with the
 // team scratch (S_team = with_team_scratch(S): record v at records + v*S_team.record_size,
 // outputs at outputs + v*out_size); block_size threads per block (a multiple of 32).
 void launch_run_protocol_warps(const DfnShape& S_team, const SharedTables& tables, double* records, double* outputs,
                                long out_size, int m, const ProtocolStep* steps, int n_steps, unsigned int* finished,
-                               int block_size, cudaStream_t stream);
+                               int block_size, int max_registers, cudaStream_t stream);
 
 // Between the interleaved layout (field k of variant v at k*m + v) and the blocked one
 // (at v*blocked_stride + k), for the first n_fields fields of m variants.

@@ -1,51 +1,29 @@
-// The CUDA launches of the protocol runner. The numerics are the same
-// __host__ __device__ code the CPU backend runs (kernels/dfn_protocol.hpp): the whole
-// protocol (steps, Newton, adaptive dt, events) runs in one launch; a finished
-// variant's thread (or warp) just returns. Two mappings (host/gpu_plan.hpp):
-//  - one thread per variant over the interleaved layout (coalesced across variants);
-//  - one warp per variant over the blocked layout (the lanes share the variant's
-//    cells, coalesced across cells; PCR for the block solve; kernels/team.hpp), with
-//    transposes between the host's interleaved records and the blocked ones.
-// Compiled with --fmad=false (CMakeLists.txt) so the arithmetic matches the CPU's.
-// The shape and tables are __grid_constant__: the numerics take them by reference,
-// which would otherwise copy them (about 7 KB) into every thread's stack frame.
-#include "host/cuda/cuda_api.hpp"
-#include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/warp_team.cuh"
-#include "kernels/dfn_protocol.hpp"
+// The protocol launchers' dispatch on the register cap (the kernels themselves are in
+// protocol_kernels.cuh, one translation unit per cap) and the layout transposes of
+// the warp mapping.
+#include <stdexcept>
+#include <string>
+
+#include "kernels/cuda/protocol_kernels.cuh"
 
 namespace strata {
 
-__global__ void __launch_bounds__(kMaxCudaBlockSize) run_protocol_interleaved(const __grid_constant__ DfnShape S,
-                                         const __grid_constant__ SharedTables tables, double* records, double* outputs,
-                                         int n_variants, const ProtocolStep* steps, int n_steps,
-                                         unsigned int* finished) {
-  const int v = blockIdx.x * blockDim.x + threadIdx.x;
-  if (v >= n_variants) return;
-  const Strided<double> rec{records + v, n_variants};
-  const Strided<double> out{outputs + v, n_variants};
-  run_protocol(S, tables, rec, steps, n_steps, out);
-  if (finished) {
-    atomicAdd(finished, 1u);
-    __threadfence_system();  // the host polls the counter in mapped memory
-  }
-}
+STRATA_DECLARE_PROTOCOL_LAUNCHERS(1)
+STRATA_DECLARE_PROTOCOL_LAUNCHERS(2)
+STRATA_DECLARE_PROTOCOL_LAUNCHERS(4)
 
-__global__ void __launch_bounds__(kMaxCudaBlockSize) run_protocol_warps(const __grid_constant__ DfnShape S, const __grid_constant__ SharedTables tables,
-                                   double* records, double* outputs, long out_size, int n_variants, const ProtocolStep* steps, int n_steps,
-                                   unsigned int* finished) {
-  const long v = ((long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
-  if (v >= n_variants) return;  // a whole warp: blocks are whole warps
-  const WarpTeam team{(int)(threadIdx.x & 31)};
-  const Strided<double> rec{records + v * S.record_size, 1};
-  const Strided<double> out{outputs + v * out_size, 1};
-  const TrajectorySpec off{};
-  run_protocol(S, tables, rec, steps, n_steps, out, off, out, team);
-  if (finished && team.leader()) {
-    atomicAdd(finished, 1u);
-    __threadfence_system();
+namespace {
+// Resident blocks of kMaxCudaBlockSize threads per SM that cap the registers at max_registers.
+int min_blocks_for(int max_registers) {
+  switch (max_registers) {
+    case 255: return 1;
+    case 128: return 2;
+    case 64: return 4;
   }
+  throw std::invalid_argument("protocol kernel register cap " + std::to_string(max_registers) +
+                              ": compiled caps are 255, 128 and 64");
 }
+}  // namespace
 
 // Field k of variant v (k < n_fields) between the interleaved layout (k * m + v) and the
 // blocked one (v * blocked_stride + k), either way; reads or writes coalesced on the
@@ -59,15 +37,6 @@ __global__ void transpose_records(const double* from, double* to, int m, long n_
   else to[i] = from[blocked];
 }
 
-void launch_run_protocol_warps(const DfnShape& S_team, const SharedTables& tables, double* records, double* outputs,
-                               long out_size, int m, const ProtocolStep* steps, int n_steps, unsigned int* finished,
-                               int block_size, cudaStream_t stream) {
-  const int warps_per_block = block_size / 32 > 0 ? block_size / 32 : 1;
-  const int grid = (m + warps_per_block - 1) / warps_per_block;
-  run_protocol_warps<<<grid, warps_per_block * 32, 0, stream>>>(S_team, tables, records, outputs, out_size, m, steps,
-                                                                n_steps, finished);
-}
-
 void launch_transpose(const double* from, double* to, int m, long n_fields, long blocked_stride, bool to_blocked,
                       cudaStream_t stream) {
   const long n = n_fields * m;
@@ -79,9 +48,28 @@ void launch_transpose(const double* from, double* to, int m, long n_fields, long
 
 void launch_run_protocol(const DfnShape& S, const SharedTables& tables, double* records, double* outputs, int m,
                          const ProtocolStep* steps, int n_steps, unsigned int* finished, int block_size,
-                         cudaStream_t stream) {
-  const int grid = (m + block_size - 1) / block_size;
-  run_protocol_interleaved<<<grid, block_size, 0, stream>>>(S, tables, records, outputs, m, steps, n_steps, finished);
+                         int max_registers, cudaStream_t stream) {
+  switch (min_blocks_for(max_registers)) {
+    case 1: return launch_run_protocol_capped<1>(S, tables, records, outputs, m, steps, n_steps, finished, block_size, stream);
+    case 2: return launch_run_protocol_capped<2>(S, tables, records, outputs, m, steps, n_steps, finished, block_size, stream);
+    default: return launch_run_protocol_capped<4>(S, tables, records, outputs, m, steps, n_steps, finished, block_size, stream);
+  }
+}
+
+void launch_run_protocol_warps(const DfnShape& S_team, const SharedTables& tables, double* records, double* outputs,
+                               long out_size, int m, const ProtocolStep* steps, int n_steps, unsigned int* finished,
+                               int block_size, int max_registers, cudaStream_t stream) {
+  switch (min_blocks_for(max_registers)) {
+    case 1:
+      return launch_run_protocol_warps_capped<1>(S_team, tables, records, outputs, out_size, m, steps, n_steps,
+                                                 finished, block_size, stream);
+    case 2:
+      return launch_run_protocol_warps_capped<2>(S_team, tables, records, outputs, out_size, m, steps, n_steps,
+                                                 finished, block_size, stream);
+    default:
+      return launch_run_protocol_warps_capped<4>(S_team, tables, records, outputs, out_size, m, steps, n_steps,
+                                                 finished, block_size, stream);
+  }
 }
 
 }  // namespace strata

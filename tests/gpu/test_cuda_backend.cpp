@@ -6,6 +6,8 @@
 //    round, blends, and failing variants), with one thread and with one warp per
 //    variant (host/gpu_plan.hpp);
 //  - chunked and unchunked runs agree bit for bit, in both mappings;
+//  - the kernels compiled with register caps of 128 and 64 (spilling more, for more
+//    resident threads) give the same bits as the uncapped ones, in both mappings;
 //  - a failing variant does not change any other variant's results;
 //  - the device-side failure count (CUB) and population ranking (Thrust) agree with
 //    the host's;
@@ -78,11 +80,13 @@ Batch& cpu_reference() {
   return b;
 }
 
-Batch run_gpu(bool with_failures, long max_chunk, CudaRunReport* rep = nullptr, const std::string& mapping = "auto") {
+Batch run_gpu(bool with_failures, long max_chunk, CudaRunReport* rep = nullptr, const std::string& mapping = "auto",
+              int max_registers = 255) {
   Batch b = build(with_failures);
   CudaRunOptions o;
   o.max_chunk = max_chunk;
   o.mapping = mapping;
+  o.max_registers = max_registers;
   const RunStats st = run_batch_cuda(b, o, {}, {}, rep);
   EXPECT_EQ(std::count(st.ran.begin(), st.ran.end(), 1), b.n_variants);
   return b;
@@ -166,6 +170,18 @@ TEST(CudaBackend, ChunkedAndUnchunkedRunsAgreeExactly) {
     EXPECT_EQ(many.chunks, 13) << mapping;
     EXPECT_EQ(whole.outputs, chunked.outputs) << mapping;
     EXPECT_EQ(whole.records, chunked.records) << mapping;
+  }
+}
+
+TEST(CudaBackend, RegisterCapsChangeNoBits) {
+  SKIP_WITHOUT_GPU();
+  for (const char* mapping : {"thread", "warp"}) {
+    const Batch uncapped = run_gpu(true, 0, nullptr, mapping, 255);
+    for (int cap : {128, 64}) {
+      const Batch capped = run_gpu(true, 0, nullptr, mapping, cap);
+      EXPECT_EQ(capped.outputs, uncapped.outputs) << mapping << ", " << cap << " registers";
+      EXPECT_EQ(capped.records, uncapped.records) << mapping << ", " << cap << " registers";
+    }
   }
 }
 

@@ -68,5 +68,19 @@ TEST(CudaRunnerErrors, EnvironmentOverridesAreChecked) {
   EXPECT_THROW(cuda_options_from_env(), std::invalid_argument);
 }
 
+TEST(CudaRunnerErrors, RegisterCapIsOneOfTheCompiledOnes) {
+  EnvGuard r("STRATA_CUDA_MAX_REGISTERS");
+  EXPECT_EQ(cuda_options_from_env().max_registers, 255);
+  setenv("STRATA_CUDA_MAX_REGISTERS", "64", 1);
+  EXPECT_EQ(cuda_options_from_env().max_registers, 64);
+  setenv("STRATA_CUDA_MAX_REGISTERS", "96", 1);  // no kernel is compiled for it
+  try {
+    cuda_options_from_env();
+    ADD_FAILURE() << "96 registers accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("255, 128 or 64"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace strata
