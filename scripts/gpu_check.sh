@@ -17,6 +17,9 @@ jobs=$(nproc)
 limit=${STRATA_GPU_CHECK_LIMIT_S:-150}
 # A stage: at most $limit seconds, its output line-buffered (a killed stage keeps its lines).
 stage() { timeout -k 5 "$limit" stdbuf -oL -eL "$@"; }
+# Stages to run (STRATA_GPU_CHECK_STAGES, default all): tests bench sweep profile.
+stages=" ${STRATA_GPU_CHECK_STAGES:-tests bench sweep profile} "
+want() { [[ "$stages" == *" $1 "* ]]; }
 # Bundle mode (no build here): a lent GPU machine cannot install HDF5, NLopt and the
 # rest, so scripts/gpu_bundle.sh packs the CUDA build made elsewhere into .gpu_bundle/ (a tar.xz;
 # (carry it). STRATA_GPU_CHECK_BUILD=1 builds here instead (needs the dependencies).
@@ -55,7 +58,10 @@ fi
   fi
   echo "build $build"
   echo "== gpu tests"
-  if [ "$mode" = bundle ]; then
+  skipped=0
+  if ! want tests; then
+    gpu_tests="not run (STRATA_GPU_CHECK_STAGES)"; : > "$out/gpu_tests.log"
+  elif [ "$mode" = bundle ]; then
     stage "$testbin" > "$out/gpu_tests.log" 2>&1
     gpu_tests=$(grep -E "^\[  (PASSED|FAILED)  \]" "$out/gpu_tests.log" | head -2 | tr '\n' ' ')
     skipped=$(grep -cE "^\[  SKIPPED \] [A-Za-z].* \([0-9]+ ms\)$" "$out/gpu_tests.log")
@@ -69,31 +75,45 @@ fi
   # A skipped gpu test says why in its own output (no device, no CUDA build).
   [ "$skipped" -gt 0 ] && "$testbin" --gtest_filter='CudaBackend.ThrustRanking*' 2>&1 | grep -A1 "Skipped" | tail -1
   echo "== default tests"
-  if [ "$mode" = bundle ]; then
-    default_tests="not run (bundle mode: CI runs them)"
+  if [ "$mode" = bundle ] || ! want tests; then
+    default_tests="not run (bundle mode or STRATA_GPU_CHECK_STAGES: CI runs them)"
   else
     (cd build-gpu && ctest -LE "slow|gpu" -j"$jobs") > "$out/default_tests.log" 2>&1
     default_tests=$(grep -E "tests passed|tests failed" "$out/default_tests.log" | tail -1)
     grep -E "^[[:space:]]+[0-9]+ - .*\(Failed\)" "$out/default_tests.log"
   fi
   echo "$default_tests"
-  echo "== benchmark"
-  stage "$bindir/strata_bench" --threads "$jobs" --scenario scenarios/bench_bilayer_3C.toml > "$out/bench.txt" 2>&1
-  cat "$out/bench.txt"
-  echo "== register caps (the protocol kernels compiled for 128 and 64 registers: more resident threads, more spills)"
-  stage "$bindir/strata_bench" --device cuda --no-solve-bench --gpu-registers 128 64 \
-    --scenario scenarios/bench_bilayer_3C.toml > "$out/bench_registers.txt" 2>&1
-  sed -n '/^GPU /,$p' "$out/bench_registers.txt"
-  echo "== profile (ncu, one thread-mapping launch of 4,224 variants)"
-  ncu_bin=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
-  if [ -n "$ncu_bin" ]; then
-    stage "$ncu_bin" --clock-control none --kernel-name regex:run_protocol_interleaved --launch-count 1 \
-      --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats \
-      "$bindir/strata_bench" --device cuda --no-solve-bench --gpu-variants 4224 --gpu-mappings thread \
-      --scenario scenarios/bench_bilayer_3C.toml > "$out/ncu.txt" 2>&1
-    grep -E "DRAM Throughput|Memory Throughput|L1/TEX Hit|L2 Hit|Achieved Occupancy|Theoretical Occupancy|Registers Per|Local Memory|Duration|Compute \(SM\)" "$out/ncu.txt" | head -20
-  else
-    echo "ncu not found"
+  bench=("$bindir/strata_bench" --scenario scenarios/bench_bilayer_3C.toml)
+  if want bench; then
+    echo "== benchmark (defaults: block 32, 255 registers)"
+    stage "${bench[@]}" --threads "$jobs" > "$out/bench.txt" 2>&1
+    cat "$out/bench.txt"
+  fi
+  if want sweep; then
+    # Launch shapes: threads per block (32 spreads a batch over every SM) and the register
+    # caps (128 and 64 registers: two and four times the resident threads, more spills),
+    # at batch sizes of one warp per SM (4,224), and of the resident threads at 255 and 64
+    # registers (33,792 and 135,168 on 132 SMs); the warp mapping where it is picked.
+    echo "== sweep: block size x register cap"
+    stage "${bench[@]}" --device cuda --no-solve-bench --gpu-mappings thread --gpu-variants 4224 33792 135168 \
+      --gpu-registers 255 128 64 --gpu-block-sizes 32 128 > "$out/sweep_thread.txt" 2>&1
+    sed -n '/^GPU /,$p' "$out/sweep_thread.txt"
+    stage "${bench[@]}" --device cuda --no-solve-bench --gpu-mappings warp --gpu-variants 1056 4224 16896 \
+      --gpu-registers 255 128 --gpu-block-sizes 32 128 > "$out/sweep_warp.txt" 2>&1
+    sed -n '/^GPU /,$p' "$out/sweep_warp.txt" | tail -n +3
+  fi
+  if want profile; then
+    ncu_bin=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
+    for k in "thread 4224 run_protocol_interleaved" "warp 1056 run_protocol_warps"; do
+      set -- $k
+      echo "== profile: ncu, one $1-mapping launch of $2 variants (defaults)"
+      [ -n "$ncu_bin" ] || { echo "ncu not found"; break; }
+      stage "$ncu_bin" --clock-control none --kernel-name "regex:$3" --launch-count 1 \
+        --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats \
+        --section SchedulerStats --section WarpStateStats \
+        "${bench[@]}" --device cuda --no-solve-bench --gpu-variants "$2" --gpu-mappings "$1" > "$out/ncu_$1.txt" 2>&1
+      grep -E "DRAM Throughput|L1/TEX Hit|L2 Hit|Achieved Occupancy|Theoretical Occupancy|Registers Per|Spilling Requests |Duration|Compute \(SM\)|Grid Size|Issued Warp Per|No Eligible|Warp Cycles Per Issued" "$out/ncu_$1.txt" | head -20
+    done
   fi
   echo
   echo "== summary"
@@ -102,8 +122,9 @@ fi
   printf "%-14s %s (%s skipped)\n" "gpu tests" "${gpu_tests:-none run}" "$skipped"
   grep -o "CPU vs GPU (.*" "$out/gpu_tests.log" | sort -u | grep . || printf "%-14s %s\n" "CPU vs GPU" "not compared"
   printf "%-14s %s\n" "default tests" "${default_tests:-none run}"
-  printf "%-14s %s\n" "columns" "variants mapping(*: rule's pick) regs chunks wall_s kernel_s variants/s steps/var newton/step GB/s %peak GFLOP/s %peak failed"
-  for f in "$out/bench.txt" "$out/bench_registers.txt"; do
+  printf "%-14s %s\n" "columns" "variants mapping(*: rule's pick) regs block chunks wall_s kernel_s variants/s steps/var newton/step GB/s %peak GFLOP/s %peak failed"
+  for f in "$out/bench.txt" "$out/sweep_thread.txt" "$out/sweep_warp.txt"; do
+    [ -f "$f" ] || continue
     awk '/^GPU /{g=1; next} /^$/{if(g) exit} g && $1 ~ /^[0-9]+$/ {print "GPU row        " $0}' "$f" | grep . ||
       printf "%-14s %s\n" "GPU rows" "none (see $(basename "$f"))"
   done

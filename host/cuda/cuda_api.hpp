@@ -54,7 +54,10 @@ constexpr int kCudaRegisterCaps[] = {255, 128, 64};
 
 struct CudaRunOptions {
   long max_chunk = 0;            // > 0: at most this many variants per chunk (forces chunking)
-  int block_size = 128;          // threads per block, at most kMaxCudaBlockSize
+  // Threads per block, at most kMaxCudaBlockSize. One warp per block spreads a batch over
+  // every SM (blocks of 128 left 99 of 132 SMs idle at 4,224 variants) and costs no
+  // residency: 32 blocks per SM is more than the registers allow (docs/performance.md).
+  int block_size = 32;
   int max_registers = 255;       // the protocol kernels' register cap: one of kCudaRegisterCaps
   // "auto": host/gpu_plan.hpp's rule (choose_mapping) on the batch size and SM count;
   // "thread": one thread per variant; "warp": one warp per variant.

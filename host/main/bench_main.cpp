@@ -16,6 +16,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <stdexcept>
 
 #include "host/build_info.hpp"
 #include "host/access_count.hpp"
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
   CLI::App app{"strata_bench: throughput of batched DFN variants on the CPU and, where present, a CUDA GPU"};
   std::string scenario = std::string(STRATA_SOURCE_DIR) + "/scenarios/bench_bilayer_3C.toml";
   int variants = 1000;
-  std::vector<int> threads_list, gpu_variants = {1000, 10000, 100000}, gpu_registers;
+  std::vector<int> threads_list, gpu_variants = {1000, 10000, 100000}, gpu_registers, gpu_block_sizes;
   std::vector<std::string> gpu_mappings = {"thread", "warp"};
   std::string layout = "blocked", device = "all";
   bool solve_bench = true;
@@ -59,6 +60,9 @@ int main(int argc, char** argv) {
   app.add_option("--gpu-registers", gpu_registers,
                  "register caps of the protocol kernels to run (255, 128, 64; default: STRATA_CUDA_MAX_REGISTERS or 255)")
       ->check(CLI::IsMember({255, 128, 64}));
+  app.add_option("--gpu-block-sizes", gpu_block_sizes,
+                 "threads per block to run (multiples of 32 up to 256; default: STRATA_CUDA_BLOCK_SIZE or 32)")
+      ->check(CLI::Range(32, 256));
   app.add_flag("!--no-solve-bench", solve_bench, "skip the Newton linear-solve benchmark");
   app.add_option("--flops-per-newton", flops_per_newton, "flops per Newton iteration for the FP64 rate (cost model)");
   CLI11_PARSE(app, argc, argv);
@@ -119,17 +123,22 @@ int main(int argc, char** argv) {
   }
   fmt::print("\nGPU {}: peak {:.0f} GB/s, FP64 vector peak {:.1f} TFLOP/s; both mappings, the rule's pick marked *\n",
              strata::cuda_device_description(info), info.peak_bandwidth_B_s / 1e9, info.peak_fp64_flop_s / 1e12);
-  fmt::print("{:>9} {:>8} {:>5} {:>7} {:>9} {:>9} {:>12} {:>10} {:>12} {:>10} {:>7} {:>10} {:>7} {:>7}\n", "variants",
-             "mapping", "regs", "chunks", "wall_s", "kernel_s", "variants/s", "steps/var", "newton/step", "GB/s", "%peak",
+  fmt::print("{:>9} {:>8} {:>5} {:>5} {:>7} {:>9} {:>9} {:>12} {:>10} {:>12} {:>10} {:>7} {:>10} {:>7} {:>7}\n",
+             "variants", "mapping", "regs", "block", "chunks", "wall_s", "kernel_s", "variants/s", "steps/var", "newton/step", "GB/s", "%peak",
              "GFLOP/s", "%peak", "failed");
   try {
     strata::CudaRunOptions opt = strata::cuda_options_from_env();
     if (gpu_registers.empty()) gpu_registers = {opt.max_registers};
+    if (gpu_block_sizes.empty()) gpu_block_sizes = {opt.block_size};
+    for (int block : gpu_block_sizes)
+      if (block % 32) throw std::invalid_argument(fmt::format("--gpu-block-sizes {}: not a multiple of 32", block));
     for (int n : gpu_variants)
       for (int regs : gpu_registers)
+        for (int block : gpu_block_sizes)
         for (const std::string& mapping : gpu_mappings) {
           opt.mapping = mapping;
           opt.max_registers = regs;
+          opt.block_size = block;
           strata::Batch b = strata::build_batch(cycle(pool, n), strata::Layout::Interleaved);
           strata::CudaRunReport rep;
           strata::run_batch_cuda(b, opt, {}, {}, &rep);
@@ -138,9 +147,9 @@ int main(int argc, char** argv) {
           const double fl = flops_per_newton * t.newton_iterations / rep.kernel_s;
           const bool picked = strata::parse_mapping_request(mapping, n, info.sm_count) ==
                               strata::choose_mapping(n, info.sm_count);
-          fmt::print("{:>9} {:>7}{} {:>5} {:>7} {:>9.3f} {:>9.3f} {:>12.1f} {:>10.1f} {:>12.3f} {:>10.1f} {:>7.1f} "
+          fmt::print("{:>9} {:>7}{} {:>5} {:>5} {:>7} {:>9.3f} {:>9.3f} {:>12.1f} {:>10.1f} {:>12.3f} {:>10.1f} {:>7.1f} "
                      "{:>10.1f} {:>7.2f} {:>7}\n",
-                     n, mapping, picked ? "*" : " ", regs, rep.chunks, rep.wall_s, rep.kernel_s, n / rep.wall_s,
+                     n, mapping, picked ? "*" : " ", regs, block, rep.chunks, rep.wall_s, rep.kernel_s, n / rep.wall_s,
                      double(t.time_steps) / n, double(t.newton_iterations) / std::max<long>(1, t.time_steps),
                      bw / 1e9, 100.0 * bw / info.peak_bandwidth_B_s, fl / 1e9, 100.0 * fl / info.peak_fp64_flop_s,
                      t.failed);

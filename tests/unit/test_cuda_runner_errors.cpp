@@ -48,7 +48,7 @@ struct EnvGuard {
 TEST(CudaRunnerErrors, EnvironmentOverridesAreChecked) {
   EnvGuard a("STRATA_CUDA_MAX_CHUNK"), b("STRATA_CUDA_BLOCK_SIZE"), c("STRATA_CUDA_MAPPING");
   EXPECT_EQ(cuda_options_from_env().max_chunk, 0);
-  EXPECT_EQ(cuda_options_from_env().block_size, 128);
+  EXPECT_EQ(cuda_options_from_env().block_size, 32);
   EXPECT_EQ(cuda_options_from_env().mapping, "auto");
   setenv("STRATA_CUDA_MAPPING", "warp", 1);
   EXPECT_EQ(cuda_options_from_env().mapping, "warp");
