@@ -52,7 +52,8 @@ CudaRunOptions cuda_options_from_env() {
   CudaRunOptions o;
   o.max_chunk = env_long("STRATA_CUDA_MAX_CHUNK", 0);
   o.block_size = static_cast<int>(env_long("STRATA_CUDA_BLOCK_SIZE", o.block_size));
-  o.max_registers = static_cast<int>(env_long("STRATA_CUDA_MAX_REGISTERS", o.max_registers));
+  if (const char* r = std::getenv("STRATA_CUDA_MAX_REGISTERS"); r && *r && std::string(r) != "auto")
+    o.max_registers = static_cast<int>(env_long("STRATA_CUDA_MAX_REGISTERS", o.max_registers));
   if (const char* m = std::getenv("STRATA_CUDA_MAPPING"); m && *m) {
     o.mapping = m;
     try {
@@ -66,10 +67,10 @@ CudaRunOptions cuda_options_from_env() {
         "STRATA_CUDA_BLOCK_SIZE={}: expected a multiple of 32 in 32..{} (the protocol kernels use 255 registers "
         "per thread)",
         o.block_size, kMaxCudaBlockSize));
-  if (std::find(std::begin(kCudaRegisterCaps), std::end(kCudaRegisterCaps), o.max_registers) ==
-      std::end(kCudaRegisterCaps))
+  if (o.max_registers != 0 && std::find(std::begin(kCudaRegisterCaps), std::end(kCudaRegisterCaps),
+                                        o.max_registers) == std::end(kCudaRegisterCaps))
     throw std::invalid_argument(fmt::format(
-        "STRATA_CUDA_MAX_REGISTERS={}: expected 255, 128 or 64 (the register caps the protocol kernels are "
+        "STRATA_CUDA_MAX_REGISTERS={}: expected auto, 255, 128 or 64 (the register caps the protocol kernels are "
         "compiled for)",
         o.max_registers));
   return o;

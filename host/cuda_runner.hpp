@@ -20,7 +20,7 @@ RunStats run_batch_cuda(Batch& batch, const CudaRunOptions& options, const std::
 // Options from the environment: STRATA_CUDA_MAX_CHUNK (variants per chunk, forces
 // chunking), STRATA_CUDA_BLOCK_SIZE (threads per block), STRATA_CUDA_MAPPING (auto,
 // thread or warp; auto: host/gpu_plan.hpp's rule), STRATA_CUDA_MAX_REGISTERS (the
-// protocol kernels' register cap: 255, 128 or 64). Throws std::invalid_argument on a
+// protocol kernels' register cap: auto, 255, 128 or 64). Throws std::invalid_argument on a
 // malformed value.
 CudaRunOptions cuda_options_from_env();
 

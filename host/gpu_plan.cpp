@@ -44,6 +44,11 @@ GpuMapping parse_mapping_request(const std::string& request, long n_variants, in
   throw std::invalid_argument("CUDA mapping '" + request + "': expected auto, thread or warp");
 }
 
+int choose_register_cap(long n_variants, int sm_count, GpuMapping mapping) {
+  if (mapping == GpuMapping::WarpPerVariant) return 255;
+  return n_variants > kRegisterCapWaves * kThreadsPerSmAt255Registers * std::max(1, sm_count) ? 64 : 255;
+}
+
 DeviceRequest parse_device_request(const std::string& text) {
   if (text == "auto") return DeviceRequest::Auto;
   if (text == "cpu") return DeviceRequest::Cpu;

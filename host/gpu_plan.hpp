@@ -35,12 +35,27 @@ enum class GpuMapping {
 // (4 per SM on sm_80/sm_90) to keep the device busy, i.e. 128 variants per SM.
 // Smaller batches leave schedulers idle, and a warp per variant (32x the threads)
 // is chosen: warp-per-variant when n_variants < kWarpMappingVariantsPerSm * sm_count.
+// Measured on an H200 (132 SMs; docs/performance.md): warp 13,200 against thread 6,700
+// variant-charges/s at 4,224 variants, 15,600 against 10,600 at 10,000; even at 100,000.
 constexpr long kWarpMappingVariantsPerSm = 4 * 32;
 GpuMapping choose_mapping(long n_variants, int sm_count);
 const char* mapping_name(GpuMapping m);
 // The mapping a request asks for: "auto" (choose_mapping), "thread" or "warp"; throws
 // std::invalid_argument naming the allowed values otherwise.
 GpuMapping parse_mapping_request(const std::string& request, long n_variants, int sm_count);
+
+// The protocol kernels' register cap for a launch of n_variants (kernels/cuda/
+// protocol_kernels.cuh compiles 255, 128 and 64). At 255 registers an SM holds
+// kThreadsPerSmAt255Registers threads, at 64 four times as many, each slower (spills).
+// Measured on an H200 (docs/performance.md): with one thread per variant, 64 registers
+// win once the batch needs more than two waves at 255 (21,800 against 15,200
+// variant-charges/s at 135,168 variants; 19,200 against 16,700 at 100,000) and lose
+// within one wave (14,600 against 16,200 at 33,792); 128 never won; the warp mapping
+// is fastest at 255. So: 64 for the thread mapping above
+// kRegisterCapWaves * kThreadsPerSmAt255Registers * sm_count variants, else 255.
+constexpr long kThreadsPerSmAt255Registers = 256;
+constexpr long kRegisterCapWaves = 2;
+int choose_register_cap(long n_variants, int sm_count, GpuMapping mapping);
 
 // --device: auto picks CUDA when the backend is built and a device is visible.
 enum class DeviceRequest { Auto, Cpu, Cuda };

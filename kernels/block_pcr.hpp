@@ -64,8 +64,12 @@ STRATA_HD bool block_pcr_phase(int p, int P, int lane, int n_lanes, int n, const
       double d[BB], r[BR], y[BR];
       for (int k = 0; k < BB; ++k) d[k] = in.diag[i * BB + k];
       for (int k = 0; k < BR; ++k) r[k] = in.rhs[i * BR + k];
-      if (!invert_small<B>(d)) { ok = false; continue; }
-      pcr_detail::mat_mul<B, R>(d, r, y);
+      if (invert_small<B>(d)) {
+        pcr_detail::mat_mul<B, R>(d, r, y);
+      } else {
+        ok = false;
+        for (int k = 0; k < BR; ++k) y[k] = NAN;
+      }
       for (int k = 0; k < BR; ++k) x[i * BR + k] = y[k];
     }
     return ok;
@@ -73,12 +77,13 @@ STRATA_HD bool block_pcr_phase(int p, int P, int lane, int n_lanes, int n, const
   const int s = 1 << p;
   for (int i = lane; i < n; i += n_lanes) {
     double D[BB], r[BR], Ln[BB], Un[BB];
+    bool row_ok = true;
     for (int k = 0; k < BB; ++k) { D[k] = in.diag[i * BB + k]; Ln[k] = 0.0; Un[k] = 0.0; }
     for (int k = 0; k < BR; ++k) r[k] = in.rhs[i * BR + k];
     if (i - s >= 0) {
       double inv[BB], L[BB], alpha[BB], t[BB], tr[BR], nb[BB];
       for (int k = 0; k < BB; ++k) { inv[k] = in.diag[(i - s) * BB + k]; L[k] = in.lower[i * BB + k]; }
-      if (!invert_small<B>(inv)) { ok = false; continue; }
+      row_ok = invert_small<B>(inv);
       pcr_detail::mat_mul<B, B>(L, inv, alpha);
       for (int k = 0; k < BB; ++k) alpha[k] = -alpha[k];
       for (int k = 0; k < BB; ++k) nb[k] = in.upper[(i - s) * BB + k];
@@ -93,10 +98,10 @@ STRATA_HD bool block_pcr_phase(int p, int P, int lane, int n_lanes, int n, const
         pcr_detail::mat_mul<B, B>(alpha, nb, Ln);
       }
     }
-    if (i + s < n) {
+    if (row_ok && i + s < n) {
       double inv[BB], U[BB], gamma[BB], t[BB], tr[BR], nb[BB];
       for (int k = 0; k < BB; ++k) { inv[k] = in.diag[(i + s) * BB + k]; U[k] = in.upper[i * BB + k]; }
-      if (!invert_small<B>(inv)) { ok = false; continue; }
+      row_ok = invert_small<B>(inv);
       pcr_detail::mat_mul<B, B>(U, inv, gamma);
       for (int k = 0; k < BB; ++k) gamma[k] = -gamma[k];
       for (int k = 0; k < BB; ++k) nb[k] = in.lower[(i + s) * BB + k];
@@ -110,6 +115,11 @@ STRATA_HD bool block_pcr_phase(int p, int P, int lane, int n_lanes, int n, const
         for (int k = 0; k < BB; ++k) nb[k] = in.upper[(i + s) * BB + k];
         pcr_detail::mat_mul<B, B>(gamma, nb, Un);
       }
+    }
+    if (!row_ok) {  // a singular block: the row is written as NaN, never left stale
+      ok = false;
+      for (int k = 0; k < BB; ++k) D[k] = Ln[k] = Un[k] = NAN;
+      for (int k = 0; k < BR; ++k) r[k] = NAN;
     }
     for (int k = 0; k < BB; ++k) {
       out.lower[i * BB + k] = Ln[k];

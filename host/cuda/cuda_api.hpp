@@ -58,7 +58,9 @@ struct CudaRunOptions {
   // every SM (blocks of 128 left 99 of 132 SMs idle at 4,224 variants) and costs no
   // residency: 32 blocks per SM is more than the registers allow (docs/performance.md).
   int block_size = 32;
-  int max_registers = 255;       // the protocol kernels' register cap: one of kCudaRegisterCaps
+  // The protocol kernels' register cap: one of kCudaRegisterCaps, or 0 for the rule
+  // (choose_register_cap in host/gpu_plan.hpp, per chunk).
+  int max_registers = 0;
   // "auto": host/gpu_plan.hpp's rule (choose_mapping) on the batch size and SM count;
   // "thread": one thread per variant; "warp": one warp per variant.
   std::string mapping = "auto";
@@ -73,6 +75,7 @@ struct CudaRunReport {
   double wall_s = 0.0;           // allocation, transfers and kernels
   double kernel_s = 0.0;         // kernels only (events); with the warp mapping, its layout transposes too
   std::string mapping;           // the mapping used: "thread per variant" or "warp per variant"
+  int max_registers = 0;         // the register cap of the last chunk's kernel
 };
 
 // Runs run_protocol on every variant, chunk by chunk, with one thread or one warp per

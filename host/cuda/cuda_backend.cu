@@ -152,13 +152,25 @@ CudaRunReport run_protocol_cuda(const CudaBatchInput& in, const CudaRunOptions& 
     STRATA_CUDA_CHECK(cudaMemcpy2DAsync(d_rec.p, m * sizeof(double), in.records + first, N * sizeof(double),
                                         m * sizeof(double), rs, cudaMemcpyHostToDevice, stream.s),
                       ctx + ", records to device");
+    // Outputs and the team scratch are not all written for every variant (a failed
+    // variant stops early): start them from zeros, not from the last chunk's bytes, so
+    // a variant's results do not depend on the chunking.
+    STRATA_CUDA_CHECK(cudaMemsetAsync(d_out.p, 0, (size_t)m * os * sizeof(double), stream.s), ctx + ", outputs");
+    if (warps) {
+      STRATA_CUDA_CHECK(cudaMemsetAsync(d_rec_team.p, 0, (size_t)m * rs_team * sizeof(double), stream.s),
+                        ctx + ", blocked records");
+      STRATA_CUDA_CHECK(cudaMemsetAsync(d_out_team.p, 0, (size_t)m * os * sizeof(double), stream.s),
+                        ctx + ", blocked outputs");
+    }
+    const int regs = opt.max_registers > 0 ? opt.max_registers : choose_register_cap(m, sm_count, mapping);
+    rep.max_registers = regs;
     *counter.host = 0;
     STRATA_CUDA_CHECK(cudaEventRecord(ev0.e, stream.s), ctx);
     if (warps) {
       launch_transpose(d_rec.as<double>(), d_rec_team.as<double>(), (int)m, rs, rs_team, true, stream.s);
       STRATA_CUDA_CHECK(cudaGetLastError(), ctx + ", launch of transpose_records (to blocked)");
       launch_run_protocol_warps(S_team, tables, d_rec_team.as<double>(), d_out_team.as<double>(), os, (int)m,
-                                d_steps.as<ProtocolStep>(), in.n_steps, counter.device, opt.block_size, opt.max_registers,
+                                d_steps.as<ProtocolStep>(), in.n_steps, counter.device, opt.block_size, regs,
                                 stream.s);
       STRATA_CUDA_CHECK(cudaGetLastError(), ctx + ", launch of run_protocol_warps");
       launch_transpose(d_rec_team.as<double>(), d_rec.as<double>(), (int)m, rs, rs_team, false, stream.s);
@@ -166,7 +178,7 @@ CudaRunReport run_protocol_cuda(const CudaBatchInput& in, const CudaRunOptions& 
       STRATA_CUDA_CHECK(cudaGetLastError(), ctx + ", launch of transpose_records (to interleaved)");
     } else {
       launch_run_protocol(in.shape, tables, d_rec.as<double>(), d_out.as<double>(), (int)m, d_steps.as<ProtocolStep>(),
-                          in.n_steps, counter.device, opt.block_size, opt.max_registers, stream.s);
+                          in.n_steps, counter.device, opt.block_size, regs, stream.s);
       STRATA_CUDA_CHECK(cudaGetLastError(), ctx + ", launch of run_protocol_interleaved");
     }
     STRATA_CUDA_CHECK(cudaEventRecord(ev1.e, stream.s), ctx);

@@ -58,8 +58,8 @@ int main(int argc, char** argv) {
   app.add_option("--gpu-mappings", gpu_mappings, "GPU mappings to run (thread, warp)")
       ->check(CLI::IsMember({"thread", "warp"}));
   app.add_option("--gpu-registers", gpu_registers,
-                 "register caps of the protocol kernels to run (255, 128, 64; default: STRATA_CUDA_MAX_REGISTERS or 255)")
-      ->check(CLI::IsMember({255, 128, 64}));
+                 "register caps of the protocol kernels to run (255, 128, 64, or 0: the rule; default: STRATA_CUDA_MAX_REGISTERS or the rule)")
+      ->check(CLI::IsMember({0, 255, 128, 64}));
   app.add_option("--gpu-block-sizes", gpu_block_sizes,
                  "threads per block to run (multiples of 32 up to 256; default: STRATA_CUDA_BLOCK_SIZE or 32)")
       ->check(CLI::Range(32, 256));
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
                strata::cuda_backend_built() ? info.error : "CUDA backend not built");
     return device == "cuda" ? 2 : 0;
   }
-  fmt::print("\nGPU {}: peak {:.0f} GB/s, FP64 vector peak {:.1f} TFLOP/s; both mappings, the rule's pick marked *\n",
+  fmt::print("\nGPU {}: peak {:.0f} GB/s, FP64 vector peak {:.1f} TFLOP/s; the rules' picks (mapping, register cap) marked *\n",
              strata::cuda_device_description(info), info.peak_bandwidth_B_s / 1e9, info.peak_fp64_flop_s / 1e12);
   fmt::print("{:>9} {:>8} {:>5} {:>5} {:>7} {:>9} {:>9} {:>12} {:>10} {:>12} {:>10} {:>7} {:>10} {:>7} {:>7}\n",
              "variants", "mapping", "regs", "block", "chunks", "wall_s", "kernel_s", "variants/s", "steps/var", "newton/step", "GB/s", "%peak",
@@ -147,9 +147,9 @@ int main(int argc, char** argv) {
           const double fl = flops_per_newton * t.newton_iterations / rep.kernel_s;
           const bool picked = strata::parse_mapping_request(mapping, n, info.sm_count) ==
                               strata::choose_mapping(n, info.sm_count);
-          fmt::print("{:>9} {:>7}{} {:>5} {:>5} {:>7} {:>9.3f} {:>9.3f} {:>12.1f} {:>10.1f} {:>12.3f} {:>10.1f} {:>7.1f} "
+          fmt::print("{:>9} {:>7}{} {:>4}{} {:>5} {:>7} {:>9.3f} {:>9.3f} {:>12.1f} {:>10.1f} {:>12.3f} {:>10.1f} {:>7.1f} "
                      "{:>10.1f} {:>7.2f} {:>7}\n",
-                     n, mapping, picked ? "*" : " ", regs, block, rep.chunks, rep.wall_s, rep.kernel_s, n / rep.wall_s,
+                     n, mapping, picked ? "*" : " ", rep.max_registers, regs == 0 ? "*" : " ", block, rep.chunks, rep.wall_s, rep.kernel_s, n / rep.wall_s,
                      double(t.time_steps) / n, double(t.newton_iterations) / std::max<long>(1, t.time_steps),
                      bw / 1e9, 100.0 * bw / info.peak_bandwidth_B_s, fl / 1e9, 100.0 * fl / info.peak_fp64_flop_s,
                      t.failed);

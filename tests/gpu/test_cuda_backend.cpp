@@ -83,7 +83,7 @@ Batch& cpu_reference() {
 }
 
 Batch run_gpu(bool with_failures, long max_chunk, CudaRunReport* rep = nullptr, const std::string& mapping = "auto",
-              int max_registers = 255, int block_size = CudaRunOptions{}.block_size) {
+              int max_registers = CudaRunOptions{}.max_registers, int block_size = CudaRunOptions{}.block_size) {
   Batch b = build(with_failures);
   CudaRunOptions o;
   o.max_chunk = max_chunk;

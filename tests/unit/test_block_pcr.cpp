@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -104,17 +105,44 @@ TEST(BlockPcr, LaneOrderWithinAPhaseDoesNotMatter) {
   }
 }
 
-TEST(BlockPcr, SingularDiagonalBlockIsReported) {
-  const int n = 21;
+// A system whose diagonal block D_10 is zero and decoupled from its neighbours.
+std::vector<double> singular_system(int n) {
   std::vector<double> sys = random_system(n, 5);
   for (int k = 0; k < 9; ++k) sys[9L * n + 9L * 10 + k] = 0.0;  // D_10 = 0 ...
   for (int k = 0; k < 9; ++k) sys[9L * 10 + k] = 0.0;           // ... and decoupled: the matrix is singular
   for (int k = 0; k < 9; ++k) sys[18L * n + 9L * 10 + k] = 0.0;
-  std::vector<double> a = sys, b(sys.size()), x(6L * n);
+  return sys;
+}
+
+// Solves with the scratch buffer and the solution first filled with `stale`; returns
+// whether the solve succeeded and, in `after`, the system, scratch and solution buffers.
+bool pcr_from_stale(int n, const std::vector<double>& sys, double stale, std::vector<double>& after) {
+  std::vector<double> a = sys, b(sys.size(), stale), x(6L * n, stale);
   const Strided<double> va{a.data(), 1}, vb{b.data(), 1}, vx{x.data(), 1};
   const BlockSystem<Strided<double>> A{va.at(0), va.at(9L * n), va.at(18L * n), va.at(27L * n)};
   const BlockSystem<Strided<double>> B{vb.at(0), vb.at(9L * n), vb.at(18L * n), vb.at(27L * n)};
-  EXPECT_FALSE((block_pcr_solve_emulated<3, 2>(n, 32, A, B, vx)));
+  const bool ok = block_pcr_solve_emulated<3, 2>(n, 32, A, B, vx);
+  after = a;
+  after.insert(after.end(), b.begin(), b.end());
+  after.insert(after.end(), x.begin(), x.end());
+  return ok;
+}
+
+TEST(BlockPcr, SingularDiagonalBlockIsReported) {
+  std::vector<double> after;
+  EXPECT_FALSE(pcr_from_stale(21, singular_system(21), 0.0, after));
+}
+
+TEST(BlockPcr, SingularSolveLeavesNothingOfTheScratchsOldContents) {
+  // A failed variant's record must not depend on what its scratch held before (the
+  // GPU reuses chunk buffers): rows with a singular block are written, as NaN.
+  for (int n : {21, 26, 60}) {
+    std::vector<double> first, second;
+    EXPECT_FALSE(pcr_from_stale(n, singular_system(n), -99.0, first));
+    EXPECT_FALSE(pcr_from_stale(n, singular_system(n), 12345.0, second));
+    ASSERT_EQ(first.size(), second.size());
+    EXPECT_EQ(std::memcmp(first.data(), second.data(), first.size() * sizeof(double)), 0) << n << " cells";
+  }
 }
 
 }  // namespace

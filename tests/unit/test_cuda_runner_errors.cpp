@@ -70,7 +70,9 @@ TEST(CudaRunnerErrors, EnvironmentOverridesAreChecked) {
 
 TEST(CudaRunnerErrors, RegisterCapIsOneOfTheCompiledOnes) {
   EnvGuard r("STRATA_CUDA_MAX_REGISTERS");
-  EXPECT_EQ(cuda_options_from_env().max_registers, 255);
+  EXPECT_EQ(cuda_options_from_env().max_registers, 0);  // the rule (choose_register_cap)
+  setenv("STRATA_CUDA_MAX_REGISTERS", "auto", 1);
+  EXPECT_EQ(cuda_options_from_env().max_registers, 0);
   setenv("STRATA_CUDA_MAX_REGISTERS", "64", 1);
   EXPECT_EQ(cuda_options_from_env().max_registers, 64);
   setenv("STRATA_CUDA_MAX_REGISTERS", "96", 1);  // no kernel is compiled for it
@@ -78,7 +80,7 @@ TEST(CudaRunnerErrors, RegisterCapIsOneOfTheCompiledOnes) {
     cuda_options_from_env();
     ADD_FAILURE() << "96 registers accepted";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("255, 128 or 64"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("auto, 255, 128 or 64"), std::string::npos) << e.what();
   }
 }
 

@@ -2,8 +2,11 @@
 // device memory, the OOM halving, the thread-mapping rule, and --device resolution.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
+#include "host/cuda/cuda_api.hpp"
 #include "host/gpu_plan.hpp"
 
 namespace strata {
@@ -62,6 +65,19 @@ TEST(GpuMappingRule, WarpPerVariantBelowOneWarpPerScheduler) {
   EXPECT_EQ(choose_mapping(13824, 108), GpuMapping::ThreadPerVariant);
   EXPECT_EQ(choose_mapping(127, 0), GpuMapping::WarpPerVariant);  // unknown SM count counts as 1
   EXPECT_EQ(choose_mapping(128, 0), GpuMapping::ThreadPerVariant);
+}
+
+TEST(GpuRegisterCapRule, SixtyFourRegistersBeyondTwoWavesOfOneThreadPerVariant) {
+  // 132 SMs: 256 threads per SM at 255 registers, two waves = 67,584 variants.
+  const GpuMapping thread = GpuMapping::ThreadPerVariant, warp = GpuMapping::WarpPerVariant;
+  EXPECT_EQ(choose_register_cap(33792, 132, thread), 255);
+  EXPECT_EQ(choose_register_cap(67584, 132, thread), 255);
+  EXPECT_EQ(choose_register_cap(67585, 132, thread), 64);
+  EXPECT_EQ(choose_register_cap(135168, 132, thread), 64);
+  EXPECT_EQ(choose_register_cap(135168, 132, warp), 255);  // the warp mapping is fastest uncapped
+  EXPECT_EQ(choose_register_cap(513, 0, thread), 64);      // unknown SM count counts as 1
+  for (int cap : {255, 64}) EXPECT_NE(std::find(std::begin(kCudaRegisterCaps), std::end(kCudaRegisterCaps), cap),
+                                      std::end(kCudaRegisterCaps));  // the rule picks compiled caps
 }
 
 TEST(GpuMappingRule, RequestsOverrideTheRule) {
