@@ -85,7 +85,7 @@ fi
   echo "$default_tests"
   bench=("$bindir/strata_bench" --scenario scenarios/bench_bilayer_3C.toml)
   if want bench; then
-    echo "== benchmark (defaults: block 32, 255 registers)"
+    echo "== benchmark (defaults: one warp per block, register cap by the rule)"
     stage "${bench[@]}" --threads "$jobs" > "$out/bench.txt" 2>&1
     cat "$out/bench.txt"
   fi
