@@ -36,6 +36,25 @@ std::vector<strata::ResolvedVariant> cycle(const std::vector<strata::ResolvedVar
   return vars;
 }
 
+// One row of the GPU table: the launch shape, throughput and the cost model's
+// bandwidth and FP64 rate against the device's peaks; '*' marks what the rules pick.
+void print_gpu_row(const strata::Batch& b, const strata::CudaRunReport& rep, const strata::CudaRunOptions& opt,
+                   const strata::CudaDeviceInfo& info, double bytes_per_newton, double flops_per_newton) {
+  const long n = b.n_variants;
+  const strata::BatchTotals t = strata::batch_totals(b);
+  const double bw = bytes_per_newton * t.newton_iterations / rep.kernel_s;
+  const double fl = flops_per_newton * t.newton_iterations / rep.kernel_s;
+  const bool picked =
+      strata::parse_mapping_request(opt.mapping, n, info.sm_count) == strata::choose_mapping(n, info.sm_count);
+  fmt::print("{:>9} {:>7}{} {:>4}{} {:>5} {:>7} {:>9.3f} {:>9.3f} {:>12.1f} {:>10.1f} {:>12.3f} {:>10.1f} {:>7.1f} "
+             "{:>10.1f} {:>7.2f} {:>7}\n",
+             n, opt.mapping, picked ? "*" : " ", rep.max_registers, opt.max_registers == 0 ? "*" : " ", opt.block_size,
+             rep.chunks, rep.wall_s, rep.kernel_s, n / rep.wall_s, double(t.time_steps) / n,
+             double(t.newton_iterations) / std::max<long>(1, t.time_steps), bw / 1e9, 100.0 * bw / info.peak_bandwidth_B_s,
+             fl / 1e9, 100.0 * fl / info.peak_fp64_flop_s, t.failed);
+  std::fflush(stdout);  // rows survive a run cut short
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -132,29 +151,19 @@ int main(int argc, char** argv) {
     if (gpu_block_sizes.empty()) gpu_block_sizes = {opt.block_size};
     for (int block : gpu_block_sizes)
       if (block % 32) throw std::invalid_argument(fmt::format("--gpu-block-sizes {}: not a multiple of 32", block));
+    // Every combination of batch size, register cap, block size and mapping.
     for (int n : gpu_variants)
       for (int regs : gpu_registers)
         for (int block : gpu_block_sizes)
-        for (const std::string& mapping : gpu_mappings) {
-          opt.mapping = mapping;
-          opt.max_registers = regs;
-          opt.block_size = block;
-          strata::Batch b = strata::build_batch(cycle(pool, n), strata::Layout::Interleaved);
-          strata::CudaRunReport rep;
-          strata::run_batch_cuda(b, opt, {}, {}, &rep);
-          const strata::BatchTotals t = strata::batch_totals(b);
-          const double bw = bytes_per_newton * t.newton_iterations / rep.kernel_s;
-          const double fl = flops_per_newton * t.newton_iterations / rep.kernel_s;
-          const bool picked = strata::parse_mapping_request(mapping, n, info.sm_count) ==
-                              strata::choose_mapping(n, info.sm_count);
-          fmt::print("{:>9} {:>7}{} {:>4}{} {:>5} {:>7} {:>9.3f} {:>9.3f} {:>12.1f} {:>10.1f} {:>12.3f} {:>10.1f} {:>7.1f} "
-                     "{:>10.1f} {:>7.2f} {:>7}\n",
-                     n, mapping, picked ? "*" : " ", rep.max_registers, regs == 0 ? "*" : " ", block, rep.chunks, rep.wall_s, rep.kernel_s, n / rep.wall_s,
-                     double(t.time_steps) / n, double(t.newton_iterations) / std::max<long>(1, t.time_steps),
-                     bw / 1e9, 100.0 * bw / info.peak_bandwidth_B_s, fl / 1e9, 100.0 * fl / info.peak_fp64_flop_s,
-                     t.failed);
-          std::fflush(stdout);
-        }
+          for (const std::string& mapping : gpu_mappings) {
+            opt.mapping = mapping;
+            opt.max_registers = regs;
+            opt.block_size = block;
+            strata::Batch b = strata::build_batch(cycle(pool, n), strata::Layout::Interleaved);
+            strata::CudaRunReport rep;
+            strata::run_batch_cuda(b, opt, {}, {}, &rep);
+            print_gpu_row(b, rep, opt, info, bytes_per_newton, flops_per_newton);
+          }
     if (!solve_bench) return 0;
     const int cells = static_cast<int>(probe.shape.nx);
     fmt::print("\nNewton linear solve alone (3x3 blocks, 2 right-hand sides, random diagonally dominant), per solve\n");

@@ -158,7 +158,7 @@ TEST(MpiRuns, KilledWorkerRankLeavesAFileThatResumeCompletes) {
                       tmp.path()).exit_code, 0);
   std::string killed;
   int64_t partial = 0;
-  for (int wait_ms : {400, 800, 1600, 3000}) {
+  for (int wait_ms : kKillDelaysMs) {
     const std::string out = (tmp.path() / ("killed_" + std::to_string(wait_ms) + ".h5")).string();
     const pid_t launcher = spawn({kMpirun, "--oversubscribe", "--bind-to", "none", "-n", "2", kBinary, "simulate",
                                   scen.string(), "--quiet", "--threads", "1", "--out", out});

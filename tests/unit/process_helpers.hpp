@@ -20,6 +20,12 @@ namespace fs = std::filesystem;
 
 inline const std::string kBinary = STRATA_BINARY;
 
+// Delays after which the kill tests stop a run, tried in turn until one catches it
+// part-way (some batches in its file, not all). Dense, because how long a run takes
+// differs between machines: a 120-evaluation campaign took 0.9 s on one where the
+// old ladder {400, 900, 1800} found nothing at 400 ms and a finished run at 900 ms.
+inline const std::vector<int> kKillDelaysMs = {150, 300, 450, 600, 800, 1000, 1300, 1700, 2200, 3000, 4000};
+
 inline std::string slurp(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream ss;

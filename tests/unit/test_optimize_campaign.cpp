@@ -46,8 +46,8 @@ fs::path small_campaign(const fs::path& dir, long budget) {
 // Runs `strata <args...> --out killed` and kills it with SIGKILL once part of its
 // designs are in the file (fewer than total), retrying with longer waits.
 bool kill_part_way(const std::vector<std::string>& args, const std::string& killed, int64_t total,
-                   std::initializer_list<int> waits_ms) {
-  for (int wait_ms : waits_ms) {
+                   const std::vector<int>& delays_ms = kKillDelaysMs) {
+  for (int wait_ms : delays_ms) {
     fs::remove(killed);
     std::vector<std::string> argv = {kBinary};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -102,7 +102,7 @@ TEST(OptimizeCampaign, KilledCampaignResumesToTheSamePopulation) {
   ASSERT_EQ(run_strata("optimize " + sh_quote(scen.string()) + " --out " + sh_quote(full) + " --quiet --threads 1",
                        tmp.path()).exit_code, 0);
   // Kill a second run part-way (retrying until it is caught between batches).
-  ASSERT_TRUE(kill_part_way({"optimize", scen.string()}, killed, 120, {400, 900, 1800}))
+  ASSERT_TRUE(kill_part_way({"optimize", scen.string()}, killed, 120))
       << "could not kill the campaign part-way";
   const RunResult resumed =
       run_strata("optimize " + sh_quote(scen.string()) + " --resume " + sh_quote(killed) + " --quiet --threads 1", tmp.path());

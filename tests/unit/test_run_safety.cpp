@@ -67,7 +67,7 @@ void expect_consistent_rows(const std::string& path, int64_t rows) {
 // Starts a run and signals it once it has been going for a while, so that some but
 // not all batches are done; retries with a longer wait if it was too early.
 std::string interrupted_run(const fs::path& dir, const fs::path& scenario, int sig) {
-  for (int wait_ms : {300, 700, 1500, 3000}) {
+  for (int wait_ms : kKillDelaysMs) {
     const std::string out = (dir / ("run_" + std::to_string(sig) + "_" + std::to_string(wait_ms) + ".h5")).string();
     const pid_t pid = spawn({kBinary, "simulate", scenario.string(), "--out", out, "--quiet", "--threads", "1"});
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
