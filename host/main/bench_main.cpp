@@ -38,7 +38,7 @@ std::vector<strata::ResolvedVariant> cycle(const std::vector<strata::ResolvedVar
 
 // One row of the GPU table: the launch shape, throughput and the cost model's
 // bandwidth and FP64 rate against the device's peaks; '*' marks what the rules pick.
-void print_gpu_row(const strata::Batch& b, const strata::CudaRunReport& rep, const strata::CudaRunOptions& opt,
+void print_gpu_row(strata::Batch& b, const strata::CudaRunReport& rep, const strata::CudaRunOptions& opt,
                    const strata::CudaDeviceInfo& info, double bytes_per_newton, double flops_per_newton) {
   const long n = b.n_variants;
   const strata::BatchTotals t = strata::batch_totals(b);
@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   CLI::App app{"strata_bench: throughput of batched DFN variants on the CPU and, where present, a CUDA GPU"};
   std::string scenario = std::string(STRATA_SOURCE_DIR) + "/scenarios/bench_bilayer_3C.toml";
   int variants = 1000;
+  size_t distinct = 0;  // 0: every design of the scenario
   std::vector<int> threads_list, gpu_variants = {1000, 10000, 100000}, gpu_registers, gpu_block_sizes;
   std::vector<std::string> gpu_mappings = {"thread", "warp"};
   std::string layout = "blocked", device = "all";
@@ -69,6 +70,10 @@ int main(int argc, char** argv) {
   double flops_per_newton = 30000.0;
   app.add_option("--scenario", scenario, "scenario whose variants are cycled to fill the batch")->check(CLI::ExistingFile);
   app.add_option("--variants", variants, "CPU batch size")->check(CLI::PositiveNumber);
+  app.add_option("--distinct", distinct,
+                 "cycle only the scenario's first N designs (1: every variant the same design, no divergence "
+                 "between the threads of a warp)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--threads", threads_list, "thread counts to run (default: all cores, then 1)");
   app.add_option("--layout", layout, "CPU layout: blocked or interleaved")->check(CLI::IsMember({"blocked", "interleaved"}));
   app.add_option("--device", device, "all (CPU, then the GPU when one is visible), cpu or cuda")
@@ -94,7 +99,8 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
   }
-  const std::vector<strata::ResolvedVariant> pool = strata::resolve_variants(base);
+  std::vector<strata::ResolvedVariant> pool = strata::resolve_variants(base);
+  if (distinct > 0 && distinct < pool.size()) pool.resize(distinct);
   const std::vector<strata::ResolvedVariant> vars = cycle(pool, variants);
 
   fmt::print("strata_bench {} ({}), scenario {}: {} variants ({} distinct), {} protocol step(s), "
