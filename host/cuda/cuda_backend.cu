@@ -1,5 +1,6 @@
 // The CUDA backend: allocation, transfers, launch, progress; nothing else. The
-// numerics are kernels/dfn_protocol.hpp, launched by kernels/cuda/protocol_kernel.cu.
+// numerics are kernels/dfn_protocol.hpp, launched by kernels/cuda/protocol_kernels.cuh
+// (compiled once per register cap).
 // A batch too large for the device runs in chunks (host/gpu_plan.hpp); a chunk
 // whose allocation fails with cudaErrorMemoryAllocation is halved and retried.
 #include <cuda_runtime.h>
