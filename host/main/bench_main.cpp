@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <stdexcept>
@@ -136,6 +137,20 @@ int main(int argc, char** argv) {
                  double(t.time_steps) / b.n_variants, double(t.newton_iterations) / std::max<long>(1, t.time_steps),
                  1e3 * st.wall_s * st.threads / b.n_variants, t.failed);
     }
+  }
+  // What a GPU warp of consecutive variants would lose by waiting for its slowest one
+  // (the CPU run's Newton counts; docs/performance.md, divergence).
+  if (device != "cuda") {
+    strata::Batch b = strata::build_batch(vars, strata::Layout::Blocked);
+    strata::run_batch_cpu(b, threads_list.front());
+    std::vector<long> newton(b.n_variants);
+    for (int v = 0; v < b.n_variants; ++v)
+      newton[v] = static_cast<long>(b.view(v)[b.shape.o_misc + strata::kMiscNewtonIters]);
+    const double in_order = strata::warp_lane_efficiency(newton);
+    std::sort(newton.begin(), newton.end());
+    fmt::print("\nwarp lanes busy if a warp of 32 consecutive variants only waited for its slowest (Newton "
+               "iterations): {:.3f} in batch order, {:.3f} sorted by work\n",
+               in_order, strata::warp_lane_efficiency(newton));
   }
   if (device == "cpu") return 0;
 
