@@ -91,7 +91,12 @@ std::string CudaVariantRunner::device_description() const {
           ? fmt::format("warp per variant below {} variants per batch, else thread per variant",
                         kWarpMappingVariantsPerSm * std::max(1, info_.sm_count))
           : mapping_name(parse_mapping_request(options_.mapping, 1, 1));
-  return cuda_device_description(info_) + "; " + mapping + "; trajectories re-simulated on " +
+  const std::string registers =
+      options_.max_registers == 0
+          ? fmt::format("64 registers per thread above {} variants per thread-mapped chunk, else 255",
+                        kRegisterCapWaves * kThreadsPerSmAt255Registers * std::max(1, info_.sm_count))
+          : fmt::format("{} registers per thread", options_.max_registers);
+  return cuda_device_description(info_) + "; " + mapping + "; " + registers + "; trajectories re-simulated on " +
          cpu_device_description(threads());
 }
 

@@ -238,6 +238,7 @@ TEST(CudaBackend, RunnerGivesTheCpuRunnersPopulation) {
     EXPECT_LE(rel(b.results[v].steps[0].capacity_mAh_g, a.results[v].steps[0].capacity_mAh_g), 1e-10) << v;
   }
   EXPECT_NE(gpu.device_description().find("CUDA: "), std::string::npos);
+  EXPECT_NE(gpu.device_description().find("registers per thread"), std::string::npos);
   EXPECT_NE(gpu.summary().find("chunk"), std::string::npos);
 }
 
