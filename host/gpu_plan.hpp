@@ -1,7 +1,8 @@
 #pragma once
 // Pure decisions of the CUDA backend, testable without a GPU: how many variants go
-// to the device at once (chunking), which thread mapping a batch gets, and which
-// device a run uses (--device auto|cpu|cuda). host/cuda/ applies them.
+// to the device at once (chunking), which thread mapping and register cap a batch gets,
+// and which device a run uses (--device auto|cpu|cuda). host/cuda/ applies them. Also
+// the warp lane-efficiency model that strata_bench prints.
 #include <cstddef>
 #include <string>
 #include <vector>

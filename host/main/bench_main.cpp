@@ -122,11 +122,14 @@ int main(int argc, char** argv) {
              ac.accesses_per_step(), 8.0 * ac.accesses_per_step(), 16.0 * ac.record_doubles,
              flops_per_newton * newton_per_step);
 
-  // 2. CPU.
+  // 2. CPU. The first row's Newton counts per variant also give what a GPU warp of
+  // consecutive variants would lose by waiting for its slowest one (docs/performance.md,
+  // divergence).
   if (device != "cuda") {
     fmt::print("\nCPU ({} layout)\n", layout);
     fmt::print("{:>8} {:>9} {:>9} {:>12} {:>16} {:>12} {:>14} {:>10} {:>8}\n", "threads", "variants", "wall_s",
                "variants/s", "variants/s/core", "steps/var", "newton/step", "ms/var", "failed");
+    std::vector<long> newton;
     for (int threads : threads_list) {
       strata::Batch b = strata::build_batch(vars, layout == "interleaved" ? strata::Layout::Interleaved
                                                                           : strata::Layout::Blocked);
@@ -136,16 +139,10 @@ int main(int argc, char** argv) {
                  b.n_variants, st.wall_s, b.n_variants / st.wall_s, b.n_variants / st.wall_s / st.threads,
                  double(t.time_steps) / b.n_variants, double(t.newton_iterations) / std::max<long>(1, t.time_steps),
                  1e3 * st.wall_s * st.threads / b.n_variants, t.failed);
+      if (newton.empty())
+        for (int v = 0; v < b.n_variants; ++v)
+          newton.push_back(static_cast<long>(b.view(v)[b.shape.o_misc + strata::kMiscNewtonIters]));
     }
-  }
-  // What a GPU warp of consecutive variants would lose by waiting for its slowest one
-  // (the CPU run's Newton counts; docs/performance.md, divergence).
-  if (device != "cuda") {
-    strata::Batch b = strata::build_batch(vars, strata::Layout::Blocked);
-    strata::run_batch_cpu(b, threads_list.front());
-    std::vector<long> newton(b.n_variants);
-    for (int v = 0; v < b.n_variants; ++v)
-      newton[v] = static_cast<long>(b.view(v)[b.shape.o_misc + strata::kMiscNewtonIters]);
     const double in_order = strata::warp_lane_efficiency(newton);
     std::sort(newton.begin(), newton.end());
     fmt::print("\nwarp lanes busy if a warp of 32 consecutive variants only waited for its slowest (Newton "

@@ -3,6 +3,7 @@
 // the warp mapping.
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "kernels/cuda/protocol_kernels.cuh"
 
@@ -13,12 +14,14 @@ STRATA_DECLARE_PROTOCOL_LAUNCHERS(2)
 STRATA_DECLARE_PROTOCOL_LAUNCHERS(4)
 
 namespace {
-// Resident blocks of kMaxCudaBlockSize threads per SM that cap the registers at max_registers.
-int min_blocks_for(int max_registers) {
+// Calls launch(std::integral_constant<int, MinBlocks>) with the resident blocks of
+// kMaxCudaBlockSize threads per SM that cap the registers at max_registers.
+template <class Launch>
+void with_register_cap(int max_registers, const Launch& launch) {
   switch (max_registers) {
-    case 255: return 1;
-    case 128: return 2;
-    case 64: return 4;
+    case 255: return launch(std::integral_constant<int, 1>{});
+    case 128: return launch(std::integral_constant<int, 2>{});
+    case 64: return launch(std::integral_constant<int, 4>{});
   }
   throw std::invalid_argument("protocol kernel register cap " + std::to_string(max_registers) +
                               ": compiled caps are 255, 128 and 64");
@@ -49,27 +52,19 @@ void launch_transpose(const double* from, double* to, int m, long n_fields, long
 void launch_run_protocol(const DfnShape& S, const SharedTables& tables, double* records, double* outputs, int m,
                          const ProtocolStep* steps, int n_steps, unsigned int* finished, int block_size,
                          int max_registers, cudaStream_t stream) {
-  switch (min_blocks_for(max_registers)) {
-    case 1: return launch_run_protocol_capped<1>(S, tables, records, outputs, m, steps, n_steps, finished, block_size, stream);
-    case 2: return launch_run_protocol_capped<2>(S, tables, records, outputs, m, steps, n_steps, finished, block_size, stream);
-    default: return launch_run_protocol_capped<4>(S, tables, records, outputs, m, steps, n_steps, finished, block_size, stream);
-  }
+  with_register_cap(max_registers, [&](auto min_blocks) {
+    launch_run_protocol_capped<min_blocks()>(S, tables, records, outputs, m, steps, n_steps, finished, block_size,
+                                             stream);
+  });
 }
 
 void launch_run_protocol_warps(const DfnShape& S_team, const SharedTables& tables, double* records, double* outputs,
                                long out_size, int m, const ProtocolStep* steps, int n_steps, unsigned int* finished,
                                int block_size, int max_registers, cudaStream_t stream) {
-  switch (min_blocks_for(max_registers)) {
-    case 1:
-      return launch_run_protocol_warps_capped<1>(S_team, tables, records, outputs, out_size, m, steps, n_steps,
-                                                 finished, block_size, stream);
-    case 2:
-      return launch_run_protocol_warps_capped<2>(S_team, tables, records, outputs, out_size, m, steps, n_steps,
-                                                 finished, block_size, stream);
-    default:
-      return launch_run_protocol_warps_capped<4>(S_team, tables, records, outputs, out_size, m, steps, n_steps,
-                                                 finished, block_size, stream);
-  }
+  with_register_cap(max_registers, [&](auto min_blocks) {
+    launch_run_protocol_warps_capped<min_blocks()>(S_team, tables, records, outputs, out_size, m, steps, n_steps,
+                                                   finished, block_size, stream);
+  });
 }
 
 }  // namespace strata
