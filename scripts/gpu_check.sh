@@ -3,9 +3,9 @@
 # scripts/gpu_bundle.sh made, see below), run the `gpu` tests
 # (CPU vs GPU on 1,000 mixed designs in both mappings, chunked vs unchunked, failure isolation,
 # CUB/Thrust, warp PCR vs thread Thomas) and the default tests, run the benchmark
-# (CPU, GPU at 1k/10k/100k variants in both mappings, the linear-solve mappings), a sweep of the
-# kernels' register caps (128 and 64 against 255), an Nsight Compute profile of one launch
-# where ncu is present, and print a short table last. Every stage has a time limit
+# (CPU, GPU at 1k/10k/100k variants in both mappings, the linear-solve mappings), a sweep of
+# launch shapes (block size x register cap x batch size), Nsight Compute profiles of one
+# launch per mapping where ncu is present, and print a short table last. Every stage has a time limit
 # (STRATA_GPU_CHECK_LIMIT_S, default 150 s each) and writes line by line, so a short lease
 # still returns what finished. Everything is also written to $OUT (default
 # /tmp/strata_gpu_check). Figures go to docs/performance.md ("GPU backend").
