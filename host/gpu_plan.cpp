@@ -49,20 +49,6 @@ int choose_register_cap(long n_variants, int sm_count, GpuMapping mapping) {
   return n_variants > kRegisterCapWaves * kThreadsPerSmAt255Registers * std::max(1, sm_count) ? 64 : 255;
 }
 
-double warp_lane_efficiency(const std::vector<long>& work, int lanes) {
-  double busy = 0.0, held = 0.0;
-  for (size_t first = 0; first < work.size(); first += lanes) {
-    const size_t end = std::min(work.size(), first + lanes);
-    long most = 0;
-    for (size_t v = first; v < end; ++v) {
-      busy += work[v];
-      most = std::max(most, work[v]);
-    }
-    held += double(most) * (end - first);
-  }
-  return held > 0.0 ? busy / held : 1.0;
-}
-
 DeviceRequest parse_device_request(const std::string& text) {
   if (text == "auto") return DeviceRequest::Auto;
   if (text == "cpu") return DeviceRequest::Cpu;

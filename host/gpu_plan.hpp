@@ -1,8 +1,8 @@
 #pragma once
 // Pure decisions of the CUDA backend, testable without a GPU: how many variants go
 // to the device at once (chunking), which thread mapping and register cap a batch gets,
-// and which device a run uses (--device auto|cpu|cuda). host/cuda/ applies them. Also
-// the warp lane-efficiency model that strata_bench prints.
+// and which device a run uses (--device auto|cpu|cuda). host/cuda/ applies them. (How
+// the variants of a warp keep in step: host/warp_model.hpp.)
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -58,12 +58,6 @@ GpuMapping parse_mapping_request(const std::string& request, long n_variants, in
 constexpr long kThreadsPerSmAt255Registers = 256;
 constexpr long kRegisterCapWaves = 2;
 int choose_register_cap(long n_variants, int sm_count, GpuMapping mapping);
-
-// The share of lane time doing work when a warp runs `lanes` consecutive variants and
-// finishes with the slowest: sum(work) / sum over warps (lanes in the warp x most work
-// in the warp). work: per variant, e.g. Newton iterations. 1 for equal work; a bound
-// on what ordering a batch by work could recover (the last warp counts its own lanes).
-double warp_lane_efficiency(const std::vector<long>& work, int lanes = 32);
 
 // --device: auto picks CUDA when the backend is built and a device is visible.
 enum class DeviceRequest { Auto, Cpu, Cuda };

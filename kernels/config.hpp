@@ -3,9 +3,11 @@
 #if defined(__CUDACC__)
 #define STRATA_HD __host__ __device__
 #define STRATA_INLINE __forceinline__
+#define STRATA_NOINLINE __noinline__
 #else
 #define STRATA_HD
 #define STRATA_INLINE inline
+#define STRATA_NOINLINE
 #endif
 
 namespace strata {

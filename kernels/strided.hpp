@@ -18,6 +18,12 @@ struct Strided {
   STRATA_HD Strided at(std::ptrdiff_t k) const { return Strided{base + k * stride, stride}; }
 };
 
+// Element k onwards of a view, or of a plain array (k elements further on).
+template <class View>
+STRATA_HD auto view_from(const View& v, std::ptrdiff_t k) -> decltype(v.at(k)) { return v.at(k); }
+template <class T>
+STRATA_HD T* view_from(T* p, std::ptrdiff_t k) { return p + k; }
+
 enum class Layout : int { Blocked = 0, Interleaved = 1 };
 
 // The view of variant v in a buffer of n_variants records of record_size elements.

@@ -69,7 +69,7 @@ STRATA_HD inline TrajectoryLayout trajectory_layout_of(const DfnShape& S, const 
 }
 
 template <class V>
-STRATA_HD double slot_sodium_mol_m2(const DfnShape& S, const V& v, long ox, int s);  // dfn_protocol.hpp
+STRATA_HD double slot_sodium_mol_m2(const DfnShape& S, const V& v, long ox, int s);  // dfn_step.hpp
 
 // Appends a sample (thinning the series 2:1 when it is full).
 template <class V, class VT>

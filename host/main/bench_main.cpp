@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <numeric>
 #include <stdexcept>
 
 #include "host/build_info.hpp"
@@ -24,6 +25,7 @@
 #include "host/cpu_backend.hpp"
 #include "host/cuda_runner.hpp"
 #include "host/gpu_plan.hpp"
+#include "host/warp_model.hpp"
 #include "host/results.hpp"
 #include "host/scenario_loader.hpp"
 #include "host/simulate.hpp"
@@ -122,14 +124,12 @@ int main(int argc, char** argv) {
              ac.accesses_per_step(), 8.0 * ac.accesses_per_step(), 16.0 * ac.record_doubles,
              flops_per_newton * newton_per_step);
 
-  // 2. CPU. The first row's Newton counts per variant also give what a GPU warp of
-  // consecutive variants would lose by waiting for its slowest one (docs/performance.md,
-  // divergence).
+  // 2. CPU, then what the batch's work says about a GPU warp of 32 consecutive
+  // variants run in lockstep (host/warp_model.hpp, docs/performance.md divergence).
   if (device != "cuda") {
     fmt::print("\nCPU ({} layout)\n", layout);
     fmt::print("{:>8} {:>9} {:>9} {:>12} {:>16} {:>12} {:>14} {:>10} {:>8}\n", "threads", "variants", "wall_s",
                "variants/s", "variants/s/core", "steps/var", "newton/step", "ms/var", "failed");
-    std::vector<long> newton;
     for (int threads : threads_list) {
       strata::Batch b = strata::build_batch(vars, layout == "interleaved" ? strata::Layout::Interleaved
                                                                           : strata::Layout::Blocked);
@@ -139,15 +139,19 @@ int main(int argc, char** argv) {
                  b.n_variants, st.wall_s, b.n_variants / st.wall_s, b.n_variants / st.wall_s / st.threads,
                  double(t.time_steps) / b.n_variants, double(t.newton_iterations) / std::max<long>(1, t.time_steps),
                  1e3 * st.wall_s * st.threads / b.n_variants, t.failed);
-      if (newton.empty())
-        for (int v = 0; v < b.n_variants; ++v)
-          newton.push_back(static_cast<long>(b.view(v)[b.shape.o_misc + strata::kMiscNewtonIters]));
     }
-    const double in_order = strata::warp_lane_efficiency(newton);
-    std::sort(newton.begin(), newton.end());
-    fmt::print("\nwarp lanes busy if a warp of 32 consecutive variants only waited for its slowest (Newton "
-               "iterations): {:.3f} in batch order, {:.3f} sorted by work\n",
-               in_order, strata::warp_lane_efficiency(newton));
+    strata::Batch traced = strata::build_batch(vars, strata::Layout::Blocked);
+    const std::vector<strata::AttemptTrace> traces = strata::trace_attempts(traced);
+    const strata::WarpLoopModel m = strata::warp_loop_model(traces);
+    std::vector<long> totals;
+    for (const strata::AttemptTrace& t : traces)
+      totals.push_back(std::accumulate(t.newton_iterations.begin(), t.newton_iterations.end(), 0L));
+    std::sort(totals.begin(), totals.end());
+    fmt::print("\nwarp lanes busy with Newton iterations, 32 consecutive variants per warp in lockstep (model):\n"
+               "  nested loops (integrator before 2026-12-04)  {:.3f}\n"
+               "  one attempt per pass (this integrator)       {:.3f}\n"
+               "  one Newton iteration per pass                {:.3f} in batch order, {:.3f} sorted by work\n",
+               m.nested, m.flat_attempts, m.flat_iterations, strata::warp_lane_efficiency(totals));
   }
   if (device == "cpu") return 0;
 

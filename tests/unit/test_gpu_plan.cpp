@@ -80,15 +80,6 @@ TEST(GpuRegisterCapRule, SixtyFourRegistersBeyondTwoWavesOfOneThreadPerVariant) 
                                       std::end(kCudaRegisterCaps));  // the rule picks compiled caps
 }
 
-TEST(WarpLaneEfficiency, SlowestVariantHoldsItsWarp) {
-  EXPECT_DOUBLE_EQ(warp_lane_efficiency(std::vector<long>(64, 7)), 1.0);
-  std::vector<long> w(32, 1);
-  w[5] = 4;  // one slow lane: 35 of 128 lane-units busy
-  EXPECT_DOUBLE_EQ(warp_lane_efficiency(w), 35.0 / 128.0);
-  EXPECT_DOUBLE_EQ(warp_lane_efficiency({2, 4, 1}, 2), (6.0 + 1.0) / (8.0 + 1.0));  // last warp: its own lane
-  EXPECT_DOUBLE_EQ(warp_lane_efficiency({}), 1.0);
-}
-
 TEST(GpuMappingRule, RequestsOverrideTheRule) {
   EXPECT_EQ(parse_mapping_request("auto", 1000, 132), GpuMapping::WarpPerVariant);
   EXPECT_EQ(parse_mapping_request("auto", 100000, 132), GpuMapping::ThreadPerVariant);

@@ -1,0 +1,244 @@
+#pragma once
+// The pieces of one implicit time step that the integrator (dfn_protocol.hpp) strings
+// together: state copies, the consistent initial state, the predictor, the local
+// error estimate, the event functions of protocol limits, and the charge bookkeeping
+// of the step outputs. A team of lanes may share a variant (kernels/team.hpp): loops
+// over the state are split among the lanes, scalars are the same on every lane.
+#include <cmath>
+
+#include "kernels/config.hpp"
+#include "kernels/dfn_layout.hpp"
+#include "kernels/dfn_newton.hpp"
+#include "kernels/dfn_physics.hpp"
+#include "kernels/materials.hpp"
+#include "kernels/protocol_step.hpp"
+#include "kernels/strided.hpp"
+#include "kernels/team.hpp"
+
+namespace strata {
+
+// What each protocol step reports, per variant: kStepOutFields values, then one
+// value per slot (charge passed by that slot's material in that layer, C/m2,
+// > 0 on charge).
+enum StepOutField : int {
+  kOutCapacity_C_m2 = 0,  // integral of |I| dt
+  kOutCharge_C_m2,        // integral of I dt (> 0 on charge)
+  kOutEnergy_J_m2,        // integral of V I dt (> 0 on charge)
+  kOutEndPotential_V,
+  kOutEndCurrent_A_m2,
+  kOutDuration_s,
+  kOutTimeSteps,
+  kOutNewtonIterations,
+  kOutEndReason,          // StepEnd
+  kStepOutFields
+};
+
+enum class StepEnd : int {
+  NotRun = 0,
+  Limit = 1,           // the limit was reached and located to its tolerance
+  Duration = 2,        // the step's time ran out
+  Failed = 3,          // the variant failed in this step
+  AtStart = 4,         // the limit held already within the first 1e-4 s of the step
+  LimitUnlocated = 5,  // the limit was reached but the event search stopped above tolerance
+};
+
+constexpr double kFirstStep_s = 0.1;   // first time step of every protocol step
+constexpr double kMinStep_s = 1e-7;    // below this a failing step fails the variant
+constexpr int kMaxEventIterations = 40;
+constexpr double kMinFirstStep_s = 1e-4;  // an event within this first step ends the step at its start
+
+STRATA_HD inline int step_out_size(const DfnShape& S) { return kStepOutFields + S.n_slots; }
+
+// Barriers on both sides: every lane may still be reading the target (the measured
+// potential, the event function), and reads the copy after.
+template <class V, class Team = SerialTeam>
+STRATA_HD void copy_state(const DfnShape& S, const V& v, long from, long to, const Team& t = Team{}) {
+  t.sync();
+  for (long k = t.rank(); k < S.state_size; k += t.size()) v[to + k] = v[from + k];
+  t.sync();
+}
+
+// Sodium held by slot s's particles (mol per m2 of electrode), from state copy ox.
+template <class V>
+STRATA_HD double slot_sodium_mol_m2(const DfnShape& S, const V& v, long ox, int s) {
+  int layer = 0;
+  while (layer + 1 < S.n_layers && S.layer_first_slot[layer + 1] <= s) ++layer;
+  const int local = s - S.layer_first_slot[layer];
+  const long sp = S.o_slot + (long)kSlotParams * s;
+  const double R = v[sp + kSlotRadius_m], vf = v[sp + kSlotVolumeFraction];
+  double rf[kMaxShells + 1];
+  ShellGrid{R, S.nr, v[S.o_scalar + kShellRatio]}.faces(rf);
+  const double particle_volume = R * R * R / 3.0;  // / 4 pi, as ShellGrid::volume
+  double total = 0.0;
+  for (int i = S.layer_first_cell[layer]; i < S.layer_first_cell[layer + 1]; ++i) {
+    const long col = S.cell_first_col[i] + local;
+    double n = 0.0;
+    for (int k = 0; k < S.nr; ++k) n += ShellGrid::volume(rf, k) * v[ox + S.s_cs() + col * S.nr + k];
+    total += v[S.o_dx + i] * vf * n / particle_volume;
+  }
+  return total;
+}
+
+// Sodium slot s's particles hold when all are at stoichiometry x (mol/m2).
+template <class V>
+STRATA_HD double slot_sodium_at_mol_m2(const DfnShape& S, const V& v, int s, double x) {
+  int layer = 0;
+  while (layer + 1 < S.n_layers && S.layer_first_slot[layer + 1] <= s) ++layer;
+  const long sp = S.o_slot + (long)kSlotParams * s;
+  double thickness = 0.0;
+  for (int i = S.layer_first_cell[layer]; i < S.layer_first_cell[layer + 1]; ++i) thickness += v[S.o_dx + i];
+  return thickness * v[sp + kSlotVolumeFraction] * v[sp + kSlotCmax_mol_m3] * x;
+}
+
+template <class V>
+STRATA_HD double electrolyte_sodium_mol_m2(const DfnShape& S, const V& v, long ox) {
+  double total = 0.0;
+  for (int i = 0; i < S.nx; ++i) total += v[S.o_dx + i] * v[S.o_eps + i] * v[ox + S.s_ce() + i];
+  return total;
+}
+
+// Initial guess from the parameters, then a consistent solve at zero current.
+template <class V, class Team = SerialTeam>
+STRATA_HD VariantStatus initialize_state(const DfnShape& S, const SharedTables& tab, const V& v,
+                                         const Team& t = Team{}) {
+  const long ox = S.o_x;
+  const double T_K = v[S.o_scalar + kTemperature_K];
+  for (int i = t.rank(); i < S.nx; i += t.size()) {
+    v[ox + S.s_ce() + i] = v[S.o_scalar + kCeInit_mol_m3];
+    v[ox + S.s_phie() + i] = 0.0;
+    v[ox + S.s_phis() + i] = 0.0;
+  }
+  t.sync();
+  for (int i = t.rank(); i < S.ne; i += t.size()) {
+    const int layer = S.cell_layer[i];
+    double phis = 0.0;
+    for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
+      const long sp = S.o_slot + (long)kSlotParams * s;
+      const double x0 = v[sp + kSlotXInit];
+      for (int k = 0; k < S.nr; ++k) v[ox + S.s_cs() + (long)col * S.nr + k] = x0 * v[sp + kSlotCmax_mol_m3];
+      v[ox + S.s_j() + col] = 0.0;
+      if (col == S.cell_first_col[i])
+        phis = eval_ocp_V(tab.data, tab.materials[(int)v[sp + kSlotMaterialId]].ocp, x0, T_K);
+    }
+    v[ox + S.s_phis() + i] = phis;
+  }
+  if (t.leader()) {
+    v[ox + S.s_I()] = 0.0;
+    for (int k = 0; k < kMiscFields; ++k) v[S.o_misc + k] = 0.0;
+  }
+  t.sync();
+  copy_state(S, v, ox, S.o_xold, t);
+  copy_state(S, v, ox, S.o_xprev, t);
+  StepControl rest;
+  const ReferencePoint ref = locate_reference(S, v);
+  // The guess may be far from the mixed potential of a blend or multilayer: allow
+  // several rounds of Newton iterations.
+  for (int round = 0; round < 4; ++round) {
+    const NewtonResult r = newton_step(S, tab, v, 1e-6, rest, ref, t);
+    if (r.converged) return VariantStatus::Ok;
+    if (r.not_finite) return VariantStatus::NotFinite;
+    if (r.singular) return VariantStatus::LinearSolveFailed;
+  }
+  return VariantStatus::NewtonFailed;
+}
+
+// Guess for the step from xold to xold + dt: linear extrapolation through the
+// previous accepted state when there is one, kept inside physical ranges.
+template <class V, class Team = SerialTeam>
+STRATA_HD void predict_state(const DfnShape& S, const V& v, double dt, double dt_prev, const Team& t = Team{}) {
+  const long ox = S.o_x, oo = S.o_xold, op = S.o_xprev;
+  const double f = dt_prev > 0.0 ? dt / dt_prev : 0.0;
+  t.sync();
+  for (long k = t.rank(); k < S.state_size; k += t.size()) v[ox + k] = v[oo + k] + f * (v[oo + k] - v[op + k]);
+  t.sync();
+  for (int i = t.rank(); i < S.nx; i += t.size()) {
+    const long k = S.s_ce() + i;
+    if (v[ox + k] < 0.5 * v[oo + k]) v[ox + k] = v[oo + k];
+  }
+  for (int i = t.rank(); i < S.ne; i += t.size()) {
+    const int layer = S.cell_layer[i];
+    for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
+      const double cmax = v[S.o_slot + (long)kSlotParams * s + kSlotCmax_mol_m3];
+      for (int r = 0; r < S.nr; ++r) {
+        const long k = S.s_cs() + (long)col * S.nr + r;
+        const double c = v[ox + k], c0 = v[oo + k];
+        if (c < 0.5 * c0 || c > cmax - 0.5 * (cmax - c0)) v[ox + k] = c0;
+      }
+    }
+  }
+  t.sync();
+}
+
+// Local error of the accepted backward-Euler step, relative to the tolerance:
+// LTE ~ dt/(dt + dt_prev) * (x - x_pred) on the concentrations (the differential
+// unknowns), scaled by the initial electrolyte concentration and each particle's c_max.
+template <class V, class Team = SerialTeam>
+STRATA_HD double error_ratio(const DfnShape& S, const V& v, double dt, double dt_prev, const Team& t = Team{}) {
+  if (dt_prev <= 0.0) return 0.0;
+  const long ox = S.o_x, oo = S.o_xold, op = S.o_xprev;
+  const double f = dt / dt_prev, w = dt / (dt + dt_prev);
+  const double tol = v[S.o_scalar + kRelTol];
+  const double ce_scale = v[S.o_scalar + kCeInit_mol_m3];
+  double e = 0.0;
+  for (int i = t.rank(); i < S.nx; i += t.size()) {
+    const long k = S.s_ce() + i;
+    const double pred = v[oo + k] + f * (v[oo + k] - v[op + k]);
+    e = fmax(e, fabs(v[ox + k] - pred) / ce_scale);
+  }
+  for (int i = t.rank(); i < S.ne; i += t.size()) {
+    const int layer = S.cell_layer[i];
+    for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
+      const double cmax = v[S.o_slot + (long)kSlotParams * s + kSlotCmax_mol_m3];
+      for (int r = 0; r < S.nr; ++r) {
+        const long k = S.s_cs() + (long)col * S.nr + r;
+        const double pred = v[oo + k] + f * (v[oo + k] - v[op + k]);
+        e = fmax(e, fabs(v[ox + k] - pred) / cmax);
+      }
+    }
+  }
+  return w * t.max(e) / tol;
+}
+
+// The event function of a step: negative before the event, >= 0 once reached.
+template <class V>
+STRATA_HD double event_value(const DfnShape& S, const V& v, const ProtocolStep& st, const ReferencePoint& ref,
+                             double current_limit_A_m2) {
+  switch (st.limit) {
+    case LimitKind::VoltageAbove: return measured_potential_V(S, v, S.o_x, ref) - st.limit_value;
+    case LimitKind::VoltageBelow: return st.limit_value - measured_potential_V(S, v, S.o_x, ref);
+    case LimitKind::CurrentBelowAbsolute:
+    case LimitKind::CurrentBelowFraction: return current_limit_A_m2 - fabs(v[S.o_x + S.s_I()]);
+    default: return -1.0;
+  }
+}
+
+template <class V>
+STRATA_HD double event_tolerance(const DfnShape& S, const V& v, const ProtocolStep& st, double current_limit_A_m2) {
+  if (st.limit == LimitKind::VoltageAbove || st.limit == LimitKind::VoltageBelow)
+    return v[S.o_scalar + kVoltageTol_V];
+  return 1e-4 * current_limit_A_m2;
+}
+
+// Attempts a step of length dt from the state at o_xold, with the predictor. Not
+// inlined on the device: the integrator calls it from one place, and as a call the
+// Newton solve gets the registers to itself (at 255 registers the thread-per-variant
+// kernel spills nothing; inlined into the integrator's loop, 750 bytes).
+template <class V, class Team>
+STRATA_HD STRATA_NOINLINE NewtonResult attempt_step(const DfnShape& S, const SharedTables& tab, const V& v, double dt,
+                                                     double dt_prev, const StepControl& ctl, const ReferencePoint& ref,
+                                                     const Team& t) {
+  predict_state(S, v, dt, dt_prev, t);
+  return newton_step(S, tab, v, dt, ctl, ref, t);
+}
+
+// True when c_e in some cell is below 1% of the initial concentration (the
+// threshold of ElectrolyteDepleted; concentration overpotentials diverge as c_e -> 0).
+template <class V>
+STRATA_HD bool electrolyte_depleted(const DfnShape& S, const V& v) {
+  const double floor = 0.01 * v[S.o_scalar + kCeInit_mol_m3];
+  for (int i = 0; i < S.nx; ++i)
+    if (!(v[S.o_x + S.s_ce() + i] >= floor)) return true;
+  return false;
+}
+
+}  // namespace strata
