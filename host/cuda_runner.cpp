@@ -62,6 +62,14 @@ CudaRunOptions cuda_options_from_env() {
       throw std::invalid_argument(fmt::format("STRATA_CUDA_MAPPING={}: expected auto, thread or warp", m));
     }
   }
+  if (const char* p = std::getenv("STRATA_CUDA_PASS"); p && *p) {
+    o.pass = p;
+    try {
+      parse_pass_request(o.pass, GpuMapping::ThreadPerVariant);
+    } catch (const std::invalid_argument&) {
+      throw std::invalid_argument(fmt::format("STRATA_CUDA_PASS={}: expected auto, attempt or iteration", p));
+    }
+  }
   if (o.block_size < 32 || o.block_size > kMaxCudaBlockSize || o.block_size % 32)
     throw std::invalid_argument(fmt::format(
         "STRATA_CUDA_BLOCK_SIZE={}: expected a multiple of 32 in 32..{} (the protocol kernels use 255 registers "
@@ -96,7 +104,15 @@ std::string CudaVariantRunner::device_description() const {
           ? fmt::format("64 registers per thread above {} variants per thread-mapped chunk, else 255",
                         kRegisterCapWaves * kThreadsPerSmAt255Registers * std::max(1, info_.sm_count))
           : fmt::format("{} registers per thread", options_.max_registers);
-  return cuda_device_description(info_) + "; " + mapping + "; " + registers + "; trajectories re-simulated on " +
+  const std::string pass =
+      options_.pass == "auto"
+          ? std::string("one Newton iteration per pass with a thread per variant, one attempt with a warp")
+          : fmt::format("one {} per pass with a thread per variant",
+                        parse_pass_request(options_.pass, GpuMapping::ThreadPerVariant) == PassUnit::NewtonIteration
+                            ? "Newton iteration"
+                            : "attempt");
+  return cuda_device_description(info_) + "; " + mapping + "; " + registers + "; " + pass +
+         "; trajectories re-simulated on " +
          cpu_device_description(threads());
 }
 

@@ -49,6 +49,24 @@ int choose_register_cap(long n_variants, int sm_count, GpuMapping mapping) {
   return n_variants > kRegisterCapWaves * kThreadsPerSmAt255Registers * std::max(1, sm_count) ? 64 : 255;
 }
 
+PassUnit choose_pass_unit(GpuMapping mapping) {
+  return mapping == GpuMapping::ThreadPerVariant ? PassUnit::NewtonIteration : PassUnit::Attempt;
+}
+
+PassUnit parse_pass_request(const std::string& request, GpuMapping mapping) {
+  if (request == "auto") return choose_pass_unit(mapping);
+  if (request == "attempt") return PassUnit::Attempt;
+  if (request == "iteration") {
+    if (mapping == GpuMapping::WarpPerVariant)
+      throw std::invalid_argument("pass unit 'iteration': the warp-per-variant kernels run whole attempts per pass "
+                                  "(use auto or attempt with the warp mapping)");
+    return PassUnit::NewtonIteration;
+  }
+  throw std::invalid_argument("pass unit '" + request + "': expected auto, attempt or iteration");
+}
+
+const char* pass_unit_name(PassUnit unit) { return unit == PassUnit::NewtonIteration ? "iteration" : "attempt"; }
+
 DeviceRequest parse_device_request(const std::string& text) {
   if (text == "auto") return DeviceRequest::Auto;
   if (text == "cpu") return DeviceRequest::Cpu;

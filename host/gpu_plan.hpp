@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/pass_unit.hpp"
+
 namespace strata {
 
 // Device memory a batch chunk needs: per variant (record, outputs, status) and once
@@ -58,6 +60,19 @@ GpuMapping parse_mapping_request(const std::string& request, long n_variants, in
 constexpr long kThreadsPerSmAt255Registers = 256;
 constexpr long kRegisterCapWaves = 2;
 int choose_register_cap(long n_variants, int sm_count, GpuMapping mapping);
+
+// The integrator's pass unit (kernels/pass_unit.hpp) for a mapping. One thread per
+// variant: one Newton iteration per pass, so the threads of a warp (32 different
+// variants) wait only for the one with the most iterations in all; on the benchmark's
+// batch host/warp_model.hpp predicts 0.93 of lane time busy against 0.76 with a whole
+// attempt per pass, before the bookkeeping that every pass then branches into (not
+// yet measured on a GPU; docs/performance.md). One warp per variant: whole attempts
+// (one variant, nothing to keep in step), the only unit its kernels are compiled for.
+PassUnit choose_pass_unit(GpuMapping mapping);
+// "auto" (choose_pass_unit), "attempt" or "iteration"; throws std::invalid_argument
+// naming the allowed values otherwise, and for "iteration" with the warp mapping.
+PassUnit parse_pass_request(const std::string& request, GpuMapping mapping);
+const char* pass_unit_name(PassUnit unit);  // "attempt" or "iteration"
 
 // --device: auto picks CUDA when the backend is built and a device is visible.
 enum class DeviceRequest { Auto, Cpu, Cuda };

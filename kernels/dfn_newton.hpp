@@ -97,13 +97,25 @@ STRATA_HD V solve_block_system(const DfnShape& S, const V& v, const BlockSystem<
   return x;
 }
 
-// Newton solve of one implicit step of length dt from the state at o_xold; the
-// state at o_x is the initial guess and receives the solution. Every lane of the
-// team t calls it with the same arguments and gets the same result.
+// Where a Newton solve stands between its iterations.
+struct NewtonProgress {
+  int iterations = 0;     // done so far
+  double err_prev = 0.0;  // the last full (undamped) update's scaled size; 0 after a damped one
+};
+
+enum class NewtonIterate : int { Continue, Converged, NotFinite, Singular };
+
+// One Newton iteration of the implicit step of length dt from the state at o_xold,
+// updating the state at o_x (the first call's o_x is the initial guess). Every lane of
+// the team t calls it with the same arguments and gets the same result. Not inlined
+// on the device: the integrator calls it from one place, and as a call it gets the
+// registers to itself (at 255 registers the thread-per-variant kernel spills nothing;
+// inlined into the integrator's loop, 750 bytes).
 template <class V, class Team = SerialTeam>
-STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, const V& v, double dt_s,
-                                   const StepControl& ctl, const ReferencePoint& ref, const Team& t = Team{}) {
-  NewtonResult res;
+STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, const SharedTables& tab, const V& v,
+                                                         double dt_s, const StepControl& ctl,
+                                                         const ReferencePoint& ref, NewtonProgress& progress,
+                                                         const Team& t = Team{}) {
   const double* data = tab.data;
   const ElectrolyteFns& el = tab.electrolyte;
   const double T_K = v[S.o_scalar + kTemperature_K];
@@ -119,9 +131,9 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
   const double F = kFaraday_C_mol;
   const int r0 = t.rank(), dr = t.size();
 
-  double err_prev = 0.0;
-  for (int it = 0; it < kMaxNewtonIterations; ++it) {
-    res.iterations = it + 1;
+  const int it = progress.iterations++;
+  const double err_prev = progress.err_prev;
+  {
     t.sync();  // the previous update is complete everywhere
     for (long k = r0; k < 33L * nx; k += dr) v[oL + k] = 0.0;
     t.sync();
@@ -193,10 +205,7 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
       }
     }
 
-    if (t.any(singular)) {
-      res.singular = true;
-      return res;
-    }
+    if (t.any(singular)) return NewtonIterate::Singular;
 
     // --- accumulation and separator solid rows (same owners) ---
     for (int i = r0; i < nx; i += dr) {
@@ -296,10 +305,7 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
 
     bool solved = false;
     const V rhs = solve_block_system(S, v, sys, t, solved);
-    if (!solved) {
-      res.singular = true;
-      return res;
-    }
+    if (!solved) return NewtonIterate::Singular;
     // du = y1 - y2 dI, with r . du + d dI = -Rrow.
     double ry1 = 0.0, ry2 = 0.0;
     if (ctl.fixed_voltage) {
@@ -311,10 +317,7 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
       }
     }
     const double dI = (-Rrow - ry1) / (d_corner - ry2);
-    if (!(dI == dI)) {
-      res.not_finite = true;
-      return res;
-    }
+    if (!(dI == dI)) return NewtonIterate::NotFinite;
 
     // Damping factor that keeps concentrations inside their physical ranges.
     double lambda = 1.0;
@@ -373,19 +376,42 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
     if (t.leader()) v[oI] += lambda * dI;
     t.sync();
     err = t.max(err);
-    if (!(err == err) || !is_finite(v[oI])) {
-      res.not_finite = true;
-      return res;
-    }
+    if (!(err == err) || !is_finite(v[oI])) return NewtonIterate::NotFinite;
     // Converged when this update, or the next one estimated from the contraction
     // rate err/err_prev, is below the tolerance.
-    if (lambda == 1.0 && (err < kNewtonTolerance || (it > 0 && err < 1e-4 && err * err < kNewtonTolerance * err_prev))) {
-      res.converged = true;
-      return res;
-    }
-    err_prev = lambda == 1.0 ? err : 0.0;
+    if (lambda == 1.0 && (err < kNewtonTolerance || (it > 0 && err < 1e-4 && err * err < kNewtonTolerance * err_prev)))
+      return NewtonIterate::Converged;
+    progress.err_prev = lambda == 1.0 ? err : 0.0;
   }
-  return res;
+  return NewtonIterate::Continue;
+}
+
+// True when the solve has ended: an outcome other than Continue, or no iterations left.
+STRATA_HD inline bool newton_finished(NewtonIterate last, const NewtonProgress& p) {
+  return last != NewtonIterate::Continue || p.iterations >= kMaxNewtonIterations;
+}
+
+STRATA_HD inline NewtonResult newton_result(NewtonIterate last, const NewtonProgress& p) {
+  NewtonResult r;
+  r.converged = last == NewtonIterate::Converged;
+  r.not_finite = last == NewtonIterate::NotFinite;
+  r.singular = last == NewtonIterate::Singular;
+  r.iterations = p.iterations;
+  return r;
+}
+
+// Newton solve of one implicit step of length dt from the state at o_xold; the
+// state at o_x is the initial guess and receives the solution. Every lane of the
+// team t calls it with the same arguments and gets the same result.
+template <class V, class Team = SerialTeam>
+STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, const V& v, double dt_s,
+                                   const StepControl& ctl, const ReferencePoint& ref, const Team& t = Team{}) {
+  NewtonProgress p;
+  NewtonIterate last;
+  do {
+    last = newton_iteration(S, tab, v, dt_s, ctl, ref, p, t);
+  } while (!newton_finished(last, p));
+  return newton_result(last, p);
 }
 
 }  // namespace strata

@@ -7,15 +7,17 @@
 // counters), and values written once (misc counters, outputs, trajectories) are
 // written by the leader.
 //
-// The loop is flat: each pass makes exactly one attempt (predictor and Newton solve)
-// at some step length, then does that attempt's bookkeeping: reject and shrink,
-// accept, move the event bracket, end the protocol step and start the next. A
-// nested loop (protocol steps > time steps > event location) would be the same
-// arithmetic, but on a GPU the 32 variants of a warp run it in lockstep by loop
-// index: a variant locating its event, or starting its next protocol step, makes the
-// other 31 wait at the end of that inner loop. With one attempt per pass, variants at
-// different places in their protocols still share the Newton solve, the bulk of the
-// work. The order of operations per variant is unchanged, and with it every bit.
+// The loop is flat. An attempt is the predictor and a Newton solve at some step
+// length; when it ends, its bookkeeping (reject and shrink, accept, move the event
+// bracket, end the protocol step and start the next) sets up the next attempt. Each
+// pass of the loop runs one unit of Newton work (PassUnit): a whole attempt, or one
+// Newton iteration. Nested loops (protocol steps > time steps > event location >
+// Newton iterations) would be the same arithmetic, but on a GPU the 32 variants of a
+// warp run them in lockstep by loop index: a variant locating its event, or starting
+// its next protocol step, makes the other 31 wait at the end of that inner loop. In a
+// flat loop, variants at different places in their protocols share the Newton work of
+// each pass. The order of operations per variant is the same for every pass unit, and
+// so is every bit (docs/performance.md, divergence).
 #include <cmath>
 
 #include "kernels/config.hpp"
@@ -23,6 +25,7 @@
 #include "kernels/dfn_newton.hpp"
 #include "kernels/dfn_physics.hpp"
 #include "kernels/dfn_step.hpp"
+#include "kernels/pass_unit.hpp"
 #include "kernels/protocol_step.hpp"
 #include "kernels/strided.hpp"
 #include "kernels/team.hpp"
@@ -82,10 +85,11 @@ struct StepRun {
   StepEnd end = StepEnd::Duration;
   VariantStatus fail = VariantStatus::Ok;
   bool done = false;
-  // The attempt in progress.
+  // The attempt in progress: what for, its length, its Newton solve.
   AttemptKind kind = AttemptKind::Step;
-  double h_s = 0.0, err = 0.0;
+  double h_s = 0.0, err = 0.0, length_s = 0.0;
   bool last_by_time = false;
+  NewtonProgress newton_progress;
   // Event bracket on the step length: g(a) < 0 <= g(b).
   double a = 0.0, ga = 0.0, b = 0.0, gb = 0.0, tol = 0.0;
   int side = 0, probes = 0;
@@ -121,22 +125,28 @@ STRATA_HD void begin_protocol_step(const DfnShape& S, const V& v, const Protocol
   r.done = r.duration_s <= 0.0;
 }
 
-// Sets up the next attempt and returns its step length (s).
+// Sets up the next attempt: its step length, the state it starts from, the
+// predictor's guess, a fresh Newton solve.
 template <class V, class Team>
-STRATA_HD double prepare_attempt(const DfnShape& S, const V& v, StepRun& r, const Team& tm) {
+STRATA_HD void start_attempt(const DfnShape& S, const V& v, StepRun& r, const Team& tm) {
   switch (r.kind) {
     case AttemptKind::Step:
       r.h_s = fmin(fmin(r.dt_s, r.max_dt_s), r.duration_s - r.t_s);
       r.last_by_time = (r.h_s >= r.duration_s - r.t_s);
       copy_state(S, v, S.o_x, S.o_xold, tm);
-      return r.h_s;
+      r.length_s = r.h_s;
+      break;
     case AttemptKind::Locate:
       copy_state(S, v, S.o_xold, S.o_x, tm);
-      return r.b - r.gb * (r.b - r.a) / (r.gb - r.ga);
+      r.length_s = r.b - r.gb * (r.b - r.a) / (r.gb - r.ga);
+      break;
     default:
       copy_state(S, v, S.o_xold, S.o_x, tm);
-      return r.b;
+      r.length_s = r.b;
+      break;
   }
+  predict_state(S, v, r.length_s, r.dt_prev_s, tm);
+  r.newton_progress = NewtonProgress{};
 }
 
 // Takes the state of a converged attempt of length r.h_s as the next accepted step.
@@ -292,11 +302,11 @@ STRATA_HD bool end_protocol_step(const DfnShape& S, const V& v, StepRun& r, cons
   return r.fail == VariantStatus::Ok;
 }
 
-// Runs protocol steps 0 .. n_steps-1 from the current state, one attempt per pass
-// (see the top of this file). out holds n_steps records of step_out_size(S) values;
-// steps after a failure are left as they were. Returns false when the variant failed.
-// log, when given, receives every attempt.
-template <class V, class VO, class VT, class Team = SerialTeam>
+// Runs protocol steps 0 .. n_steps-1 from the current state, one Unit of Newton
+// work per pass (see the top of this file). out holds n_steps records of
+// step_out_size(S) values; steps after a failure are left as they were. Returns false
+// when the variant failed. log, when given, receives every attempt.
+template <PassUnit Unit = PassUnit::Attempt, class V, class VO, class VT, class Team = SerialTeam>
 STRATA_HD bool run_protocol_steps(const DfnShape& S, const SharedTables& tab, const V& v, const ProtocolStep* steps,
                                   int n_steps, const VO& out, Recorder<VT>& rec, const Team& tm = Team{},
                                   AttemptLog* log = nullptr) {
@@ -306,24 +316,35 @@ STRATA_HD bool run_protocol_steps(const DfnShape& S, const SharedTables& tab, co
   if (n_steps <= 0) return true;
   rec.step = 0;
   begin_protocol_step(S, v, steps[0], r, tm);
+  if (!r.over()) start_attempt(S, v, r, tm);
   for (;;) {
     if (!r.over()) {
-      const double len = prepare_attempt(S, v, r, tm);
-      const NewtonResult nr = attempt_step(S, tab, v, len, r.dt_prev_s, r.ctl, r.ref, tm);
+      NewtonResult nr;
+      if constexpr (Unit == PassUnit::NewtonIteration) {
+        const NewtonIterate last = newton_iteration(S, tab, v, r.length_s, r.ctl, r.ref, r.newton_progress, tm);
+        if (!newton_finished(last, r.newton_progress)) continue;
+        nr = newton_result(last, r.newton_progress);
+      } else {
+        nr = newton_step(S, tab, v, r.length_s, r.ctl, r.ref, tm);
+      }
       r.newton += nr.iterations;
       if (log && tm.leader()) log->add(k, (int)r.kind, nr.iterations);
       switch (r.kind) {
         case AttemptKind::Step: after_step_attempt(S, tab, v, nr, r, rec, tm); break;
-        case AttemptKind::Locate: after_locate_attempt(S, v, nr, len, r); break;
+        case AttemptKind::Locate: after_locate_attempt(S, v, nr, r.length_s, r); break;
         default: after_finish_attempt(S, tab, v, nr, r, rec, tm); break;
       }
+      if (!r.over()) {
+        start_attempt(S, v, r, tm);
+        continue;
+      }
     }
-    if (!r.over()) continue;
     if (!end_protocol_step(S, v, r, view_from(out, (long)k * n_out), tm)) return false;
     if (tm.leader()) v[S.o_misc + kMiscStepsDone] = k + 1.0;
     if (++k == n_steps) return true;
     rec.step = k;
     begin_protocol_step(S, v, steps[k], r, tm);
+    if (!r.over()) start_attempt(S, v, r, tm);
   }
 }
 
@@ -341,7 +362,7 @@ STRATA_HD bool run_protocol_step(const DfnShape& S, const SharedTables& tab, con
 // trajectory spec is enabled, traj receives the variant's trajectory record; log,
 // when given, every attempt of the run. Every lane of the team tm calls it with the
 // same arguments.
-template <class V, class VO, class VT, class Team = SerialTeam>
+template <PassUnit Unit = PassUnit::Attempt, class V, class VO, class VT, class Team = SerialTeam>
 STRATA_HD void run_protocol(const DfnShape& S, const SharedTables& tab, const V& v, const ProtocolStep* steps,
                             int n_steps, const VO& out, const TrajectorySpec& ts, const VT& traj,
                             const Team& tm = Team{}, AttemptLog* log = nullptr) {
@@ -367,15 +388,15 @@ STRATA_HD void run_protocol(const DfnShape& S, const SharedTables& tab, const V&
     }
     tm.sync();
   }
-  run_protocol_steps(S, tab, v, steps, n_steps, out, rec, tm, log);
+  run_protocol_steps<Unit>(S, tab, v, steps, n_steps, out, rec, tm, log);
 }
 
 // Without trajectories.
-template <class V, class VO>
+template <PassUnit Unit = PassUnit::Attempt, class V, class VO>
 STRATA_HD void run_protocol(const DfnShape& S, const SharedTables& tab, const V& v, const ProtocolStep* steps,
                             int n_steps, const VO& out) {
   const TrajectorySpec off{};
-  run_protocol(S, tab, v, steps, n_steps, out, off, out);
+  run_protocol<Unit>(S, tab, v, steps, n_steps, out, off, out);
 }
 
 }  // namespace strata

@@ -219,18 +219,6 @@ STRATA_HD double event_tolerance(const DfnShape& S, const V& v, const ProtocolSt
   return 1e-4 * current_limit_A_m2;
 }
 
-// Attempts a step of length dt from the state at o_xold, with the predictor. Not
-// inlined on the device: the integrator calls it from one place, and as a call the
-// Newton solve gets the registers to itself (at 255 registers the thread-per-variant
-// kernel spills nothing; inlined into the integrator's loop, 750 bytes).
-template <class V, class Team>
-STRATA_HD STRATA_NOINLINE NewtonResult attempt_step(const DfnShape& S, const SharedTables& tab, const V& v, double dt,
-                                                     double dt_prev, const StepControl& ctl, const ReferencePoint& ref,
-                                                     const Team& t) {
-  predict_state(S, v, dt, dt_prev, t);
-  return newton_step(S, tab, v, dt, ctl, ref, t);
-}
-
 // True when c_e in some cell is below 1% of the initial concentration (the
 // threshold of ElectrolyteDepleted; concentration overpotentials diverge as c_e -> 0).
 template <class V>

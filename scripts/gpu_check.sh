@@ -4,7 +4,8 @@
 # (CPU vs GPU on 1,000 mixed designs in both mappings, chunked vs unchunked, failure isolation,
 # CUB/Thrust, warp PCR vs thread Thomas) and the default tests, run the benchmark
 # (CPU, GPU at 1k/10k/100k variants in both mappings, the linear-solve mappings), a sweep of
-# launch shapes (block size x register cap x batch size), Nsight Compute profiles of one
+# the integrator's pass units, launch shapes (block size x register cap x batch size),
+# Nsight Compute profiles of one
 # launch per mapping where ncu is present, and print a short table last. Every stage has a time limit
 # (STRATA_GPU_CHECK_LIMIT_S, default 150 s each) and writes line by line, so a short lease
 # still returns what finished. Everything is also written to $OUT (default
@@ -90,6 +91,18 @@ fi
     cat "$out/bench.txt"
   fi
   if want sweep; then
+    # The integrator's pass unit with a thread per variant (whole attempt or one Newton
+    # iteration per pass; docs/performance.md, divergence): on the 3C charge and on the
+    # six-step protocol of the design checks, where the model predicts different gains.
+    echo "== sweep: pass unit (thread per variant)"
+    stage "${bench[@]}" --device cuda --no-solve-bench --gpu-mappings thread --gpu-variants 4224 33792 135168 \
+      --gpu-passes attempt iteration > "$out/sweep_pass.txt" 2>&1
+    sed -n '/^GPU /,$p' "$out/sweep_pass.txt"
+    stage "$bindir/strata_bench" --scenario scenarios/brown2026_design_checks.toml --variants 64 --threads "$jobs" \
+      --device cuda --no-solve-bench --gpu-mappings thread --gpu-variants 4224 33792 --gpu-passes attempt iteration \
+      > "$out/sweep_pass_six_steps.txt" 2>&1
+    grep -E "nested loops|attempt per pass|iteration per pass" "$out/sweep_pass_six_steps.txt"
+    sed -n '/^GPU /,$p' "$out/sweep_pass_six_steps.txt" | tail -n +3
     # Launch shapes: threads per block (32 spreads a batch over every SM) and the register
     # caps (128 and 64 registers: two and four times the resident threads, more spills),
     # at batch sizes of one warp per SM (4,224), and of the resident threads at 255 and 64
@@ -122,8 +135,8 @@ fi
   printf "%-14s %s (%s skipped)\n" "gpu tests" "${gpu_tests:-none run}" "$skipped"
   grep -o "CPU vs GPU (.*" "$out/gpu_tests.log" | sort -u | grep . || printf "%-14s %s\n" "CPU vs GPU" "not compared"
   printf "%-14s %s\n" "default tests" "${default_tests:-none run}"
-  printf "%-14s %s\n" "columns" "variants mapping(*: rule's pick) regs block chunks wall_s kernel_s variants/s steps/var newton/step GB/s %peak GFLOP/s %peak failed"
-  for f in "$out/bench.txt" "$out/sweep_thread.txt" "$out/sweep_warp.txt"; do
+  printf "%-14s %s\n" "columns" "variants mapping(*: rule's pick) pass regs block chunks wall_s kernel_s variants/s steps/var newton/step GB/s %peak GFLOP/s %peak failed"
+  for f in "$out/bench.txt" "$out/sweep_pass.txt" "$out/sweep_pass_six_steps.txt" "$out/sweep_thread.txt" "$out/sweep_warp.txt"; do
     [ -f "$f" ] || continue
     awk '/^GPU /{g=1; next} /^$/{if(g) exit} g && $1 ~ /^[0-9]+$/ {print "GPU row        " $0}' "$f" | grep . ||
       printf "%-14s %s\n" "GPU rows" "none (see $(basename "$f"))"

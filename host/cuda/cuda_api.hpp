@@ -64,6 +64,9 @@ struct CudaRunOptions {
   // "auto": host/gpu_plan.hpp's rule (choose_mapping) on the batch size and SM count;
   // "thread": one thread per variant; "warp": one warp per variant.
   std::string mapping = "auto";
+  // The integrator's pass unit with one thread per variant: "auto" (host/gpu_plan.hpp's
+  // choose_pass_unit), "attempt" or "iteration". The warp mapping runs whole attempts.
+  std::string pass = "auto";
 };
 
 struct CudaRunReport {
@@ -76,6 +79,7 @@ struct CudaRunReport {
   double kernel_s = 0.0;         // kernels only (events); with the warp mapping, its layout transposes too
   std::string mapping;           // the mapping used: "thread per variant" or "warp per variant"
   int max_registers = 0;         // the register cap of the last chunk's kernel
+  std::string pass;              // the pass unit used: "attempt" or "iteration"
 };
 
 // Runs run_protocol on every variant, chunk by chunk, with one thread or one warp per

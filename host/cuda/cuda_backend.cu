@@ -117,6 +117,8 @@ CudaRunReport run_protocol_cuda(const CudaBatchInput& in, const CudaRunOptions& 
   const GpuMapping mapping = parse_mapping_request(opt.mapping, N, sm_count);
   const bool warps = mapping == GpuMapping::WarpPerVariant;
   rep.mapping = mapping_name(mapping);
+  const PassUnit unit = parse_pass_request(opt.pass, mapping);
+  rep.pass = pass_unit_name(unit);
   const DfnShape S_team = with_team_scratch(in.shape);
   const long rs_team = S_team.record_size;
 
@@ -179,7 +181,7 @@ CudaRunReport run_protocol_cuda(const CudaBatchInput& in, const CudaRunOptions& 
       STRATA_CUDA_CHECK(cudaGetLastError(), ctx + ", launch of transpose_records (to interleaved)");
     } else {
       launch_run_protocol(in.shape, tables, d_rec.as<double>(), d_out.as<double>(), (int)m, d_steps.as<ProtocolStep>(),
-                          in.n_steps, counter.device, opt.block_size, regs, stream.s);
+                          in.n_steps, counter.device, opt.block_size, regs, unit, stream.s);
       STRATA_CUDA_CHECK(cudaGetLastError(), ctx + ", launch of run_protocol_interleaved");
     }
     STRATA_CUDA_CHECK(cudaEventRecord(ev1.e, stream.s), ctx);

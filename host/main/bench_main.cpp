@@ -47,11 +47,13 @@ void print_gpu_row(strata::Batch& b, const strata::CudaRunReport& rep, const str
   const strata::BatchTotals t = strata::batch_totals(b);
   const double bw = bytes_per_newton * t.newton_iterations / rep.kernel_s;
   const double fl = flops_per_newton * t.newton_iterations / rep.kernel_s;
-  const bool picked =
-      strata::parse_mapping_request(opt.mapping, n, info.sm_count) == strata::choose_mapping(n, info.sm_count);
-  fmt::print("{:>9} {:>7}{} {:>4}{} {:>5} {:>7} {:>9.3f} {:>9.3f} {:>12.1f} {:>10.1f} {:>12.3f} {:>10.1f} {:>7.1f} "
-             "{:>10.1f} {:>7.2f} {:>7}\n",
-             n, opt.mapping, picked ? "*" : " ", rep.max_registers, opt.max_registers == 0 ? "*" : " ", opt.block_size,
+  const strata::GpuMapping mapping = strata::parse_mapping_request(opt.mapping, n, info.sm_count);
+  const bool picked = mapping == strata::choose_mapping(n, info.sm_count);
+  const bool pass_picked = strata::parse_pass_request(opt.pass, mapping) == strata::choose_pass_unit(mapping);
+  fmt::print("{:>9} {:>7}{} {:>9}{} {:>4}{} {:>5} {:>7} {:>9.3f} {:>9.3f} {:>12.1f} {:>10.1f} {:>12.3f} {:>10.1f} "
+             "{:>7.1f} {:>10.1f} {:>7.2f} {:>7}\n",
+             n, opt.mapping, picked ? "*" : " ", rep.pass, pass_picked ? "*" : " ", rep.max_registers,
+             opt.max_registers == 0 ? "*" : " ", opt.block_size,
              rep.chunks, rep.wall_s, rep.kernel_s, n / rep.wall_s, double(t.time_steps) / n,
              double(t.newton_iterations) / std::max<long>(1, t.time_steps), bw / 1e9, 100.0 * bw / info.peak_bandwidth_B_s,
              fl / 1e9, 100.0 * fl / info.peak_fp64_flop_s, t.failed);
@@ -66,7 +68,7 @@ int main(int argc, char** argv) {
   int variants = 1000;
   size_t distinct = 0;  // 0: every design of the scenario
   std::vector<int> threads_list, gpu_variants = {1000, 10000, 100000}, gpu_registers, gpu_block_sizes;
-  std::vector<std::string> gpu_mappings = {"thread", "warp"};
+  std::vector<std::string> gpu_mappings = {"thread", "warp"}, gpu_passes;
   std::string layout = "blocked", device = "all";
   bool solve_bench = true;
   // valgrind --tool=lackey --detailed-counts=yes, default resolution (docs/performance.md).
@@ -84,6 +86,10 @@ int main(int argc, char** argv) {
   app.add_option("--gpu-variants", gpu_variants, "GPU batch sizes")->check(CLI::PositiveNumber);
   app.add_option("--gpu-mappings", gpu_mappings, "GPU mappings to run (thread, warp)")
       ->check(CLI::IsMember({"thread", "warp"}));
+  app.add_option("--gpu-passes", gpu_passes,
+                 "integrator pass units to run with a thread per variant (attempt, iteration; default: STRATA_CUDA_PASS "
+                 "or the rule; the warp mapping always runs attempts)")
+      ->check(CLI::IsMember({"attempt", "iteration"}));
   app.add_option("--gpu-registers", gpu_registers,
                  "register caps of the protocol kernels to run (255, 128, 64, or 0: the rule; default: STRATA_CUDA_MAX_REGISTERS or the rule)")
       ->check(CLI::IsMember({0, 255, 128, 64}));
@@ -162,30 +168,35 @@ int main(int argc, char** argv) {
                strata::cuda_backend_built() ? info.error : "CUDA backend not built");
     return device == "cuda" ? 2 : 0;
   }
-  fmt::print("\nGPU {}: peak {:.0f} GB/s, FP64 vector peak {:.1f} TFLOP/s; the rules' picks (mapping, register cap) marked *\n",
+  fmt::print("\nGPU {}: peak {:.0f} GB/s, FP64 vector peak {:.1f} TFLOP/s; the rules' picks (mapping, pass unit, "
+             "register cap) marked *\n",
              strata::cuda_device_description(info), info.peak_bandwidth_B_s / 1e9, info.peak_fp64_flop_s / 1e12);
-  fmt::print("{:>9} {:>8} {:>5} {:>5} {:>7} {:>9} {:>9} {:>12} {:>10} {:>12} {:>10} {:>7} {:>10} {:>7} {:>7}\n",
-             "variants", "mapping", "regs", "block", "chunks", "wall_s", "kernel_s", "variants/s", "steps/var", "newton/step", "GB/s", "%peak",
+  fmt::print("{:>9} {:>8} {:>10} {:>5} {:>5} {:>7} {:>9} {:>9} {:>12} {:>10} {:>12} {:>10} {:>7} {:>10} {:>7} {:>7}\n",
+             "variants", "mapping", "pass", "regs", "block", "chunks", "wall_s", "kernel_s", "variants/s", "steps/var", "newton/step", "GB/s", "%peak",
              "GFLOP/s", "%peak", "failed");
   try {
     strata::CudaRunOptions opt = strata::cuda_options_from_env();
     if (gpu_registers.empty()) gpu_registers = {opt.max_registers};
     if (gpu_block_sizes.empty()) gpu_block_sizes = {opt.block_size};
+    if (gpu_passes.empty()) gpu_passes = {opt.pass};
     for (int block : gpu_block_sizes)
       if (block % 32) throw std::invalid_argument(fmt::format("--gpu-block-sizes {}: not a multiple of 32", block));
-    // Every combination of batch size, register cap, block size and mapping.
+    // Every combination of batch size, register cap, block size, mapping and pass unit
+    // (the warp mapping: whole attempts only, one row).
     for (int n : gpu_variants)
       for (int regs : gpu_registers)
         for (int block : gpu_block_sizes)
-          for (const std::string& mapping : gpu_mappings) {
-            opt.mapping = mapping;
-            opt.max_registers = regs;
-            opt.block_size = block;
-            strata::Batch b = strata::build_batch(cycle(pool, n), strata::Layout::Interleaved);
-            strata::CudaRunReport rep;
-            strata::run_batch_cuda(b, opt, {}, {}, &rep);
-            print_gpu_row(b, rep, opt, info, bytes_per_newton, flops_per_newton);
-          }
+          for (const std::string& mapping : gpu_mappings)
+            for (const std::string& pass : mapping == "warp" ? std::vector<std::string>{"attempt"} : gpu_passes) {
+              opt.mapping = mapping;
+              opt.max_registers = regs;
+              opt.block_size = block;
+              opt.pass = pass;
+              strata::Batch b = strata::build_batch(cycle(pool, n), strata::Layout::Interleaved);
+              strata::CudaRunReport rep;
+              strata::run_batch_cuda(b, opt, {}, {}, &rep);
+              print_gpu_row(b, rep, opt, info, bytes_per_newton, flops_per_newton);
+            }
     if (!solve_bench) return 0;
     const int cells = static_cast<int>(probe.shape.nx);
     fmt::print("\nNewton linear solve alone (3x3 blocks, 2 right-hand sides, random diagonally dominant), per solve\n");

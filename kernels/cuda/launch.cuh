@@ -4,16 +4,18 @@
 
 #include "kernels/dfn_layout.hpp"
 #include "kernels/materials.hpp"
+#include "kernels/pass_unit.hpp"
 #include "kernels/protocol_step.hpp"
 
 namespace strata {
 
 // run_protocol over m variants in the interleaved layout (stride m), one thread per
 // variant; *finished (device pointer, may be null) counts variants that returned.
-// max_registers picks the compiled register cap (255, 128 or 64; CudaRunOptions).
+// max_registers picks the compiled register cap (255, 128 or 64; CudaRunOptions), unit
+// the integrator's pass unit.
 void launch_run_protocol(const DfnShape& S, const SharedTables& tables, double* records, double* outputs, int m,
                          const ProtocolStep* steps, int n_steps, unsigned int* finished, int block_size,
-                         int max_registers, cudaStream_t stream);
+                         int max_registers, PassUnit unit, cudaStream_t stream);
 
 // run_protocol over m variants, one warp per variant, in the blocked layout with the
 // team scratch (S_team = with_team_scratch(S): record v at records + v*S_team.record_size,

@@ -51,10 +51,14 @@ void launch_transpose(const double* from, double* to, int m, long n_fields, long
 
 void launch_run_protocol(const DfnShape& S, const SharedTables& tables, double* records, double* outputs, int m,
                          const ProtocolStep* steps, int n_steps, unsigned int* finished, int block_size,
-                         int max_registers, cudaStream_t stream) {
+                         int max_registers, PassUnit unit, cudaStream_t stream) {
   with_register_cap(max_registers, [&](auto min_blocks) {
-    launch_run_protocol_capped<min_blocks()>(S, tables, records, outputs, m, steps, n_steps, finished, block_size,
-                                             stream);
+    if (unit == PassUnit::NewtonIteration)
+      launch_run_protocol_capped<min_blocks(), PassUnit::NewtonIteration>(S, tables, records, outputs, m, steps,
+                                                                          n_steps, finished, block_size, stream);
+    else
+      launch_run_protocol_capped<min_blocks(), PassUnit::Attempt>(S, tables, records, outputs, m, steps, n_steps,
+                                                                  finished, block_size, stream);
   });
 }
 

@@ -7,6 +7,8 @@
 //  - one warp per variant over the blocked layout (the lanes share the variant's
 //    cells, coalesced across cells; PCR for the block solve; kernels/team.hpp), with
 //    transposes between the host's interleaved records and the blocked ones.
+// The thread-per-variant kernel is also a template over the integrator's pass unit
+// (kernels/pass_unit.hpp; host/gpu_plan.hpp's choose_pass_unit picks it).
 // Both kernels are templates over MinBlocks, __launch_bounds__'s second argument: with
 // blocks of up to kMaxCudaBlockSize threads, MinBlocks resident blocks per SM cap the
 // registers at 65,536 / (256 * MinBlocks) (255, 128, 64: CudaRunOptions::max_registers),
@@ -22,7 +24,7 @@
 
 namespace strata {
 
-template <int MinBlocks>
+template <int MinBlocks, PassUnit Unit>
 __global__ void __launch_bounds__(kMaxCudaBlockSize, MinBlocks)
     run_protocol_interleaved(const __grid_constant__ DfnShape S, const __grid_constant__ SharedTables tables,
                              double* records, double* outputs, int n_variants, const ProtocolStep* steps, int n_steps,
@@ -31,7 +33,7 @@ __global__ void __launch_bounds__(kMaxCudaBlockSize, MinBlocks)
   if (v >= n_variants) return;
   const Strided<double> rec{records + v, n_variants};
   const Strided<double> out{outputs + v, n_variants};
-  run_protocol(S, tables, rec, steps, n_steps, out);
+  run_protocol<Unit>(S, tables, rec, steps, n_steps, out);
   if (finished) {
     atomicAdd(finished, 1u);
     __threadfence_system();  // the host polls the counter in mapped memory
@@ -57,12 +59,12 @@ __global__ void __launch_bounds__(kMaxCudaBlockSize, MinBlocks)
 }
 
 // The launchers of one register cap (explicitly instantiated by protocol_kernel_r*.cu).
-template <int MinBlocks>
+template <int MinBlocks, PassUnit Unit>
 void launch_run_protocol_capped(const DfnShape& S, const SharedTables& tables, double* records, double* outputs,
                                 int m, const ProtocolStep* steps, int n_steps, unsigned int* finished, int block_size,
                                 cudaStream_t stream) {
   const int grid = (m + block_size - 1) / block_size;
-  run_protocol_interleaved<MinBlocks>
+  run_protocol_interleaved<MinBlocks, Unit>
       <<<grid, block_size, 0, stream>>>(S, tables, records, outputs, m, steps, n_steps, finished);
 }
 
@@ -76,19 +78,20 @@ void launch_run_protocol_warps_capped(const DfnShape& S_team, const SharedTables
                                                                            m, steps, n_steps, finished);
 }
 
-// Defined in protocol_kernel_r255.cu, _r128.cu and _r64.cu.
-#define STRATA_DECLARE_PROTOCOL_LAUNCHERS(MIN_BLOCKS)                                                                  \
-  extern template void launch_run_protocol_capped<MIN_BLOCKS>(const DfnShape&, const SharedTables&, double*, double*, \
-                                                              int, const ProtocolStep*, int, unsigned int*, int,      \
-                                                              cudaStream_t);                                          \
-  extern template void launch_run_protocol_warps_capped<MIN_BLOCKS>(const DfnShape&, const SharedTables&, double*,    \
+// Defined in protocol_kernel_r255.cu, _r128.cu and _r64.cu: per register cap, the
+// thread-per-variant launcher for both pass units and the warp-per-variant one (whole
+// attempts per pass: host/gpu_plan.hpp, choose_pass_unit).
+#define STRATA_PROTOCOL_LAUNCHERS(PREFIX, MIN_BLOCKS)                                                                  \
+  PREFIX template void launch_run_protocol_capped<MIN_BLOCKS, PassUnit::Attempt>(                                     \
+      const DfnShape&, const SharedTables&, double*, double*, int, const ProtocolStep*, int, unsigned int*, int,      \
+      cudaStream_t);                                                                                                  \
+  PREFIX template void launch_run_protocol_capped<MIN_BLOCKS, PassUnit::NewtonIteration>(                             \
+      const DfnShape&, const SharedTables&, double*, double*, int, const ProtocolStep*, int, unsigned int*, int,      \
+      cudaStream_t);                                                                                                  \
+  PREFIX template void launch_run_protocol_warps_capped<MIN_BLOCKS>(const DfnShape&, const SharedTables&, double*,    \
                                                                     double*, long, int, const ProtocolStep*, int,     \
                                                                     unsigned int*, int, cudaStream_t);
-#define STRATA_DEFINE_PROTOCOL_LAUNCHERS(MIN_BLOCKS)                                                                   \
-  template void launch_run_protocol_capped<MIN_BLOCKS>(const DfnShape&, const SharedTables&, double*, double*, int,   \
-                                                       const ProtocolStep*, int, unsigned int*, int, cudaStream_t);   \
-  template void launch_run_protocol_warps_capped<MIN_BLOCKS>(const DfnShape&, const SharedTables&, double*, double*,  \
-                                                             long, int, const ProtocolStep*, int, unsigned int*, int, \
-                                                             cudaStream_t);
+#define STRATA_DECLARE_PROTOCOL_LAUNCHERS(MIN_BLOCKS) STRATA_PROTOCOL_LAUNCHERS(extern, MIN_BLOCKS)
+#define STRATA_DEFINE_PROTOCOL_LAUNCHERS(MIN_BLOCKS) STRATA_PROTOCOL_LAUNCHERS(, MIN_BLOCKS)
 
 }  // namespace strata

@@ -3,8 +3,10 @@
 // runs them on a GPU machine. What they assert:
 //  - CPU and GPU give the same statuses and step counts, and step capacities and end
 //    potentials within 1e-10 relative, on 1,000 mixed designs (bilayers both ways
-//    round, blends, and failing variants), with one thread and with one warp per
-//    variant (host/gpu_plan.hpp);
+//    round, blends, and failing variants), with one thread (one Newton iteration or
+//    one attempt per pass of the integrator) and with one warp per variant
+//    (host/gpu_plan.hpp);
+//  - the two pass units give the same bits;
 //  - chunked and unchunked runs agree bit for bit, in both mappings;
 //  - the kernels compiled with register caps of 128 and 64 (spilling more, for more
 //    resident threads), and blocks of 128 threads instead of 32, give the same bits as
@@ -83,13 +85,15 @@ Batch& cpu_reference() {
 }
 
 Batch run_gpu(bool with_failures, long max_chunk, CudaRunReport* rep = nullptr, const std::string& mapping = "auto",
-              int max_registers = CudaRunOptions{}.max_registers, int block_size = CudaRunOptions{}.block_size) {
+              int max_registers = CudaRunOptions{}.max_registers, int block_size = CudaRunOptions{}.block_size,
+              const std::string& pass = CudaRunOptions{}.pass) {
   Batch b = build(with_failures);
   CudaRunOptions o;
   o.max_chunk = max_chunk;
   o.mapping = mapping;
   o.max_registers = max_registers;
   o.block_size = block_size;
+  o.pass = pass;
   const RunStats st = run_batch_cuda(b, o, {}, {}, rep);
   EXPECT_EQ(std::count(st.ran.begin(), st.ran.end(), 1), b.n_variants);
   return b;
@@ -126,11 +130,13 @@ TEST(CudaBackendReference, MixedDesignsOnTheCpu) {
   EXPECT_EQ(failed, 11);
 }
 
-void expect_gpu_matches_cpu(const std::string& mapping) {
+void expect_gpu_matches_cpu(const std::string& mapping, const std::string& pass = "auto") {
   Batch& cpu = cpu_reference();
   CudaRunReport rep;
-  Batch gpu = run_gpu(true, 0, &rep, mapping);
+  Batch gpu = run_gpu(true, 0, &rep, mapping, CudaRunOptions{}.max_registers, CudaRunOptions{}.block_size, pass);
   EXPECT_EQ(rep.mapping, mapping == "warp" ? "warp per variant" : "thread per variant");
+  // The rule's pass units (host/gpu_plan.hpp): a Newton iteration per pass with a thread per variant.
+  EXPECT_EQ(rep.pass, pass != "auto" ? pass : (mapping == "warp" ? "attempt" : "iteration"));
   // Aggregates with the worst case named, rather than thousands of lines if it fails.
   int failed = 0, compared = 0, status_mismatch = 0, step_count_mismatch = 0;
   double worst_capacity = 0.0, worst_potential = 0.0;
@@ -159,13 +165,15 @@ void expect_gpu_matches_cpu(const std::string& mapping) {
   EXPECT_EQ(failed, 11);  // the broken designs failed on both
   EXPECT_GT(compared, 2900);
   EXPECT_EQ(rep.failed, failed);  // CUB's count of non-zero statuses
-  std::printf("CPU vs GPU (%s) on %d designs: worst relative difference %.3g (capacity), %.3g (end potential)\n",
-              rep.mapping.c_str(), kDesigns, worst_capacity, worst_potential);
+  std::printf("CPU vs GPU (%s, one %s per pass) on %d designs: worst relative difference %.3g (capacity), %.3g (end "
+              "potential)\n",
+              rep.mapping.c_str(), rep.pass.c_str(), kDesigns, worst_capacity, worst_potential);
 }
 
 TEST(CudaBackend, SameResultsAsTheCpuOnMixedDesigns) {
   SKIP_WITHOUT_GPU();
   expect_gpu_matches_cpu("thread");
+  expect_gpu_matches_cpu("thread", "attempt");
 }
 
 TEST(CudaBackend, WarpPerVariantGivesTheCpuResultsOnMixedDesigns) {
@@ -184,6 +192,15 @@ TEST(CudaBackend, ChunkedAndUnchunkedRunsAgreeExactly) {
     EXPECT_EQ(first_bit_difference(whole.outputs, chunked.outputs), "") << mapping << ", outputs";
     EXPECT_EQ(first_bit_difference(whole.records, chunked.records), "") << mapping << ", records";
   }
+}
+
+// The pass unit changes how a warp's threads keep in step, not a bit of any result.
+TEST(CudaBackend, PassUnitsChangeNoBits) {
+  SKIP_WITHOUT_GPU();
+  const Batch by_iteration = run_gpu(true, 0, nullptr, "thread", 255, 32, "iteration");
+  const Batch by_attempt = run_gpu(true, 0, nullptr, "thread", 255, 32, "attempt");
+  EXPECT_EQ(first_bit_difference(by_attempt.outputs, by_iteration.outputs), "");
+  EXPECT_EQ(first_bit_difference(by_attempt.records, by_iteration.records), "");
 }
 
 TEST(CudaBackend, RegisterCapsAndBlockSizeChangeNoBits) {

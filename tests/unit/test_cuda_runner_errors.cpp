@@ -84,5 +84,21 @@ TEST(CudaRunnerErrors, RegisterCapIsOneOfTheCompiledOnes) {
   }
 }
 
+TEST(CudaRunnerErrors, PassUnitIsAutoAttemptOrIteration) {
+  EnvGuard p("STRATA_CUDA_PASS");
+  EXPECT_EQ(cuda_options_from_env().pass, "auto");
+  setenv("STRATA_CUDA_PASS", "attempt", 1);
+  EXPECT_EQ(cuda_options_from_env().pass, "attempt");
+  setenv("STRATA_CUDA_PASS", "newton", 1);
+  try {
+    cuda_options_from_env();
+    ADD_FAILURE() << "'newton' accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("STRATA_CUDA_PASS=newton: expected auto, attempt or iteration"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace strata

@@ -93,6 +93,24 @@ TEST(GpuMappingRule, RequestsOverrideTheRule) {
   }
 }
 
+TEST(GpuPassUnitRule, IterationPerPassOnlyForThreadsOnDifferentVariants) {
+  EXPECT_EQ(choose_pass_unit(GpuMapping::ThreadPerVariant), PassUnit::NewtonIteration);
+  EXPECT_EQ(choose_pass_unit(GpuMapping::WarpPerVariant), PassUnit::Attempt);
+  EXPECT_EQ(parse_pass_request("auto", GpuMapping::ThreadPerVariant), PassUnit::NewtonIteration);
+  EXPECT_EQ(parse_pass_request("attempt", GpuMapping::ThreadPerVariant), PassUnit::Attempt);
+  EXPECT_EQ(parse_pass_request("iteration", GpuMapping::ThreadPerVariant), PassUnit::NewtonIteration);
+  EXPECT_EQ(parse_pass_request("auto", GpuMapping::WarpPerVariant), PassUnit::Attempt);
+  EXPECT_STREQ(pass_unit_name(PassUnit::NewtonIteration), "iteration");
+  for (const char* bad : {"iteration", "step"}) {
+    try {
+      parse_pass_request(bad, GpuMapping::WarpPerVariant);
+      ADD_FAILURE() << "accepted '" << bad << "' with the warp mapping";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(DeviceDecision, CpuIsAlwaysCpu) {
   const DeviceDecision d = decide_device(DeviceRequest::Cpu, true, 4, "");
   EXPECT_FALSE(d.use_cuda);
