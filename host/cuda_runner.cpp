@@ -104,13 +104,16 @@ std::string CudaVariantRunner::device_description() const {
           ? fmt::format("64 registers per thread above {} variants per thread-mapped chunk, else 255",
                         kRegisterCapWaves * kThreadsPerSmAt255Registers * std::max(1, info_.sm_count))
           : fmt::format("{} registers per thread", options_.max_registers);
+  // The integrator's pass unit (host/gpu_plan.hpp): the request applies to thread-mapped batches.
+  const auto unit_words = [](PassUnit u) { return u == PassUnit::NewtonIteration ? "Newton iteration" : "attempt"; };
+  const PassUnit thread_unit = parse_pass_request(options_.pass, GpuMapping::ThreadPerVariant);
   const std::string pass =
-      options_.pass == "auto"
-          ? std::string("one Newton iteration per pass with a thread per variant, one attempt with a warp")
-          : fmt::format("one {} per pass with a thread per variant",
-                        parse_pass_request(options_.pass, GpuMapping::ThreadPerVariant) == PassUnit::NewtonIteration
-                            ? "Newton iteration"
-                            : "attempt");
+      options_.mapping == "warp"
+          ? std::string("one attempt per integrator pass")
+          : options_.mapping == "thread"
+                ? fmt::format("one {} per integrator pass", unit_words(thread_unit))
+                : fmt::format("one {} per integrator pass with a thread per variant, one attempt with a warp",
+                              unit_words(thread_unit));
   return cuda_device_description(info_) + "; " + mapping + "; " + registers + "; " + pass +
          "; trajectories re-simulated on " +
          cpu_device_description(threads());

@@ -54,15 +54,12 @@ PassUnit choose_pass_unit(GpuMapping mapping) {
 }
 
 PassUnit parse_pass_request(const std::string& request, GpuMapping mapping) {
-  if (request == "auto") return choose_pass_unit(mapping);
-  if (request == "attempt") return PassUnit::Attempt;
-  if (request == "iteration") {
-    if (mapping == GpuMapping::WarpPerVariant)
-      throw std::invalid_argument("pass unit 'iteration': the warp-per-variant kernels run whole attempts per pass "
-                                  "(use auto or attempt with the warp mapping)");
-    return PassUnit::NewtonIteration;
-  }
-  throw std::invalid_argument("pass unit '" + request + "': expected auto, attempt or iteration");
+  PassUnit thread_unit;
+  if (request == "auto") thread_unit = choose_pass_unit(GpuMapping::ThreadPerVariant);
+  else if (request == "attempt") thread_unit = PassUnit::Attempt;
+  else if (request == "iteration") thread_unit = PassUnit::NewtonIteration;
+  else throw std::invalid_argument("pass unit '" + request + "': expected auto, attempt or iteration");
+  return mapping == GpuMapping::WarpPerVariant ? PassUnit::Attempt : thread_unit;
 }
 
 const char* pass_unit_name(PassUnit unit) { return unit == PassUnit::NewtonIteration ? "iteration" : "attempt"; }

@@ -69,8 +69,10 @@ int choose_register_cap(long n_variants, int sm_count, GpuMapping mapping);
 // yet measured on a GPU; docs/performance.md). One warp per variant: whole attempts
 // (one variant, nothing to keep in step), the only unit its kernels are compiled for.
 PassUnit choose_pass_unit(GpuMapping mapping);
-// "auto" (choose_pass_unit), "attempt" or "iteration"; throws std::invalid_argument
-// naming the allowed values otherwise, and for "iteration" with the warp mapping.
+// The pass unit a launch of `mapping` runs for a request (CudaRunOptions::pass,
+// STRATA_CUDA_PASS): "auto" (choose_pass_unit), "attempt" or "iteration", which apply to
+// the thread mapping; the warp mapping runs attempts whatever the request. Throws
+// std::invalid_argument naming the allowed values for any other request.
 PassUnit parse_pass_request(const std::string& request, GpuMapping mapping);
 const char* pass_unit_name(PassUnit unit);  // "attempt" or "iteration"
 

@@ -25,10 +25,12 @@ double warp_lane_efficiency(const std::vector<long>& work, int lanes) {
 namespace {
 
 // A variant's attempts within one protocol step as the nested loop runs them: per
-// time-step attempt, its Newton iterations and those of the event location that
-// follows it.
+// time-step attempt, its Newton iterations, then those of the event location that
+// follows it (the regula-falsi probes in order, and the finishing attempt).
 struct OuterIteration {
-  long step_attempt = 0, event_location = 0;
+  long step_attempt = 0;
+  std::vector<long> probes;
+  long finish = 0;
 };
 
 std::vector<std::vector<OuterIteration>> nested_passes(const AttemptTrace& t) {
@@ -36,10 +38,13 @@ std::vector<std::vector<OuterIteration>> nested_passes(const AttemptTrace& t) {
   for (size_t a = 0; a < t.kind.size(); ++a) {
     const size_t q = static_cast<size_t>(t.protocol_step[a]);
     if (by_step.size() <= q) by_step.resize(q + 1);
-    if (t.kind[a] == static_cast<int>(AttemptKind::Step) || by_step[q].empty())
-      by_step[q].push_back({t.newton_iterations[a], 0});
+    const int kind = t.kind[a];
+    if (kind == static_cast<int>(AttemptKind::Step) || by_step[q].empty())
+      by_step[q].push_back({t.newton_iterations[a], {}, 0});
+    else if (kind == static_cast<int>(AttemptKind::Locate))
+      by_step[q].back().probes.push_back(t.newton_iterations[a]);
     else
-      by_step[q].back().event_location += t.newton_iterations[a];
+      by_step[q].back().finish += t.newton_iterations[a];
   }
   return by_step;
 }
@@ -74,14 +79,26 @@ WarpLoopModel warp_loop_model(const std::vector<AttemptTrace>& variants, int lan
       size_t most_outer = 0;
       for (const auto& p : passes)
         if (q < p.size()) most_outer = std::max(most_outer, p[q].size());
+      // Per time step: the slowest step attempt; then the lanes locating an event run
+      // their probes together, probe by probe, and finish together.
       for (size_t o = 0; o < most_outer; ++o) {
-        long step = 0, event = 0;
+        long step = 0, finish = 0;
+        size_t most_probes = 0;
         for (const auto& p : passes)
           if (q < p.size() && o < p[q].size()) {
             step = std::max(step, p[q][o].step_attempt);
-            event = std::max(event, p[q][o].event_location);
+            finish = std::max(finish, p[q][o].finish);
+            most_probes = std::max(most_probes, p[q][o].probes.size());
           }
-        nested += width * (step + event);
+        long probing = 0;
+        for (size_t k = 0; k < most_probes; ++k) {
+          long slowest = 0;
+          for (const auto& p : passes)
+            if (q < p.size() && o < p[q].size() && k < p[q][o].probes.size())
+              slowest = std::max(slowest, p[q][o].probes[k]);
+          probing += slowest;
+        }
+        nested += width * (step + probing + finish);
       }
     }
   }
@@ -93,6 +110,7 @@ WarpLoopModel warp_loop_model(const std::vector<AttemptTrace>& variants, int lan
 }
 
 std::vector<AttemptTrace> trace_attempts(Batch& batch, long max_attempts) {
+  batch.rebind_tables();  // a copied batch still points at its original's tables
   const DfnShape& S = batch.shape;
   const int n_steps = static_cast<int>(batch.steps.size());
   const TrajectorySpec off{};

@@ -27,7 +27,9 @@ struct AttemptTrace {
 struct WarpLoopModel {
   // Protocol steps, time steps and event location as nested loops: lanes wait for
   // each other at every protocol step's end; per time step the warp runs its slowest
-  // attempt, then every lane's event location that starts at that loop index in turn.
+  // attempt, then the event location of the lanes whose events start at that loop
+  // index, in lockstep by probe number (the slowest lane's probe each), and their
+  // slowest finishing attempt; the other lanes wait.
   double nested = 1.0;
   // One attempt per pass of a single loop (the integrator since 2026-12-04): per pass
   // the warp runs its slowest attempt.

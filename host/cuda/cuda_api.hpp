@@ -65,7 +65,8 @@ struct CudaRunOptions {
   // "thread": one thread per variant; "warp": one warp per variant.
   std::string mapping = "auto";
   // The integrator's pass unit with one thread per variant: "auto" (host/gpu_plan.hpp's
-  // choose_pass_unit), "attempt" or "iteration". The warp mapping runs whole attempts.
+  // choose_pass_unit), "attempt" or "iteration". Batches on the warp mapping run whole
+  // attempts whatever it says (parse_pass_request).
   std::string pass = "auto";
 };
 

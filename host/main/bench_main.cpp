@@ -154,9 +154,9 @@ int main(int argc, char** argv) {
       totals.push_back(std::accumulate(t.newton_iterations.begin(), t.newton_iterations.end(), 0L));
     std::sort(totals.begin(), totals.end());
     fmt::print("\nwarp lanes busy with Newton iterations, 32 consecutive variants per warp in lockstep (model):\n"
-               "  nested loops (integrator before 2026-12-04)  {:.3f}\n"
-               "  one attempt per pass (this integrator)       {:.3f}\n"
-               "  one Newton iteration per pass                {:.3f} in batch order, {:.3f} sorted by work\n",
+               "  nested loops (integrator before 2026-12-04)             {:.3f}\n"
+               "  one attempt per pass (warp mapping, CPU)                {:.3f}\n"
+               "  one Newton iteration per pass (thread mapping's rule)   {:.3f} in batch order, {:.3f} sorted by work\n",
                m.nested, m.flat_attempts, m.flat_iterations, strata::warp_lane_efficiency(totals));
   }
   if (device == "cpu") return 0;

@@ -1,10 +1,12 @@
 // The integrator's pass unit (kernels/dfn_protocol.hpp, PassUnit) changes how much
 // Newton work one pass of its loop runs, never the results: a whole attempt per pass
 // (the CPU backend) and one Newton iteration per pass give the same bits in records,
-// outputs and trajectories, over mixed designs, a protocol with every kind of step
-// end, and failing variants.
+// outputs and trajectories, over mixed designs, a protocol whose steps end on limits,
+// on durations and at their start, and variants that fail before the protocol and
+// inside a step.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -17,12 +19,16 @@
 namespace strata {
 namespace {
 
+// Variants made to end otherwise: a NaN particle radius (fails before the protocol), a
+// limit of 8 time steps per protocol step (TooManySteps in the first step), and salt
+// transport cut to 3% (the 3C charge depletes the electrolyte after accepted steps).
 constexpr int kFirstBroken = 13, kBrokenEvery = 17;
+constexpr int kShortOfSteps = 7, kStarved = 9;
 
 Batch mixed_batch() {
   const Scenario base = test::bilayer_scenario(
       {"Charge at 3C until 3.6 V", "Rest for 30 seconds", "Discharge at 1C until 2.5 V", "Hold at 2.5 V until 0.05C",
-       "Charge at 2C for 600 seconds", "Charge at 1C until 3.6 V"});
+       "Charge at 2C for 600 seconds", "Charge at 1C until 3.6 V", "Charge at 1C until 3.6 V"});
   std::vector<ResolvedVariant> vars;
   for (int k = 0; k < 40; ++k) {
     Scenario s = base;
@@ -39,8 +45,10 @@ Batch mixed_batch() {
     vars.push_back({"d" + std::to_string(k), s, ""});
   }
   Batch b = build_batch(vars, Layout::Interleaved);
-  for (int v = kFirstBroken; v < b.n_variants; v += kBrokenEvery)  // fails in the run
+  for (int v = kFirstBroken; v < b.n_variants; v += kBrokenEvery)
     b.view(v)[b.shape.o_slot + kSlotRadius_m] = std::numeric_limits<double>::quiet_NaN();
+  b.view(kShortOfSteps)[b.shape.o_scalar + kMaxStepsPerProtocolStep] = 8;
+  for (int i = 0; i < b.shape.nx; ++i) b.view(kStarved)[b.shape.o_trans + i] *= 3e-2;
   TrajectorySpec ts;
   ts.enabled = 1;
   ts.interval_s = 15.0;
@@ -50,29 +58,42 @@ Batch mixed_batch() {
 }
 
 TEST(PassUnit, OneNewtonIterationPerPassGivesTheSameBitsAsOneAttempt) {
-  Batch by_attempt = mixed_batch(), by_iteration = mixed_batch();
-  run_batch_cpu(by_attempt, 0);  // PassUnit::Attempt
+  Batch b = mixed_batch(), by_iteration = mixed_batch();
+  run_batch_cpu(b, 0);  // PassUnit::Attempt
   for (int v = 0; v < by_iteration.n_variants; ++v)
     run_protocol<PassUnit::NewtonIteration>(by_iteration.shape, by_iteration.tables, by_iteration.view(v),
                                             by_iteration.steps.data(), (int)by_iteration.steps.size(),
                                             by_iteration.out_view(v), by_iteration.trajectory_spec,
                                             by_iteration.trajectory_view(v));
-  int failed = 0, failed_unbroken = 0, ended_by_limit = 0;
-  for (int v = 0; v < by_attempt.n_variants; ++v) {
+  EXPECT_EQ(std::memcmp(b.records.data(), by_iteration.records.data(), 8 * b.records.size()), 0);
+  EXPECT_EQ(std::memcmp(b.outputs.data(), by_iteration.outputs.data(), 8 * b.outputs.size()), 0);
+  EXPECT_EQ(std::memcmp(b.trajectories.data(), by_iteration.trajectories.data(), 8 * b.trajectories.size()), 0);
+
+  // What the batch exercises.
+  const int n_steps = (int)b.steps.size();
+  auto status = [&](int v) { return (VariantStatus)test::status(b, v); };
+  auto end = [&](int v, int k) { return (StepEnd)(int)test::out(b, v, k, kOutEndReason); };
+  int failed_elsewhere = 0, limit = 0, duration = 0, at_start = 0;
+  for (int v = 0; v < b.n_variants; ++v) {
     const bool broken = v >= kFirstBroken && (v - kFirstBroken) % kBrokenEvery == 0;
-    const bool f = by_attempt.view(v)[by_attempt.shape.o_misc + kMiscStatus] != 0.0;
-    failed += f;
-    failed_unbroken += f && !broken;
-    ended_by_limit += by_attempt.out_view(v)[kOutEndReason] == (double)StepEnd::Limit;
+    if (broken) EXPECT_NE(status(v), VariantStatus::Ok) << v;
+    else if (v != kShortOfSteps && v != kStarved) failed_elsewhere += status(v) != VariantStatus::Ok;
+    for (int k = 0; k < n_steps; ++k) {
+      limit += end(v, k) == StepEnd::Limit;
+      duration += end(v, k) == StepEnd::Duration;
+      at_start += end(v, k) == StepEnd::AtStart;
+    }
   }
-  EXPECT_EQ(failed, 2);  // designs 13 and 30, and they only
-  EXPECT_EQ(failed_unbroken, 0);
-  EXPECT_GT(ended_by_limit, 30);
-  EXPECT_EQ(std::memcmp(by_attempt.records.data(), by_iteration.records.data(), 8 * by_attempt.records.size()), 0);
-  EXPECT_EQ(std::memcmp(by_attempt.outputs.data(), by_iteration.outputs.data(), 8 * by_attempt.outputs.size()), 0);
-  EXPECT_EQ(std::memcmp(by_attempt.trajectories.data(), by_iteration.trajectories.data(),
-                        8 * by_attempt.trajectories.size()),
-            0);
+  EXPECT_EQ(failed_elsewhere, 0);
+  EXPECT_EQ(status(kShortOfSteps), VariantStatus::TooManySteps);
+  EXPECT_EQ(end(kShortOfSteps, 0), StepEnd::Failed);
+  EXPECT_EQ(status(kStarved), VariantStatus::ElectrolyteDepleted);
+  EXPECT_EQ(end(kStarved, 0), StepEnd::Failed);  // inside the first charge, after accepted steps
+  EXPECT_GT(test::out(b, kStarved, 0, kOutTimeSteps), 0.0);
+  EXPECT_GT(limit, 100);
+  EXPECT_GT(duration, 60);
+  EXPECT_GT(at_start, 30);  // the second charge to 3.6 V finds the limit reached
+  std::printf("step ends: %d on a limit, %d on duration, %d at start\n", limit, duration, at_start);
 }
 
 }  // namespace

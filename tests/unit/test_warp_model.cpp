@@ -54,6 +54,19 @@ TEST(WarpLoopModel, EventLocationHoldsTheWarpOnlyInNestedLoops) {
   EXPECT_DOUBLE_EQ(m.flat_iterations, 22.0 / 28.0);
 }
 
+// Two lanes locating their events at the same time step probe in lockstep, probe by
+// probe. A: step 2, probes 3 and 1, finish 2 (8). B: step 2, probes 1, 1 and 4, finish 1
+// (9). Nested: 2 + (max(3,1) + max(1,1) + 4) + max(2,1) = 12 per lane. One attempt per
+// pass: 2 + 3 + 1 + max(2,4) + 1 = 11. Per iteration: B's 9.
+TEST(WarpLoopModel, LanesLocatingTogetherProbeInLockstep) {
+  const std::vector<AttemptTrace> w = {trace({{0, 0, 2}, {0, 1, 3}, {0, 1, 1}, {0, 2, 2}}),
+                                       trace({{0, 0, 2}, {0, 1, 1}, {0, 1, 1}, {0, 1, 4}, {0, 2, 1}})};
+  const WarpLoopModel m = warp_loop_model(w, 2);
+  EXPECT_DOUBLE_EQ(m.nested, 17.0 / 24.0);
+  EXPECT_DOUBLE_EQ(m.flat_attempts, 17.0 / 22.0);
+  EXPECT_DOUBLE_EQ(m.flat_iterations, 17.0 / 18.0);
+}
+
 // Nested loops line the lanes up at every protocol step: A (2 | 2) and B (1, 1 | 2)
 // cost max(2,1) + 1 + 2 = 5 per lane nested; one attempt per pass pairs A's second
 // protocol step with B's second attempt of the first: 2 + 2 + 2 = 6.
