@@ -98,8 +98,9 @@ fi
     stage "${bench[@]}" --device cuda --no-solve-bench --gpu-mappings thread --gpu-variants 4224 33792 135168 \
       --gpu-passes attempt iteration > "$out/sweep_pass.txt" 2>&1
     sed -n '/^GPU /,$p' "$out/sweep_pass.txt"
-    stage "$bindir/strata_bench" --scenario scenarios/brown2026_design_checks.toml --variants 64 --threads "$jobs" \
-      --device cuda --no-solve-bench --gpu-mappings thread --gpu-variants 4224 33792 --gpu-passes attempt iteration \
+    # (--device all: the CPU section prints the warp model of this protocol too)
+    stage "$bindir/strata_bench" --scenario scenarios/brown2026_design_checks.toml --variants 320 --threads "$jobs" \
+      --device all --no-solve-bench --gpu-mappings thread --gpu-variants 4224 33792 --gpu-passes attempt iteration \
       > "$out/sweep_pass_six_steps.txt" 2>&1
     grep -E "nested loops|attempt per pass|iteration per pass" "$out/sweep_pass_six_steps.txt"
     sed -n '/^GPU /,$p' "$out/sweep_pass_six_steps.txt" | tail -n +3
