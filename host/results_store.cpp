@@ -256,8 +256,13 @@ ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, 
   // 1.0 format for many small trajectory groups); readable by any HDF5 >= 1.8.
   h5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
   H5Pset_libver_bounds(fapl.id(), H5F_LIBVER_V18, H5F_LIBVER_V18);
-  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id());
-  if (f < 0) throw ResultsStoreError("cannot create " + path);
+  // Built under a temporary name and renamed once its skeleton is on disk, so a job
+  // killed while the file is being created leaves no unreadable file at `path` (and
+  // --overwrite keeps the old file until the new one is readable). The open handle
+  // follows the rename.
+  const std::string part = path + ".part";
+  hid_t f = H5Fcreate(part.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id());
+  if (f < 0) throw ResultsStoreError("cannot create " + part);
   st.file_ = h5::Handle(f);
   h5::Handle meta = h5::create_group(f, "meta");
   h5::set_attr(meta.id(), "description", std::string("provenance of the run"));
@@ -290,6 +295,9 @@ ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, 
   h5::Handle tr = h5::create_group(f, "trajectories");
   h5::set_attr(tr.id(), "description", std::string("one subgroup per selected design, named by design_id"));
   st.flush();
+  std::error_code ec;
+  std::filesystem::rename(part, path, ec);
+  if (ec) throw ResultsStoreError("cannot rename " + part + " to " + path + ": " + ec.message());
   return st;
 }
 

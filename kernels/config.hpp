@@ -7,7 +7,7 @@
 #else
 #define STRATA_HD
 #define STRATA_INLINE inline
-#define STRATA_NOINLINE
+#define STRATA_NOINLINE __attribute__((noinline))
 #endif
 
 namespace strata {
