@@ -1,5 +1,6 @@
 #include "host/results_store.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -396,8 +397,24 @@ ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) 
   return st;
 }
 
+namespace {
+// True when the file starts with the HDF5 signature (strata's superblock is at 0).
+bool has_hdf5_signature(const std::string& path) {
+  static const char kSignature[8] = {'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
+  char head[8] = {};
+  std::ifstream in(path, std::ios::binary);
+  return in.read(head, 8) && std::equal(head, head + 8, kSignature);
+}
+}  // namespace
+
 ResultsStore ResultsStore::open_read(const std::string& path) {
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0 && has_hdf5_signature(path))
+    // HDF5 1.10 locks a file its writer holds open: a run still writing it, or one not
+    // yet exited, holds it; a kill inside a write can also leave it damaged.
+    throw ResultsStoreError("cannot open " + path + ": HDF5 refuses it; a run may still be writing it (HDF5 file "
+                            "lock: wait for the run to end, or read it now with HDF5_USE_FILE_LOCKING=FALSE), or it "
+                            "was damaged by a kill during a write");
   if (f < 0) throw ResultsStoreError("cannot open " + path + ": not a readable HDF5 file");
   ResultsStore st;
   st.path_ = path;

@@ -146,6 +146,17 @@ pid_t rank_pid(pid_t launcher, int rank) {
   return -1;
 }
 
+// Waits (up to 20 s) until process pid has exited (gone, or a zombie).
+void wait_gone(pid_t pid) {
+  if (pid <= 0) return;
+  for (int k = 0; k < 1000; ++k) {
+    const std::string stat = slurp(fs::path("/proc") / std::to_string(pid) / "stat");
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos || stat.compare(close + 1, 2, " Z") == 0) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 }  // namespace
 
 TEST(MpiRuns, KilledWorkerRankLeavesAFileThatResumeCompletes) {
@@ -163,9 +174,11 @@ TEST(MpiRuns, KilledWorkerRankLeavesAFileThatResumeCompletes) {
     const pid_t launcher = spawn({kMpirun, "--oversubscribe", "--bind-to", "none", "-n", "2", kBinary, "simulate",
                                   scen.string(), "--quiet", "--threads", "1", "--out", out});
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
-    const pid_t worker = rank_pid(launcher, 1);
+    const pid_t leader = rank_pid(launcher, 0), worker = rank_pid(launcher, 1);
     if (worker > 0) kill(worker, SIGKILL);
     const int code = wait_exit(launcher);
+    // mpirun can return before rank 0 has exited; until it has, it holds the file's HDF5 lock.
+    wait_gone(leader);
     if (worker <= 0 || !fs::exists(out)) continue;
     partial = ResultsStore::open_read(out).rows();  // readable
     if (partial == 0 || partial == designs) continue;  // too early or too late: try again
@@ -205,7 +218,7 @@ TEST(MpiRuns, KilledWorkerRankOfACampaignResumesOnAnotherRankCount) {
     const std::string out = (tmp.path() / ("killed_" + std::to_string(attempt) + ".h5")).string();
     const pid_t launcher = spawn({kMpirun, "--oversubscribe", "--bind-to", "none", "-n", "3", kBinary, "optimize",
                                   scen.string(), "--quiet", "--threads", "1", "--out", out});
-    pid_t worker = -1;
+    pid_t worker = -1, leader = -1;
     std::uintmax_t created_size = 0;
     int polls_since_created = 0;
     bool exited = false;
@@ -215,6 +228,7 @@ TEST(MpiRuns, KilledWorkerRankOfACampaignResumesOnAnotherRankCount) {
       exited = waitpid(launcher, &st, WNOHANG) == launcher;
       if (exited) break;
       if (worker <= 0) worker = rank_pid(launcher, 2);
+      if (leader <= 0) leader = rank_pid(launcher, 0);
       std::error_code ec;
       const std::uintmax_t size = fs::file_size(out, ec);
       if (ec || size == 0) continue;
@@ -228,6 +242,7 @@ TEST(MpiRuns, KilledWorkerRankOfACampaignResumesOnAnotherRankCount) {
       }
     }
     if (!exited) wait_exit(launcher);
+    wait_gone(leader);  // it holds the file's HDF5 lock until it has exited
     if (worker <= 0 || !fs::exists(out)) continue;
     int64_t rows = 0;
     try {

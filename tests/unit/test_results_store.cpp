@@ -244,6 +244,18 @@ TEST(ResultsStore, CreatesUnderATemporaryNameAndRenames) {
   EXPECT_FALSE(fs::exists(part));
 }
 
+// A file its writer holds open is locked by HDF5 1.10: reading it from another process
+// says so, rather than calling it unreadable.
+TEST(ResultsStore, ReadingAFileBeingWrittenSaysARunHoldsIt) {
+  TempDir tmp;
+  const std::string path = (tmp.path() / "x.h5").string();
+  ResultsStore writing = ResultsStore::create(path, small_info(), false);
+  const test::RunResult r = test::run_strata("info " + test::sh_quote(path), tmp.path());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("a run may still be writing it"), std::string::npos) << r.err;
+  writing.finish("complete");
+}
+
 namespace {
 
 // Dataset paths listed in the schema document's tables (first column, in backticks).
