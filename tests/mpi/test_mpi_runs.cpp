@@ -180,7 +180,15 @@ TEST(MpiRuns, KilledWorkerRankLeavesAFileThatResumeCompletes) {
     // mpirun can return before rank 0 has exited; until it has, it holds the file's HDF5 lock.
     wait_gone(leader);
     if (worker <= 0 || !fs::exists(out)) continue;
-    partial = ResultsStore::open_read(out).rows();  // readable
+    try {
+      partial = ResultsStore::open_read(out).rows();  // readable
+    } catch (const std::exception& e) {
+      // Rank 0 taken down inside an HDF5 write can leave the file damaged (HDF5 without
+      // SWMR, docs/cluster.md), as in the campaign test below: try a later kill. Every
+      // attempt damaged fails the assertion after the loop.
+      std::printf("kill at %d ms: %s; trying a later one\n", wait_ms, e.what());
+      continue;
+    }
     if (partial == 0 || partial == designs) continue;  // too early or too late: try again
     EXPECT_NE(code, 0) << "mpirun reports the lost rank";
     killed = out;
