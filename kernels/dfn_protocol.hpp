@@ -234,9 +234,10 @@ STRATA_HD void after_step_attempt(const DfnShape& S, const SharedTables& tab, co
   accept_step(S, tab, v, r, rec, tm);
 }
 
-// The bookkeeping of a probe of the event bracket at length c.
+// The bookkeeping of a probe of the event bracket at length c = r.length_s.
 template <class V>
-STRATA_HD void after_locate_attempt(const DfnShape& S, const V& v, const NewtonResult& nr, double c, StepRun& r) {
+STRATA_HD void after_locate_attempt(const DfnShape& S, const V& v, const NewtonResult& nr, StepRun& r) {
+  const double c = r.length_s;
   if (nr.converged) {
     const double gc = event_value(S, v, *r.st, r.ref, r.current_limit);
     if (gc >= 0.0) {
@@ -331,7 +332,7 @@ STRATA_HD bool run_protocol_steps(const DfnShape& S, const SharedTables& tab, co
       if (log && tm.leader()) log->add(k, (int)r.kind, nr.iterations);
       switch (r.kind) {
         case AttemptKind::Step: after_step_attempt(S, tab, v, nr, r, rec, tm); break;
-        case AttemptKind::Locate: after_locate_attempt(S, v, nr, r.length_s, r); break;
+        case AttemptKind::Locate: after_locate_attempt(S, v, nr, r); break;
         default: after_finish_attempt(S, tab, v, nr, r, rec, tm); break;
       }
       if (!r.over()) {

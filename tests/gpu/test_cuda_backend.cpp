@@ -46,25 +46,9 @@ constexpr int kSteps = 3;
 // porosity sweep, every fifth with a blended first layer, and every 97th broken
 // (NaN particle radius, set after the batch is built: it fails in the run).
 std::vector<ResolvedVariant> mixed_designs() {
-  const Scenario base = test::bilayer_scenario(
-      {"Charge at 3C until 3.6 V", "Rest for 30 seconds", "Discharge at 1C until 2.5 V"});
-  std::vector<ResolvedVariant> vars;
-  for (int k = 0; k < kDesigns; ++k) {
-    Scenario s = base;
-    s.layers[0].thickness_m = (30 + (k % 10) * 4) * 1e-6;
-    s.layers[1].porosity = 0.3 + 0.02 * ((k / 10) % 10);
-    s.layers[0].porosity = 0.32 + 0.015 * ((k / 100) % 10);
-    if (k % 2) std::swap(s.layers[0], s.layers[1]);
-    if (k % 5 == 0) {
-      LayerMaterial second = s.layers[0].materials[0];
-      second.material = second.material == "sloping" ? "plateau" : "sloping";
-      s.layers[0].materials[0].solid_volume_fraction = 0.5;
-      second.solid_volume_fraction = 0.3;
-      s.layers[0].materials.push_back(second);
-    }
-    vars.push_back({"d" + std::to_string(k), s, ""});
-  }
-  return vars;
+  return test::mixed_bilayer_designs(
+      test::bilayer_scenario({"Charge at 3C until 3.6 V", "Rest for 30 seconds", "Discharge at 1C until 2.5 V"}),
+      kDesigns);
 }
 
 Batch build(bool with_failures) {

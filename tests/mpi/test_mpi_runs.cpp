@@ -129,16 +129,21 @@ TEST(MpiRuns, CampaignGivesTheSamePopulationOnOneTwoAndThreeRanks) {
 namespace {
 
 // The pid of the strata process that mpirun (pid launcher) started as this rank.
+// The state letter and parent of the process whose /proc directory is dir; false when
+// it is gone.
+bool proc_stat(const fs::path& dir, char& state, int& ppid) {
+  const std::string stat = slurp(dir / "stat");
+  const size_t close = stat.rfind(')');
+  return close != std::string::npos && std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) == 2;
+}
+
 pid_t rank_pid(pid_t launcher, int rank) {
   for (const auto& e : fs::directory_iterator("/proc")) {
     const std::string name = e.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    const std::string stat = slurp(e.path() / "stat");
-    const size_t close = stat.rfind(')');
-    if (close == std::string::npos) continue;
     int ppid = 0;
     char state = 0;
-    if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) != 2 || ppid != launcher) continue;
+    if (!proc_stat(e.path(), state, ppid) || ppid != launcher) continue;
     const std::string env = slurp(e.path() / "environ");
     if (env.find(std::string("OMPI_COMM_WORLD_RANK=") + std::to_string(rank) + '\0') != std::string::npos)
       return static_cast<pid_t>(std::stoi(name));
@@ -150,9 +155,9 @@ pid_t rank_pid(pid_t launcher, int rank) {
 void wait_gone(pid_t pid) {
   if (pid <= 0) return;
   for (int k = 0; k < 1000; ++k) {
-    const std::string stat = slurp(fs::path("/proc") / std::to_string(pid) / "stat");
-    const size_t close = stat.rfind(')');
-    if (close == std::string::npos || stat.compare(close + 1, 2, " Z") == 0) return;
+    int ppid = 0;
+    char state = 0;
+    if (!proc_stat(fs::path("/proc") / std::to_string(pid), state, ppid) || state == 'Z') return;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }

@@ -26,24 +26,11 @@ constexpr int kFirstBroken = 13, kBrokenEvery = 17;
 constexpr int kShortOfSteps = 7, kStarved = 9;
 
 Batch mixed_batch() {
-  const Scenario base = test::bilayer_scenario(
-      {"Charge at 3C until 3.6 V", "Rest for 30 seconds", "Discharge at 1C until 2.5 V", "Hold at 2.5 V until 0.05C",
-       "Charge at 2C for 600 seconds", "Charge at 1C until 3.6 V", "Charge at 1C until 3.6 V"});
-  std::vector<ResolvedVariant> vars;
-  for (int k = 0; k < 40; ++k) {
-    Scenario s = base;
-    s.layers[0].thickness_m = (30 + (k % 10) * 4) * 1e-6;
-    s.layers[1].porosity = 0.3 + 0.02 * ((k / 10) % 10);
-    if (k % 2) std::swap(s.layers[0], s.layers[1]);
-    if (k % 5 == 0) {
-      LayerMaterial second = s.layers[0].materials[0];
-      second.material = second.material == "sloping" ? "plateau" : "sloping";
-      s.layers[0].materials[0].solid_volume_fraction = 0.5;
-      second.solid_volume_fraction = 0.3;
-      s.layers[0].materials.push_back(second);
-    }
-    vars.push_back({"d" + std::to_string(k), s, ""});
-  }
+  const std::vector<ResolvedVariant> vars = test::mixed_bilayer_designs(
+      test::bilayer_scenario({"Charge at 3C until 3.6 V", "Rest for 30 seconds", "Discharge at 1C until 2.5 V",
+                              "Hold at 2.5 V until 0.05C", "Charge at 2C for 600 seconds", "Charge at 1C until 3.6 V",
+                              "Charge at 1C until 3.6 V"}),
+      40);
   Batch b = build_batch(vars, Layout::Interleaved);
   for (int v = kFirstBroken; v < b.n_variants; v += kBrokenEvery)
     b.view(v)[b.shape.o_slot + kSlotRadius_m] = std::numeric_limits<double>::quiet_NaN();

@@ -2,6 +2,7 @@
 // Scenarios built in code for the physics tests: synthetic materials with closed-form
 // OCPs, so the tests do not depend on the material library's evolving data.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/batch.hpp"
@@ -101,6 +102,28 @@ inline Scenario bilayer_scenario(const std::vector<std::string>& steps) {
     s.protocol.steps.push_back(parse_protocol_step(t));
   }
   return s;
+}
+
+// n designs from a bilayer base: both layer orders over a thickness and porosity
+// sweep, every fifth with a blended first layer (the CPU/GPU and pass-unit tests).
+inline std::vector<ResolvedVariant> mixed_bilayer_designs(const Scenario& base, int n) {
+  std::vector<ResolvedVariant> vars;
+  for (int k = 0; k < n; ++k) {
+    Scenario s = base;
+    s.layers[0].thickness_m = (30 + (k % 10) * 4) * 1e-6;
+    s.layers[1].porosity = 0.3 + 0.02 * ((k / 10) % 10);
+    s.layers[0].porosity = 0.32 + 0.015 * ((k / 100) % 10);
+    if (k % 2) std::swap(s.layers[0], s.layers[1]);
+    if (k % 5 == 0) {
+      LayerMaterial second = s.layers[0].materials[0];
+      second.material = second.material == "sloping" ? "plateau" : "sloping";
+      s.layers[0].materials[0].solid_volume_fraction = 0.5;
+      second.solid_volume_fraction = 0.3;
+      s.layers[0].materials.push_back(second);
+    }
+    vars.push_back({"d" + std::to_string(k), s, ""});
+  }
+  return vars;
 }
 
 inline Batch run_scenarios(const std::vector<Scenario>& scs, Layout layout = Layout::Blocked, int threads = 0) {
