@@ -68,68 +68,70 @@ bool read_index(const std::string& p, size_t& pos, size_t& out) {
 
 // Parses and checks a path against s. Returns the reason when it is not allowed.
 std::string parse_target(const Scenario& s, const std::string& p, OverrideTarget& t) {
-  const std::string bad = fmt::format("\"{}\" is not an allowed override path; allowed forms:\n{}",
-                                      p, allowed_override_forms());
+  // Built only when the path is refused: overrides are parsed once per variant.
+  const auto bad = [&] {
+    return fmt::format("\"{}\" is not an allowed override path; allowed forms:\n{}", p, allowed_override_forms());
+  };
   auto starts = [&](const char* pre) { return p.rfind(pre, 0) == 0; };
   if (starts("layers[")) {
     size_t pos = 6, i = 0;
-    if (!read_index(p, pos, i)) return bad;
+    if (!read_index(p, pos, i)) return bad();
     if (i >= s.layers.size())
       return fmt::format("layer index {} in \"{}\" is out of range; the scenario has {} layer(s), "
                          "allowed layers[0] to layers[{}]",
                          i, p, s.layers.size(), s.layers.size() - 1);
-    if (pos >= p.size() || p[pos] != '.') return bad;
+    if (pos >= p.size() || p[pos] != '.') return bad();
     ++pos;
     const std::string rest = p.substr(pos);
     t.i = i;
     if (rest.rfind("materials[", 0) == 0) {
       size_t q = 9, j = 0;
-      if (!read_index(rest, q, j)) return bad;
+      if (!read_index(rest, q, j)) return bad();
       if (j >= s.layers[i].materials.size())
         return fmt::format(
             "material index {} in \"{}\" is out of range; layers[{}] has {} material(s), allowed "
             "layers[{}].materials[0] to layers[{}].materials[{}]",
             j, p, i, s.layers[i].materials.size(), i, i, s.layers[i].materials.size() - 1);
-      if (q >= rest.size() || rest[q] != '.') return bad;
+      if (q >= rest.size() || rest[q] != '.') return bad();
       t.kind = OverrideTarget::LayerMaterial;
       t.j = j;
       t.field = rest.substr(q + 1);
       t.owner = p.substr(0, pos + q);
-      if (!in(kLayerMaterialFields, t.field)) return bad;
+      if (!in(kLayerMaterialFields, t.field)) return bad();
       return "";
     }
     t.kind = OverrideTarget::Layer;
     t.field = rest;
     t.owner = p.substr(0, pos - 1);
-    if (!in(kLayerFields, t.field)) return bad;
+    if (!in(kLayerFields, t.field)) return bad();
     return "";
   }
   if (starts("separator.")) {
     t.kind = OverrideTarget::Separator;
     t.field = p.substr(10);
     t.owner = "separator";
-    return in(kSeparatorFields, t.field) ? "" : bad;
+    return in(kSeparatorFields, t.field) ? "" : bad();
   }
   if (starts("cell.")) {
     t.kind = OverrideTarget::Cell;
     t.field = p.substr(5);
     t.owner = "cell";
-    return in(kCellFields, t.field) ? "" : bad;
+    return in(kCellFields, t.field) ? "" : bad();
   }
   if (starts("electrolyte.")) {
     t.kind = OverrideTarget::Electrolyte;
     t.field = p.substr(12);
     t.owner = "electrolyte";
-    return in(kElectrolyteFields, t.field) ? "" : bad;
+    return in(kElectrolyteFields, t.field) ? "" : bad();
   }
   if (starts("materials.")) {
     const size_t dot = p.find('.', 10);
-    if (dot == std::string::npos) return bad;
+    if (dot == std::string::npos) return bad();
     t.kind = OverrideTarget::Material;
     t.name = p.substr(10, dot - 10);
     t.field = p.substr(dot + 1);
     t.owner = p.substr(0, dot);
-    if (!in(kMaterialFields, t.field)) return bad;
+    if (!in(kMaterialFields, t.field)) return bad();
     if (!s.materials.count(t.name)) {
       std::string names;
       for (const auto& [n, m] : s.materials) names += (names.empty() ? "" : ", ") + n;
@@ -139,21 +141,23 @@ std::string parse_target(const Scenario& s, const std::string& p, OverrideTarget
     }
     return "";
   }
-  return bad;
+  return bad();
 }
 
 // Parses "layers[i].materials[j].name" against s (i, j in range). Returns the reason
 // when it is not such a path.
 std::string parse_material_path(const Scenario& s, const std::string& p, size_t& i, size_t& j) {
-  const std::string bad = fmt::format(
-      "\"{}\" is not an allowed material override path; allowed layers[i].materials[j].name "
-      "(layer indices count from the current collector after layer_order is applied)",
-      p);
+  const auto bad = [&] {
+    return fmt::format(
+        "\"{}\" is not an allowed material override path; allowed layers[i].materials[j].name "
+        "(layer indices count from the current collector after layer_order is applied)",
+        p);
+  };
   size_t pos = 6;
-  if (p.rfind("layers[", 0) != 0 || !read_index(p, pos, i)) return bad;
-  if (p.compare(pos, 10, ".materials") != 0) return bad;
+  if (p.rfind("layers[", 0) != 0 || !read_index(p, pos, i)) return bad();
+  if (p.compare(pos, 10, ".materials") != 0) return bad();
   pos += 10;
-  if (!read_index(p, pos, j) || p.substr(pos) != ".name") return bad;
+  if (!read_index(p, pos, j) || p.substr(pos) != ".name") return bad();
   if (i >= s.layers.size())
     return fmt::format("layer index {} in \"{}\" is out of range; the scenario has {} layer(s), "
                        "allowed layers[0] to layers[{}]",

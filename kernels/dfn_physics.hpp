@@ -118,7 +118,7 @@ STRATA_HD T butler_volmer_A_m2(const double* data, const OcpFn& ocp, double temp
   const T vk = site_fraction_floor((cmax - cs) / cmax);
   T cek = ce;
   if (value_of(cek) < 1e-6) cek = T(1e-6);
-  const T i0 = i0_ref * power(cek / ce_ref, aa) * power(xk, ac) * power(vk, aa) / ::pow(0.5, aa + ac);
+  const T i0 = i0_ref * power(cek / ce_ref, aa) * power(xk, ac) * power(vk, aa) * ::exp2(aa + ac);  // / 0.5^(aa + ac)
   const T eta = phis - phie - eval_ocp_V(data, ocp, x, temperature_K);
   const double f = kFaraday_C_mol / (kGas_J_molK * temperature_K);
   T ea = aa * f * eta, ec = -ac * f * eta;

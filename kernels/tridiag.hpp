@@ -9,23 +9,30 @@
 
 namespace strata {
 
-// Thomas algorithm. a: sub-diagonal (a[0] unused), b: diagonal, c: super-diagonal
-// (c[n-1] unused), d: right-hand side, overwritten with the solution. cp: n scratch.
-// Returns false on a zero pivot.
+// Thomas algorithm for one tridiagonal matrix and one or more right-hand sides.
+// a: sub-diagonal (a[0] unused), b: diagonal, c: super-diagonal (c[n-1] unused),
+// d...: right-hand sides, each overwritten with its solution. cp: n scratch.
+// One reciprocal per row, shared by every right-hand side. False on a zero pivot.
+template <class VA, class VB, class VC, class VW, class... VD>
+STRATA_HD bool thomas_solve_many(int n, const VA& a, const VB& b, const VC& c, VW& cp, VD&... d) {
+  if (b[0] == 0.0) return false;
+  double inv = 1.0 / b[0];
+  cp[0] = c[0] * inv;
+  ((d[0] *= inv), ...);
+  for (int i = 1; i < n; ++i) {
+    const double piv = b[i] - a[i] * cp[i - 1];
+    if (piv == 0.0) return false;
+    inv = 1.0 / piv;
+    cp[i] = (i < n - 1) ? c[i] * inv : 0.0;
+    ((d[i] = (d[i] - a[i] * d[i - 1]) * inv), ...);
+  }
+  for (int i = n - 2; i >= 0; --i) ((d[i] -= cp[i] * d[i + 1]), ...);
+  return true;
+}
+
 template <class VA, class VB, class VC, class VD, class VW>
 STRATA_HD bool thomas_solve(int n, const VA& a, const VB& b, const VC& c, VD& d, VW& cp) {
-  double piv = b[0];
-  if (piv == 0.0) return false;
-  cp[0] = c[0] / piv;
-  d[0] = d[0] / piv;
-  for (int i = 1; i < n; ++i) {
-    piv = b[i] - a[i] * cp[i - 1];
-    if (piv == 0.0) return false;
-    cp[i] = (i < n - 1) ? c[i] / piv : 0.0;
-    d[i] = (d[i] - a[i] * d[i - 1]) / piv;
-  }
-  for (int i = n - 2; i >= 0; --i) d[i] -= cp[i] * d[i + 1];
-  return true;
+  return thomas_solve_many(n, a, b, c, cp, d);
 }
 
 // Inverts the B x B matrix m (row-major, in registers) in place. False if singular.
@@ -58,17 +65,58 @@ STRATA_HD bool invert_small(double m[B * B]) {
   return true;
 }
 
+// Solves m X = x in place of x (B x C, row-major) by Gaussian elimination with
+// partial pivoting; m (row-major, in registers) is destroyed. No inverse is formed:
+// for the block Thomas step (C = B + R) that costs about half the flops of inverting
+// m and multiplying. False if m is singular (a zero or NaN pivot).
+template <int B, int C>
+STRATA_HD bool solve_small(double m[B * B], double x[B * C]) {
+  for (int col = 0; col < B; ++col) {
+    // Partial pivoting by compare-and-swap against each row below: the largest entry
+    // of the column ends in the pivot row (the first of equals, as a search would
+    // find). Every index is known at compile time once the loops unroll, so on a GPU
+    // m and x stay in registers (a swap with a searched row index would put them in
+    // local memory).
+    for (int r = col + 1; r < B; ++r)
+      if (fabs(m[r * B + col]) > fabs(m[col * B + col])) {
+        for (int c = col; c < B; ++c) { const double t = m[r * B + c]; m[r * B + c] = m[col * B + c]; m[col * B + c] = t; }
+        for (int c = 0; c < C; ++c) { const double t = x[r * C + c]; x[r * C + c] = x[col * C + c]; x[col * C + c] = t; }
+      }
+    const double best = fabs(m[col * B + col]);
+    if (best == 0.0 || !(best == best)) return false;
+    const double inv = 1.0 / m[col * B + col];
+    for (int r = col + 1; r < B; ++r) {
+      const double f = m[r * B + col] * inv;
+      for (int c = col + 1; c < B; ++c) m[r * B + c] -= f * m[col * B + c];
+      for (int c = 0; c < C; ++c) x[r * C + c] -= f * x[col * C + c];
+    }
+    m[col * B + col] = inv;  // the pivot's reciprocal, for the back substitution
+  }
+  for (int r = B - 1; r >= 0; --r)
+    for (int c = 0; c < C; ++c) {
+      double s = x[r * C + c];
+      for (int q = r + 1; q < B; ++q) s -= m[r * B + q] * x[q * C + c];
+      x[r * C + c] = s * m[r * B + r];
+    }
+  return true;
+}
+
 // Block Thomas for n block rows of size B with R right-hand sides.
 // Storage per block row i (row-major): lower L_i at lower[i*B*B], diagonal D_i at
 // diag[i*B*B], upper U_i at upper[i*B*B] (L_0 and U_{n-1} unused); rhs[i*B*R + r*R + k].
-// diag and upper are overwritten (factorisation), rhs with the solution.
+// upper is overwritten with the eliminated U'_i = D'_i^-1 U_i, rhs with the solution;
+// diag is left as it was.
 template <int B, int R, class V>
 STRATA_HD bool block_thomas_solve(int n, const V& lower, V& diag, V& upper, V& rhs) {
-  constexpr int BB = B * B;
+  constexpr int BB = B * B, C = B + R;
   for (int i = 0; i < n; ++i) {
-    double d[BB], x[B * R];
+    // Row r of the augmented right-hand side: U_i's row r, then x_i's row r.
+    double d[BB], ux[B * C];
     for (int k = 0; k < BB; ++k) d[k] = diag[i * BB + k];
-    for (int k = 0; k < B * R; ++k) x[k] = rhs[i * B * R + k];
+    for (int r = 0; r < B; ++r) {
+      for (int c = 0; c < B; ++c) ux[r * C + c] = (i < n - 1) ? upper[i * BB + r * B + c] : 0.0;
+      for (int k = 0; k < R; ++k) ux[r * C + B + k] = rhs[i * B * R + r * R + k];
+    }
     if (i > 0) {
       // D_i -= L_i U'_{i-1};  x_i -= L_i x'_{i-1}
       for (int r = 0; r < B; ++r)
@@ -76,26 +124,16 @@ STRATA_HD bool block_thomas_solve(int n, const V& lower, V& diag, V& upper, V& r
           const double l = lower[i * BB + r * B + q];
           if (l == 0.0) continue;
           for (int c = 0; c < B; ++c) d[r * B + c] -= l * upper[(i - 1) * BB + q * B + c];
-          for (int k = 0; k < R; ++k) x[r * R + k] -= l * rhs[(i - 1) * B * R + q * R + k];
+          for (int k = 0; k < R; ++k) ux[r * C + B + k] -= l * rhs[(i - 1) * B * R + q * R + k];
         }
     }
-    if (!invert_small<B>(d)) return false;
-    // U'_i = D^-1 U_i; x'_i = D^-1 x_i
+    // [U'_i | x'_i] = D_i^-1 [U_i | x_i]
+    if (!solve_small<B, C>(d, ux)) return false;
     for (int r = 0; r < B; ++r) {
       if (i < n - 1)
-        for (int c = 0; c < B; ++c) {
-          double s = 0.0;
-          for (int q = 0; q < B; ++q) s += d[r * B + q] * upper[i * BB + q * B + c];
-          diag[i * BB + r * B + c] = s;  // keep U' in diag's storage for now
-        }
-      for (int k = 0; k < R; ++k) {
-        double s = 0.0;
-        for (int q = 0; q < B; ++q) s += d[r * B + q] * x[q * R + k];
-        rhs[i * B * R + r * R + k] = s;
-      }
+        for (int c = 0; c < B; ++c) upper[i * BB + r * B + c] = ux[r * C + c];
+      for (int k = 0; k < R; ++k) rhs[i * B * R + r * R + k] = ux[r * C + B + k];
     }
-    if (i < n - 1)
-      for (int k = 0; k < BB; ++k) upper[i * BB + k] = diag[i * BB + k];
   }
   for (int i = n - 2; i >= 0; --i)
     for (int r = 0; r < B; ++r)

@@ -1,7 +1,8 @@
 // Tests for kernels/tridiag.hpp: thomas_solve and block_thomas_solve over a batch of
 // random, well-conditioned variants in both layouts (blocked and interleaved), checked
 // against a dense Gaussian elimination with partial pivoting written here; the two
-// layouts must give bitwise-identical solutions. Also: invert_small pivots within a
+// layouts must give bitwise-identical solutions. Also: thomas_solve_many's right-hand
+// sides, solve_small (the block Thomas step) and invert_small (PCR) pivot within a
 // block, and the solvers report zero pivots / singular blocks.
 #include <gtest/gtest.h>
 
@@ -183,6 +184,29 @@ TEST(TridiagThomas, VariantsAreIndependent) {
     const auto x2 = thomas_batch(sys2, n, layout);
     for (int v = 0; v < kVariants; ++v)
       EXPECT_EQ(bitwise_equal(x[v], x2[v]), v != 5) << "variant " << v;
+  }
+}
+
+// Several right-hand sides share one elimination (the particle columns solve two):
+// each solution is the one thomas_solve gives alone, bit for bit, and the dense one.
+TEST(TridiagThomas, SeveralRightHandSidesShareTheElimination) {
+  std::mt19937_64 rng(4242);
+  for (int n : {1, 2, 8, 33}) {
+    const TriSystem s = random_tri(n, rng);
+    std::vector<double> d1 = s.d, d2(n), cp(n);
+    for (double& x : d2) x = uniform(rng, -10.0, 10.0);
+    const std::vector<double> d2_in = d2;
+    Strided<double> v1{d1.data(), 1}, v2{d2.data(), 1}, vcp{cp.data(), 1};
+    ASSERT_TRUE(strata::thomas_solve_many(n, s.a.data(), s.b.data(), s.c.data(), vcp, v1, v2));
+    TriSystem s2 = s;
+    s2.d = d2_in;
+    for (const auto& [x, sys] : {std::pair{d1, s}, std::pair{d2, s2}}) {
+      std::vector<double> alone = sys.d, cp1(n);
+      Strided<double> va{alone.data(), 1}, vcp1{cp1.data(), 1};
+      ASSERT_TRUE(strata::thomas_solve(n, sys.a.data(), sys.b.data(), sys.c.data(), va, vcp1));
+      EXPECT_TRUE(bitwise_equal(x, alone)) << "n = " << n;
+      EXPECT_LT(rel_err(x, dense_reference(sys, n)), kTol) << "n = " << n;
+    }
   }
 }
 
@@ -412,6 +436,61 @@ TEST(TridiagBlockThomas, PermutedDiagonalBlocksNeedPivoting) {
 }
 
 // ---------------------------------------------------------------------------------
+// Small dense solve within a block (solve_small, the block Thomas step)
+// ---------------------------------------------------------------------------------
+
+// m X = Y for B x B m and B x C Y, against the dense reference.
+template <int B, int C>
+void check_solve_small(const double (&m)[B * B], const double (&y)[B * C]) {
+  double mm[B * B], x[B * C];
+  std::memcpy(mm, m, sizeof mm);
+  std::memcpy(x, y, sizeof x);
+  ASSERT_TRUE((strata::solve_small<B, C>(mm, x)));
+  const auto ref = dense_solve(std::vector<double>(m, m + B * B), std::vector<double>(y, y + B * C), B, C);
+  EXPECT_LT(rel_err(std::vector<double>(x, x + B * C), ref), kTol) << "B = " << B << ", C = " << C;
+}
+
+TEST(TridiagSolveSmall, RandomSystemsMatchDense) {
+  std::mt19937_64 rng(11);
+  for (int t = 0; t < 50; ++t) {
+    double a2[4], a3[9], a4[16], y2[2 * 3], y3[3 * 5], y4[4 * 6];
+    for (double& x : a2) x = uniform(rng, -1.0, 1.0);
+    for (double& x : a3) x = uniform(rng, -1.0, 1.0);
+    for (double& x : a4) x = uniform(rng, -1.0, 1.0);
+    for (double& x : y2) x = uniform(rng, -10.0, 10.0);
+    for (double& x : y3) x = uniform(rng, -10.0, 10.0);
+    for (double& x : y4) x = uniform(rng, -10.0, 10.0);
+    // Not diagonally dominant: the pivot search is exercised.
+    check_solve_small<2, 3>(a2, y2);
+    check_solve_small<3, 5>(a3, y3);
+    check_solve_small<4, 6>(a4, y4);
+  }
+  double one[1] = {-4.0}, y[2] = {1.0, -2.0};
+  ASSERT_TRUE((strata::solve_small<1, 2>(one, y)));
+  EXPECT_EQ(y[0], -0.25);
+  EXPECT_EQ(y[1], 0.5);
+}
+
+// A zero leading entry (a row swap is needed) and a tiny one (unpivoted elimination
+// would lose the 1 in 1 - 1e20).
+TEST(TridiagSolveSmall, ZeroAndTinyLeadingEntriesArePivoted) {
+  const double p[9] = {0, 2, 0,  //
+                       2, 0, 0,  //
+                       0, 0, 2};
+  const double y[6] = {1, 2, 3, 4, 5, 6};
+  double pm[9], x[6];
+  std::memcpy(pm, p, sizeof p);
+  std::memcpy(x, y, sizeof y);
+  ASSERT_TRUE((strata::solve_small<3, 2>(pm, x)));
+  const double expect[6] = {1.5, 2, 0.5, 1, 2.5, 3};
+  for (int k = 0; k < 6; ++k) EXPECT_EQ(x[k], expect[k]) << "entry " << k;
+  const double a[9] = {1e-20, 1, 0,  //
+                       1, 1, 0,      //
+                       0, 1, 3};
+  check_solve_small<3, 2>(a, y);
+}
+
+// ---------------------------------------------------------------------------------
 // Failure reporting
 // ---------------------------------------------------------------------------------
 
@@ -461,6 +540,20 @@ TEST(TridiagFailure, InvertSmallSingular) {
                    0, 0, 1, 0,  //
                    0, 0, 0, 0};  // zero last row and column
   EXPECT_FALSE(strata::invert_small<4>(c4));
+}
+
+TEST(TridiagFailure, SolveSmallSingular) {
+  double y[3] = {1, 1, 1};
+  double z3[9] = {};
+  EXPECT_FALSE((strata::solve_small<3, 1>(z3, y)));
+  double r3[9] = {1, 0, 2,  //
+                  0, 1, 3,  //
+                  1, 1, 5};  // row 2 = row 0 + row 1
+  EXPECT_FALSE((strata::solve_small<3, 1>(r3, y)));
+  double n3[9] = {1, 0, 0,  //
+                  0, std::nan(""), 0,  //
+                  0, 0, 1};
+  EXPECT_FALSE((strata::solve_small<3, 1>(n3, y)));
 }
 
 TEST(TridiagFailure, BlockThomasSingularBlock) {
