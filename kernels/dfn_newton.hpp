@@ -167,15 +167,9 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
         const ShellGrid grid{R, nr, v[S.o_scalar + kShellRatio]};
         const long cc = ocs + (long)col * nr, co = oo + S.s_cs() + (long)col * nr;
         const long oy = S.o_col + (long)col * (2 * nr + 3), oz = oy + nr, ocoef = oz + nr;
-        double ta[kMaxShells], tb[kMaxShells], tc[kMaxShells], tw[kMaxShells];
         const double j = v[oj + col];
         auto y = v.at(oy), z = v.at(oz);
-        particle_linear_system(data, mat, Dref, cmax, nr, grid, dt_s, v.at(cc), v.at(co), j, ta, tb, tc, y);
-        for (int k = 0; k < nr; ++k) v[oz + k] = 0.0;
-        const double As = R * R;  // outer face of the last shell
-        v[oz + nr - 1] = As / F;  // d(residual)/dj
-        const double* cta = ta; const double* ctb = tb; const double* ctc = tc;
-        if (!thomas_solve_many(nr, cta, ctb, ctc, tw, y, z)) {
+        if (!particle_condense(data, mat, Dref, cmax, nr, grid, dt_s, v.at(cc), v.at(co), j, y, z)) {
           singular = true;
           continue;
         }

@@ -153,15 +153,21 @@ struct ShellGrid {
   double R = 0.0;
   int nr = 1;
   double q = 1.0;
+  STRATA_HD double q_to_nr() const {
+    double qn = 1.0;
+    for (int i = 0; i < nr; ++i) qn *= q;
+    return qn;
+  }
+  // Radius of face i, given qi = q^i (by repeated multiplication) and qn = q_to_nr().
+  STRATA_HD double face_radius(int i, double qi, double qn) const {
+    if (i == nr) return R;
+    return q == 1.0 ? R * i / nr : R * (1.0 - qi) / (1.0 - qn);
+  }
   // Fills rf[0..nr] with the face radii.
   STRATA_HD void faces(double* rf) const {
-    double qi = 1.0, qn = 1.0;
-    for (int i = 0; i < nr; ++i) qn *= q;
-    for (int i = 0; i <= nr; ++i) {
-      rf[i] = q == 1.0 ? R * i / nr : R * (1.0 - qi) / (1.0 - qn);
-      qi *= q;
-    }
-    rf[nr] = R;
+    const double qn = q_to_nr();
+    double qi = 1.0;
+    for (int i = 0; i <= nr; ++i, qi *= q) rf[i] = face_radius(i, qi, qn);
   }
   STRATA_HD static double volume(const double* rf, int k) {
     return (rf[k + 1] * rf[k + 1] * rf[k + 1] - rf[k] * rf[k] * rf[k]) / 3.0;

@@ -6,6 +6,8 @@
 //   N = -D(c_face) (c_k+1 - c_k)/(r_k+1 - r_k) (centres; c_face the mean), N(0) = 0,
 //   N at the surface = j/F (j > 0: sodium leaves the particle).
 // (w_k and A are the shell volume and face area divided by 4 pi, dfn_physics.hpp.)
+// Assembly and solve are one pass (particle_condense), so that a GPU thread keeps one
+// scratch array of nr values, not four, in local memory.
 #include "kernels/config.hpp"
 #include "kernels/dfn_physics.hpp"
 #include "kernels/dual.hpp"
@@ -13,35 +15,73 @@
 
 namespace strata {
 
-// Linearises the shell equations about c for the surface current density j:
-// writes minus the residual into y and the tridiagonal Jacobian into (a, b, c_up).
-template <class VC, class VO, class VY>
-STRATA_HD void particle_linear_system(const double* data, const MaterialFns& mat, double d_ref, double cmax, int nr,
-                                      const ShellGrid& g, double dt_s, const VC& c, const VO& c_old, double j_A_m2,
-                                      double* a, double* b, double* c_up, VY& y) {
-  double rf[kMaxShells + 1];
-  g.faces(rf);
+// Linearises the shell equations about c for the surface current density j and
+// solves them, row by row as each row is assembled (Thomas, one reciprocal per row
+// shared by both right-hand sides), for the Newton updates
+//   y = J^-1 (-R),   z = J^-1 e_{nr-1} A_{nr-1}/F   (A_{nr-1} = R^2, the outer face),
+// so that dc = y - z dj. Only the elimination factors cp stay in scratch; the shell
+// geometry is walked face by face. False on a zero pivot (y, z then incomplete).
+template <class VC, class VO, class VY, class VZ>
+STRATA_HD bool particle_condense(const double* data, const MaterialFns& mat, double d_ref, double cmax, int nr,
+                                 const ShellGrid& g, double dt_s, const VC& c, const VO& c_old, double j_A_m2,
+                                 VY& y, VZ& z) {
+  double cp[kMaxShells];
+  const double qn = g.q_to_nr();
+  // rr: radii of faces k, k + 1, k + 2 (the last only while k + 1 < nr).
+  double qi = g.q * g.q;
+  double rr[3] = {g.face_radius(0, 1.0, qn), g.face_radius(1, g.q, qn), 0.0};
+  // Face k - 1's contributions to row k: A N, A dN/dc_{k-1}, A dN/dc_k.
+  double in_flux = 0.0, in_d0 = 0.0, in_d1 = 0.0;
+  double y_prev = 0.0, z_prev = 0.0;
   for (int k = 0; k < nr; ++k) {
-    const double w = ShellGrid::volume(rf, k) / dt_s;
-    y[k] = -(w * (c[k] - c_old[k]));
-    a[k] = 0.0;
-    b[k] = w;
-    c_up[k] = 0.0;
+    const double w = ShellGrid::volume(rr, 0) / dt_s;
+    double yk = -(w * (c[k] - c_old[k]));
+    double ak = 0.0, bk = w, ck = 0.0;
+    if (k > 0) {
+      yk += in_flux;
+      bk -= in_d1;
+      ak -= in_d0;
+    }
+    if (k + 1 < nr) {
+      rr[2] = g.face_radius(k + 2, qi, qn);
+      qi *= g.q;
+      using D2 = Dual<2>;
+      const D2 c0 = D2::var(c[k], 0), c1 = D2::var(c[k + 1], 1);
+      const D2 flux = -solid_diffusivity_m2_s(data, mat, d_ref, 0.5 * (c0 + c1) / cmax) * (c1 - c0) /
+                      (ShellGrid::centre(rr, 1) - ShellGrid::centre(rr, 0));
+      const double A = ShellGrid::outer_area(rr, 0);
+      yk -= A * flux.v;
+      bk += A * flux.d[0];
+      ck += A * flux.d[1];
+      in_flux = A * flux.v;
+      in_d0 = A * flux.d[0];
+      in_d1 = A * flux.d[1];
+    } else {
+      yk -= g.R * g.R * j_A_m2 / kFaraday_C_mol;
+    }
+    double zk = (k == nr - 1) ? g.R * g.R / kFaraday_C_mol : 0.0;
+    // Forward elimination of row k.
+    const double piv = (k == 0) ? bk : bk - ak * cp[k - 1];
+    if (piv == 0.0) return false;
+    const double inv = 1.0 / piv;
+    cp[k] = (k < nr - 1) ? ck * inv : 0.0;
+    if (k == 0) {
+      yk *= inv;
+      zk *= inv;
+    } else {
+      yk = (yk - ak * y_prev) * inv;
+      zk = (zk - ak * z_prev) * inv;
+    }
+    y[k] = y_prev = yk;
+    z[k] = z_prev = zk;
+    rr[0] = rr[1];
+    rr[1] = rr[2];
   }
-  for (int k = 0; k + 1 < nr; ++k) {
-    using D2 = Dual<2>;
-    const D2 c0 = D2::var(c[k], 0), c1 = D2::var(c[k + 1], 1);
-    const D2 flux =
-        -solid_diffusivity_m2_s(data, mat, d_ref, 0.5 * (c0 + c1) / cmax) * (c1 - c0) / (ShellGrid::centre(rf, k + 1) - ShellGrid::centre(rf, k));
-    const double A = ShellGrid::outer_area(rf, k);
-    y[k] -= A * flux.v;
-    y[k + 1] += A * flux.v;
-    b[k] += A * flux.d[0];
-    c_up[k] += A * flux.d[1];
-    a[k + 1] -= A * flux.d[0];
-    b[k + 1] -= A * flux.d[1];
+  for (int k = nr - 2; k >= 0; --k) {
+    y[k] -= cp[k] * y[k + 1];
+    z[k] -= cp[k] * z[k + 1];
   }
-  y[nr - 1] -= g.R * g.R * j_A_m2 / kFaraday_C_mol;  // outer area of the last shell
+  return true;
 }
 
 }  // namespace strata

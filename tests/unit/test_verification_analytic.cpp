@@ -41,21 +41,47 @@ double sphere_surface_analytic(double c0, double q, double R, double D, double t
 double sphere_surface_numeric(int nr, double c0, double j_A_m2, double R, double D, double cmax, double t_end,
                               int n_steps, double shell_ratio = 1.0) {
   MaterialFns mat;  // constant diffusivity
-  std::vector<double> c(nr, c0), c_old(nr), y(nr), a(nr), b(nr), cu(nr), w(nr);
+  std::vector<double> c(nr, c0), c_old(nr), y(nr), z(nr);
   const ShellGrid g{R, nr, shell_ratio};
   const double dt = t_end / n_steps;
   for (int step = 0; step < n_steps; ++step) {
     c_old = c;
-    particle_linear_system(nullptr, mat, D, cmax, nr, g, dt, c.data(), c_old.data(), j_A_m2, a.data(), b.data(),
-                           cu.data(), y);
-    const double* ca = a.data(); const double* cb = b.data(); const double* cc = cu.data();
-    EXPECT_TRUE(thomas_solve(nr, ca, cb, cc, y, w));
+    EXPECT_TRUE(particle_condense(nullptr, mat, D, cmax, nr, g, dt, c.data(), c_old.data(), j_A_m2, y, z));
     for (int k = 0; k < nr; ++k) c[k] += y[k];  // linear problem: one Newton step is exact
   }
   return surface_concentration(nullptr, mat, D, cmax, g.surface_gap(), c[nr - 1], j_A_m2);
 }
 
 }  // namespace
+
+// z is the response of the shells to the surface current: for a constant
+// diffusivity the shell equations are linear in (c, j), so the update at current
+// j + dj is the update at j minus z dj.
+TEST(VerificationParticle, SurfaceCurrentResponseIsTheSecondSolution) {
+  MaterialFns mat;  // constant diffusivity
+  for (double ratio : {1.0, 0.8}) {
+    const int nr = 9;
+    const ShellGrid g{4e-6, nr, ratio};
+    std::vector<double> c(nr), c_old(nr), y0(nr), z0(nr), y1(nr), z1(nr);
+    for (int k = 0; k < nr; ++k) {
+      c[k] = 15000.0 + 300.0 * k * k;
+      c_old[k] = 15500.0 - 50.0 * k;
+    }
+    const double dt = 2.0, j0 = 0.3, dj = 1.7;
+    ASSERT_TRUE(particle_condense(nullptr, mat, 2e-15, 30000.0, nr, g, dt, c.data(), c_old.data(), j0, y0, z0));
+    ASSERT_TRUE(particle_condense(nullptr, mat, 2e-15, 30000.0, nr, g, dt, c.data(), c_old.data(), j0 + dj, y1, z1));
+    double scale = 0.0, change = 0.0;
+    for (int k = 0; k < nr; ++k) {
+      scale = std::fmax(scale, std::fmax(std::fabs(y0[k]), std::fabs(y1[k])));
+      change = std::fmax(change, std::fabs(y1[k] - y0[k]));
+    }
+    ASSERT_GT(change, 1e-3 * scale) << "the current must move the update for the check to mean anything";
+    for (int k = 0; k < nr; ++k) {
+      EXPECT_NEAR(y1[k], y0[k] - z0[k] * dj, 1e-12 * scale) << "shell " << k << ", ratio " << ratio;
+      EXPECT_EQ(z1[k], z0[k]) << "z does not depend on j";
+    }
+  }
+}
 
 TEST(VerificationParticle, ConstantFluxMatchesSeriesAtSecondOrder) {
   const double R = 5e-6, D = 1e-14, cmax = 30000.0, c0 = 20000.0, j = 1.0;  // j > 0: sodium leaves
