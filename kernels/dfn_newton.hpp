@@ -241,24 +241,27 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
     t.sync();
     for (int parity = 0; parity < 2; ++parity, t.sync())
     for (int i = parity + 2 * r0; i + 1 < nx; i += 2 * dr) {
-      using D4 = Dual<4>;
-      D4 ie, FN;
+      // Derivatives in c_e(L), phi_e(L), c_e(R): the fluxes depend on the potentials
+      // only through phi_e(L) - phi_e(R), so d/dphi_e(R) = -d/dphi_e(L) (the same bits).
+      using D3 = Dual<3>;
+      D3 ie, FN;
       electrolyte_face_flux(data, el, T_K, v[S.o_dx + i], v[S.o_trans + i], v[S.o_dx + i + 1], v[S.o_trans + i + 1],
-                            D4::var(v[oce + i], 0), D4::var(v[ope + i], 1),
-                            D4::var(v[oce + i + 1], 2), D4::var(v[ope + i + 1], 3), ie, FN);
-      const D4* fl[2] = {&FN, &ie};
+                            D3::var(v[oce + i], 0), D3::var(v[ope + i], 1),
+                            D3::var(v[oce + i + 1], 2), D3(v[ope + i + 1]), ie, FN);
+      const D3* fl[2] = {&FN, &ie};
       for (int r = 0; r < 2; ++r) {
-        const D4& f = *fl[r];
+        const D3& f = *fl[r];
+        const double d_ceL = f.d[0], d_phiL = f.d[1], d_ceR = f.d[2], d_phiR = -f.d[1];
         v[oR + 6L * i + 2 * r] -= f.v;
         v[oR + 6L * (i + 1) + 2 * r] += f.v;
-        v[oD + 9L * i + 3 * r + 0] += f.d[0];
-        v[oD + 9L * i + 3 * r + 1] += f.d[1];
-        v[oU + 9L * i + 3 * r + 0] += f.d[2];
-        v[oU + 9L * i + 3 * r + 1] += f.d[3];
-        v[oL + 9L * (i + 1) + 3 * r + 0] -= f.d[0];
-        v[oL + 9L * (i + 1) + 3 * r + 1] -= f.d[1];
-        v[oD + 9L * (i + 1) + 3 * r + 0] -= f.d[2];
-        v[oD + 9L * (i + 1) + 3 * r + 1] -= f.d[3];
+        v[oD + 9L * i + 3 * r + 0] += d_ceL;
+        v[oD + 9L * i + 3 * r + 1] += d_phiL;
+        v[oU + 9L * i + 3 * r + 0] += d_ceR;
+        v[oU + 9L * i + 3 * r + 1] += d_phiR;
+        v[oL + 9L * (i + 1) + 3 * r + 0] -= d_ceL;
+        v[oL + 9L * (i + 1) + 3 * r + 1] -= d_phiL;
+        v[oD + 9L * (i + 1) + 3 * r + 0] -= d_ceR;
+        v[oD + 9L * (i + 1) + 3 * r + 1] -= d_phiR;
       }
       if (i + 1 < S.ne) {  // solid current between electrode cells
         const double g = 1.0 / (0.5 * v[S.o_dx + i] / v[S.o_sigma + i] + 0.5 * v[S.o_dx + i + 1] / v[S.o_sigma + i + 1]);
