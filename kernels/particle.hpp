@@ -33,9 +33,11 @@ STRATA_HD bool particle_condense(const double* data, const MaterialFns& mat, dou
   // Face k - 1's contributions to row k: A N, A dN/dc_{k-1}, A dN/dc_k.
   double in_flux = 0.0, in_d0 = 0.0, in_d1 = 0.0;
   double y_prev = 0.0, z_prev = 0.0;
+  // c[k] and c[k + 1], each read from the record once.
+  double c_k = c[0], c_next = 0.0;
   for (int k = 0; k < nr; ++k) {
     const double w = ShellGrid::volume(rr, 0) / dt_s;
-    double yk = -(w * (c[k] - c_old[k]));
+    double yk = -(w * (c_k - c_old[k]));
     double ak = 0.0, bk = w, ck = 0.0;
     if (k > 0) {
       yk += in_flux;
@@ -46,7 +48,8 @@ STRATA_HD bool particle_condense(const double* data, const MaterialFns& mat, dou
       rr[2] = g.face_radius(k + 2, qi, qn);
       qi *= g.q;
       using D2 = Dual<2>;
-      const D2 c0 = D2::var(c[k], 0), c1 = D2::var(c[k + 1], 1);
+      c_next = c[k + 1];
+      const D2 c0 = D2::var(c_k, 0), c1 = D2::var(c_next, 1);
       const D2 flux = -solid_diffusivity_m2_s(data, mat, d_ref, 0.5 * (c0 + c1) / cmax) * (c1 - c0) /
                       (ShellGrid::centre(rr, 1) - ShellGrid::centre(rr, 0));
       const double A = ShellGrid::outer_area(rr, 0);
@@ -76,10 +79,14 @@ STRATA_HD bool particle_condense(const double* data, const MaterialFns& mat, dou
     z[k] = z_prev = zk;
     rr[0] = rr[1];
     rr[1] = rr[2];
+    c_k = c_next;
   }
+  // Back substitution; y_prev, z_prev carry row k + 1's solution.
   for (int k = nr - 2; k >= 0; --k) {
-    y[k] -= cp[k] * y[k + 1];
-    z[k] -= cp[k] * z[k + 1];
+    y_prev = y[k] - cp[k] * y_prev;
+    z_prev = z[k] - cp[k] * z_prev;
+    y[k] = y_prev;
+    z[k] = z_prev;
   }
   return true;
 }

@@ -105,28 +105,33 @@ STRATA_HD bool solve_small(double m[B * B], double x[B * C]) {
 // Storage per block row i (row-major): lower L_i at lower[i*B*B], diagonal D_i at
 // diag[i*B*B], upper U_i at upper[i*B*B] (L_0 and U_{n-1} unused); rhs[i*B*R + r*R + k].
 // upper is overwritten with the eliminated U'_i = D'_i^-1 U_i, rhs with the solution;
-// diag is left as it was.
+// diag is left as it was. The eliminated row [U'_{i-1} | x'_{i-1}] that row i needs,
+// and the solution x_{i+1} that the back substitution of row i needs, are carried in
+// registers rather than read back from the record: each value of the record is read
+// once per sweep (on a GPU these are global-memory reads).
 template <int B, int R, class V>
 STRATA_HD bool block_thomas_solve(int n, const V& lower, V& diag, V& upper, V& rhs) {
   constexpr int BB = B * B, C = B + R;
+  double prev[B * C];  // [U'_{i-1} | x'_{i-1}], row-major
   for (int i = 0; i < n; ++i) {
     // Row r of the augmented right-hand side: U_i's row r, then x_i's row r.
     double d[BB], ux[B * C];
     for (int k = 0; k < BB; ++k) d[k] = diag[i * BB + k];
-    for (int r = 0; r < B; ++r) {
-      for (int c = 0; c < B; ++c) ux[r * C + c] = (i < n - 1) ? upper[i * BB + r * B + c] : 0.0;
+    for (int r = 0; r < B; ++r)
       for (int k = 0; k < R; ++k) ux[r * C + B + k] = rhs[i * B * R + r * R + k];
-    }
     if (i > 0) {
-      // D_i -= L_i U'_{i-1};  x_i -= L_i x'_{i-1}
+      // D_i -= L_i U'_{i-1};  x_i -= L_i x'_{i-1}  (before U_i is loaded: fewer
+      // values live at once)
       for (int r = 0; r < B; ++r)
         for (int q = 0; q < B; ++q) {
           const double l = lower[i * BB + r * B + q];
           if (l == 0.0) continue;
-          for (int c = 0; c < B; ++c) d[r * B + c] -= l * upper[(i - 1) * BB + q * B + c];
-          for (int k = 0; k < R; ++k) ux[r * C + B + k] -= l * rhs[(i - 1) * B * R + q * R + k];
+          for (int c = 0; c < B; ++c) d[r * B + c] -= l * prev[q * C + c];
+          for (int k = 0; k < R; ++k) ux[r * C + B + k] -= l * prev[q * C + B + k];
         }
     }
+    for (int r = 0; r < B; ++r)
+      for (int c = 0; c < B; ++c) ux[r * C + c] = (i < n - 1) ? upper[i * BB + r * B + c] : 0.0;
     // [U'_i | x'_i] = D_i^-1 [U_i | x_i]
     if (!solve_small<B, C>(d, ux)) return false;
     for (int r = 0; r < B; ++r) {
@@ -134,14 +139,26 @@ STRATA_HD bool block_thomas_solve(int n, const V& lower, V& diag, V& upper, V& r
         for (int c = 0; c < B; ++c) upper[i * BB + r * B + c] = ux[r * C + c];
       for (int k = 0; k < R; ++k) rhs[i * B * R + r * R + k] = ux[r * C + B + k];
     }
+    for (int k = 0; k < B * C; ++k) prev[k] = ux[k];
   }
-  for (int i = n - 2; i >= 0; --i)
-    for (int r = 0; r < B; ++r)
+  // x_{n-1} = x'_{n-1} is the last row eliminated; x_i = x'_i - U'_i x_{i+1}.
+  double next[B * R];
+  for (int r = 0; r < B; ++r)
+    for (int k = 0; k < R; ++k) next[r * R + k] = prev[r * C + B + k];
+  for (int i = n - 2; i >= 0; --i) {
+    double x[B * R];
+    for (int r = 0; r < B; ++r) {
+      double u[B];
+      for (int q = 0; q < B; ++q) u[q] = upper[i * BB + r * B + q];
       for (int k = 0; k < R; ++k) {
         double s = rhs[i * B * R + r * R + k];
-        for (int q = 0; q < B; ++q) s -= upper[i * BB + r * B + q] * rhs[(i + 1) * B * R + q * R + k];
+        for (int q = 0; q < B; ++q) s -= u[q] * next[q * R + k];
+        x[r * R + k] = s;
         rhs[i * B * R + r * R + k] = s;
       }
+    }
+    for (int k = 0; k < B * R; ++k) next[k] = x[k];
+  }
   return true;
 }
 
