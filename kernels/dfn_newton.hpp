@@ -147,95 +147,103 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
   const double err_prev = progress.err_prev;
   {
     t.sync();  // the previous update is complete everywhere
-    for (long k = r0; k < 33L * nx; k += dr) v[oL + k] = 0.0;
-    t.sync();
     // Bordered system: column b = dR/dI (kept in rhs column 1), row r, corner d.
     double Rrow = 0.0, d_corner = 0.0, r_phis0 = 0.0, r_phie_p = 0.0, r_phie_q = 0.0;
     const double I = v[oI];
 
-    // --- particle columns and kinetics (cell i: its rows and columns) ---
+    // --- cells: particle columns, kinetics, accumulation, separator solid rows ---
+    // Cell i's diagonal block and rhs are summed in registers from zero, in the order
+    // the terms arrive, and stored once; the faces then add theirs. Every entry of the
+    // block system is written in every iteration (the faces assign L and U), so the
+    // workspace needs no zeroing.
     bool singular = false;
-    for (int i = r0; i < S.ne; i += dr) {
-      const int layer = S.cell_layer[i];
+    for (int i = r0; i < nx; i += dr) {
       const double dx = v[S.o_dx + i];
-      for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
-        const long sp = S.o_slot + (long)kSlotParams * s;
-        const int mid = (int)v[sp + kSlotMaterialId];
-        const MaterialFns& mat = tab.materials[mid];
-        const double R = v[sp + kSlotRadius_m], cmax = v[sp + kSlotCmax_mol_m3], Dref = v[sp + kSlotDiffusivity_m2_s];
-        const double a = 3.0 * v[sp + kSlotVolumeFraction] / R;
-        const ShellGrid grid{R, nr, v[S.o_scalar + kShellRatio]};
-        const long cc = ocs + (long)col * nr, co = oo + S.s_cs() + (long)col * nr;
-        const long oy = S.o_col + (long)col * (2 * nr + 3), oz = oy + nr, ocoef = oz + nr;
-        const double j = v[oj + col];
-        auto y = v.at(oy), z = v.at(oz);
-        if (!particle_condense(data, mat, Dref, cmax, nr, grid, dt_s, v.at(cc), v.at(co), j, y, z)) {
-          singular = true;
-          continue;
-        }
-        // dc = y - z dj; surface: dcs = psi dc_N + chi dj = ys + zs dj.
-        using D2 = Dual<2>;
-        const D2 cs = surface_concentration(data, mat, Dref, cmax, grid.surface_gap(), D2::var(v[cc + nr - 1], 0), D2::var(j, 1));
-        const double ys = cs.d[0] * y[nr - 1];
-        const double zs = cs.d[1] - cs.d[0] * z[nr - 1];
-        double j0, jphi, jc;
-        if (a > 0.0) {
-          // Derivatives in phi_s, c_e and c_s; phi_e enters only through
-          // eta = phi_s - phi_e - U, so d j / d phi_e = - d j / d phi_s.
-          using D3 = Dual<3>;
-          const D3 jbv = butler_volmer_A_m2(data, mat.ocp, T_K, v[sp + kSlotI0_A_m2], v[sp + kSlotCeRef_mol_m3],
-                                           v[sp + kSlotAlphaA], v[sp + kSlotAlphaC], cmax,
-                                           D3::var(v[ops + i], 0), D3(v[ope + i]),
-                                           D3::var(v[oce + i], 1), D3::var(cs.v, 2));
-          const double Rj = j - jbv.v;
-          const double Jcs = jbv.d[2];
-          const double den = 1.0 - Jcs * zs;
-          j0 = (-Rj + Jcs * ys) / den;
-          jphi = jbv.d[0] / den;  // d j / d phi_s (= - d j / d phi_e)
-          jc = jbv.d[1] / den;
-        } else {
-          // A material at zero fraction carries no current.
-          j0 = -j;
-          jphi = 0.0;
-          jc = 0.0;
-        }
-        v[ocoef + 0] = j0;
-        v[ocoef + 1] = jphi;
-        v[ocoef + 2] = jc;
-        // Rows: salt and ionic lose dx a j, solid gains it.
-        const double w[3] = {-dx * a, -dx * a, dx * a};
-        for (int r = 0; r < 3; ++r) {
-          v[oR + 6L * i + 2 * r] -= w[r] * (j + j0);  // rhs = -(R + w j0); R's own j term
-          v[oD + 9L * i + 3 * r + 0] += w[r] * jc;
-          v[oD + 9L * i + 3 * r + 1] -= w[r] * jphi;
-          v[oD + 9L * i + 3 * r + 2] += w[r] * jphi;
+      double Dc[9] = {}, Rc[6] = {};
+      if (i < S.ne) {
+        const int layer = S.cell_layer[i];
+        for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
+          const long sp = S.o_slot + (long)kSlotParams * s;
+          const int mid = (int)v[sp + kSlotMaterialId];
+          const MaterialFns& mat = tab.materials[mid];
+          const double R = v[sp + kSlotRadius_m], cmax = v[sp + kSlotCmax_mol_m3], Dref = v[sp + kSlotDiffusivity_m2_s];
+          const double a = 3.0 * v[sp + kSlotVolumeFraction] / R;
+          const ShellGrid grid{R, nr, v[S.o_scalar + kShellRatio]};
+          const long cc = ocs + (long)col * nr, co = oo + S.s_cs() + (long)col * nr;
+          const long oy = S.o_col + (long)col * (2 * nr + 3), oz = oy + nr, ocoef = oz + nr;
+          const double j = v[oj + col];
+          auto y = v.at(oy), z = v.at(oz);
+          if (!particle_condense(data, mat, Dref, cmax, nr, grid, dt_s, v.at(cc), v.at(co), j, y, z)) {
+            singular = true;
+            continue;
+          }
+          // dc = y - z dj; surface: dcs = psi dc_N + chi dj = ys + zs dj.
+          using D2 = Dual<2>;
+          const D2 cs = surface_concentration(data, mat, Dref, cmax, grid.surface_gap(), D2::var(v[cc + nr - 1], 0), D2::var(j, 1));
+          const double ys = cs.d[0] * y[nr - 1];
+          const double zs = cs.d[1] - cs.d[0] * z[nr - 1];
+          double j0, jphi, jc;
+          if (a > 0.0) {
+            // Derivatives in phi_s, c_e and c_s; phi_e enters only through
+            // eta = phi_s - phi_e - U, so d j / d phi_e = - d j / d phi_s.
+            using D3 = Dual<3>;
+            const D3 jbv = butler_volmer_A_m2(data, mat.ocp, T_K, v[sp + kSlotI0_A_m2], v[sp + kSlotCeRef_mol_m3],
+                                             v[sp + kSlotAlphaA], v[sp + kSlotAlphaC], cmax,
+                                             D3::var(v[ops + i], 0), D3(v[ope + i]),
+                                             D3::var(v[oce + i], 1), D3::var(cs.v, 2));
+            const double Rj = j - jbv.v;
+            const double Jcs = jbv.d[2];
+            const double den = 1.0 - Jcs * zs;
+            j0 = (-Rj + Jcs * ys) / den;
+            jphi = jbv.d[0] / den;  // d j / d phi_s (= - d j / d phi_e)
+            jc = jbv.d[1] / den;
+          } else {
+            // A material at zero fraction carries no current.
+            j0 = -j;
+            jphi = 0.0;
+            jc = 0.0;
+          }
+          v[ocoef + 0] = j0;
+          v[ocoef + 1] = jphi;
+          v[ocoef + 2] = jc;
+          // Rows: salt and ionic lose dx a j, solid gains it.
+          const double w[3] = {-dx * a, -dx * a, dx * a};
+          for (int r = 0; r < 3; ++r) {
+            Rc[2 * r] -= w[r] * (j + j0);  // rhs = -(R + w j0); R's own j term
+            Dc[3 * r + 0] += w[r] * jc;
+            Dc[3 * r + 1] -= w[r] * jphi;
+            Dc[3 * r + 2] += w[r] * jphi;
+          }
         }
       }
-    }
-
-    if (t.any(singular)) return NewtonIterate::Singular;
-
-    // --- accumulation and separator solid rows (same owners) ---
-    for (int i = r0; i < nx; i += dr) {
-      const double dx = v[S.o_dx + i], eps = v[S.o_eps + i];
+      const double eps = v[S.o_eps + i];
       const double w = F * eps * dx / dt_s;
-      v[oR + 6L * i + 0] -= w * (v[oce + i] - v[oo + S.s_ce() + i]);
-      v[oD + 9L * i + 0] += w;
+      Rc[0] -= w * (v[oce + i] - v[oo + S.s_ce() + i]);
+      Dc[0] += w;
       if (i >= S.ne) {
-        v[oR + 6L * i + 4] -= v[ops + i];
-        v[oD + 9L * i + 8] += 1.0;
+        Rc[4] -= v[ops + i];
+        Dc[8] += 1.0;
       }
       if (i >= S.ne + S.n_sep) {  // porous counter: salt and ionic rows lose dx a j_c
         using D2 = Dual<2>;
         const D2 jc = porous_counter_reaction_A_m3(v[S.o_scalar + kCounterVolumetricI0_A_m3], ce_scale, T_K,
                                                    D2::var(v[oce + i], 0), D2::var(v[ope + i], 1));
         for (int r = 0; r < 2; ++r) {
-          v[oR + 6L * i + 2 * r] += dx * jc.v;
-          v[oD + 9L * i + 3 * r + 0] -= dx * jc.d[0];
-          v[oD + 9L * i + 3 * r + 1] -= dx * jc.d[1];
+          Rc[2 * r] += dx * jc.v;
+          Dc[3 * r + 0] -= dx * jc.d[0];
+          Dc[3 * r + 1] -= dx * jc.d[1];
         }
       }
+      for (int k = 0; k < 9; ++k) v[oD + 9L * i + k] = Dc[k];
+      for (int k = 0; k < 6; ++k) v[oR + 6L * i + k] = Rc[k];
+      // No face writes L_0 or U_{nx-1}; the solvers ignore them (kept zero all the same).
+      if (i == 0)
+        for (int k = 0; k < 9; ++k) v[oL + k] = 0.0;
+      if (i == nx - 1)
+        for (int k = 0; k < 9; ++k) v[oU + 9L * i + k] = 0.0;
     }
+
+    if (t.any(singular)) return NewtonIterate::Singular;
 
     // --- interior faces: face i adds to rows i and i + 1; even faces, then odd ---
     t.sync();
@@ -249,6 +257,9 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
                             D3::var(v[oce + i], 0), D3::var(v[ope + i], 1),
                             D3::var(v[oce + i + 1], 2), D3(v[ope + i + 1]), ie, FN);
       const D3* fl[2] = {&FN, &ie};
+      // Face i alone couples rows i and i + 1: it assigns U_i and L_{i+1} whole
+      // (0.0 + d and 0.0 - d: the bits of adding into a zeroed block).
+      const long u = oU + 9L * i, l = oL + 9L * (i + 1);
       for (int r = 0; r < 2; ++r) {
         const D3& f = *fl[r];
         const double d_ceL = f.d[0], d_phiL = f.d[1], d_ceR = f.d[2], d_phiR = -f.d[1];
@@ -256,12 +267,18 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
         v[oR + 6L * (i + 1) + 2 * r] += f.v;
         v[oD + 9L * i + 3 * r + 0] += d_ceL;
         v[oD + 9L * i + 3 * r + 1] += d_phiL;
-        v[oU + 9L * i + 3 * r + 0] += d_ceR;
-        v[oU + 9L * i + 3 * r + 1] += d_phiR;
-        v[oL + 9L * (i + 1) + 3 * r + 0] -= d_ceL;
-        v[oL + 9L * (i + 1) + 3 * r + 1] -= d_phiL;
+        v[u + 3 * r + 0] = 0.0 + d_ceR;
+        v[u + 3 * r + 1] = 0.0 + d_phiR;
+        v[u + 3 * r + 2] = 0.0;
+        v[l + 3 * r + 0] = 0.0 - d_ceL;
+        v[l + 3 * r + 1] = 0.0 - d_phiL;
+        v[l + 3 * r + 2] = 0.0;
         v[oD + 9L * (i + 1) + 3 * r + 0] -= d_ceR;
         v[oD + 9L * (i + 1) + 3 * r + 1] -= d_phiR;
+      }
+      for (int c = 6; c < 8; ++c) {  // no face term in the solid row's c_e, phi_e columns
+        v[u + c] = 0.0;
+        v[l + c] = 0.0;
       }
       if (i + 1 < S.ne) {  // solid current between electrode cells
         const double g = 1.0 / (0.5 * v[S.o_dx + i] / v[S.o_sigma + i] + 0.5 * v[S.o_dx + i + 1] / v[S.o_sigma + i + 1]);
@@ -269,9 +286,12 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
         v[oR + 6L * i + 4] -= is;
         v[oR + 6L * (i + 1) + 4] += is;
         v[oD + 9L * i + 8] += g;
-        v[oU + 9L * i + 8] -= g;
-        v[oL + 9L * (i + 1) + 8] -= g;
+        v[u + 8] = 0.0 - g;
+        v[l + 8] = 0.0 - g;
         v[oD + 9L * (i + 1) + 8] += g;
+      } else {
+        v[u + 8] = 0.0;
+        v[l + 8] = 0.0;
       }
     }
 

@@ -89,6 +89,9 @@ struct StepRun {
   AttemptKind kind = AttemptKind::Step;
   double h_s = 0.0, err = 0.0, length_s = 0.0;
   bool last_by_time = false;
+  // x holds an accepted state that the next attempt starts from (shifted into xold
+  // by the predictor): true at the start of a protocol step and after each accept.
+  bool shift = true;
   NewtonProgress newton_progress;
   // Event bracket on the step length: g(a) < 0 <= g(b).
   double a = 0.0, ga = 0.0, b = 0.0, gb = 0.0, tol = 0.0;
@@ -125,28 +128,33 @@ STRATA_HD void begin_protocol_step(const DfnShape& S, const V& v, const Protocol
   r.done = r.duration_s <= 0.0;
 }
 
-// Sets up the next attempt: its step length, the state it starts from, the
-// predictor's guess, a fresh Newton solve.
+// Sets up the next attempt: its step length, the state it starts from (xold: the
+// last accepted state), the predictor's guess, a fresh Newton solve.
 template <class V, class Team>
 STRATA_HD void start_attempt(const DfnShape& S, const V& v, StepRun& r, const Team& tm) {
   switch (r.kind) {
     case AttemptKind::Step:
       r.h_s = fmin(fmin(r.dt_s, r.max_dt_s), r.duration_s - r.t_s);
       r.last_by_time = (r.h_s >= r.duration_s - r.t_s);
-      copy_state(S, v, S.o_x, S.o_xold, tm);
       r.length_s = r.h_s;
       break;
     case AttemptKind::Locate:
-      copy_state(S, v, S.o_xold, S.o_x, tm);
       r.length_s = r.b - r.gb * (r.b - r.a) / (r.gb - r.ga);
       break;
     default:
-      copy_state(S, v, S.o_xold, S.o_x, tm);
       r.length_s = r.b;
       break;
   }
-  predict_state(S, v, r.length_s, r.dt_prev_s, tm);
+  predict_state(S, v, r.length_s, r.dt_prev_s, r.shift, tm);
+  r.shift = false;
   r.newton_progress = NewtonProgress{};
+}
+
+// A rejected attempt leaves its iterate in x (the next predictor overwrites it); a
+// variant that fails there ends on its last accepted state.
+template <class V, class Team>
+STRATA_HD void end_on_accepted_state(const DfnShape& S, const V& v, const StepRun& r, const Team& tm) {
+  if (r.fail != VariantStatus::Ok) copy_state(S, v, S.o_xold, S.o_x, tm);
 }
 
 // Takes the state of a converged attempt of length r.h_s as the next accepted step.
@@ -161,7 +169,7 @@ STRATA_HD void accept_step(const DfnShape& S, const SharedTables& tab, const V& 
   r.energy += V_end * I * h;
   r.t_s += h;
   ++r.steps;
-  copy_state(S, v, S.o_xold, S.o_xprev, tm);
+  r.shift = true;
   r.dt_prev_s = h;
   r.g_old = event_value(S, v, *r.st, r.ref, r.current_limit);
   if (r.last_by_time && !r.done) {
@@ -189,20 +197,20 @@ STRATA_HD void after_step_attempt(const DfnShape& S, const SharedTables& tab, co
   const ProtocolStep& st = *r.st;
   const double h = r.h_s;
   if (!nr.converged) {
-    copy_state(S, v, S.o_xold, S.o_x, tm);
     if (tm.leader()) v[S.o_misc + kMiscRejected] += 1.0;
     r.dt_s = 0.25 * h;
     if (r.dt_s < kMinStep_s)
       r.fail = nr.not_finite ? VariantStatus::NotFinite
                              : (nr.singular ? VariantStatus::LinearSolveFailed : VariantStatus::NewtonFailed);
+    end_on_accepted_state(S, v, r, tm);
     return;
   }
   r.err = error_ratio(S, v, h, r.dt_prev_s, tm);
   if (r.err > 1.0) {
-    copy_state(S, v, S.o_xold, S.o_x, tm);
     if (tm.leader()) v[S.o_misc + kMiscRejected] += 1.0;
     r.dt_s = h * fmax(0.2, 0.9 / sqrt(r.err));
     if (r.dt_s < kMinStep_s) r.fail = VariantStatus::StepTooSmall;
+    end_on_accepted_state(S, v, r, tm);
     return;
   }
   if (r.steps == 0 && r.fraction_limit) r.current_limit = st.limit_value * fabs(v[S.o_x + S.s_I()]);
@@ -211,7 +219,6 @@ STRATA_HD void after_step_attempt(const DfnShape& S, const SharedTables& tab, co
     if (r.steps == 0 && h > kMinFirstStep_s) {
       // The event fired in the first step, where g(0) is not known: shorten the first
       // step until it does not, so the crossing is located like any other.
-      copy_state(S, v, S.o_xold, S.o_x, tm);
       r.dt_s = fmax(0.1 * h, kMinFirstStep_s);
       return;
     }
@@ -263,6 +270,7 @@ STRATA_HD void after_finish_attempt(const DfnShape& S, const SharedTables& tab, 
                                     StepRun& r, const Recorder<VT>& rec, const Team& tm) {
   if (!nr.converged) {
     r.fail = VariantStatus::NewtonFailed;
+    end_on_accepted_state(S, v, r, tm);
     return;
   }
   r.h_s = r.b;

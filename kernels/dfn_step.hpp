@@ -143,28 +143,53 @@ STRATA_HD VariantStatus initialize_state(const DfnShape& S, const SharedTables& 
 }
 
 // Guess for the step from xold to xold + dt: linear extrapolation through the
-// previous accepted state when there is one, kept inside physical ranges.
+// previous accepted state when there is one, kept inside physical ranges. With
+// shift, x holds an accepted state that is not yet the start of a step: first
+// xprev <- xold and xold <- x, in the same pass (one read of x and xold, where a copy
+// of each and a predictor pass read them twice). The predictor overwrites all of x,
+// so an attempt that is retried or probes the event bracket needs no copy of xold
+// into x first.
 template <class V, class Team = SerialTeam>
-STRATA_HD void predict_state(const DfnShape& S, const V& v, double dt, double dt_prev, const Team& t = Team{}) {
+STRATA_HD void predict_state(const DfnShape& S, const V& v, double dt, double dt_prev, bool shift,
+                             const Team& t = Team{}) {
   const long ox = S.o_x, oo = S.o_xold, op = S.o_xprev;
   const double f = dt_prev > 0.0 ? dt / dt_prev : 0.0;
-  t.sync();
-  for (long k = t.rank(); k < S.state_size; k += t.size()) v[ox + k] = v[oo + k] + f * (v[oo + k] - v[op + k]);
-  t.sync();
+  // x0: the step's start; returns the extrapolation (before the range checks).
+  auto extrapolate = [&](long k, double& x0) {
+    double xp;
+    if (shift) {
+      x0 = v[ox + k];
+      xp = v[oo + k];
+      v[op + k] = xp;
+      v[oo + k] = x0;
+    } else {
+      x0 = v[oo + k];
+      xp = v[op + k];
+    }
+    return x0 + f * (x0 - xp);
+  };
+  t.sync();  // every lane may still be reading x (the event function)
   for (int i = t.rank(); i < S.nx; i += t.size()) {
-    const long k = S.s_ce() + i;
-    if (v[ox + k] < 0.5 * v[oo + k]) v[ox + k] = v[oo + k];
-  }
-  for (int i = t.rank(); i < S.ne; i += t.size()) {
+    double x0;
+    const double ce = extrapolate(S.s_ce() + i, x0);
+    v[ox + S.s_ce() + i] = ce < 0.5 * x0 ? x0 : ce;
+    v[ox + S.s_phie() + i] = extrapolate(S.s_phie() + i, x0);
+    v[ox + S.s_phis() + i] = extrapolate(S.s_phis() + i, x0);
+    if (i >= S.ne) continue;
     const int layer = S.cell_layer[i];
     for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
       const double cmax = v[S.o_slot + (long)kSlotParams * s + kSlotCmax_mol_m3];
       for (int r = 0; r < S.nr; ++r) {
         const long k = S.s_cs() + (long)col * S.nr + r;
-        const double c = v[ox + k], c0 = v[oo + k];
-        if (c < 0.5 * c0 || c > cmax - 0.5 * (cmax - c0)) v[ox + k] = c0;
+        const double c = extrapolate(k, x0);
+        v[ox + k] = (c < 0.5 * x0 || c > cmax - 0.5 * (cmax - x0)) ? x0 : c;
       }
+      v[ox + S.s_j() + col] = extrapolate(S.s_j() + col, x0);
     }
+  }
+  if (t.leader()) {
+    double x0;
+    v[ox + S.s_I()] = extrapolate(S.s_I(), x0);
   }
   t.sync();
 }

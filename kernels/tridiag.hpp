@@ -112,7 +112,9 @@ STRATA_HD bool solve_small(double m[B * B], double x[B * C]) {
 template <int B, int R, class V>
 STRATA_HD bool block_thomas_solve(int n, const V& lower, V& diag, V& upper, V& rhs) {
   constexpr int BB = B * B, C = B + R;
-  double prev[B * C];  // [U'_{i-1} | x'_{i-1}], row-major
+  // [U'_{i-1} | x'_{i-1}], row-major; set by row i - 1 before row i reads it (zeroed
+  // only so that no compiler sees a read of an unset value)
+  double prev[B * C] = {};
   for (int i = 0; i < n; ++i) {
     // Row r of the augmented right-hand side: U_i's row r, then x_i's row r.
     double d[BB], ux[B * C];

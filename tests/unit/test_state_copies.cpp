@@ -1,0 +1,120 @@
+// The state copies of the integrator (kernels/dfn_step.hpp, kernels/dfn_protocol.hpp):
+// the predictor shifts x -> xold -> xprev in its own pass when x holds a newly accepted
+// state, extrapolates from xold and xprev otherwise, and a variant that fails on a
+// rejected attempt ends on its last accepted state.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "host/cpu_backend.hpp"
+#include "kernels/dfn_protocol.hpp"
+#include "tests/unit/test_support.hpp"
+
+namespace strata {
+namespace {
+
+// Design 9 of the mixed designs (the plateau layer first, 66 um of the sloping one).
+Batch one_bilayer() {
+  const std::vector<ResolvedVariant> vars =
+      test::mixed_bilayer_designs(test::bilayer_scenario({"Charge at 3C until 3.6 V"}), 10);
+  return build_batch({vars[9]}, Layout::Blocked);
+}
+
+std::vector<double> copy_of(const Batch& b, long offset) {
+  const Strided<double> v = const_cast<Batch&>(b).view(0);
+  std::vector<double> s(b.shape.state_size);
+  for (long k = 0; k < b.shape.state_size; ++k) s[k] = v[offset + k];
+  return s;
+}
+
+// Three distinct states around the consistent initial state; x takes one electrolyte
+// cell and one shell far down (so the predictor's range checks fire there).
+struct ThreeStates {
+  std::vector<double> x, xold, xprev;
+  long ce_cut = 0, cs_cut = 0;  // state indices of the two cut values
+};
+
+ThreeStates set_three_states(Batch& b) {
+  const DfnShape& S = b.shape;
+  const Strided<double> v = b.view(0);
+  EXPECT_EQ(initialize_state(S, b.tables, v), VariantStatus::Ok);
+  ThreeStates t;
+  t.ce_cut = S.s_ce() + 3;
+  t.cs_cut = S.s_cs() + 2L * S.nr + 1;
+  for (long k = 0; k < S.state_size; ++k) {
+    const double s0 = v[S.o_x + k];
+    v[S.o_xprev + k] = s0 * (1.0 - 1e-3) + 1e-6;
+    v[S.o_xold + k] = s0;
+    v[S.o_x + k] = s0 * (1.0 + 2e-3) + 2e-6;
+  }
+  v[S.o_x + t.ce_cut] = 0.3 * v[S.o_xold + t.ce_cut];
+  v[S.o_x + t.cs_cut] = 0.3 * v[S.o_xold + t.cs_cut];
+  t.x = copy_of(b, S.o_x);
+  t.xold = copy_of(b, S.o_xold);
+  t.xprev = copy_of(b, S.o_xprev);
+  return t;
+}
+
+// x_pred = x0 + f (x0 - xp), with x0 kept where the prediction leaves the ranges
+// (the two cut values: c_e below half, c_s more than half-way to 0).
+void expect_prediction(const Batch& b, const std::vector<double>& x0, const std::vector<double>& xp, double f,
+                       const ThreeStates& t) {
+  const std::vector<double> x = copy_of(b, b.shape.o_x);
+  for (long k = 0; k < b.shape.state_size; ++k) {
+    const double pred = x0[k] + f * (x0[k] - xp[k]);
+    const bool cut = k == t.ce_cut || k == t.cs_cut;
+    if (cut) {
+      EXPECT_LT(pred, 0.5 * x0[k]) << k;  // the range check fires
+      EXPECT_EQ(x[k], x0[k]) << k;
+    } else {
+      EXPECT_EQ(x[k], pred) << k;
+    }
+  }
+}
+
+TEST(StateCopies, PredictorShiftsAnAcceptedStateIntoTheCopiesOnce) {
+  Batch b = one_bilayer();
+  const ThreeStates t = set_three_states(b);
+  const Strided<double> v = b.view(0);
+  predict_state(b.shape, v, 2.0, 1.0, /*shift=*/true);
+  EXPECT_EQ(copy_of(b, b.shape.o_xprev), t.xold);  // xprev <- xold
+  EXPECT_EQ(copy_of(b, b.shape.o_xold), t.x);      // xold <- x
+  expect_prediction(b, t.x, t.xold, 2.0, t);
+}
+
+TEST(StateCopies, PredictorWithoutShiftStartsFromXoldAndLeavesTheCopies) {
+  Batch b = one_bilayer();
+  ThreeStates t = set_three_states(b);
+  // A retried attempt: x holds a failed iterate; the guess comes from xold and xprev.
+  const Strided<double> v = b.view(0);
+  t.xprev[t.ce_cut] = 4.0 * t.xold[t.ce_cut];
+  t.xprev[t.cs_cut] = 4.0 * t.xold[t.cs_cut];
+  v[b.shape.o_xprev + t.ce_cut] = t.xprev[t.ce_cut];
+  v[b.shape.o_xprev + t.cs_cut] = t.xprev[t.cs_cut];
+
+  predict_state(b.shape, v, 0.5, 1.0, /*shift=*/false);
+  EXPECT_EQ(copy_of(b, b.shape.o_xprev), t.xprev);
+  EXPECT_EQ(copy_of(b, b.shape.o_xold), t.xold);
+  expect_prediction(b, t.xold, t.xprev, 0.5, t);
+}
+
+TEST(StateCopies, AVariantFailingOnARejectedAttemptEndsOnItsLastAcceptedState) {
+  // Salt transport cut to 3%: the 3C charge depletes the electrolyte after accepted
+  // steps and the variant fails on rejections (as in test_pass_unit.cpp).
+  Batch b = one_bilayer();
+  for (int i = 0; i < b.shape.nx; ++i) b.view(0)[b.shape.o_trans + i] *= 3e-2;
+  run_batch_cpu(b, 1);
+  ASSERT_EQ(test::status(b, 0), (int)VariantStatus::ElectrolyteDepleted);
+  ASSERT_GT(test::out(b, 0, 0, kOutTimeSteps), 0.0);
+  // x was restored from xold (the start of the failed attempts, the last accepted state).
+  EXPECT_EQ(copy_of(b, b.shape.o_x), copy_of(b, b.shape.o_xold));
+  const Strided<double> v = b.view(0);
+  const double V_end = measured_potential_V(b.shape, v, b.shape.o_x, locate_reference(b.shape, v));
+  EXPECT_TRUE(std::isfinite(V_end));
+  EXPECT_EQ(test::out(b, 0, 0, kOutEndPotential_V), V_end);
+}
+
+}  // namespace
+}  // namespace strata
