@@ -152,14 +152,18 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
     const double I = v[oI];
 
     // --- cells: particle columns, kinetics, accumulation, separator solid rows ---
-    // Cell i's diagonal block and rhs are summed in registers from zero, in the order
-    // the terms arrive, and stored once; the faces then add theirs. Every entry of the
-    // block system is written in every iteration (the faces assign L and U), so the
-    // workspace needs no zeroing.
+    // Every entry of the block system is written in every iteration, so the workspace
+    // needs no zeroing: an electrode cell's first column assigns its diagonal block
+    // and rhs (0.0 + x and 0.0 - x: the bits of adding into zeros), the other terms
+    // add to them; a separator or counter cell sums its few terms in registers and
+    // stores them once; the faces assign L and U.
     bool singular = false;
     for (int i = r0; i < nx; i += dr) {
       const double dx = v[S.o_dx + i];
-      double Dc[9] = {}, Rc[6] = {};
+      const long di = oD + 9L * i, ri = oR + 6L * i;
+      // accumulation in the salt row: F eps dx (c_e - c_e,old) / dt
+      auto accumulation_w = [&] { return F * v[S.o_eps + i] * dx / dt_s; };
+      auto dce_step = [&] { return v[oce + i] - v[oo + S.s_ce() + i]; };
       if (i < S.ne) {
         const int layer = S.cell_layer[i];
         for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
@@ -208,34 +212,46 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
           v[ocoef + 2] = jc;
           // Rows: salt and ionic lose dx a j, solid gains it.
           const double w[3] = {-dx * a, -dx * a, dx * a};
-          for (int r = 0; r < 3; ++r) {
-            Rc[2 * r] -= w[r] * (j + j0);  // rhs = -(R + w j0); R's own j term
-            Dc[3 * r + 0] += w[r] * jc;
-            Dc[3 * r + 1] -= w[r] * jphi;
-            Dc[3 * r + 2] += w[r] * jphi;
+          if (col == S.cell_first_col[i]) {
+            for (int r = 0; r < 3; ++r) {
+              v[ri + 2 * r] = 0.0 - w[r] * (j + j0);  // rhs = -(R + w j0); R's own j term
+              v[ri + 2 * r + 1] = 0.0;
+              v[di + 3 * r + 0] = 0.0 + w[r] * jc;
+              v[di + 3 * r + 1] = 0.0 - w[r] * jphi;
+              v[di + 3 * r + 2] = 0.0 + w[r] * jphi;
+            }
+          } else {
+            for (int r = 0; r < 3; ++r) {
+              v[ri + 2 * r] -= w[r] * (j + j0);
+              v[di + 3 * r + 0] += w[r] * jc;
+              v[di + 3 * r + 1] -= w[r] * jphi;
+              v[di + 3 * r + 2] += w[r] * jphi;
+            }
           }
         }
-      }
-      const double eps = v[S.o_eps + i];
-      const double w = F * eps * dx / dt_s;
-      Rc[0] -= w * (v[oce + i] - v[oo + S.s_ce() + i]);
-      Dc[0] += w;
-      if (i >= S.ne) {
-        Rc[4] -= v[ops + i];
+        const double w = accumulation_w();
+        v[ri + 0] -= w * dce_step();
+        v[di + 0] += w;
+      } else {
+        double Dc[9] = {}, Rc[6] = {};
+        const double w = accumulation_w();
+        Rc[0] -= w * dce_step();
+        Dc[0] += w;
+        Rc[4] -= v[ops + i];  // phi_s = 0
         Dc[8] += 1.0;
-      }
-      if (i >= S.ne + S.n_sep) {  // porous counter: salt and ionic rows lose dx a j_c
-        using D2 = Dual<2>;
-        const D2 jc = porous_counter_reaction_A_m3(v[S.o_scalar + kCounterVolumetricI0_A_m3], ce_scale, T_K,
-                                                   D2::var(v[oce + i], 0), D2::var(v[ope + i], 1));
-        for (int r = 0; r < 2; ++r) {
-          Rc[2 * r] += dx * jc.v;
-          Dc[3 * r + 0] -= dx * jc.d[0];
-          Dc[3 * r + 1] -= dx * jc.d[1];
+        if (i >= S.ne + S.n_sep) {  // porous counter: salt and ionic rows lose dx a j_c
+          using D2 = Dual<2>;
+          const D2 jc = porous_counter_reaction_A_m3(v[S.o_scalar + kCounterVolumetricI0_A_m3], ce_scale, T_K,
+                                                     D2::var(v[oce + i], 0), D2::var(v[ope + i], 1));
+          for (int r = 0; r < 2; ++r) {
+            Rc[2 * r] += dx * jc.v;
+            Dc[3 * r + 0] -= dx * jc.d[0];
+            Dc[3 * r + 1] -= dx * jc.d[1];
+          }
         }
+        for (int k = 0; k < 9; ++k) v[di + k] = Dc[k];
+        for (int k = 0; k < 6; ++k) v[ri + k] = Rc[k];
       }
-      for (int k = 0; k < 9; ++k) v[oD + 9L * i + k] = Dc[k];
-      for (int k = 0; k < 6; ++k) v[oR + 6L * i + k] = Rc[k];
       // No face writes L_0 or U_{nx-1}; the solvers ignore them (kept zero all the same).
       if (i == 0)
         for (int k = 0; k < 9; ++k) v[oL + k] = 0.0;

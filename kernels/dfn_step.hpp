@@ -142,6 +142,24 @@ STRATA_HD VariantStatus initialize_state(const DfnShape& S, const SharedTables& 
   return VariantStatus::NewtonFailed;
 }
 
+// Entry k of the predictor: x0 receives the step's start value (x when shift, which
+// first moves xold to xprev and x to xold; else xold); returns the extrapolation
+// x0 + f (x0 - x_{n-1}), before the range checks.
+template <class V>
+STRATA_HD double extrapolate_entry(const DfnShape& S, const V& v, long k, bool shift, double f, double& x0) {
+  double xp;
+  if (shift) {
+    x0 = v[S.o_x + k];
+    xp = v[S.o_xold + k];
+    v[S.o_xprev + k] = xp;
+    v[S.o_xold + k] = x0;
+  } else {
+    x0 = v[S.o_xold + k];
+    xp = v[S.o_xprev + k];
+  }
+  return x0 + f * (x0 - xp);
+}
+
 // Guess for the step from xold to xold + dt: linear extrapolation through the
 // previous accepted state when there is one, kept inside physical ranges. With
 // shift, x holds an accepted state that is not yet the start of a step: first
@@ -152,44 +170,30 @@ STRATA_HD VariantStatus initialize_state(const DfnShape& S, const SharedTables& 
 template <class V, class Team = SerialTeam>
 STRATA_HD void predict_state(const DfnShape& S, const V& v, double dt, double dt_prev, bool shift,
                              const Team& t = Team{}) {
-  const long ox = S.o_x, oo = S.o_xold, op = S.o_xprev;
+  const long ox = S.o_x;
   const double f = dt_prev > 0.0 ? dt / dt_prev : 0.0;
-  // x0: the step's start; returns the extrapolation (before the range checks).
-  auto extrapolate = [&](long k, double& x0) {
-    double xp;
-    if (shift) {
-      x0 = v[ox + k];
-      xp = v[oo + k];
-      v[op + k] = xp;
-      v[oo + k] = x0;
-    } else {
-      x0 = v[oo + k];
-      xp = v[op + k];
-    }
-    return x0 + f * (x0 - xp);
-  };
   t.sync();  // every lane may still be reading x (the event function)
   for (int i = t.rank(); i < S.nx; i += t.size()) {
     double x0;
-    const double ce = extrapolate(S.s_ce() + i, x0);
+    const double ce = extrapolate_entry(S, v, S.s_ce() + i, shift, f, x0);
     v[ox + S.s_ce() + i] = ce < 0.5 * x0 ? x0 : ce;
-    v[ox + S.s_phie() + i] = extrapolate(S.s_phie() + i, x0);
-    v[ox + S.s_phis() + i] = extrapolate(S.s_phis() + i, x0);
+    v[ox + S.s_phie() + i] = extrapolate_entry(S, v, S.s_phie() + i, shift, f, x0);
+    v[ox + S.s_phis() + i] = extrapolate_entry(S, v, S.s_phis() + i, shift, f, x0);
     if (i >= S.ne) continue;
     const int layer = S.cell_layer[i];
     for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
       const double cmax = v[S.o_slot + (long)kSlotParams * s + kSlotCmax_mol_m3];
       for (int r = 0; r < S.nr; ++r) {
         const long k = S.s_cs() + (long)col * S.nr + r;
-        const double c = extrapolate(k, x0);
+        const double c = extrapolate_entry(S, v, k, shift, f, x0);
         v[ox + k] = (c < 0.5 * x0 || c > cmax - 0.5 * (cmax - x0)) ? x0 : c;
       }
-      v[ox + S.s_j() + col] = extrapolate(S.s_j() + col, x0);
+      v[ox + S.s_j() + col] = extrapolate_entry(S, v, S.s_j() + col, shift, f, x0);
     }
   }
   if (t.leader()) {
     double x0;
-    v[ox + S.s_I()] = extrapolate(S.s_I(), x0);
+    v[ox + S.s_I()] = extrapolate_entry(S, v, S.s_I(), shift, f, x0);
   }
   t.sync();
 }
