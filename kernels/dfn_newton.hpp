@@ -178,8 +178,8 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
           const double j = v[oj + col];
           auto y = v.at(oy), z = v.at(oz);
           if (!particle_condense(data, mat, Dref, cmax, nr, grid, dt_s, v.at(cc), v.at(co), j, y, z)) {
-            singular = true;
-            continue;
+            singular = true;  // the iteration returns Singular: what the rest of this cell
+            continue;         // adds to its unassigned D and rhs is never read
           }
           // dc = y - z dj; surface: dcs = psi dc_N + chi dj = ys + zs dj.
           using D2 = Dual<2>;

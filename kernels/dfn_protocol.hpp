@@ -269,6 +269,8 @@ template <class V, class VT, class Team>
 STRATA_HD void after_finish_attempt(const DfnShape& S, const SharedTables& tab, const V& v, const NewtonResult& nr,
                                     StepRun& r, const Recorder<VT>& rec, const Team& tm) {
   if (!nr.converged) {
+    // Not expected: b is a length whose attempt converged before, from the same
+    // state and guess. Kept so that a failure here too ends on the accepted state.
     r.fail = VariantStatus::NewtonFailed;
     end_on_accepted_state(S, v, r, tm);
     return;
