@@ -144,7 +144,7 @@ STRATA_HD VariantStatus initialize_state(const DfnShape& S, const SharedTables& 
 
 // Entry k of the predictor: x0 receives the step's start value (x when shift, which
 // first moves xold to xprev and x to xold; else xold); returns the extrapolation
-// x0 + f (x0 - x_{n-1}), before the range checks.
+// x0 + f (x0 - x_{n-1}), before the range checks (the error estimate's reference).
 template <class V>
 STRATA_HD double extrapolate_entry(const DfnShape& S, const V& v, long k, bool shift, double f, double& x0) {
   double xp;
@@ -204,14 +204,15 @@ STRATA_HD void predict_state(const DfnShape& S, const V& v, double dt, double dt
 template <class V, class Team = SerialTeam>
 STRATA_HD double error_ratio(const DfnShape& S, const V& v, double dt, double dt_prev, const Team& t = Team{}) {
   if (dt_prev <= 0.0) return 0.0;
-  const long ox = S.o_x, oo = S.o_xold, op = S.o_xprev;
+  const long ox = S.o_x;
   const double f = dt / dt_prev, w = dt / (dt + dt_prev);
   const double tol = v[S.o_scalar + kRelTol];
   const double ce_scale = v[S.o_scalar + kCeInit_mol_m3];
   double e = 0.0;
   for (int i = t.rank(); i < S.nx; i += t.size()) {
     const long k = S.s_ce() + i;
-    const double pred = v[oo + k] + f * (v[oo + k] - v[op + k]);
+    double x0;
+    const double pred = extrapolate_entry(S, v, k, /*shift=*/false, f, x0);
     e = fmax(e, fabs(v[ox + k] - pred) / ce_scale);
   }
   for (int i = t.rank(); i < S.ne; i += t.size()) {
@@ -220,7 +221,8 @@ STRATA_HD double error_ratio(const DfnShape& S, const V& v, double dt, double dt
       const double cmax = v[S.o_slot + (long)kSlotParams * s + kSlotCmax_mol_m3];
       for (int r = 0; r < S.nr; ++r) {
         const long k = S.s_cs() + (long)col * S.nr + r;
-        const double pred = v[oo + k] + f * (v[oo + k] - v[op + k]);
+        double x0;
+        const double pred = extrapolate_entry(S, v, k, /*shift=*/false, f, x0);
         e = fmax(e, fabs(v[ox + k] - pred) / cmax);
       }
     }
