@@ -65,13 +65,18 @@ void expect_consistent_rows(const std::string& path, int64_t rows) {
 }
 
 // Starts a run and signals it once it has been going for a while, so that some but
-// not all batches are done; retries with a longer wait if it was too early.
-std::string interrupted_run(const fs::path& dir, const fs::path& scenario, int sig) {
+// not all batches are done; retries with a longer wait if it was too early. With
+// `times` = 2 the signal is sent twice 2 ms apart, as GNU timeout and a terminal do
+// (to the process, then to its group).
+std::string interrupted_run(const fs::path& dir, const fs::path& scenario, int sig, int times = 1) {
   for (int wait_ms : kKillDelaysMs) {
     const std::string out = (dir / ("run_" + std::to_string(sig) + "_" + std::to_string(wait_ms) + ".h5")).string();
     const pid_t pid = spawn({kBinary, "simulate", scenario.string(), "--out", out, "--quiet", "--threads", "1"});
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
-    kill(pid, sig);
+    for (int k = 0; k < times; ++k) {
+      if (k > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // not merged as one pending signal
+      kill(pid, sig);
+    }
     int got_signal = 0;
     const int code = wait_exit(pid, &got_signal);
     if (!fs::exists(out)) continue;
@@ -123,6 +128,15 @@ TEST(RunSafety, SigintStopsCleanlyAndResumeCompletes) {
   const auto resumed = population(stopped);
   EXPECT_EQ(resumed.size(), (size_t)kDesigns);  // no duplicated or missing design
   for (const auto& [id, caps] : partial) EXPECT_EQ(resumed.at(id), caps);
+}
+
+TEST(RunSafety, SigintDeliveredTwiceAtOnceIsOneRequest) {
+  TempDir tmp;
+  const fs::path scenario = write_sweep_scenario(tmp.path());
+  const std::string stopped = interrupted_run(tmp.path(), scenario, SIGINT, 2);  // expects exit 130
+  ASSERT_FALSE(stopped.empty());
+  EXPECT_EQ(meta_status(stopped), "interrupted");
+  expect_consistent_rows(stopped, population(stopped).size());
 }
 
 TEST(RunSafety, ExistingFileIsRefusedWithoutResumeOrOverwrite) {
