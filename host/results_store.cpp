@@ -550,28 +550,29 @@ void ResultsStore::write_trajectory(const TrajectoryData& t) {
   h5::set_attr(grp.id(), "description", std::string("time series and profiles of one design"));
   using h5::Type;
   const hsize_t n = t.time_s.size(), nm = info_.material_names.size();
-  h5::write_array(grp.id(), "time_s", Type::Float64, {n}, t.time_s.data(), "s", "");
-  h5::write_array(grp.id(), "step", Type::Int32, {n}, t.step.data(), "", "");
-  h5::write_array(grp.id(), "current_A_m2", Type::Float64, {n}, t.current_A_m2.data(), "A/m2", "");
-  h5::write_array(grp.id(), "potential_V", Type::Float64, {n}, t.potential_V.data(), "V", "");
-  h5::write_array(grp.id(), "capacity_mAh_g", Type::Float64, {n}, t.capacity_mAh_g.data(), "mAh/g", "");
-  h5::write_array(grp.id(), "material_soc", Type::Float64, {n, nm}, t.material_soc.data(), "-", "");
+  h5::write_array(grp.id(), "time_s", Type::Float64, {n}, t.time_s.data(), "s", "time since the start of the protocol");
+  h5::write_array(grp.id(), "step", Type::Int32, {n}, t.step.data(), "", "protocol step index");
+  h5::write_array(grp.id(), "current_A_m2", Type::Float64, {n}, t.current_A_m2.data(), "A/m2", "current density (> 0 charging)");
+  h5::write_array(grp.id(), "potential_V", Type::Float64, {n}, t.potential_V.data(), "V", "measured potential");
+  h5::write_array(grp.id(), "capacity_mAh_g", Type::Float64, {n}, t.capacity_mAh_g.data(), "mAh/g", "capacity passed since the start of the step");
+  h5::write_array(grp.id(), "material_soc", Type::Float64, {n, nm}, t.material_soc.data(), "-", "state of charge per material: 0 discharged, 1 charged");
   h5::Handle profiles = h5::create_group(grp.id(), "profiles");
   h5::set_attr(profiles.id(), "description", std::string("through-thickness snapshots"));
   for (const TrajectoryData::Profile& p : t.profiles) {
     h5::Handle pg = h5::create_group(profiles.id(), std::to_string(p.request));
+    h5::set_attr(pg.id(), "description", std::string("through-thickness snapshot of profile request k"));
     h5::set_attr(pg.id(), "step", static_cast<int64_t>(p.step));
     h5::set_attr(pg.id(), "interfaces_m", p.interfaces_m);
     h5::set_attr(pg.id(), "at", p.at);
     h5::set_attr(pg.id(), "requested", p.requested);
     h5::set_attr(pg.id(), "time_s", p.time_s);
     const hsize_t nx = p.x_m.size(), ne = nm ? p.eta_V.size() / nm : 0;
-    h5::write_array(pg.id(), "x_m", Type::Float64, {nx}, p.x_m.data(), "m", "");
-    h5::write_array(pg.id(), "electrolyte_concentration_mol_m3", Type::Float64, {nx}, p.ce_mol_m3.data(), "mol/m3", "");
-    h5::write_array(pg.id(), "electrolyte_potential_V", Type::Float64, {nx}, p.phie_V.data(), "V", "");
-    h5::write_array(pg.id(), "overpotential_V", Type::Float64, {ne, nm}, p.eta_V.data(), "V", "");
-    h5::write_array(pg.id(), "reaction_current_A_m2", Type::Float64, {ne, nm}, p.j_A_m2.data(), "A/m2", "");
-    h5::write_array(pg.id(), "surface_stoichiometry", Type::Float64, {ne, nm}, p.x_surf.data(), "-", "");
+    h5::write_array(pg.id(), "x_m", Type::Float64, {nx}, p.x_m.data(), "m", "cell-centre positions, 0 at the current collector");
+    h5::write_array(pg.id(), "electrolyte_concentration_mol_m3", Type::Float64, {nx}, p.ce_mol_m3.data(), "mol/m3", "electrolyte concentration c_e");
+    h5::write_array(pg.id(), "electrolyte_potential_V", Type::Float64, {nx}, p.phie_V.data(), "V", "electrolyte potential phi_e");
+    h5::write_array(pg.id(), "overpotential_V", Type::Float64, {ne, nm}, p.eta_V.data(), "V", "overpotential per electrode cell and material, NaN where absent");
+    h5::write_array(pg.id(), "reaction_current_A_m2", Type::Float64, {ne, nm}, p.j_A_m2.data(), "A/m2", "reaction current per particle surface, NaN where absent");
+    h5::write_array(pg.id(), "surface_stoichiometry", Type::Float64, {ne, nm}, p.x_surf.data(), "-", "particle surface stoichiometry, NaN where absent");
   }
 }
 
@@ -585,6 +586,7 @@ void ResultsStore::append_optimizer(int k, const std::string& algorithm, const s
   const hsize_t nv = variables.size();
   if (!h5::exists(f, g)) {
     h5::Handle grp = h5::create_group(f, g);
+    h5::set_attr(grp.id(), "description", std::string("one optimiser instance, one row per evaluation"));
     h5::set_attr(grp.id(), "algorithm", algorithm);
     h5::set_attr(grp.id(), "variables", variables);
     h5::set_attr(grp.id(), "start_design_id", static_cast<int64_t>(design_id.empty() ? -1 : design_id[0]));

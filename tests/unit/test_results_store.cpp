@@ -292,6 +292,24 @@ std::set<std::string> file_datasets_as_documented(const std::string& path) {
   return out;
 }
 
+// Datasets, and the groups above them, that carry no `description` attribute (the
+// schema says every one does).
+std::vector<std::string> objects_without_description(const std::string& path) {
+  const ResultsStore st = ResultsStore::open_read(path);
+  std::vector<std::string> listed;
+  h5::list_datasets(st.file(), "", listed);
+  std::set<std::string> objects;
+  for (const std::string& d : listed)
+    for (size_t end = d.size(); end != std::string::npos && end > 0; end = d.rfind('/', end - 1))
+      objects.insert(d.substr(0, end));
+  std::vector<std::string> out;
+  for (const std::string& o : objects) {
+    h5::Handle obj(H5Oopen(st.file(), o.c_str(), H5P_DEFAULT));
+    if (!obj.valid() || H5Aexists(obj.id(), "description") <= 0) out.push_back(o);
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST(ResultsStore, SchemaDocumentMatchesWrittenFile) {
@@ -323,4 +341,5 @@ TEST(ResultsStore, SchemaDocumentMatchesWrittenFile) {
   ASSERT_GT(doc.size(), 20u);
   for (const auto& p : file) EXPECT_TRUE(doc.count(p)) << p << " is written but not in docs/hdf5-schema.md";
   for (const auto& p : doc) EXPECT_TRUE(file.count(p)) << p << " is documented but not written";
+  EXPECT_EQ(objects_without_description(path), std::vector<std::string>{});
 }
