@@ -1,6 +1,7 @@
 #include "host/batch.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <stdexcept>
 
@@ -143,9 +144,13 @@ void fill_record(const DfnShape& S, const Scenario& s, const std::map<std::strin
       v[S.o_trans + cell] = trans_ctr;
       v[S.o_sigma + cell] = 0.0;
     }
-    // a i0: specific area of spheres 3 (1 - eps) f / R times the material's i0.
+    // a i0 at the initial concentration c_e,0, which the kernel scales by (c_e/c_e,0)^(1/2):
+    // specific area of spheres 3 (1 - eps) f / R times the material's i0, given at its
+    // reference concentration, so i0(c_e,0) = i0_ref (c_e,0 / c_e,ref)^(1/2).
+    const ActiveMaterial& m = s.materials.at(c.material);
     const double area_m_1 = 3.0 * (1.0 - c.porosity) * c.solid_volume_fraction / c.particle_radius_m;
-    v[sc + kCounterVolumetricI0_A_m3] = area_m_1 * s.materials.at(c.material).exchange_current_density_A_m2;
+    const double ce_ratio = s.electrolyte.initial_concentration_mol_m3 / m.reference_concentration_mol_m3;
+    v[sc + kCounterVolumetricI0_A_m3] = area_m_1 * m.exchange_current_density_A_m2 * std::sqrt(ce_ratio);
   }
   const double mass = active_mass_kg_m2(s);
   v[sc + kTemperature_K] = s.cell.temperature_K;

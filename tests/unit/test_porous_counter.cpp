@@ -102,3 +102,31 @@ TEST(PorousCounter, VariantsWithAndWithoutItAreGroupedApart) {
   EXPECT_EQ(groups[0], (std::vector<int>{0, 2}));
   EXPECT_EQ(groups[1], (std::vector<int>{1}));
 }
+
+// The counter's exchange current is its material's i0 at that material's reference
+// concentration, scaled by (c_e/c_e,ref)^(1/2): at a given c_e and phi_e its reaction
+// does not depend on the initial concentration of the electrolyte.
+TEST(PorousCounter, ReactionAtAGivenConcentrationIgnoresTheInitialOne) {
+  Scenario s = with_porous_counter(planar_3c_charge(), 75e-6, 3.5e-6);
+  s.cell.counter_ideal = false;
+  s.materials.at(s.counter.material).reference_concentration_mol_m3 = 1000.0;
+  std::vector<ResolvedVariant> vars;
+  for (double c0 : {1000.0, 1500.0, 600.0}) {
+    s.electrolyte.initial_concentration_mol_m3 = c0;
+    vars.push_back({"c0", s, ""});
+  }
+  Batch b = build_batch(vars, Layout::Blocked);
+  const double T = s.cell.temperature_K, ce = 1200.0, phie = -0.01;
+  auto j = [&](int v) {
+    const auto rec = b.view(v);
+    return porous_counter_reaction_A_m3(rec[b.shape.o_scalar + kCounterVolumetricI0_A_m3],
+                                        rec[b.shape.o_scalar + kCeInit_mol_m3], T, ce, phie);
+  };
+  // At c_e = c_e,ref the reaction is 2 a i0_ref sinh(-F phi_e / 2RT).
+  const double area_m_1 = 3.0 * (1.0 - s.counter.porosity) * s.counter.solid_volume_fraction / s.counter.particle_radius_m;
+  const double at_ref = porous_counter_reaction_A_m3(
+      area_m_1 * s.materials.at(s.counter.material).exchange_current_density_A_m2, 1000.0, T, 1000.0, phie);
+  EXPECT_NEAR(j(0), at_ref * std::sqrt(1.2), 1e-12 * std::fabs(at_ref));
+  EXPECT_NEAR(j(1), j(0), 1e-12 * std::fabs(j(0)));
+  EXPECT_NEAR(j(2), j(0), 1e-12 * std::fabs(j(0)));
+}
