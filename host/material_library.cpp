@@ -184,6 +184,29 @@ void TableReader::fail(const std::string& key, const std::string& what) const {
   throw ScenarioError(fmt::format("{}: {} {}", file_, key_path(key), what));
 }
 
+// Edit distance (insertions, deletions, substitutions) between two keys.
+static size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// A misspelling of `key` ("porisity" for "porosity"): one edit, or two in a key of
+// six characters or more.
+static bool looks_like_typo_of(const std::string& written, const std::string& key) {
+  const size_t d = edit_distance(written, key);
+  return d > 0 && d <= (key.size() >= 6 ? 2u : 1u);
+}
+
 void TableReader::missing(const std::string& key, const std::string& what) const {
   // A key written with other units (thickness_um for thickness_m) reads as missing:
   // name the key that was written instead.
@@ -196,6 +219,10 @@ void TableReader::missing(const std::string& key, const std::string& what) const
       throw ScenarioError(fmt::format("{}: unknown key {} = {}; {}the key {} is required", file_,
                                       key_path(written), show_node(n), unit_hint(written),
                                       key_path(key)));
+    if (looks_like_typo_of(written, key))
+      throw ScenarioError(fmt::format("{}: unknown key {} = {}; did you mean {}? The key {} is required{}", file_,
+                                      key_path(written), show_node(n), key, key_path(key),
+                                      what.empty() ? "" : fmt::format(" ({})", what)));
   }
   throw ScenarioError(fmt::format("{}: missing required key {}{}", file_, key_path(key),
                                   what.empty() ? "" : fmt::format(" ({})", what)));

@@ -296,6 +296,21 @@ TEST(ScenarioErrors, WrongUnitInKeyName) {
   EXPECT_HAS(c, "use temperature_K");
 }
 
+// A misspelt required key or table is named, with the key it looks like.
+TEST(ScenarioErrors, MisspeltRequiredKeyIsNamed) {
+  const std::string m = load_error(edited("porosity = 0.35", "porisity = 0.35"), "typo.toml");
+  EXPECT_HAS(m, "typo.toml");
+  EXPECT_HAS(m, "unknown key layers[0].porisity = 0.35");
+  EXPECT_HAS(m, "did you mean porosity?");
+  EXPECT_HAS(m, "layers[0].porosity is required");
+  const std::string t = load_error(edited("[separator]", "[seperator]"));
+  EXPECT_HAS(t, "unknown key seperator");
+  EXPECT_HAS(t, "did you mean separator?");
+  // Unrelated extra keys are not taken for typos: the missing key is reported.
+  const std::string u = load_error(edited("porosity = 0.35", "colour = 0.35"));
+  EXPECT_HAS(u, "missing required key layers[0].porosity");
+}
+
 TEST(ScenarioErrors, StringWithUnitsForNumber) {
   const std::string m =
       load_error(edited("thickness_m = 40e-6", "thickness_m = \"50 um\""), "string.toml");
