@@ -27,7 +27,11 @@ int print_info(const std::string& path, int top) {
     const std::vector<int32_t> status = h5::read_int32(f, "population/status");
     const std::vector<std::string> labels = h5::read_strings(f, "population/label");
     const std::vector<std::string> reasons = h5::read_strings(f, "population/reason");
-    fmt::print("designs:   {} of {} in the scenario's batch\n", ids.size(), h5::get_attr_int(meta.id(), "n_designs"));
+    if (H5Aexists(meta.id(), "design_objective") > 0)  // a design search: n_designs is its budget
+      fmt::print("designs:   {} evaluated (budget {} evaluations)\n", ids.size(),
+                 h5::get_attr_int(meta.id(), "n_designs"));
+    else
+      fmt::print("designs:   {} of {} in the scenario's batch\n", ids.size(), h5::get_attr_int(meta.id(), "n_designs"));
     if (H5Aexists(meta.id(), "shard_count") > 0)
       fmt::print("shard:     {}/{} (strata merge combines the shards)\n", h5::get_attr_int(meta.id(), "shard_index"),
                  h5::get_attr_int(meta.id(), "shard_count"));

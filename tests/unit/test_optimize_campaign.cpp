@@ -1,6 +1,7 @@
 // The design search on the real model: a small bilayer campaign (order x thickness
 // split x porosities) finds the better order that a direct sweep shows, improves on
 // its first population, and a killed campaign resumes to the same population.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -114,6 +115,12 @@ TEST(OptimizeCampaign, KilledCampaignResumesToTheSamePopulation) {
   EXPECT_EQ(h5::read_float64(a.file(), "population/var/layers[0].thickness_fraction"),
             h5::read_float64(b.file(), "population/var/layers[0].thickness_fraction"));
   EXPECT_EQ(h5::read_float64(a.file(), "optimizer/0/objective"), h5::read_float64(b.file(), "optimizer/0/objective"));
+  // `strata info` reads n_designs of a campaign as its budget, not as a batch left unfinished.
+  const RunResult info = run_strata("info " + sh_quote(full), tmp.path());
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  const std::string evaluated = fmt::format("designs:   {} evaluated (budget 120 evaluations)",
+                                            h5::read_int64(a.file(), "population/design_id").size());
+  EXPECT_NE(info.out.find(evaluated), std::string::npos) << info.out;
 }
 
 // The calibration resumes like the design search: a killed `strata fit` continued with
