@@ -95,8 +95,16 @@ void print_table(const Scenario& base, const std::vector<VariantResult>& results
   const size_t max_cols = 8;
   const bool cut = cols.size() > max_cols;
   if (cut) cols.erase(cols.begin(), cols.end() - max_cols);  // the last ones: the rate test's end
+  // Labels up to 100 characters; a longer one keeps both ends (a sweep's label names the
+  // slowest-varying value first and the fastest last).
+  constexpr size_t kLabelWidth = 100;
+  auto shown = [](const std::string& label) {
+    if (label.size() <= kLabelWidth) return label;
+    const size_t tail = (kLabelWidth - 3) / 2, head = kLabelWidth - 3 - tail;
+    return label.substr(0, head) + "..." + label.substr(label.size() - tail);
+  };
   size_t wl = 5;
-  for (const auto& r : results) wl = std::max(wl, std::min<size_t>(r.label.size(), 40));
+  for (const auto& r : results) wl = std::max(wl, std::min<size_t>(r.label.size(), kLabelWidth));
   std::string head = fmt::format("{:>5}  {:<{}}  {:>6}", "id", "label", wl, "status");
   for (size_t k : cols)
     head += fmt::format("  {:>14}", by_objective ? base.objectives[k].name.substr(0, 14) : fmt::format("s{} mAh/g", k));
@@ -108,7 +116,7 @@ void print_table(const Scenario& base, const std::vector<VariantResult>& results
   const size_t max_rows = 40;  // large sweeps: the file holds everything, `strata info` summarises it
   for (size_t k = 0; k < results.size() && k < max_rows; ++k) {
     const VariantResult& r = results[k];
-    std::string line = fmt::format("{:>5}  {:<{}}  {:>6}", r.id, r.label.substr(0, 40), wl, r.status == 0 ? "ok" : "FAIL");
+    std::string line = fmt::format("{:>5}  {:<{}}  {:>6}", r.id, shown(r.label), wl, r.status == 0 ? "ok" : "FAIL");
     const std::vector<double> obj = by_objective ? objective_values(base.objectives, r) : std::vector<double>();
     for (size_t c : cols) {
       if (by_objective) {
