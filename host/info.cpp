@@ -21,8 +21,13 @@ int print_info(const std::string& path, int top) {
                h5::get_attr_string(meta.id(), "scenario_file"));
     fmt::print("program:   strata {} ({}), {}\n", h5::get_attr_string(meta.id(), "version"),
                h5::get_attr_string(meta.id(), "git_revision"), h5::get_attr_string(meta.id(), "device"));
-    fmt::print("run:       {} (started {}, ended {})\n", h5::get_attr_string(meta.id(), "status"),
-               h5::get_attr_string(meta.id(), "start_time"), h5::get_attr_string(meta.id(), "end_time"));
+    const std::string run_status = h5::get_attr_string(meta.id(), "status");
+    if (run_status == "running")  // the lock is free (open_read checked), so the run that wrote it is gone
+      fmt::print("run:       running when last written: killed, or still going on another machine "
+                 "(started {}; --resume continues it)\n", h5::get_attr_string(meta.id(), "start_time"));
+    else
+      fmt::print("run:       {} (started {}, ended {})\n", run_status, h5::get_attr_string(meta.id(), "start_time"),
+                 h5::get_attr_string(meta.id(), "end_time"));
     const std::vector<int64_t> ids = h5::read_int64(f, "population/design_id");
     const std::vector<int32_t> status = h5::read_int32(f, "population/status");
     const std::vector<std::string> labels = h5::read_strings(f, "population/label");

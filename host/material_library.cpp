@@ -207,6 +207,18 @@ static bool looks_like_typo_of(const std::string& written, const std::string& ke
   return d > 0 && d <= (key.size() >= 6 ? 2u : 1u);
 }
 
+void TableReader::reject_typo_of(const std::string& key, const std::string& what) const {
+  for (const auto& [k, n] : t_) {
+    const std::string written(k.str());
+    bool known = false;
+    for (const auto& a : allowed_) known = known || a.key == written;
+    if (!known && looks_like_typo_of(written, key))
+      throw ScenarioError(fmt::format("{}: unknown key {} = {}; did you mean {}? The key {} is required{}", file_,
+                                      key_path(written), show_node(n), key, key_path(key),
+                                      what.empty() ? "" : fmt::format(" ({})", what)));
+  }
+}
+
 void TableReader::missing(const std::string& key, const std::string& what) const {
   // A key written with other units (thickness_um for thickness_m) reads as missing:
   // name the key that was written instead.
@@ -219,11 +231,8 @@ void TableReader::missing(const std::string& key, const std::string& what) const
       throw ScenarioError(fmt::format("{}: unknown key {} = {}; {}the key {} is required", file_,
                                       key_path(written), show_node(n), unit_hint(written),
                                       key_path(key)));
-    if (looks_like_typo_of(written, key))
-      throw ScenarioError(fmt::format("{}: unknown key {} = {}; did you mean {}? The key {} is required{}", file_,
-                                      key_path(written), show_node(n), key, key_path(key),
-                                      what.empty() ? "" : fmt::format(" ({})", what)));
   }
+  reject_typo_of(key, what);
   throw ScenarioError(fmt::format("{}: missing required key {}{}", file_, key_path(key),
                                   what.empty() ? "" : fmt::format(" ({})", what)));
 }

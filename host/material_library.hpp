@@ -116,6 +116,9 @@ class TableReader {
 
   [[noreturn]] void fail(const std::string& key, const std::string& what) const;
   [[noreturn]] void missing(const std::string& key, const std::string& what) const;
+  // Throws if a key of the table not read so far is a misspelling of `key` (which is
+  // absent), naming both.
+  void reject_typo_of(const std::string& key, const std::string& what) const;
   void finish() const;
 
  private:

@@ -83,11 +83,14 @@ void read_transport(TableReader& r, bool& use_bruggeman, double& tortuosity, dou
         "{}: {} and {} are both given ({} and {}); allowed exactly one of the two", r.file(),
         r.key_path("tortuosity"), r.key_path("bruggeman_exponent"), format_number(*tau),
         format_number(*b)));
-  if (!tau && !b)
+  if (!tau && !b) {
+    r.reject_typo_of("tortuosity", "or bruggeman_exponent instead");
+    r.reject_typo_of("bruggeman_exponent", "or tortuosity instead");
     throw ScenarioError(fmt::format(
         "{}: missing required key {} or {} (exactly one of the two: tortuosity tau with "
         "eps_eff = eps/tau, or a Bruggeman exponent b with eps_eff = eps^b)",
         r.file(), r.key_path("tortuosity"), r.key_path("bruggeman_exponent")));
+  }
   use_bruggeman = b.has_value();
   if (tau) tortuosity = *tau;
   if (b) bruggeman = *b;

@@ -104,6 +104,8 @@ TEST(RunSafety, SigkillLeavesReadableFileAndResumeMatchesUninterruptedRun) {
   EXPECT_EQ(partial.size() % kBatch, 0u) << "a SIGKILL leaves whole batches only";
   expect_consistent_rows(killed, partial.size());
   EXPECT_EQ(meta_status(killed), "running");
+  const RunResult info = run_strata("info " + sh_quote(killed), tmp.path());
+  EXPECT_NE(info.out.find("running when last written: killed"), std::string::npos) << info.out;
 
   // Resume, and compare with a run that was never interrupted.
   const std::string full = (tmp.path() / "full.h5").string();

@@ -306,6 +306,9 @@ TEST(ScenarioErrors, MisspeltRequiredKeyIsNamed) {
   const std::string t = load_error(edited("[separator]", "[seperator]"));
   EXPECT_HAS(t, "unknown key seperator");
   EXPECT_HAS(t, "did you mean separator?");
+  const std::string b = load_error(edited("tortuosity = 2.0", "tortuosty = 2.0"));
+  EXPECT_HAS(b, "unknown key layers[0].tortuosty");
+  EXPECT_HAS(b, "did you mean tortuosity?");
   // Unrelated extra keys are not taken for typos: the missing key is reported.
   const std::string u = load_error(edited("porosity = 0.35", "colour = 0.35"));
   EXPECT_HAS(u, "missing required key layers[0].porosity");
