@@ -88,9 +88,7 @@ std::string TableReader::key_path(const std::string& key) const {
 }
 
 void TableReader::allow(const std::string& key, const char* unit_suffix) {
-  for (auto& a : allowed_)
-    if (a.key == key) return;
-  allowed_.push_back({key, unit_suffix});
+  if (!is_allowed(key)) allowed_.push_back({key, unit_suffix});
 }
 
 const toml::node* TableReader::node(const std::string& key) {
@@ -207,12 +205,16 @@ static bool looks_like_typo_of(const std::string& written, const std::string& ke
   return d > 0 && d <= (key.size() >= 6 ? 2u : 1u);
 }
 
+bool TableReader::is_allowed(const std::string& key) const {
+  for (const auto& a : allowed_)
+    if (a.key == key) return true;
+  return false;
+}
+
 void TableReader::reject_typo_of(const std::string& key, const std::string& what) const {
   for (const auto& [k, n] : t_) {
     const std::string written(k.str());
-    bool known = false;
-    for (const auto& a : allowed_) known = known || a.key == written;
-    if (!known && looks_like_typo_of(written, key))
+    if (!is_allowed(written) && looks_like_typo_of(written, key))
       throw ScenarioError(fmt::format("{}: unknown key {} = {}; did you mean {}? The key {} is required{}", file_,
                                       key_path(written), show_node(n), key, key_path(key),
                                       what.empty() ? "" : fmt::format(" ({})", what)));
@@ -224,9 +226,7 @@ void TableReader::missing(const std::string& key, const std::string& what) const
   // name the key that was written instead.
   for (const auto& [k, n] : t_) {
     const std::string written(k.str());
-    bool known = false;
-    for (const auto& a : allowed_) known = known || a.key == written;
-    if (known) continue;
+    if (is_allowed(written)) continue;
     if (unit_variant_of(written) == key)
       throw ScenarioError(fmt::format("{}: unknown key {} = {}; {}the key {} is required", file_,
                                       key_path(written), show_node(n), unit_hint(written),
@@ -273,9 +273,7 @@ std::string TableReader::unit_hint(const std::string& key) const {
 void TableReader::finish() const {
   for (const auto& [k, n] : t_) {
     const std::string key(k.str());
-    bool ok = false;
-    for (const auto& a : allowed_) ok = ok || a.key == key;
-    if (ok) continue;
+    if (is_allowed(key)) continue;
     const std::string hint = unit_hint(key);
     std::string list;
     for (const auto& a : allowed_) list += (list.empty() ? "" : ", ") + a.key;

@@ -130,6 +130,7 @@ class TableReader {
   std::string file_, prefix_;
   std::vector<Allowed> allowed_;
   void allow(const std::string& key, const char* unit_suffix = "");
+  bool is_allowed(const std::string& key) const;  // read so far
   std::string unit_variant_of(const std::string& key) const;
   std::string unit_hint(const std::string& key) const;  // "" or "units are SI ...: use X; "
 };

@@ -347,8 +347,6 @@ int run_simulate(const SimulateOptions& opt) {
           if (!out.ran[v]) continue;
           rows.push_back(make_row(out.results[v], req.specs[v], info, batch_index));
           results.push_back(out.results[v]);
-          // Counted here, over the variants that ran: an interrupted batch skips the rest.
-          if (out.results[v].status == 0) ++tot.ok; else ++tot.failed;
         }
         store->append(rows);
         if (record_all)
@@ -359,6 +357,8 @@ int run_simulate(const SimulateOptions& opt) {
         const BatchTotals& t = out.totals;
         tot.time_steps += t.time_steps;
         tot.newton_iterations += t.newton_iterations;
+        tot.ok += t.ok;
+        tot.failed += t.failed;
         done_now += static_cast<int>(rows.size());
         ++batch_index;
         ++batches_run;

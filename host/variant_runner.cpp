@@ -54,6 +54,8 @@ RunOutcome LocalVariantRunner::run(const RunRequest& req, const std::function<vo
       const int k = group[m];
       out.results[k] = std::move(rs[m]);
       out.ran[k] = stats.ran[m];
+      // ok and failed count the variants that ran: a cancelled batch skips the rest.
+      if (stats.ran[m]) ++(out.results[k].status == 0 ? out.totals.ok : out.totals.failed);
       if (req.record && stats.ran[m])
         out.trajectories[k] =
             req.name_trajectories
@@ -63,8 +65,6 @@ RunOutcome LocalVariantRunner::run(const RunRequest& req, const std::function<vo
     const BatchTotals t = batch_totals(batch);
     out.totals.time_steps += t.time_steps;
     out.totals.newton_iterations += t.newton_iterations;
-    out.totals.ok += t.ok;
-    out.totals.failed += t.failed;
     finished_before += static_cast<int>(group.size());
   }
   return out;
