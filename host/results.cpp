@@ -11,7 +11,6 @@
 
 namespace strata {
 
-namespace {
 const char* end_reason_name(int e) {
   switch (static_cast<StepEnd>(e)) {
     case StepEnd::Limit: return "limit";
@@ -22,6 +21,8 @@ const char* end_reason_name(int e) {
     default: return "not run";
   }
 }
+
+namespace {
 
 std::string csv_quote(const std::string& s) {
   std::string r = "\"";

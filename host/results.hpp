@@ -33,6 +33,10 @@ struct VariantResult {
   std::vector<StepResult> steps;
 };
 
+// The text of a step's end (StepEnd code; the codes of /population/step/end_reason):
+// "limit", "duration", "failed", "not run", ...
+const char* end_reason_name(int step_end_code);
+
 // Results of every variant of a batch; ids are the batch indices unless ids maps
 // them (ids[v] = the id of batch variant v, e.g. its index in the whole scenario).
 std::vector<VariantResult> collect_results(Batch& batch, const std::vector<int>& ids = {});

@@ -17,6 +17,7 @@
 
 #include "host/build_info.hpp"
 #include "host/cpu_backend.hpp"
+#include "host/csv_export.hpp"
 #include "host/population_rank.hpp"
 #include "host/variant_runner.hpp"
 #include "host/interrupt.hpp"
@@ -61,10 +62,16 @@ bool load_scenario_reporting(const std::string& path, Scenario& out) {
   }
 }
 
+bool names_hdf5_file(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".h5" || ext == ".hdf5" || ext == ".he5" || ext == ".hdf";
+}
+
 std::string results_path(const SimulateOptions& opt, const std::string& stem) {
   if (!opt.resume.empty()) return opt.resume;
   const std::filesystem::path out(opt.out);
-  return out.extension() == ".h5" ? out.string() : (out / (stem + ".h5")).string();
+  return names_hdf5_file(out.string()) ? out.string() : (out / (stem + ".h5")).string();
 }
 
 std::optional<ResultsStore> open_results_reporting(const SimulateOptions& opt, const std::string& path,
@@ -400,12 +407,10 @@ int run_simulate(const SimulateOptions& opt) {
     fmt::print("results: {}\n", h5_path);
   }
   if (opt.csv) {
-    try {
-      std::filesystem::path csv(h5_path);
-      csv.replace_extension(".csv");
-      std::sort(results.begin(), results.end(), [](const VariantResult& a, const VariantResult& b) { return a.id < b.id; });
-      write_results_csv(csv.string(), base.protocol.step_texts, results);
-      if (!opt.quiet) fmt::print("csv: {}\n", csv.string());
+    try {  // from the file: a resumed run's CSV holds the earlier designs too
+      const std::string csv = csv_path_beside(h5_path);
+      const size_t n = write_csv_of_results_file(h5_path, csv);
+      if (!opt.quiet) fmt::print("csv: {} ({} designs)\n", csv, n);
     } catch (const std::exception& e) {
       std::cerr << "error: " << e.what() << "\n";
       return 3;

@@ -57,7 +57,11 @@ ResolvedVariant resolve_variant(const Scenario& light_base, const VariantSpec& s
 // The command-line plumbing shared by simulate, optimize and fit. Each prints the
 // error ("error: ...") and returns false / nullopt when it fails.
 bool load_scenario_reporting(const std::string& path, Scenario& out);
-// The results file: --resume's file, --out when it ends in .h5, else --out/<stem>.h5.
+// True when a --out path names an HDF5 file (.h5, .hdf5, .he5, .hdf, any case)
+// rather than a directory.
+bool names_hdf5_file(const std::string& path);
+// The results file: --resume's file, --out when it names an HDF5 file, else
+// --out/<stem>.h5.
 std::string results_path(const SimulateOptions& opt, const std::string& stem);
 // A new file (refusing an existing one unless --overwrite) or the --resume one.
 std::optional<ResultsStore> open_results_reporting(const SimulateOptions& opt, const std::string& path,

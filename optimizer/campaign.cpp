@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "optimizer/batch_gate.hpp"
+#include "optimizer/evaluation_memo.hpp"
 #include "optimizer/sampling.hpp"
 
 namespace strata {
@@ -85,9 +86,11 @@ CampaignResult run_campaign(const Scenario& base, BatchEvaluator& evaluator,
   for (int c = 0; c < nc; ++c) res.best_per_choice[c].choice = c;
   CampaignProgress prog;
   prog.budget = spec.max_evaluations;
+  EvaluationMemo memo;
   auto evaluate = [&](const std::vector<DesignPoint>& pts) {
     const auto te = Clock::now();
     std::vector<Evaluation> ev = evaluator.evaluate(pts);
+    memo.add(pts, ev);
     res.evaluate_s += std::chrono::duration<double>(Clock::now() - te).count();
     res.evaluations += static_cast<long>(pts.size());
     ++res.batches;
@@ -164,8 +167,20 @@ CampaignResult run_campaign(const Scenario& base, BatchEvaluator& evaluator,
               h.push_back(step);
               pts.push_back({log.choice, space.to_physical(v), "optimizer " + std::to_string(k) + " gradient"});
             }
-            const std::vector<Evaluation> ev = gate.submit(k, pts);
-            if (ev.empty()) throw nlopt::forced_stop();
+            // Points evaluated before are answered from the memo; the rest go to the gate.
+            std::vector<Evaluation> ev(pts.size());
+            std::vector<DesignPoint> fresh;
+            std::vector<size_t> fresh_at;
+            for (size_t i = 0; i < pts.size(); ++i)
+              if (!memo.find(pts[i], &ev[i])) {
+                fresh.push_back(pts[i]);
+                fresh_at.push_back(i);
+              }
+            if (!fresh.empty()) {
+              const std::vector<Evaluation> got = gate.submit(k, std::move(fresh));
+              if (got.empty()) throw nlopt::forced_stop();
+              for (size_t i = 0; i < fresh_at.size(); ++i) ev[fresh_at[i]] = got[i];
+            }
             for (size_t j = 0; j < grad.size(); ++j) grad[j] = (ev[j + 1].merit - ev[0].merit) / h[j];
             if (ev[0].merit < best_merit) {
               best_merit = ev[0].merit;
@@ -212,6 +227,7 @@ CampaignResult run_campaign(const Scenario& base, BatchEvaluator& evaluator,
   res.optimizer_batches = res.batches - first_batches;
   res.mean_batch_size =
       res.optimizer_batches ? double(res.evaluations - first_evals) / res.optimizer_batches : 0.0;
+  res.reused = memo.hits();
   res.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
   return res;
 }

@@ -41,6 +41,7 @@ struct CampaignProgress {
 
 struct CampaignResult {
   long evaluations = 0;           // all, first population included
+  long reused = 0;                // optimiser requests answered from an earlier evaluation (not simulated)
   long batches = 0;               // all, first population included
   long optimizer_batches = 0;
   double mean_batch_size = 0.0;   // of the optimiser phase

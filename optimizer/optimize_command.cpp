@@ -117,9 +117,10 @@ int run_optimize(const SimulateOptions& opt) {
   }
   if (!opt.quiet) {
     fmt::print("\n{} evaluations ({} read back from the file) in {} batches; first population {}, then {} optimiser "
-               "batches of mean size {:.2f} ({} optimisers)\n",
+               "batches of mean size {:.2f} ({} optimisers; {} points asked again answered from earlier "
+               "evaluations)\n",
                res.evaluations, evaluator.replayed(), res.batches, std::min<long>(d.initial_population, d.max_evaluations),
-               res.optimizer_batches, res.mean_batch_size, res.optimizers);
+               res.optimizer_batches, res.mean_batch_size, res.optimizers, res.reused);
     const double engine_s = res.evaluate_s - store->write_s(), wall = std::max(res.wall_s, 1e-9);
     fmt::print("time: {:.2f} s: engine {:.1f}%, HDF5 {:.2f}%, outside the engine (gate, NLopt, HDF5, bookkeeping) "
                "{:.2f}%; {:.3f} s per batch\n",

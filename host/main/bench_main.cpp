@@ -25,6 +25,7 @@
 #include "host/cpu_backend.hpp"
 #include "host/cuda_runner.hpp"
 #include "host/gpu_plan.hpp"
+#include "host/main/cli_checks.hpp"
 #include "host/warp_model.hpp"
 #include "host/results.hpp"
 #include "host/scenario_loader.hpp"
@@ -75,16 +76,19 @@ int main(int argc, char** argv) {
   // 3.0e4 before the cuts of 2026-12-05).
   double flops_per_newton = 29000.0;
   app.add_option("--scenario", scenario, "scenario whose variants are cycled to fill the batch")->check(CLI::ExistingFile);
-  app.add_option("--variants", variants, "CPU batch size")->check(CLI::PositiveNumber);
+  app.add_option("--variants", variants, "CPU batch size")
+      ->check(strata::whole_number_at_least(1, "give the number of variants in the CPU batch"));
   app.add_option("--distinct", distinct,
                  "cycle only the scenario's first N designs (1: every variant the same design, no divergence "
                  "between the threads of a warp)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--threads", threads_list, "thread counts to run (default: all cores, then 1)");
+      ->check(strata::whole_number_at_least(1, "give how many distinct designs to cycle"));
+  app.add_option("--threads", threads_list, "thread counts to run (default: all cores, then 1)")
+      ->check(strata::whole_number_at_least(1, "give thread counts of 1 or more"));
   app.add_option("--layout", layout, "CPU layout: blocked or interleaved")->check(CLI::IsMember({"blocked", "interleaved"}));
   app.add_option("--device", device, "all (CPU, then the GPU when one is visible), cpu or cuda")
       ->check(CLI::IsMember({"all", "cpu", "cuda"}));
-  app.add_option("--gpu-variants", gpu_variants, "GPU batch sizes")->check(CLI::PositiveNumber);
+  app.add_option("--gpu-variants", gpu_variants, "GPU batch sizes")
+      ->check(strata::whole_number_at_least(1, "give GPU batch sizes of 1 or more"));
   app.add_option("--gpu-mappings", gpu_mappings, "GPU mappings to run (thread, warp)")
       ->check(CLI::IsMember({"thread", "warp"}));
   app.add_option("--gpu-passes", gpu_passes,
@@ -97,9 +101,11 @@ int main(int argc, char** argv) {
   app.add_option("--gpu-block-sizes", gpu_block_sizes,
                  "threads per block to run (multiples of 32 up to 256; default: STRATA_CUDA_BLOCK_SIZE or 32)")
       ->check(CLI::Range(32, 256));
-  app.add_flag("!--no-solve-bench", solve_bench, "skip the Newton linear-solve benchmark");
+  bool no_solve_bench = false;
+  app.add_flag("--no-solve-bench", no_solve_bench, "skip the Newton linear-solve benchmark");
   app.add_option("--flops-per-newton", flops_per_newton, "flops per Newton iteration for the FP64 rate (cost model)");
   CLI11_PARSE(app, argc, argv);
+  solve_bench = !no_solve_bench;
   if (threads_list.empty()) threads_list = {omp_get_max_threads(), 1};
 
   strata::Scenario base;
@@ -115,7 +121,8 @@ int main(int argc, char** argv) {
 
   fmt::print("strata_bench {} ({}), scenario {}: {} variants ({} distinct), {} protocol step(s), "
              "{} cells, {} shells, rtol {:g}\n",
-             STRATA_VERSION, STRATA_GIT_REV, base.name, variants, pool.size(), base.protocol.steps.size(),
+             STRATA_VERSION, STRATA_GIT_REV, base.name, variants, std::min(pool.size(), vars.size()),
+             base.protocol.steps.size(),
              base.layers.size() * base.numerics.nodes_per_layer + base.numerics.separator_nodes,
              base.numerics.particle_shells, base.numerics.relative_tolerance);
 

@@ -1,12 +1,21 @@
 // strata: batched multilayer DFN electrode simulation.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "host/build_info.hpp"
+#include "host/csv_export.hpp"
 #include "host/cuda_runner.hpp"
 #include "host/gpu_plan.hpp"
+#include "host/main/cli_checks.hpp"
 #include "host/info.hpp"
 #include "host/interrupt.hpp"
 #include "host/mpi_launch.hpp"
@@ -36,11 +45,21 @@ struct RunCommand {
     app->add_option("scenario", options.scenario_path, scenario_help)->required();
     app->add_option("--out", options.out,
                     "results: a directory (the file is named after the scenario) or a file ending in .h5 "
-                    "(default: results)");
+                    "or .hdf5 (default: results)")
+        ->check(CLI::Validator(
+            [](std::string& out) -> std::string {
+              const std::string ext = std::filesystem::path(out).extension().string();
+              if (ext == ".csv" || ext == ".toml" || ext == ".txt")
+                return "--out " + out + " looks like a " + ext.substr(1) + " file; give a directory or a file "
+                       "ending in .h5 (the CSV of --csv is written beside the .h5 file)";
+              return std::string();
+            },
+            "DIR|FILE.h5", "results path"));
     CLI::Option* resume =
         app->add_option("--resume", options.resume, "continue this results file (same scenario), skipping finished designs");
     app->add_flag("--overwrite", options.overwrite, "replace an existing results file")->excludes(resume);
-    app->add_option("--threads", options.threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
+    app->add_option("--threads", options.threads, "CPU threads (default: all cores)")
+        ->check(strata::whole_number_at_least(0, "give a number of threads, or 0 for all cores"));
     app->add_option("--layout", layout, "memory layout of the batch: blocked or interleaved (the GPU's)")
         ->check(CLI::IsMember({"blocked", "interleaved"}));
     app->add_option("--device", device,
@@ -57,6 +76,22 @@ struct RunCommand {
     return options;
   }
 };
+
+// `strata bench ARGS`: runs strata_bench, built beside this program, with ARGS.
+int exec_bench(const std::vector<std::string>& args) {
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::filesystem::path bench = (ec ? std::filesystem::path(".") : self.parent_path()) / "strata_bench";
+  std::vector<std::string> words = {bench.string()};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  execv(bench.c_str(), argv.data());
+  std::cerr << "error: cannot run " << bench.string() << ": " << std::strerror(errno)
+            << " (strata bench runs the strata_bench program built beside strata)\n";
+  return 2;
+}
 
 }  // namespace
 
@@ -87,7 +122,23 @@ int main(int argc, char** argv) {
   int info_top = 3;
   CLI::App* info = app.add_subcommand("info", "summarise a results file");
   info->add_option("file", info_path, "results file (HDF5)")->required();
-  info->add_option("--top", info_top, "designs listed per objective")->check(CLI::PositiveNumber);
+  info->add_option("--top", info_top, "designs listed per objective")
+      ->check(strata::whole_number_at_least(1, "give how many designs to list per objective"));
+
+  std::string csv_in, csv_out;
+  bool csv_quiet = false;
+  CLI::App* csv = app.add_subcommand(
+      "csv", "write the CSV of a results file (one row per design and step, docs/output-format.md): every design "
+             "it holds, also of a resumed run, a campaign or a merged sweep");
+  csv->add_option("file", csv_in, "results file (HDF5)")->required()->check(CLI::ExistingFile);
+  csv->add_option("--out", csv_out, "CSV file (default: beside the results file, FILE.csv)");
+  csv->add_flag("--quiet", csv_quiet, "no summary");
+
+  CLI::App* bench = app.add_subcommand(
+      "bench", "run the benchmark tables (the strata_bench program) with the arguments that follow; "
+               "strata bench --help lists them");
+  bench->prefix_command();
+  bench->set_help_flag();  // --help goes to strata_bench
 
   std::string merge_out;
   strata::MergeOptions merge_opt;
@@ -104,8 +155,10 @@ int main(int argc, char** argv) {
                            "combine the parts with strata merge");
 
   CLI11_PARSE(app, argc, argv);
+  if (bench->parsed()) return exec_bench(bench->remaining());
   if (merge->parsed()) return strata::run_merge(merge_opt);
   if (info->parsed()) return strata::print_info(info_path, info_top);
+  if (csv->parsed()) return strata::run_csv_export(csv_in, csv_out, csv_quiet);
   RunCommand* run = simulate.app->parsed() ? &simulate : optimize.app->parsed() ? &optimize : &fit;
   auto dispatch = [&](const strata::SimulateOptions& o) {
     if (run == &simulate) return strata::run_simulate(o);

@@ -200,6 +200,44 @@ TEST(CliBadInvocation, NoSubcommandAndBadOptionsFail) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// A bad count says what is allowed, not CLI11's range (0 to 1.79769e+308); an --out
+// that names a CSV or a scenario is refused before anything is written; an .hdf5
+// name is a file, not a directory.
+TEST(CliBadInvocation, BadThreadsAndOutSayWhatIsAllowed) {
+  TempDir tmp;
+  const std::string good = kData + "/cli_good.toml";
+  const RunResult threads = simulate(good, tmp.path() / "out", tmp.path(), "--threads -1");
+  EXPECT_NE(threads.exit_code, 0);
+  EXPECT_HAS(threads.err, "-1 is below 0; give a number of threads, or 0 for all cores");
+  EXPECT_FALSE(contains(threads.err, "e+308")) << threads.err;
+  EXPECT_HAS(simulate(good, tmp.path() / "out", tmp.path(), "--threads two").err, "'two' is not a whole number");
+  const RunResult csv = run_strata("simulate " + sh_quote(good) + " --out " + sh_quote((tmp.path() / "r.csv").string()),
+                                   tmp.path());
+  EXPECT_NE(csv.exit_code, 0);
+  EXPECT_HAS(csv.err, "looks like a csv file; give a directory or a file ending in .h5");
+  EXPECT_FALSE(fs::exists(tmp.path() / "r.csv"));
+  EXPECT_FALSE(fs::exists(tmp.path() / "out"));
+  const fs::path hdf5 = tmp.path() / "named.HDF5";
+  const RunResult named =
+      run_strata("simulate " + sh_quote(good) + " --quiet --csv --out " + sh_quote(hdf5.string()), tmp.path());
+  ASSERT_EQ(named.exit_code, 0) << named.err;
+  EXPECT_TRUE(fs::is_regular_file(hdf5));
+  EXPECT_TRUE(fs::is_regular_file(tmp.path() / "named.csv"));
+}
+
+// `strata bench` runs the benchmark program with the arguments that follow.
+TEST(CliBadInvocation, BenchSubcommandRunsTheBenchmarkProgram) {
+  TempDir tmp;
+  const RunResult help = run_strata("bench --help", tmp.path());
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  EXPECT_HAS(help.out, "strata_bench: throughput of batched DFN variants");
+  EXPECT_HAS(help.out, "--no-solve-bench");
+  EXPECT_FALSE(contains(help.out, "{false}")) << help.out;
+  const RunResult bad = run_strata("bench --variants 0", tmp.path());
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_HAS(bad.err, "0 is below 1; give the number of variants in the CPU batch");
+}
+
 // ---------------------------------------------------------------------------
 // 2. A good run: exit 0, the table, and the CSV.
 

@@ -109,13 +109,17 @@ TEST(RunSafety, SigkillLeavesReadableFileAndResumeMatchesUninterruptedRun) {
 
   // Resume, and compare with a run that was never interrupted.
   const std::string full = (tmp.path() / "full.h5").string();
-  ASSERT_EQ(wait_exit(spawn({kBinary, "simulate", scenario.string(), "--out", full, "--quiet"})), 0);
-  ASSERT_EQ(wait_exit(spawn({kBinary, "simulate", scenario.string(), "--resume", killed, "--quiet"})), 0);
+  ASSERT_EQ(wait_exit(spawn({kBinary, "simulate", scenario.string(), "--out", full, "--quiet", "--csv"})), 0);
+  ASSERT_EQ(wait_exit(spawn({kBinary, "simulate", scenario.string(), "--resume", killed, "--quiet", "--csv"})), 0);
   const auto resumed = population(killed), reference = population(full);
   ASSERT_EQ(resumed.size(), (size_t)kDesigns);
   expect_consistent_rows(killed, kDesigns);
   EXPECT_EQ(resumed, reference);
   EXPECT_EQ(meta_status(killed), "complete");
+  // The resumed run's CSV holds the designs of before the kill too.
+  const std::string resumed_csv = slurp(fs::path(killed).replace_extension(".csv"));
+  EXPECT_EQ(std::count(resumed_csv.begin(), resumed_csv.end(), '\n'), 1 + 2 * kDesigns);
+  EXPECT_EQ(resumed_csv, slurp(fs::path(full).replace_extension(".csv")));
 }
 
 TEST(RunSafety, SigintStopsCleanlyAndResumeCompletes) {

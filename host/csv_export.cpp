@@ -1,0 +1,42 @@
+#include "host/csv_export.hpp"
+
+#include <filesystem>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "host/population_reader.hpp"
+#include "host/results_store.hpp"
+
+namespace strata {
+
+std::string csv_path_beside(const std::string& h5_path) {
+  std::filesystem::path csv(h5_path);
+  csv.replace_extension(".csv");
+  return csv.string();
+}
+
+size_t write_csv_of_results_file(const std::string& h5_path, const std::string& csv_path) {
+  const ResultsStore store = ResultsStore::open_read(h5_path);
+  const StoredPopulation pop = read_population(store);
+  write_results_csv(csv_path, pop.step_texts, pop.results);
+  return pop.results.size();
+}
+
+int run_csv_export(const std::string& h5_path, const std::string& csv_path, bool quiet) {
+  const std::string out = csv_path.empty() ? csv_path_beside(h5_path) : csv_path;
+  if (std::filesystem::absolute(out) == std::filesystem::absolute(h5_path)) {
+    std::cerr << "error: --out " << out << " is the results file itself; give a path ending in .csv\n";
+    return 2;
+  }
+  try {
+    const size_t n = write_csv_of_results_file(h5_path, out);
+    if (!quiet) fmt::print("{}: {} designs -> {}\n", h5_path, n, out);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace strata

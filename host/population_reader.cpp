@@ -1,0 +1,76 @@
+#include "host/population_reader.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "host/h5_file.hpp"
+
+namespace strata {
+
+StoredPopulation read_population(const ResultsStore& store) {
+  const hid_t f = store.file();
+  h5::Handle meta = h5::open_group(f, "meta");
+  StoredPopulation pop;
+  pop.step_texts = h5::get_attr_strings(meta.id(), "step_texts");
+  const std::vector<std::string> materials = h5::get_attr_strings(meta.id(), "material_names");
+  const std::vector<int64_t> ids = h5::read_int64(f, "population/design_id");
+  const std::vector<std::string> labels = h5::read_strings(f, "population/label");
+  const std::vector<int32_t> status = h5::read_int32(f, "population/status");
+  const std::vector<std::string> reasons = h5::read_strings(f, "population/reason");
+  const std::vector<double> mass = h5::read_float64(f, "population/active_mass_mg_cm2");
+  const std::string s = "population/step/";
+  const std::vector<double> cap_g = h5::read_float64(f, s + "capacity_mAh_g"),
+                            cap_cm2 = h5::read_float64(f, s + "capacity_mAh_cm2"),
+                            charge = h5::read_float64(f, s + "charge_mAh_g"),
+                            energy = h5::read_float64(f, s + "energy_Wh_kg"),
+                            potential = h5::read_float64(f, s + "end_potential_V"),
+                            current = h5::read_float64(f, s + "end_current_A_m2"),
+                            duration = h5::read_float64(f, s + "duration_s"),
+                            mat = h5::read_float64(f, s + "material_charge_mAh_g"),
+                            lay = h5::read_float64(f, s + "layer_charge_mAh_g");
+  const std::vector<int32_t> end = h5::read_int32(f, s + "end_reason"), steps = h5::read_int32(f, s + "time_steps"),
+                             newton = h5::read_int32(f, s + "newton_iterations");
+  const size_t n = ids.size(), ns = pop.step_texts.size(), nm = materials.size();
+  const size_t nl = n * ns > 0 ? lay.size() / (n * ns) : 0;
+  const auto short_of = [&](size_t have, size_t per_row) { return have < n * per_row; };
+  if (labels.size() < n || status.size() < n || reasons.size() < n || mass.size() < n || short_of(cap_g.size(), ns) ||
+      short_of(end.size(), ns) || short_of(mat.size(), ns * nm))
+    throw h5::H5Error(store.path() + ": /population datasets have fewer rows than population/design_id");
+  pop.results.resize(n);
+  for (size_t r = 0; r < n; ++r) {
+    VariantResult& v = pop.results[r];
+    v.id = static_cast<int>(ids[r]);
+    v.label = labels[r];
+    v.status = status[r];
+    v.reason = reasons[r];
+    v.active_mass_mg_cm2 = mass[r];
+    for (size_t k = 0; k < ns; ++k) {
+      const size_t q = r * ns + k;
+      StepResult st;
+      st.capacity_mAh_g = cap_g[q];
+      st.capacity_mAh_cm2 = cap_cm2[q];
+      st.charge_mAh_g = charge[q];
+      st.energy_Wh_kg = energy[q];
+      st.end_potential_V = potential[q];
+      st.end_current_A_m2 = current[q];
+      st.duration_s = duration[q];
+      st.time_steps = steps[q];
+      st.newton_iterations = newton[q];
+      st.end_reason = end_reason_name(end[q]);
+      // The file holds NaN for a material the design does not have and for layer
+      // positions past its own layer count.
+      for (size_t m = 0; m < nm; ++m)
+        if (!std::isnan(mat[q * nm + m])) st.material_charge_mAh_g[materials[m]] = mat[q * nm + m];
+      size_t used = nl;
+      while (used > 0 && std::isnan(lay[q * nl + used - 1])) --used;
+      st.layer_charge_mAh_g.assign(lay.begin() + q * nl, lay.begin() + q * nl + used);
+      v.steps.push_back(std::move(st));
+    }
+  }
+  std::stable_sort(pop.results.begin(), pop.results.end(),
+                   [](const VariantResult& a, const VariantResult& b) { return a.id < b.id; });
+  return pop;
+}
+
+}  // namespace strata
