@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "host/population_reader.hpp"
 #include "host/results_store.hpp"
 
 namespace strata {
@@ -45,6 +46,8 @@ int print_info(const std::string& path, int top) {
     std::map<std::string, int> by_reason;
     for (size_t k = 0; k < ids.size(); ++k) ++by_reason[status[k] == 0 ? std::string("ok") : reasons[k]];
     for (const auto& [reason, n] : by_reason) fmt::print("  {:>7}  {}\n", n, reason);
+    const StoredPopulation pop = read_population(store);
+    for (const std::string& note : step_end_notes(pop.step_texts, pop.results)) fmt::print("note:      {}\n", note);
 
     h5::Handle obj = h5::open_group(f, "population/objective");
     H5G_info_t gi;

@@ -90,6 +90,30 @@ BatchTotals batch_totals(Batch& b) {
   return t;
 }
 
+std::vector<std::string> step_end_notes(const std::vector<std::string>& step_texts,
+                                        const std::vector<VariantResult>& results) {
+  const std::string at_start = end_reason_name(static_cast<int>(StepEnd::AtStart));
+  const std::string unlocated = end_reason_name(static_cast<int>(StepEnd::LimitUnlocated));
+  std::vector<size_t> n_start(step_texts.size(), 0), n_unlocated(step_texts.size(), 0);
+  for (const VariantResult& r : results)
+    for (size_t k = 0; k < r.steps.size() && k < step_texts.size(); ++k) {
+      n_start[k] += r.steps[k].end_reason == at_start;
+      n_unlocated[k] += r.steps[k].end_reason == unlocated;
+    }
+  std::vector<std::string> notes;
+  for (size_t k = 0; k < step_texts.size(); ++k) {
+    if (n_start[k])
+      notes.push_back(fmt::format("step {} \"{}\" ended at once in {} of {} design(s): its limit was already met at "
+                                  "the start (end_reason \"{}\"), so its capacity there is about 0",
+                                  k, step_texts[k], n_start[k], results.size(), at_start));
+    if (n_unlocated[k])
+      notes.push_back(fmt::format("step {} \"{}\": the limit was not located to tolerance in {} of {} design(s) "
+                                  "(end_reason \"{}\")",
+                                  k, step_texts[k], n_unlocated[k], results.size(), unlocated));
+  }
+  return notes;
+}
+
 void write_results_csv(const std::string& path, const std::vector<std::string>& step_texts,
                        const std::vector<VariantResult>& results) {
   std::ofstream f(path);

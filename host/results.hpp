@@ -50,6 +50,13 @@ struct BatchTotals {
 };
 BatchTotals batch_totals(Batch& batch);
 
+// Notes naming the protocol steps that ended at once in some designs (the limit was
+// already met at the start: the step's values are about 0 yet rank like any other)
+// or whose limit was not located to tolerance, with the number of designs. Empty
+// when there is nothing to say.
+std::vector<std::string> step_end_notes(const std::vector<std::string>& step_texts,
+                                        const std::vector<VariantResult>& results);
+
 // One row per (variant, step), variants in the order given. Throws
 // std::runtime_error if the file cannot be written.
 void write_results_csv(const std::string& path, const std::vector<std::string>& step_texts,

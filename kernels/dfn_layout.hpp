@@ -109,6 +109,7 @@ enum class VariantStatus : int {
   InvalidParameters, // rejected before the run
   StepTooSmall,      // error control shrank the time step below the minimum
   ElectrolyteDepleted, // a failure with the salt (nearly) exhausted somewhere
+  ElectrolyteBeyondTables, // a failure with c_e somewhere above an electrolyte property table's range
 };
 
 STRATA_HD inline const char* status_reason(VariantStatus s) {
@@ -122,6 +123,9 @@ STRATA_HD inline const char* status_reason(VariantStatus s) {
     case VariantStatus::StepTooSmall: return "time step below the minimum under error control";
     case VariantStatus::ElectrolyteDepleted:
       return "electrolyte depleted: the salt concentration fell below 1% of its initial value before the step's limit";
+    case VariantStatus::ElectrolyteBeyondTables:
+      return "electrolyte concentration above the highest concentration of its property tables, where they are "
+             "extended linearly (a conductivity or diffusivity falling to zero there stops the solver)";
   }
   return "unknown";
 }

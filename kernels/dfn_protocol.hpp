@@ -285,11 +285,16 @@ STRATA_HD void after_finish_attempt(const DfnShape& S, const SharedTables& tab, 
 
 // Writes the protocol step's outputs; false when the variant failed in it (status set).
 template <class V, class VO, class Team>
-STRATA_HD bool end_protocol_step(const DfnShape& S, const V& v, StepRun& r, const VO& out, const Team& tm) {
-  if (r.fail != VariantStatus::Ok && r.fail != VariantStatus::TooManySteps && electrolyte_depleted(S, v)) {
-    // A solver failure with the salt nearly exhausted somewhere (the last accepted
-    // state) is reported as what it is: the cell cannot carry the current any more.
-    r.fail = VariantStatus::ElectrolyteDepleted;
+STRATA_HD bool end_protocol_step(const DfnShape& S, const SharedTables& tab, const V& v, StepRun& r, const VO& out,
+                                 const Team& tm) {
+  if (r.fail != VariantStatus::Ok && r.fail != VariantStatus::TooManySteps) {
+    // A solver failure is reported as what it is when the last accepted state shows
+    // the cause: the salt nearly exhausted somewhere (the cell cannot carry the
+    // current any more), or c_e beyond the electrolyte's property tables.
+    if (electrolyte_depleted(S, v))
+      r.fail = VariantStatus::ElectrolyteDepleted;
+    else if (electrolyte_beyond_tables(S, tab, v))
+      r.fail = VariantStatus::ElectrolyteBeyondTables;
   }
   if (tm.leader()) {  // every lane holds the same values; one writes them
     v[S.o_misc + kMiscTime_s] += r.t_s;
@@ -350,7 +355,7 @@ STRATA_HD bool run_protocol_steps(const DfnShape& S, const SharedTables& tab, co
         continue;
       }
     }
-    if (!end_protocol_step(S, v, r, view_from(out, (long)k * n_out), tm)) return false;
+    if (!end_protocol_step(S, tab, v, r, view_from(out, (long)k * n_out), tm)) return false;
     if (tm.leader()) v[S.o_misc + kMiscStepsDone] = k + 1.0;
     if (++k == n_steps) return true;
     rec.step = k;

@@ -260,4 +260,19 @@ STRATA_HD bool electrolyte_depleted(const DfnShape& S, const V& v) {
   return false;
 }
 
+// True when c_e in some cell lies above the last point of a tabulated electrolyte
+// property: beyond it the table is extended linearly (pchip.hpp), which can turn a
+// falling conductivity or diffusivity negative.
+template <class V>
+STRATA_HD bool electrolyte_beyond_tables(const DfnShape& S, const SharedTables& tab, const V& v) {
+  double c_max = 0.0;
+  for (int i = 0; i < S.nx; ++i) c_max = fmax(c_max, v[S.o_x + S.s_ce() + i]);
+  const ElectrolyteFns& e = tab.electrolyte;
+  const PropertyFn* props[] = {&e.conductivity_S_m, &e.diffusivity_m2_s, &e.transference_number,
+                               &e.thermodynamic_factor};
+  for (const PropertyFn* p : props)
+    if (p->table.n > 0 && c_max > tab.data[p->table.offset + p->table.n - 1]) return true;
+  return false;
+}
+
 }  // namespace strata

@@ -74,6 +74,16 @@ std::string nlopt_result_name(nlopt::result r) {
 
 }  // namespace
 
+int planned_optimizers(const DesignSpec& spec, int choices) {
+  const long n0 = std::min<long>(spec.initial_population, spec.max_evaluations);
+  int n = 0;
+  for (int c = 0; c < choices; ++c) {
+    const long members = n0 / choices + (c < n0 % choices ? 1 : 0);
+    n += static_cast<int>(std::min<long>(members, spec.starts_per_choice));
+  }
+  return n;
+}
+
 CampaignResult run_campaign(const Scenario& base, BatchEvaluator& evaluator,
                             const std::function<void(const CampaignProgress&)>& progress,
                             const std::function<bool()>& stop) {

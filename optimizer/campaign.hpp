@@ -53,6 +53,11 @@ struct CampaignResult {
   CampaignBest best;
 };
 
+// How many optimisers a campaign starts: starts_per_choice for each discrete choice,
+// fewer for a choice that has fewer points in the first population (its points are
+// dealt over the choices in turn).
+int planned_optimizers(const DesignSpec& spec, int choices);
+
 // stop (optional): when it returns true, no further batch is launched.
 CampaignResult run_campaign(const Scenario& base, BatchEvaluator& evaluator,
                             const std::function<void(const CampaignProgress&)>& progress = {},

@@ -75,12 +75,19 @@ int run_optimize(const SimulateOptions& opt) {
   if (!store) return 2;
   install_interrupt_handlers();
   const DesignSpec& d = base.design;
-  if (!opt.quiet)
-    fmt::print("strata {} ({}): optimize '{}' from {}: {} variables, {} discrete choice(s), {} x {}, objective {} "
-               "({}), {} constraint(s) by penalty (weight {:g}), budget {} evaluations -> {}\n",
+  if (!opt.quiet) {
+    const int optimizers = planned_optimizers(d, space.choices());
+    const std::string fewer =
+        optimizers < d.starts_per_choice * space.choices()
+            ? fmt::format(" (only {}: the first population of {} holds fewer than {} points of some choice)",
+                          optimizers, std::min<long>(d.initial_population, d.max_evaluations), d.starts_per_choice)
+            : std::string();
+    fmt::print("strata {} ({}): optimize '{}' from {}: {} variables, {} discrete choice(s), {} x {} per choice{}, "
+               "objective {} ({}), {} constraint(s) by penalty (weight {:g}), budget {} evaluations -> {}\n",
                STRATA_VERSION, STRATA_GIT_REV, base.name, opt.scenario_path, space.dimensions(), space.choices(),
-               d.algorithm, d.starts_per_choice, d.objective, d.sampler, d.constraints.size(), d.penalty_weight,
+               d.algorithm, d.starts_per_choice, fewer, d.objective, d.sampler, d.constraints.size(), d.penalty_weight,
                d.max_evaluations, h5_path);
+  }
   if (!opt.quiet && !opt.device_note.empty()) fmt::print("{}\n", opt.device_note);
   EngineEvaluator evaluator(base, *store, info, *runner);
   const bool tty = !opt.quiet && isatty(STDERR_FILENO);

@@ -376,3 +376,26 @@ particle_radius_m = 1e-6
   EXPECT_EQ(rows[3][0], "1");
   EXPECT_EQ(rows[3][1], "thin, porous");
 }
+
+// A step whose limit is already met when it starts ends at once with capacity about
+// 0; simulate and info say so, naming the step, instead of ranking it silently.
+TEST(CliSimulate, StepThatEndsAtOnceIsNamedBySimulateAndInfo) {
+  TempDir tmp;
+  std::string text = slurp(kData + "/cli_good.toml");
+  const std::string steps = "steps = [\"Charge at 1C until 3.6 V\", \"Discharge at 1C until 2.3 V\"]";
+  ASSERT_NE(text.find(steps), std::string::npos);
+  text.replace(text.find(steps), steps.size(),
+               "steps = [\"Charge at 1C until 3.6 V\", \"Charge at 1C until 3.5 V\"]");
+  text.replace(text.find("path = \"../../materials\""), 24, "path = \"" + std::string(STRATA_SOURCE_DIR) + "/materials\"");
+  const fs::path scen = tmp.path() / "at_start.toml";
+  spit(scen, text);
+  const fs::path file = tmp.path() / "at_start.h5";
+  const RunResult r = run_strata("simulate " + sh_quote(scen.string()) + " --out " + sh_quote(file.string()), tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string note = "step 1 \"Charge at 1C until 3.5 V\" ended at once in 2 of 2 design(s)";
+  EXPECT_HAS(r.out, note);
+  EXPECT_FALSE(contains(r.out, "step 0 \"")) << r.out;
+  const RunResult info = run_strata("info " + sh_quote(file.string()), tmp.path());
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_HAS(info.out, note);
+}

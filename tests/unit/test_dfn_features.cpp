@@ -2,6 +2,7 @@
 // of three materials, tabulated properties, contact resistance and reference position.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "tests/unit/test_support.hpp"
@@ -148,5 +149,36 @@ TEST(DfnFeatures, ExhaustedSaltIsReportedAsElectrolyteDepletion) {
   EXPECT_EQ(test::status(a, 0), (int)VariantStatus::Ok);
   EXPECT_EQ(test::status(b, 0), (int)VariantStatus::ElectrolyteDepleted);
   EXPECT_NE(std::string(status_reason(VariantStatus::ElectrolyteDepleted)).find("electrolyte depleted"),
+            std::string::npos);
+}
+
+// A charge that drives c_e in the electrode above the last point of a falling
+// conductivity table (extended linearly beyond it, down through zero) fails with the
+// ElectrolyteBeyondTables status, not a solver symptom; the same cell with the table
+// carried on to higher concentrations, positive, reaches its cut-off.
+TEST(DfnFeatures, ConcentrationBeyondThePropertyTablesIsReportedAsSuch) {
+  Scenario within = test::bilayer_scenario({"Charge at 2C until 3.6 V"});
+  within.electrolyte.diffusivity_m2_s.value = 1.2e-10;
+  within.separator.thickness_m = 260e-6;
+  auto conductivity = [](std::vector<double> c, std::vector<double> k) {
+    ScalarOrTable p;
+    p.tabulated = true;
+    p.table.x = std::move(c);
+    p.table.y = std::move(k);
+    return p;
+  };
+  // The same values up to 1200 mol/m3; only `short_table` stops there, falling.
+  within.electrolyte.conductivity_S_m =
+      conductivity({0.0, 500.0, 1000.0, 1200.0, 2000.0, 4000.0, 8000.0}, {0.05, 0.8, 0.8, 0.6, 0.3, 0.2, 0.1});
+  Scenario beyond = within;
+  beyond.electrolyte.conductivity_S_m = conductivity({0.0, 500.0, 1000.0, 1200.0}, {0.05, 0.8, 0.8, 0.6});
+  Batch a = test::run_scenarios({within});  // electrolyte functions are shared by a batch
+  Batch b = test::run_scenarios({beyond});
+  EXPECT_EQ(test::status(a, 0), (int)VariantStatus::Ok);
+  double c_max = 0.0;
+  for (int i = 0; i < a.shape.nx; ++i) c_max = std::max(c_max, a.view(0)[a.shape.o_x + a.shape.s_ce() + i]);
+  EXPECT_GT(c_max, 1200.0) << "the charge must leave the short table's range";
+  EXPECT_EQ(test::status(b, 0), (int)VariantStatus::ElectrolyteBeyondTables);
+  EXPECT_NE(std::string(status_reason(VariantStatus::ElectrolyteBeyondTables)).find("above the highest concentration"),
             std::string::npos);
 }

@@ -224,3 +224,21 @@ TEST(OptimizerDesignSpace, MaterialChoicesCrossLayerOrders) {
   }
   EXPECT_EQ(seen.size(), 12u);  // every (order, material, material) combination once
 }
+
+// The optimiser count announced before a campaign is the one it starts, also when the
+// first population is too small to give every choice its starts_per_choice points.
+TEST(OptimizerStarts, PlannedCountMatchesTheCampaign) {
+  for (int population : {24, 5, 3, 1}) {
+    Scenario s = synthetic_scenario("LN_BOBYQA");
+    s.design.initial_population = population;
+    s.design.max_evaluations = 200;
+    SyntheticEvaluator ev(s);
+    const CampaignResult r = run_campaign(s, ev);
+    EXPECT_EQ(planned_optimizers(s.design, 2), r.optimizers) << "first population " << population;
+  }
+  Scenario s = synthetic_scenario("LN_BOBYQA");
+  s.design.initial_population = 3;
+  EXPECT_EQ(planned_optimizers(s.design, 2), 3);  // 2 points of choice 0, 1 of choice 1
+  s.design.initial_population = 24;
+  EXPECT_EQ(planned_optimizers(s.design, 2), 4);
+}
