@@ -222,6 +222,13 @@ int64_t get_attr_int(hid_t obj, const std::string& name) {
   return v;
 }
 
+double get_attr_double(hid_t obj, const std::string& name) {
+  Handle a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "opening attribute " + name));
+  double v = 0.0;
+  check_status(H5Aread(a.id(), H5T_NATIVE_DOUBLE, &v), "reading attribute " + name);
+  return v;
+}
+
 Handle create_table(hid_t loc, const std::string& name, Type type, const std::vector<hsize_t>& inner,
                     hsize_t chunk_rows, const std::string& units, const std::string& description) {
   std::vector<hsize_t> dims = {0}, maxdims = {H5S_UNLIMITED}, chunk = {chunk_rows};

@@ -53,6 +53,7 @@ void set_attr(hid_t obj, const std::string& name, const std::vector<double>& val
 std::string get_attr_string(hid_t obj, const std::string& name);
 std::vector<std::string> get_attr_strings(hid_t obj, const std::string& name);
 int64_t get_attr_int(hid_t obj, const std::string& name);
+double get_attr_double(hid_t obj, const std::string& name);
 
 enum class Type { Float64, Int64, Int32, String };
 

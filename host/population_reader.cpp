@@ -20,21 +20,21 @@ StoredPopulation read_population(const ResultsStore& store) {
   const std::vector<std::string> reasons = h5::read_strings(f, "population/reason");
   const std::vector<double> mass = h5::read_float64(f, "population/active_mass_mg_cm2");
   const std::string s = "population/step/";
-  const std::vector<double> cap_g = h5::read_float64(f, s + "capacity_mAh_g"),
-                            cap_cm2 = h5::read_float64(f, s + "capacity_mAh_cm2"),
-                            charge = h5::read_float64(f, s + "charge_mAh_g"),
-                            energy = h5::read_float64(f, s + "energy_Wh_kg"),
-                            potential = h5::read_float64(f, s + "end_potential_V"),
-                            current = h5::read_float64(f, s + "end_current_A_m2"),
-                            duration = h5::read_float64(f, s + "duration_s"),
-                            mat = h5::read_float64(f, s + "material_charge_mAh_g"),
+  const size_t n = ids.size(), ns = pop.step_texts.size(), nm = materials.size();
+  // One column per metric; NaN for a metric the file's writer did not have yet.
+  std::vector<std::vector<double>> metric;
+  for (const StepMetric& m : kStepMetrics)
+    metric.push_back(h5::exists(f, s + m.name) ? h5::read_float64(f, s + m.name)
+                                                : std::vector<double>(n * ns, std::nan("")));
+  const std::vector<double> mat = h5::read_float64(f, s + "material_charge_mAh_g"),
                             lay = h5::read_float64(f, s + "layer_charge_mAh_g");
   const std::vector<int32_t> end = h5::read_int32(f, s + "end_reason"), steps = h5::read_int32(f, s + "time_steps"),
                              newton = h5::read_int32(f, s + "newton_iterations");
-  const size_t n = ids.size(), ns = pop.step_texts.size(), nm = materials.size();
   const size_t nl = n * ns > 0 ? lay.size() / (n * ns) : 0;
   const auto short_of = [&](size_t have, size_t per_row) { return have < n * per_row; };
-  if (labels.size() < n || status.size() < n || reasons.size() < n || mass.size() < n || short_of(cap_g.size(), ns) ||
+  bool short_metric = false;
+  for (const std::vector<double>& m : metric) short_metric = short_metric || short_of(m.size(), ns);
+  if (labels.size() < n || status.size() < n || reasons.size() < n || mass.size() < n || short_metric ||
       short_of(end.size(), ns) || short_of(mat.size(), ns * nm))
     throw h5::H5Error(store.path() + ": /population datasets have fewer rows than population/design_id");
   pop.results.resize(n);
@@ -48,13 +48,7 @@ StoredPopulation read_population(const ResultsStore& store) {
     for (size_t k = 0; k < ns; ++k) {
       const size_t q = r * ns + k;
       StepResult st;
-      st.capacity_mAh_g = cap_g[q];
-      st.capacity_mAh_cm2 = cap_cm2[q];
-      st.charge_mAh_g = charge[q];
-      st.energy_Wh_kg = energy[q];
-      st.end_potential_V = potential[q];
-      st.end_current_A_m2 = current[q];
-      st.duration_s = duration[q];
+      for (size_t m = 0; m < metric.size(); ++m) st.*kStepMetrics[m].member = metric[m][q];
       st.time_steps = steps[q];
       st.newton_iterations = newton[q];
       st.end_reason = end_reason_name(end[q]);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <set>
+#include <utility>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -57,6 +58,8 @@ std::vector<VariantResult> collect_results(Batch& b, const std::vector<int>& ids
       s.end_potential_V = out[o + kOutEndPotential_V];
       s.end_current_A_m2 = out[o + kOutEndCurrent_A_m2];
       s.duration_s = out[o + kOutDuration_s];
+      s.min_ce_mol_m3 = out[o + kOutMinCe_mol_m3];
+      s.max_ce_mol_m3 = out[o + kOutMaxCe_mol_m3];
       s.time_steps = static_cast<long>(out[o + kOutTimeSteps]);
       s.newton_iterations = static_cast<long>(out[o + kOutNewtonIterations]);
       s.end_reason = end_reason_name(static_cast<int>(out[o + kOutEndReason]));
@@ -90,15 +93,34 @@ BatchTotals batch_totals(Batch& b) {
   return t;
 }
 
+ElectrolyteTableEnd electrolyte_table_end(const Electrolyte& e) {
+  ElectrolyteTableEnd end;
+  const std::pair<const char*, const ScalarOrTable*> props[] = {{"conductivity_S_m", &e.conductivity_S_m},
+                                                                {"diffusivity_m2_s", &e.diffusivity_m2_s},
+                                                                {"transference_number", &e.transference_number},
+                                                                {"thermodynamic_factor", &e.thermodynamic_factor}};
+  for (const auto& [name, p] : props)
+    if (p->tabulated && !p->table.x.empty() && p->table.x.back() < end.c_mol_m3) {
+      end.c_mol_m3 = p->table.x.back();
+      end.property = name;
+    }
+  return end;
+}
+
 std::vector<std::string> step_end_notes(const std::vector<std::string>& step_texts,
-                                        const std::vector<VariantResult>& results) {
+                                        const std::vector<VariantResult>& results, const ElectrolyteTableEnd& tables) {
   const std::string at_start = end_reason_name(static_cast<int>(StepEnd::AtStart));
   const std::string unlocated = end_reason_name(static_cast<int>(StepEnd::LimitUnlocated));
-  std::vector<size_t> n_start(step_texts.size(), 0), n_unlocated(step_texts.size(), 0);
+  std::vector<size_t> n_start(step_texts.size(), 0), n_unlocated(step_texts.size(), 0), n_beyond(step_texts.size(), 0);
+  std::vector<double> highest(step_texts.size(), 0.0);
   for (const VariantResult& r : results)
     for (size_t k = 0; k < r.steps.size() && k < step_texts.size(); ++k) {
       n_start[k] += r.steps[k].end_reason == at_start;
       n_unlocated[k] += r.steps[k].end_reason == unlocated;
+      if (r.steps[k].max_ce_mol_m3 > tables.c_mol_m3) {
+        ++n_beyond[k];
+        highest[k] = std::max(highest[k], r.steps[k].max_ce_mol_m3);
+      }
     }
   std::vector<std::string> notes;
   for (size_t k = 0; k < step_texts.size(); ++k) {
@@ -110,6 +132,11 @@ std::vector<std::string> step_end_notes(const std::vector<std::string>& step_tex
       notes.push_back(fmt::format("step {} \"{}\": the limit was not located to tolerance in {} of {} design(s) "
                                   "(end_reason \"{}\")",
                                   k, step_texts[k], n_unlocated[k], results.size(), unlocated));
+    if (n_beyond[k])
+      notes.push_back(fmt::format("step {} \"{}\": c_e rose above {:g} mol/m3, where the electrolyte's {} table ends "
+                                  "(extended linearly beyond), in {} of {} design(s) (highest {:.0f} mol/m3)",
+                                  k, step_texts[k], tables.c_mol_m3, tables.property, n_beyond[k], results.size(),
+                                  highest[k]));
   }
   return notes;
 }
@@ -126,19 +153,19 @@ void write_results_csv(const std::string& path, const std::vector<std::string>& 
       for (const auto& [m, c] : s.material_charge_mAh_g) materials.insert(m);
       n_layers = std::max(n_layers, s.layer_charge_mAh_g.size());
     }
-  f << "variant_id,label,status,reason,active_mass_mg_cm2,step,step_text,capacity_mAh_g,capacity_mAh_cm2,"
-       "charge_mAh_g,energy_Wh_kg,end_potential_V,end_current_A_m2,duration_s,time_steps,newton_iterations,end_reason";
+  f << "variant_id,label,status,reason,active_mass_mg_cm2,step,step_text";
+  for (const StepMetric& m : kStepMetrics) f << "," << m.name;
+  f << ",time_steps,newton_iterations,end_reason";
   for (const auto& m : materials) f << ",charge_" << m << "_mAh_g";
   for (size_t k = 0; k < n_layers; ++k) f << ",charge_layer" << k << "_mAh_g";
   f << "\n";
   for (const VariantResult& r : results)
     for (size_t k = 0; k < r.steps.size(); ++k) {
       const StepResult& s = r.steps[k];
-      f << fmt::format("{},{},{},{},{:.6g},{},{},{:.10g},{:.10g},{:.10g},{:.10g},{:.10g},{:.10g},{:.10g},{},{},{}",
-                       r.id, csv_quote(r.label), r.status, csv_quote(r.reason), r.active_mass_mg_cm2, k,
-                       csv_quote(step_texts[k]), s.capacity_mAh_g, s.capacity_mAh_cm2, s.charge_mAh_g, s.energy_Wh_kg,
-                       s.end_potential_V, s.end_current_A_m2, s.duration_s, s.time_steps, s.newton_iterations,
-                       s.end_reason);
+      f << fmt::format("{},{},{},{},{:.6g},{},{}", r.id, csv_quote(r.label), r.status, csv_quote(r.reason),
+                       r.active_mass_mg_cm2, k, csv_quote(step_texts[k]));
+      for (const StepMetric& m : kStepMetrics) f << fmt::format(",{:.10g}", s.*m.member);
+      f << fmt::format(",{},{},{}", s.time_steps, s.newton_iterations, s.end_reason);
       // Blank where a variant has no such material or layer.
       for (const auto& m : materials) {
         const auto it = s.material_charge_mAh_g.find(m);

@@ -1,11 +1,13 @@
 #pragma once
 // Per-variant, per-step results in reporting units (mAh/g of total active mass,
 // mAh/cm2, V, A/m2, s), and the CSV writer. Format: docs/output-format.md.
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "host/batch.hpp"
+#include "host/scenario.hpp"
 
 namespace strata {
 
@@ -17,11 +19,38 @@ struct StepResult {
   double end_potential_V = 0.0;
   double end_current_A_m2 = 0.0;
   double duration_s = 0.0;
+  double min_ce_mol_m3 = 0.0;       // lowest electrolyte concentration of any cell during the step
+  double max_ce_mol_m3 = 0.0;       // highest
   long time_steps = 0;
   long newton_iterations = 0;
   std::string end_reason;           // "limit", "duration", "failed", "not run"
   std::map<std::string, double> material_charge_mAh_g;  // by material name
   std::vector<double> layer_charge_mAh_g;               // by layer position
+};
+
+// The real-valued per-step results, in the order of the HDF5 datasets
+// (/population/step/<name>), the CSV columns and the MPI messages.
+struct StepMetric {
+  const char* name;
+  const char* units;
+  const char* description;
+  double StepResult::*member;
+};
+inline constexpr StepMetric kStepMetrics[] = {
+    {"capacity_mAh_g", "mAh/g", "integral of |I| dt per gram of active material", &StepResult::capacity_mAh_g},
+    {"capacity_mAh_cm2", "mAh/cm2", "integral of |I| dt per electrode area", &StepResult::capacity_mAh_cm2},
+    {"charge_mAh_g", "mAh/g", "integral of I dt per gram of active material (> 0 on charge)",
+     &StepResult::charge_mAh_g},
+    {"energy_Wh_kg", "Wh/kg", "integral of V I dt per kg of active material (> 0 on charge)",
+     &StepResult::energy_Wh_kg},
+    {"end_potential_V", "V", "measured potential at the end of the step", &StepResult::end_potential_V},
+    {"end_current_A_m2", "A/m2", "current density at the end of the step (> 0 charging)",
+     &StepResult::end_current_A_m2},
+    {"duration_s", "s", "step duration", &StepResult::duration_s},
+    {"min_ce_mol_m3", "mol/m3", "lowest electrolyte concentration of any cell during the step",
+     &StepResult::min_ce_mol_m3},
+    {"max_ce_mol_m3", "mol/m3", "highest electrolyte concentration of any cell during the step",
+     &StepResult::max_ce_mol_m3},
 };
 
 struct VariantResult {
@@ -50,12 +79,23 @@ struct BatchTotals {
 };
 BatchTotals batch_totals(Batch& batch);
 
+// Where the electrolyte's property tables end: the lowest last concentration of its
+// tabulated properties (beyond it the kernels extend that table linearly), and that
+// property's name; infinity and "" when none is tabulated.
+struct ElectrolyteTableEnd {
+  double c_mol_m3 = std::numeric_limits<double>::infinity();
+  std::string property;
+};
+ElectrolyteTableEnd electrolyte_table_end(const Electrolyte& e);
+
 // Notes naming the protocol steps that ended at once in some designs (the limit was
-// already met at the start: the step's values are about 0 yet rank like any other)
-// or whose limit was not located to tolerance, with the number of designs. Empty
-// when there is nothing to say.
+// already met at the start: the step's values are about 0 yet rank like any other),
+// whose limit was not located to tolerance, or in which c_e rose beyond the end of
+// the electrolyte's tables, with the number of designs. Empty when there is nothing
+// to say.
 std::vector<std::string> step_end_notes(const std::vector<std::string>& step_texts,
-                                        const std::vector<VariantResult>& results);
+                                        const std::vector<VariantResult>& results,
+                                        const ElectrolyteTableEnd& tables = {});
 
 // One row per (variant, step), variants in the order given. Throws
 // std::runtime_error if the file cannot be written.

@@ -37,32 +37,11 @@ std::string objective_units(const ObjectiveSpec& o) {
   return "-";
 }
 
-const char* kStepMetrics[][3] = {
-    {"capacity_mAh_g", "mAh/g", "integral of |I| dt per gram of active material"},
-    {"capacity_mAh_cm2", "mAh/cm2", "integral of |I| dt per electrode area"},
-    {"charge_mAh_g", "mAh/g", "integral of I dt per gram of active material (> 0 on charge)"},
-    {"energy_Wh_kg", "Wh/kg", "integral of V I dt per kg of active material (> 0 on charge)"},
-    {"end_potential_V", "V", "measured potential at the end of the step"},
-    {"end_current_A_m2", "A/m2", "current density at the end of the step (> 0 charging)"},
-    {"duration_s", "s", "step duration"},
-};
 const char* kStepCounts[][2] = {
     {"end_reason", "0 not run, 1 limit, 2 duration, 3 failed, 4 limit at start, 5 limit not located"},
     {"time_steps", "accepted time steps"},
     {"newton_iterations", "Newton iterations"},
 };
-
-double step_metric(const StepResult& s, int k) {
-  switch (k) {
-    case 0: return s.capacity_mAh_g;
-    case 1: return s.capacity_mAh_cm2;
-    case 2: return s.charge_mAh_g;
-    case 3: return s.energy_Wh_kg;
-    case 4: return s.end_potential_V;
-    case 5: return s.end_current_A_m2;
-    default: return s.duration_s;
-  }
-}
 
 int32_t end_reason_code(const std::string& r) {
   if (r == "limit") return 1;
@@ -115,6 +94,7 @@ RunInfo run_info_for(const Scenario& s, const std::string& command, const std::s
   info.var_paths.assign(paths.begin(), paths.end());
   info.objectives = s.objectives;
   info.constraints = s.design.constraints;
+  info.electrolyte_tables = electrolyte_table_end(s.electrolyte);
   return info;
 }
 
@@ -286,6 +266,10 @@ ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, 
   h5::set_attr(meta.id(), "step_texts", info.step_texts);
   h5::set_attr(meta.id(), "material_names", info.material_names);
   if (!info.design_objective.empty()) h5::set_attr(meta.id(), "design_objective", info.design_objective);
+  if (std::isfinite(info.electrolyte_tables.c_mol_m3)) {
+    h5::set_attr(meta.id(), "electrolyte_table_end_mol_m3", info.electrolyte_tables.c_mol_m3);
+    h5::set_attr(meta.id(), "electrolyte_table_end_property", info.electrolyte_tables.property);
+  }
   if (info.shard_count > 0) {
     h5::set_attr(meta.id(), "shard_index", static_cast<int64_t>(info.shard_index));
     h5::set_attr(meta.id(), "shard_count", static_cast<int64_t>(info.shard_count));
@@ -322,7 +306,8 @@ void ResultsStore::create_population(const RunInfo& info) {
   h5::Handle step = h5::create_group(f, "population/step");
   h5::set_attr(step.id(), "description", std::string("per-protocol-step metrics, rows x steps"));
   const hsize_t ns = info.step_texts.size();
-  for (const auto& m : kStepMetrics) h5::create_table(step.id(), m[0], Type::Float64, {ns}, 256, m[1], m[2]);
+  for (const StepMetric& m : kStepMetrics)
+    h5::create_table(step.id(), m.name, Type::Float64, {ns}, 256, m.units, m.description);
   for (const auto& m : kStepCounts) h5::create_table(step.id(), m[0], Type::Int32, {ns}, 256, "", m[1]);
   h5::create_table(step.id(), "material_charge_mAh_g", Type::Float64, {ns, (hsize_t)info.material_names.size()}, 64,
                    "mAh/g", "charge passed by each material (/meta material_names), per gram of active material");
@@ -390,6 +375,16 @@ ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) 
   } catch (const h5::H5Error& e) {
     throw ResultsStoreError("cannot resume " + path + ": the file is damaged (" + e.what() +
                             "); it was probably killed while writing");
+  }
+  // A file from before a step metric existed gets its dataset, NaN for the rows
+  // already there, so that every population dataset keeps the same row count.
+  const hsize_t existing = static_cast<hsize_t>(st.rows()), ns = info.step_texts.size();
+  h5::Handle step = h5::open_group(f, "population/step");
+  for (const StepMetric& m : kStepMetrics) {
+    if (h5::exists(step.id(), m.name)) continue;
+    h5::Handle d = h5::create_table(step.id(), m.name, h5::Type::Float64, {ns}, 256, m.units, m.description);
+    const std::vector<double> missing(existing * ns, kNaN);
+    if (existing > 0) h5::append_rows(d.id(), h5::Type::Float64, existing, missing.data());
   }
   h5::set_attr(meta.id(), "status", std::string("running"));
   h5::set_attr(meta.id(), "command", info.command);
@@ -495,11 +490,11 @@ void ResultsStore::append(const std::vector<PopulationRow>& rows) {
   auto step_value = [&](const PopulationRow& r, size_t s) -> const StepResult* {
     return s < r.result.steps.size() ? &r.result.steps[s] : nullptr;
   };
-  for (int m = 0; m < (int)(sizeof kStepMetrics / sizeof kStepMetrics[0]); ++m) {
+  for (const StepMetric& m : kStepMetrics) {
     std::vector<double> a;
     for (const PopulationRow& r : rows)
-      for (size_t s = 0; s < ns; ++s) a.push_back(step_value(r, s) ? step_metric(*step_value(r, s), m) : kNaN);
-    h5::append_rows(open(std::string("population/step/") + kStepMetrics[m][0]).id(), Type::Float64, n, a.data());
+      for (size_t s = 0; s < ns; ++s) a.push_back(step_value(r, s) ? step_value(r, s)->*m.member : kNaN);
+    h5::append_rows(open(std::string("population/step/") + m.name).id(), Type::Float64, n, a.data());
   }
   std::vector<int32_t> reason_code, tsteps, newton;
   std::vector<double> mat, lay;

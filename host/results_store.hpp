@@ -35,6 +35,7 @@ struct RunInfo {
   std::vector<ConstraintSpec> constraints;  // /population/constraint/<name>
   int shard_index = 0, shard_count = 0;      // a sharded simulate (--shard i/N); count 0: not sharded
   std::string design_objective;             // strata optimize: the objective optimised ("" : not a campaign)
+  ElectrolyteTableEnd electrolyte_tables;   // /meta electrolyte_table_end_mol_m3 (when finite)
 };
 
 // Builds the RunInfo of a scenario (reads the material files it used).

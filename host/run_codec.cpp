@@ -80,9 +80,7 @@ class Reader {
 };
 
 void put_step(Writer& w, const StepResult& s) {
-  for (double v : {s.capacity_mAh_g, s.capacity_mAh_cm2, s.charge_mAh_g, s.energy_Wh_kg, s.end_potential_V,
-                   s.end_current_A_m2, s.duration_s})
-    w.pod(v);
+  for (const StepMetric& m : kStepMetrics) w.pod(s.*m.member);
   w.pod<int64_t>(s.time_steps);
   w.pod<int64_t>(s.newton_iterations);
   w.str(s.end_reason);
@@ -96,9 +94,7 @@ void put_step(Writer& w, const StepResult& s) {
 
 StepResult get_step(Reader& r) {
   StepResult s;
-  for (double* v : {&s.capacity_mAh_g, &s.capacity_mAh_cm2, &s.charge_mAh_g, &s.energy_Wh_kg, &s.end_potential_V,
-                    &s.end_current_A_m2, &s.duration_s})
-    *v = r.pod<double>();
+  for (const StepMetric& m : kStepMetrics) s.*m.member = r.pod<double>();
   s.time_steps = static_cast<long>(r.pod<int64_t>());
   s.newton_iterations = static_cast<long>(r.pod<int64_t>());
   s.end_reason = r.str();

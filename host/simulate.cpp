@@ -403,7 +403,7 @@ int run_simulate(const SimulateOptions& opt) {
                results.size(), batches_run, tot.ok, tot.failed, wall_s, threads, results.size() / std::max(wall_s, 1e-9),
                tot.time_steps / std::max(wall_s, 1e-9),
                tot.time_steps ? double(tot.newton_iterations) / tot.time_steps : 0.0, io_s);
-    for (const std::string& note : step_end_notes(base.protocol.step_texts, results)) fmt::print("note: {}\n", note);
+    for (const std::string& note : step_end_notes(base.protocol.step_texts, results, electrolyte_table_end(base.electrolyte))) fmt::print("note: {}\n", note);
     if (!runner->summary().empty()) fmt::print("{}\n", runner->summary());
     fmt::print("results: {}\n", h5_path);
   }

@@ -80,6 +80,7 @@ struct StepRun {
   long max_steps = 0;
   // Progress and the step's integrals.
   double t_s = 0.0, capacity = 0.0, charge = 0.0, energy = 0.0;
+  double ce_min = 1e300, ce_max = -1e300;  // mol/m3, over the start and accepted states
   double dt_s = kFirstStep_s, dt_prev_s = 0.0, g_old = -1.0;
   long steps = 0, newton = 0;
   StepEnd end = StepEnd::Duration;
@@ -124,6 +125,7 @@ STRATA_HD void begin_protocol_step(const DfnShape& S, const V& v, const Protocol
   r.max_dt_s = v[S.o_scalar + kMaxStep_s];
   r.max_steps = (long)v[S.o_scalar + kMaxStepsPerProtocolStep];
   copy_state(S, v, S.o_x, S.o_xstep, tm);
+  widen_ce_range(S, v, r.ce_min, r.ce_max, tm);
   r.t_start_s = v[S.o_misc + kMiscTime_s];
   r.done = r.duration_s <= 0.0;
 }
@@ -169,6 +171,7 @@ STRATA_HD void accept_step(const DfnShape& S, const SharedTables& tab, const V& 
   r.energy += V_end * I * h;
   r.t_s += h;
   ++r.steps;
+  widen_ce_range(S, v, r.ce_min, r.ce_max, tm);
   r.shift = true;
   r.dt_prev_s = h;
   r.g_old = event_value(S, v, *r.st, r.ref, r.current_limit);
@@ -309,6 +312,8 @@ STRATA_HD bool end_protocol_step(const DfnShape& S, const SharedTables& tab, con
     out[kOutTimeSteps] = (double)r.steps;
     out[kOutNewtonIterations] = (double)r.newton;
     out[kOutEndReason] = (double)(r.fail == VariantStatus::Ok ? r.end : StepEnd::Failed);
+    out[kOutMinCe_mol_m3] = r.ce_min;
+    out[kOutMaxCe_mol_m3] = r.ce_max;
     for (int s = 0; s < S.n_slots; ++s)
       out[kStepOutFields + s] =
           kFaraday_C_mol * (slot_sodium_mol_m2(S, v, S.o_xstep, s) - slot_sodium_mol_m2(S, v, S.o_x, s));

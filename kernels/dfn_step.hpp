@@ -30,6 +30,8 @@ enum StepOutField : int {
   kOutTimeSteps,
   kOutNewtonIterations,
   kOutEndReason,          // StepEnd
+  kOutMinCe_mol_m3,       // lowest c_e of any cell, over the start state and the accepted states
+  kOutMaxCe_mol_m3,       // highest c_e, the same way
   kStepOutFields
 };
 
@@ -258,6 +260,19 @@ STRATA_HD bool electrolyte_depleted(const DfnShape& S, const V& v) {
   for (int i = 0; i < S.nx; ++i)
     if (!(v[S.o_x + S.s_ce() + i] >= floor)) return true;
   return false;
+}
+
+// Widens [lo, hi] to the c_e of every cell of the current state (x).
+template <class V, class Team>
+STRATA_HD void widen_ce_range(const DfnShape& S, const V& v, double& lo, double& hi, const Team& tm) {
+  double l = lo, h = hi;
+  for (int i = tm.rank(); i < S.nx; i += tm.size()) {
+    const double c = v[S.o_x + S.s_ce() + i];
+    l = fmin(l, c);
+    h = fmax(h, c);
+  }
+  lo = tm.min(l);
+  hi = tm.max(h);
 }
 
 // True when c_e in some cell lies above the last point of a tabulated electrolyte

@@ -182,3 +182,28 @@ TEST(DfnFeatures, ConcentrationBeyondThePropertyTablesIsReportedAsSuch) {
   EXPECT_NE(std::string(status_reason(VariantStatus::ElectrolyteBeyondTables)).find("above the highest concentration"),
             std::string::npos);
 }
+
+// Each step reports the lowest and highest c_e of any cell over its start state and
+// accepted states. A rest starts from the uniform initial state, so its range holds
+// c_e0 (the two materials of the bilayer exchange charge during it). In a 2C charge
+// c_e peaks before the cut-off, when the first material's plateau ends: the step's
+// range holds the final state's and reaches beyond it.
+TEST(DfnFeatures, StepsReportTheRangeOfTheElectrolyteConcentration) {
+  Scenario s = test::bilayer_scenario({"Rest for 10 seconds", "Charge at 2C until 3.6 V"});
+  Batch b = test::run_scenarios({s});
+  ASSERT_EQ(test::status(b, 0), 0);
+  const double c0 = s.electrolyte.initial_concentration_mol_m3;
+  EXPECT_LE(test::out(b, 0, 0, kOutMinCe_mol_m3), c0);
+  EXPECT_GE(test::out(b, 0, 0, kOutMaxCe_mol_m3), c0);
+  EXPECT_LT(test::out(b, 0, 0, kOutMaxCe_mol_m3) - test::out(b, 0, 0, kOutMinCe_mol_m3), 0.05 * c0);
+  double lo = 1e300, hi = 0.0;
+  for (int i = 0; i < b.shape.nx; ++i) {
+    const double c = b.view(0)[b.shape.o_x + b.shape.s_ce() + i];
+    lo = std::min(lo, c);
+    hi = std::max(hi, c);
+  }
+  EXPECT_LT(lo, 0.9 * c0);
+  EXPECT_GT(hi, 1.1 * c0);
+  EXPECT_LE(test::out(b, 0, 1, kOutMinCe_mol_m3), lo);
+  EXPECT_GT(test::out(b, 0, 1, kOutMaxCe_mol_m3), hi + 0.02 * c0);  // the peak, not the end state
+}

@@ -54,6 +54,8 @@ VariantResult design(int id, int layers, bool has_nvp, int fail_step) {
       s.end_potential_V = 3.6 - 0.1 * k - 1e-12 * id;
       s.end_current_A_m2 = k == 1 ? 0.0 : 1.0 / 7.0 + id;
       s.duration_s = 1000.0 * std::sqrt(id + k + 1.0);
+      s.min_ce_mol_m3 = 400.0 + id - 0.125 * k;
+      s.max_ce_mol_m3 = 1600.0 + 10.0 * k + 1.0 / 3.0;
       s.time_steps = 50 + id + k;
       s.newton_iterations = 170 + 3 * id + k;
     }
@@ -103,13 +105,7 @@ TEST(PopulationReader, GivesBackEveryFieldOfEveryDesignOrderedById) {
     for (size_t k = 0; k < e.steps.size(); ++k) {
       const StepResult &a = e.steps[k], &b = g.steps[k];
       SCOPED_TRACE("step " + std::to_string(k));
-      EXPECT_EQ(b.capacity_mAh_g, a.capacity_mAh_g);
-      EXPECT_EQ(b.capacity_mAh_cm2, a.capacity_mAh_cm2);
-      EXPECT_EQ(b.charge_mAh_g, a.charge_mAh_g);
-      EXPECT_EQ(b.energy_Wh_kg, a.energy_Wh_kg);
-      EXPECT_EQ(b.end_potential_V, a.end_potential_V);
-      EXPECT_EQ(b.end_current_A_m2, a.end_current_A_m2);
-      EXPECT_EQ(b.duration_s, a.duration_s);
+      for (const StepMetric& m : kStepMetrics) EXPECT_EQ(b.*m.member, a.*m.member) << m.name;
       EXPECT_EQ(b.time_steps, a.time_steps);
       EXPECT_EQ(b.newton_iterations, a.newton_iterations);
       EXPECT_EQ(b.end_reason, a.end_reason);
@@ -143,4 +139,33 @@ TEST(PopulationReader, CsvCommandWritesBesideTheFileAndRefusesToOverwriteIt) {
   EXPECT_TRUE(ResultsStore::open_read(path).design_ids().count(1));  // the file is untouched
   const RunResult missing = run_strata("csv " + sh_quote((tmp.path() / "none.h5").string()), tmp.path());
   EXPECT_NE(missing.exit_code, 0);
+}
+
+// A file written before a step metric existed (here: without the c_e extremes) is
+// resumed with that metric's dataset added, NaN for its earlier rows, and reads back.
+TEST(PopulationReader, FileFromBeforeAStepMetricResumesWithNaNForItsEarlierRows) {
+  TempDir tmp;
+  const std::string path = (tmp.path() / "old.h5").string();
+  {
+    ResultsStore st = ResultsStore::create(path, two_layer_info(), false);
+    st.append({row_of(design(1, 2, true, -1), 0), row_of(design(2, 2, true, -1), 0)});
+    for (const char* gone : {"population/step/min_ce_mol_m3", "population/step/max_ce_mol_m3"})
+      ASSERT_GE(H5Ldelete(st.file(), gone, H5P_DEFAULT), 0);
+    st.finish("interrupted");
+  }
+  EXPECT_TRUE(std::isnan(read_population(ResultsStore::open_read(path)).results[0].steps[0].max_ce_mol_m3));
+  {
+    ResultsStore st = ResultsStore::resume(path, two_layer_info());
+    st.append({row_of(design(3, 2, true, -1), 1)});
+    st.finish("complete");
+  }
+  const ResultsStore rd = ResultsStore::open_read(path);
+  for (const char* d : {"population/step/min_ce_mol_m3", "population/step/max_ce_mol_m3",
+                        "population/step/capacity_mAh_g"})
+    EXPECT_EQ(h5::read_float64(rd.file(), d).size(), 3u * 3u) << d;
+  const StoredPopulation pop = read_population(rd);
+  ASSERT_EQ(pop.results.size(), 3u);
+  EXPECT_TRUE(std::isnan(pop.results[0].steps[1].min_ce_mol_m3));
+  EXPECT_EQ(pop.results[2].steps[1].min_ce_mol_m3, design(3, 2, true, -1).steps[1].min_ce_mol_m3);
+  EXPECT_EQ(pop.results[2].steps[2].max_ce_mol_m3, design(3, 2, true, -1).steps[2].max_ce_mol_m3);
 }

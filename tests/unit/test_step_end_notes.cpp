@@ -2,6 +2,8 @@
 // values about 0) or with their limit not located, as simulate and info print them.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "host/results.hpp"
 
 using namespace strata;
@@ -36,4 +38,30 @@ TEST(StepEndNotes, NameTheStepsThatEndedAtOnceWithTheirCount) {
             std::string::npos)
       << notes[1];
   EXPECT_TRUE(step_end_notes(texts, {results[2], results[3]}).empty());
+}
+
+TEST(StepEndNotes, NameTheStepsWhereTheElectrolyteLeftItsTables) {
+  Electrolyte e;
+  e.conductivity_S_m.tabulated = true;
+  e.conductivity_S_m.table.x = {0.0, 1000.0, 3000.0};
+  e.diffusivity_m2_s.tabulated = true;
+  e.diffusivity_m2_s.table.x = {0.0, 2500.0};
+  const ElectrolyteTableEnd end = electrolyte_table_end(e);
+  EXPECT_EQ(end.c_mol_m3, 2500.0);
+  EXPECT_EQ(end.property, "diffusivity_m2_s");
+  EXPECT_TRUE(std::isinf(electrolyte_table_end(Electrolyte{}).c_mol_m3));  // constants: no end
+
+  std::vector<VariantResult> results(3, ended({"limit", "limit"}));
+  results[0].steps[1].max_ce_mol_m3 = 2400.0;
+  results[1].steps[1].max_ce_mol_m3 = 2712.4;
+  results[2].steps[1].max_ce_mol_m3 = 2600.0;
+  const std::vector<std::string> texts = {"Charge at 0.1C until 3.6 V", "Charge at 3C until 3.6 V"};
+  const std::vector<std::string> notes = step_end_notes(texts, results, end);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("step 1 \"Charge at 3C until 3.6 V\": c_e rose above 2500 mol/m3, where the "
+                          "electrolyte's diffusivity_m2_s table ends"),
+            std::string::npos)
+      << notes[0];
+  EXPECT_NE(notes[0].find("in 2 of 3 design(s) (highest 2712 mol/m3)"), std::string::npos) << notes[0];
+  EXPECT_TRUE(step_end_notes(texts, results).empty());  // no tables, nothing beyond them
 }
