@@ -7,6 +7,7 @@
 
 #include "host/population_reader.hpp"
 #include "host/results_store.hpp"
+#include "host/simulate.hpp"
 
 namespace strata {
 
@@ -25,8 +26,11 @@ size_t write_csv_of_results_file(const std::string& h5_path, const std::string& 
 
 int run_csv_export(const std::string& h5_path, const std::string& csv_path, bool quiet) {
   const std::string out = csv_path.empty() ? csv_path_beside(h5_path) : csv_path;
-  if (std::filesystem::absolute(out) == std::filesystem::absolute(h5_path)) {
-    std::cerr << "error: --out " << out << " is the results file itself; give a path ending in .csv\n";
+  std::error_code ec;
+  const bool same_file = std::filesystem::exists(out, ec) && std::filesystem::equivalent(out, h5_path, ec);
+  if (same_file || names_hdf5_file(out)) {  // never write a CSV over a results file
+    std::cerr << "error: --out " << out
+              << (same_file ? " is the results file itself" : " names an HDF5 file") << "; give a path ending in .csv\n";
     return 2;
   }
   try {

@@ -324,13 +324,15 @@ void append_strings(hid_t dset, const std::vector<std::string>& values) {
                "appending to " + object_name(dset));
 }
 
-hsize_t rows(hid_t dset) {
+std::vector<hsize_t> dims(hid_t dset) {
   Handle space(H5Dget_space(dset));
   const int rank = H5Sget_simple_extent_ndims(space.id());
-  std::vector<hsize_t> dims(rank > 0 ? rank : 1, 0);
-  H5Sget_simple_extent_dims(space.id(), dims.data(), nullptr);
-  return dims[0];
+  std::vector<hsize_t> d(rank > 0 ? rank : 1, 0);
+  H5Sget_simple_extent_dims(space.id(), d.data(), nullptr);
+  return d;
 }
+
+hsize_t rows(hid_t dset) { return dims(dset)[0]; }
 
 namespace {
 template <class T>

@@ -74,6 +74,7 @@ void append_rows(hid_t dset, Type type, hsize_t n_rows, const void* data);
 void append_strings(hid_t dset, const std::vector<std::string>& values);
 
 hsize_t rows(hid_t dset);
+std::vector<hsize_t> dims(hid_t dset);  // the extent along every axis
 std::vector<int64_t> read_int64(hid_t loc, const std::string& path);
 std::vector<int32_t> read_int32(hid_t loc, const std::string& path);
 std::vector<double> read_float64(hid_t loc, const std::string& path);  // flattened

@@ -107,38 +107,55 @@ ElectrolyteTableEnd electrolyte_table_end(const Electrolyte& e) {
   return end;
 }
 
-std::vector<std::string> step_end_notes(const std::vector<std::string>& step_texts,
-                                        const std::vector<VariantResult>& results, const ElectrolyteTableEnd& tables) {
-  const std::string at_start = end_reason_name(static_cast<int>(StepEnd::AtStart));
-  const std::string unlocated = end_reason_name(static_cast<int>(StepEnd::LimitUnlocated));
-  std::vector<size_t> n_start(step_texts.size(), 0), n_unlocated(step_texts.size(), 0), n_beyond(step_texts.size(), 0);
-  std::vector<double> highest(step_texts.size(), 0.0);
-  for (const VariantResult& r : results)
-    for (size_t k = 0; k < r.steps.size() && k < step_texts.size(); ++k) {
-      n_start[k] += r.steps[k].end_reason == at_start;
-      n_unlocated[k] += r.steps[k].end_reason == unlocated;
-      if (r.steps[k].max_ce_mol_m3 > tables.c_mol_m3) {
-        ++n_beyond[k];
-        highest[k] = std::max(highest[k], r.steps[k].max_ce_mol_m3);
-      }
-    }
+int end_reason_code(const std::string& name) {
+  for (int e = 0; e <= static_cast<int>(StepEnd::LimitUnlocated); ++e)
+    if (name == end_reason_name(e)) return e;
+  return static_cast<int>(StepEnd::NotRun);
+}
+
+StepEndTally::StepEndTally(size_t steps, const ElectrolyteTableEnd& tables)
+    : tables(tables), at_start(steps, 0), unlocated(steps, 0), beyond_tables(steps, 0), highest_ce_mol_m3(steps, 0.0) {}
+
+void StepEndTally::add(size_t step, int end_code, double max_ce_mol_m3) {
+  if (step >= at_start.size()) return;
+  at_start[step] += end_code == static_cast<int>(StepEnd::AtStart);
+  unlocated[step] += end_code == static_cast<int>(StepEnd::LimitUnlocated);
+  if (max_ce_mol_m3 > tables.c_mol_m3) {  // false for NaN (a row written before the field existed)
+    ++beyond_tables[step];
+    highest_ce_mol_m3[step] = std::max(highest_ce_mol_m3[step], max_ce_mol_m3);
+  }
+}
+
+std::vector<std::string> step_end_notes(const std::vector<std::string>& step_texts, const StepEndTally& tally) {
+  const char* at_start = end_reason_name(static_cast<int>(StepEnd::AtStart));
+  const char* unlocated = end_reason_name(static_cast<int>(StepEnd::LimitUnlocated));
   std::vector<std::string> notes;
-  for (size_t k = 0; k < step_texts.size(); ++k) {
-    if (n_start[k])
+  for (size_t k = 0; k < step_texts.size() && k < tally.at_start.size(); ++k) {
+    if (tally.at_start[k])
       notes.push_back(fmt::format("step {} \"{}\" ended at once in {} of {} design(s): its limit was already met at "
                                   "the start (end_reason \"{}\"), so its capacity there is about 0",
-                                  k, step_texts[k], n_start[k], results.size(), at_start));
-    if (n_unlocated[k])
+                                  k, step_texts[k], tally.at_start[k], tally.designs, at_start));
+    if (tally.unlocated[k])
       notes.push_back(fmt::format("step {} \"{}\": the limit was not located to tolerance in {} of {} design(s) "
                                   "(end_reason \"{}\")",
-                                  k, step_texts[k], n_unlocated[k], results.size(), unlocated));
-    if (n_beyond[k])
+                                  k, step_texts[k], tally.unlocated[k], tally.designs, unlocated));
+    if (tally.beyond_tables[k])
       notes.push_back(fmt::format("step {} \"{}\": c_e rose above {:g} mol/m3, where the electrolyte's {} table ends "
                                   "(extended linearly beyond), in {} of {} design(s) (highest {:.0f} mol/m3)",
-                                  k, step_texts[k], tables.c_mol_m3, tables.property, n_beyond[k], results.size(),
-                                  highest[k]));
+                                  k, step_texts[k], tally.tables.c_mol_m3, tally.tables.property,
+                                  tally.beyond_tables[k], tally.designs, tally.highest_ce_mol_m3[k]));
   }
   return notes;
+}
+
+std::vector<std::string> step_end_notes(const std::vector<std::string>& step_texts,
+                                        const std::vector<VariantResult>& results, const ElectrolyteTableEnd& tables) {
+  StepEndTally tally(step_texts.size(), tables);
+  tally.designs = results.size();
+  for (const VariantResult& r : results)
+    for (size_t k = 0; k < r.steps.size(); ++k)
+      tally.add(k, end_reason_code(r.steps[k].end_reason), r.steps[k].max_ce_mol_m3);
+  return step_end_notes(step_texts, tally);
 }
 
 void write_results_csv(const std::string& path, const std::vector<std::string>& step_texts,

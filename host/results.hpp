@@ -88,6 +88,21 @@ struct ElectrolyteTableEnd {
 };
 ElectrolyteTableEnd electrolyte_table_end(const Electrolyte& e);
 
+// The StepEnd code of an end_reason text (the inverse of end_reason_name); NotRun
+// for an unknown text.
+int end_reason_code(const std::string& name);
+
+// What the notes below count, per protocol step, over the designs added.
+struct StepEndTally {
+  StepEndTally(size_t steps, const ElectrolyteTableEnd& tables);
+  void add(size_t step, int end_code, double max_ce_mol_m3);  // one design's step
+  ElectrolyteTableEnd tables;
+  size_t designs = 0;  // set by the caller
+  std::vector<size_t> at_start, unlocated, beyond_tables;
+  std::vector<double> highest_ce_mol_m3;
+};
+std::vector<std::string> step_end_notes(const std::vector<std::string>& step_texts, const StepEndTally& tally);
+
 // Notes naming the protocol steps that ended at once in some designs (the limit was
 // already met at the start: the step's values are about 0 yet rank like any other),
 // whose limit was not located to tolerance, or in which c_e rose beyond the end of

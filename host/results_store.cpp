@@ -43,15 +43,6 @@ const char* kStepCounts[][2] = {
     {"newton_iterations", "Newton iterations"},
 };
 
-int32_t end_reason_code(const std::string& r) {
-  if (r == "limit") return 1;
-  if (r == "duration") return 2;
-  if (r == "failed") return 3;
-  if (r == "limit at start") return 4;
-  if (r.rfind("limit (not located", 0) == 0) return 5;
-  return 0;
-}
-
 }  // namespace
 
 std::string iso_time_now() {
@@ -385,6 +376,10 @@ ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) 
     h5::Handle d = h5::create_table(step.id(), m.name, h5::Type::Float64, {ns}, 256, m.units, m.description);
     const std::vector<double> missing(existing * ns, kNaN);
     if (existing > 0) h5::append_rows(d.id(), h5::Type::Float64, existing, missing.data());
+  }
+  if (std::isfinite(info.electrolyte_tables.c_mol_m3) && H5Aexists(meta.id(), "electrolyte_table_end_mol_m3") <= 0) {
+    h5::set_attr(meta.id(), "electrolyte_table_end_mol_m3", info.electrolyte_tables.c_mol_m3);
+    h5::set_attr(meta.id(), "electrolyte_table_end_property", info.electrolyte_tables.property);
   }
   h5::set_attr(meta.id(), "status", std::string("running"));
   h5::set_attr(meta.id(), "command", info.command);

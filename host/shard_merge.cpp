@@ -69,6 +69,22 @@ void merge_rows(hid_t out_file, const std::string& path, const std::vector<Shard
   }
 }
 
+// The first population dataset one shard has and the other has not ("" when both
+// hold the same ones).
+std::string population_difference(const ShardFile& a, const ShardFile& b) {
+  std::vector<std::string> da, db;
+  h5::Handle pa = h5::open_group(a.store.file(), "population"), pb = h5::open_group(b.store.file(), "population");
+  h5::list_datasets(pa.id(), "population", da);
+  h5::list_datasets(pb.id(), "population", db);
+  std::sort(da.begin(), da.end());
+  std::sort(db.begin(), db.end());
+  for (const std::string& d : da)
+    if (!std::binary_search(db.begin(), db.end(), d)) return d + " only in " + a.path;
+  for (const std::string& d : db)
+    if (!std::binary_search(da.begin(), da.end(), d)) return d + " only in " + b.path;
+  return "";
+}
+
 std::vector<std::string> strings_reader(hid_t loc, const std::string& path) { return h5::read_strings(loc, path); }
 
 void merge_dataset(hid_t out_file, const std::string& path, const std::vector<ShardFile>& shards,
@@ -174,6 +190,12 @@ int run_merge(const MergeOptions& opt) {
     if (s.count != first.count) {
       std::cerr << "error: " << s.path << " is shard " << shard_name(s.index, s.count) << " but " << first.path
                 << " is shard " << shard_name(first.index, first.count) << ": the shard counts differ\n";
+      return 2;
+    }
+    if (const std::string odd = population_difference(s, first); !odd.empty()) {
+      std::cerr << "error: " << s.path << " and " << first.path << " hold different population datasets (" << odd
+                << "): they were written by different strata versions. Bring the older one up to date with "
+                   "strata simulate SCENARIO --shard i/N --resume FILE (it adds the missing datasets), then merge\n";
       return 2;
     }
     const auto [it, fresh] = by_index.insert({s.index, &s});

@@ -18,6 +18,7 @@
 #include "host/build_info.hpp"
 #include "host/cpu_backend.hpp"
 #include "host/csv_export.hpp"
+#include "host/population_reader.hpp"
 #include "host/population_rank.hpp"
 #include "host/variant_runner.hpp"
 #include "host/interrupt.hpp"
@@ -164,13 +165,13 @@ std::string cpu_device_description(int threads) {
   return fmt::format("CPU: {}, {} threads", model, threads);
 }
 
-namespace {
-
 std::string layer_order_text(const VariantSpec& v) {
   std::string s;
   for (size_t k = 0; k < v.layer_order.size(); ++k) s += (k ? "," : "") + std::to_string(v.layer_order[k]);
   return s;
 }
+
+namespace {
 
 PopulationRow make_row(const VariantResult& r, const VariantSpec& spec, const RunInfo& info, int batch) {
   PopulationRow row;
@@ -403,7 +404,12 @@ int run_simulate(const SimulateOptions& opt) {
                results.size(), batches_run, tot.ok, tot.failed, wall_s, threads, results.size() / std::max(wall_s, 1e-9),
                tot.time_steps / std::max(wall_s, 1e-9),
                tot.time_steps ? double(tot.newton_iterations) / tot.time_steps : 0.0, io_s);
-    for (const std::string& note : step_end_notes(base.protocol.step_texts, results, electrolyte_table_end(base.electrolyte))) fmt::print("note: {}\n", note);
+    try {  // over the whole file, as strata info counts them
+      for (const std::string& note : step_end_notes_of_file(ResultsStore::open_read(h5_path)))
+        fmt::print("note: {}\n", note);
+    } catch (const std::exception& e) {
+      fmt::print("note: step ends not read ({})\n", e.what());
+    }
     if (!runner->summary().empty()) fmt::print("{}\n", runner->summary());
     fmt::print("results: {}\n", h5_path);
   }

@@ -57,6 +57,9 @@ ResolvedVariant resolve_variant(const Scenario& light_base, const VariantSpec& s
 // The command-line plumbing shared by simulate, optimize and fit. Each prints the
 // error ("error: ...") and returns false / nullopt when it fails.
 bool load_scenario_reporting(const std::string& path, Scenario& out);
+// A variant's layer order as /population/layer_order stores it: "1,0", or "" when
+// the layers are as listed.
+std::string layer_order_text(const VariantSpec& v);
 // True when a --out path names an HDF5 file (.h5, .hdf5, .he5, .hdf, any case)
 // rather than a directory.
 bool names_hdf5_file(const std::string& path);

@@ -59,7 +59,7 @@ void BatchGate::run(const std::function<std::vector<Evaluation>(const std::vecto
       std::unique_lock<std::mutex> lock(mu_);
       gate_cv_.wait(lock, [&] { return batch_ready_; });
       batch_ready_ = false;
-      long budget = budget_left();
+      long budget = failure_ ? 0 : budget_left();  // after a failed batch every request is refused
       int parked = 0;
       for (const Slot& s : slots_) parked += s.state == State::Parked;
       for (int k = 0; k < n; ++k) {
@@ -84,11 +84,17 @@ void BatchGate::run(const std::function<std::vector<Evaluation>(const std::vecto
     }
     std::vector<Evaluation> results;
     if (!batch.empty()) {
-      results = evaluate(batch);
-      ++batches_;
-      points_ += static_cast<long>(batch.size());
+      try {
+        results = evaluate(batch);
+        ++batches_;
+        points_ += static_cast<long>(batch.size());
+      } catch (...) {  // kept for the caller; the optimisers are stopped, not left waiting
+        failure_ = std::current_exception();
+      }
     }
     std::unique_lock<std::mutex> lock(mu_);
+    if (failure_)
+      for (int k : owner) slots_[k].refused = true;
     for (size_t i = 0; i < results.size(); ++i) slots_[owner[i]].result.push_back(results[i]);
     // Release the parked optimisers one at a time, in index order.
     for (Slot& s : slots_)
@@ -96,6 +102,10 @@ void BatchGate::run(const std::function<std::vector<Evaluation>(const std::vecto
     turn_ = 0;
     advance_turn();
   }
+}
+
+void BatchGate::rethrow_failure() const {
+  if (failure_) std::rethrow_exception(failure_);
 }
 
 }  // namespace strata

@@ -6,6 +6,7 @@
 // time between batches, in index order, so a campaign is deterministic whatever
 // the thread timing (NLopt's stochastic algorithms draw from one generator).
 #include <condition_variable>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <vector>
@@ -29,9 +30,14 @@ class BatchGate {
 
   // Runs the gate on the calling thread until every optimiser has finished.
   // evaluate gets the parked points in optimiser order; budget_left() says how many
-  // more points may be evaluated (requests beyond it are refused).
+  // more points may be evaluated (requests beyond it are refused). When evaluate
+  // throws, that batch and every later request are refused (the optimisers stop) and
+  // the exception is kept for rethrow_failure().
   void run(const std::function<std::vector<Evaluation>(const std::vector<DesignPoint>&)>& evaluate,
            const std::function<long()>& budget_left);
+
+  // Rethrows what evaluate threw, if it did; call after the optimiser threads joined.
+  void rethrow_failure() const;
 
   long batches() const { return batches_; }
   long points() const { return points_; }
@@ -59,6 +65,7 @@ class BatchGate {
   bool batch_ready_ = false;
   long batches_ = 0, points_ = 0;
   std::vector<int> parked_per_batch_, points_per_batch_;
+  std::exception_ptr failure_;
 };
 
 }  // namespace strata

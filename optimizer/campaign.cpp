@@ -232,6 +232,7 @@ CampaignResult run_campaign(const Scenario& base, BatchEvaluator& evaluator,
     return spec.max_evaluations - res.evaluations;
   });
   for (auto& t : threads) t.join();
+  gate.rethrow_failure();  // an evaluator error (a file, a rank) ends the campaign here
   res.parked_per_batch = gate.parked_per_batch();
   res.points_per_batch = gate.points_per_batch();
   res.optimizer_batches = res.batches - first_batches;

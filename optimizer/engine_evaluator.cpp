@@ -35,11 +35,24 @@ std::vector<Evaluation> EngineEvaluator::replay(const std::vector<DesignPoint>& 
   std::vector<std::vector<double>> con;
   for (const ConstraintSpec& c : base_.design.constraints)
     con.push_back(h5::read_float64(f, "population/constraint/" + c.name));
+  // The file's designs must be the ones this campaign asks for: a file written by a
+  // strata whose campaign visits designs in another order is refused, not misread.
+  std::vector<std::vector<double>> var;
+  for (const std::string& p : info_.var_paths) var.push_back(h5::read_float64(f, "population/var/" + p));
+  const std::vector<std::string> order = h5::read_strings(f, "population/layer_order");
   std::map<int64_t, size_t> row;
   for (size_t r = 0; r < ids.size(); ++r) row[ids[r]] = r;
   std::vector<Evaluation> out;
   for (size_t i = 0; i < points.size(); ++i) {
-    const size_t r = row.at(first_id + static_cast<int64_t>(i));
+    const int64_t id = first_id + static_cast<int64_t>(i);
+    const size_t r = row.at(id);
+    bool same = order[r] == layer_order_text(variants_.at(id)) && points[i].x.size() == var.size();
+    for (size_t j = 0; same && j < var.size(); ++j) same = var[j][r] == points[i].x[j];
+    if (!same)
+      throw ResultsStoreError(
+          "cannot resume " + store_.path() + ": its design " + std::to_string(id) +
+          " is not the design this campaign asks for at that point (the file was written by a strata whose "
+          "campaign visits designs in another order); start a new file, or resume with the strata that wrote it");
     std::vector<double> cv;
     for (const auto& c : con) cv.push_back(c[r]);
     out.push_back(make_evaluation(base_, ids[r], status[r], obj[r], cv));
@@ -73,8 +86,7 @@ std::vector<Evaluation> EngineEvaluator::evaluate(const std::vector<DesignPoint>
     PopulationRow row;
     row.result = result;
     row.variables = points[k].x;
-    for (size_t j = 0; j < specs[k].layer_order.size(); ++j)
-      row.layer_order += (j ? "," : "") + std::to_string(specs[k].layer_order[j]);
+    row.layer_order = layer_order_text(specs[k]);
     row.objectives = objective_values(info_.objectives, result);
     row.constraints = constraint_values(info_.constraints, result);
     row.batch = batch_index_ - 1;

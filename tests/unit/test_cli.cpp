@@ -211,11 +211,11 @@ TEST(CliBadInvocation, BadThreadsAndOutSayWhatIsAllowed) {
   EXPECT_HAS(threads.err, "-1 is below 0; give a number of threads, or 0 for all cores");
   EXPECT_FALSE(contains(threads.err, "e+308")) << threads.err;
   EXPECT_HAS(simulate(good, tmp.path() / "out", tmp.path(), "--threads two").err, "'two' is not a whole number");
-  const RunResult csv = run_strata("simulate " + sh_quote(good) + " --out " + sh_quote((tmp.path() / "r.csv").string()),
+  const RunResult csv = run_strata("simulate " + sh_quote(good) + " --out " + sh_quote((tmp.path() / "r.CSV").string()),
                                    tmp.path());
   EXPECT_NE(csv.exit_code, 0);
   EXPECT_HAS(csv.err, "looks like a csv file; give a directory or a file ending in .h5");
-  EXPECT_FALSE(fs::exists(tmp.path() / "r.csv"));
+  EXPECT_FALSE(fs::exists(tmp.path() / "r.CSV"));
   EXPECT_FALSE(fs::exists(tmp.path() / "out"));
   const fs::path hdf5 = tmp.path() / "named.HDF5";
   const RunResult named =

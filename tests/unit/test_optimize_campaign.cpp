@@ -152,3 +152,38 @@ TEST(OptimizeCampaign, KilledFitResumesToTheSameResult) {
   H5Aread(h5::Handle(H5Aopen(fb.id(), "chi2", H5P_DEFAULT)).id(), H5T_NATIVE_DOUBLE, &cb);
   EXPECT_EQ(ca, cb);
 }
+
+// A campaign file whose designs are not the ones this campaign asks for (written by a
+// strata whose campaign visits designs in another order; here one stored design
+// value is changed) is refused on resume with a message, not read back as if it were
+// the design asked for. The error is raised on the gate's thread, in the optimiser
+// phase, and ends the command cleanly (exit 3), the optimiser threads stopped.
+TEST(OptimizeCampaign, ResumeRefusesAFileWhoseDesignsDifferFromTheCampaigns) {
+  TempDir tmp;
+  const fs::path scen = small_campaign(tmp.path(), 60);
+  const std::string file = (tmp.path() / "c.h5").string();
+  ASSERT_EQ(run_strata("optimize " + sh_quote(scen.string()) + " --out " + sh_quote(file) + " --quiet --threads 1",
+                       tmp.path()).exit_code, 0);
+  {
+    const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    const std::vector<int64_t> ids = h5::read_int64(f, "population/design_id");
+    const size_t last = std::max_element(ids.begin(), ids.end()) - ids.begin();
+    ASSERT_GE(ids[last], 16) << "the last design must come from the optimiser phase";
+    const hid_t d = H5Dopen2(f, "population/var/layers[0].porosity", H5P_DEFAULT);
+    const hid_t space = H5Dget_space(d);
+    const hsize_t start = last, count = 1;
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, nullptr, &count, nullptr);
+    const hid_t mem = H5Screate_simple(1, &count, nullptr);
+    const double other = 0.123456;
+    ASSERT_GE(H5Dwrite(d, H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, &other), 0);
+    H5Sclose(mem);
+    H5Sclose(space);
+    H5Dclose(d);
+    H5Fclose(f);
+  }
+  const RunResult resumed =
+      run_strata("optimize " + sh_quote(scen.string()) + " --resume " + sh_quote(file) + " --quiet --threads 1", tmp.path());
+  EXPECT_EQ(resumed.exit_code, 3) << resumed.err;
+  EXPECT_NE(resumed.err.find("is not the design this campaign asks for"), std::string::npos) << resumed.err;
+}

@@ -242,3 +242,28 @@ TEST(OptimizerStarts, PlannedCountMatchesTheCampaign) {
   s.design.initial_population = 24;
   EXPECT_EQ(planned_optimizers(s.design, 2), 4);
 }
+
+// An evaluator that throws in the optimiser phase (a file that cannot be written, a
+// lost rank) ends the campaign with that exception once the optimiser threads have
+// stopped, instead of leaving them waiting at the gate (std::terminate).
+TEST(OptimizerGate, EvaluatorErrorEndsTheCampaignWithThatError) {
+  struct Failing : SyntheticEvaluator {
+    using SyntheticEvaluator::SyntheticEvaluator;
+    std::vector<Evaluation> evaluate(const std::vector<DesignPoint>& pts) override {
+      if (++calls == 4) throw std::runtime_error("disk full");
+      return SyntheticEvaluator::evaluate(pts);
+    }
+    int calls = 0;
+  };
+  for (const char* alg : {"LN_BOBYQA", "LD_MMA"}) {
+    const Scenario s = synthetic_scenario(alg);
+    Failing ev(s);
+    try {
+      run_campaign(s, ev);
+      ADD_FAILURE() << alg << ": no exception";
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "disk full") << alg;
+    }
+    EXPECT_EQ(ev.calls, 4) << alg << ": no batch after the failing one";
+  }
+}

@@ -80,8 +80,10 @@ TEST(PopulationReader, GivesBackEveryFieldOfEveryDesignOrderedById) {
   TempDir tmp;
   const std::string path = (tmp.path() / "pop.h5").string();
   // Appended in batch order (ids out of order), as runs of several shapes append them.
-  const std::vector<VariantResult> written = {design(7, 2, true, -1), design(2, 1, false, -1),
-                                              design(5, 2, true, 1), design(0, 2, false, 0)};
+  std::vector<VariantResult> written = {design(7, 2, true, -1), design(2, 1, false, -1), design(5, 2, true, 1),
+                                        design(0, 2, false, 0)};
+  written[2].steps[1].energy_Wh_kg = std::nan("");  // a failed step's NaN goes through as NaN
+  written[2].steps[1].max_ce_mol_m3 = std::nan("");
   {
     ResultsStore st = ResultsStore::create(path, two_layer_info(), false);
     st.append({row_of(written[0], 0), row_of(written[1], 0)});
@@ -105,7 +107,8 @@ TEST(PopulationReader, GivesBackEveryFieldOfEveryDesignOrderedById) {
     for (size_t k = 0; k < e.steps.size(); ++k) {
       const StepResult &a = e.steps[k], &b = g.steps[k];
       SCOPED_TRACE("step " + std::to_string(k));
-      for (const StepMetric& m : kStepMetrics) EXPECT_EQ(b.*m.member, a.*m.member) << m.name;
+      for (const StepMetric& m : kStepMetrics)
+        EXPECT_TRUE(b.*m.member == a.*m.member || (std::isnan(b.*m.member) && std::isnan(a.*m.member))) << m.name;
       EXPECT_EQ(b.time_steps, a.time_steps);
       EXPECT_EQ(b.newton_iterations, a.newton_iterations);
       EXPECT_EQ(b.end_reason, a.end_reason);
@@ -133,9 +136,22 @@ TEST(PopulationReader, CsvCommandWritesBesideTheFileAndRefusesToOverwriteIt) {
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_NE(ok.out.find("1 designs -> " + (tmp.path() / "pop.csv").string()), std::string::npos) << ok.out;
   EXPECT_NE(slurp(tmp.path() / "pop.csv").find("\"design \"\"1\"\", split\""), std::string::npos);
-  const RunResult self = run_strata("csv " + sh_quote(path) + " --out " + sh_quote(path), tmp.path());
-  EXPECT_EQ(self.exit_code, 2);
-  EXPECT_NE(self.err.find("is the results file itself"), std::string::npos) << self.err;
+  for (const std::string& same : {path, (tmp.path() / "." / "pop.h5").string(),
+                                   (tmp.path() / "sub" / ".." / "pop.h5").string()}) {
+    fs::create_directories(tmp.path() / "sub");
+    const RunResult self = run_strata("csv " + sh_quote(path) + " --out " + sh_quote(same), tmp.path());
+    EXPECT_EQ(self.exit_code, 2) << same;
+    EXPECT_NE(self.err.find("is the results file itself"), std::string::npos) << self.err;
+  }
+  fs::create_symlink(path, tmp.path() / "link.csv");
+  const RunResult link = run_strata("csv " + sh_quote(path) + " --out " + sh_quote((tmp.path() / "link.csv").string()),
+                                    tmp.path());
+  EXPECT_EQ(link.exit_code, 2);
+  const RunResult other = run_strata("csv " + sh_quote(path) + " --out " + sh_quote((tmp.path() / "x.hdf5").string()),
+                                     tmp.path());
+  EXPECT_EQ(other.exit_code, 2);
+  EXPECT_NE(other.err.find("names an HDF5 file"), std::string::npos) << other.err;
+  EXPECT_FALSE(fs::exists(tmp.path() / "x.hdf5"));
   EXPECT_TRUE(ResultsStore::open_read(path).design_ids().count(1));  // the file is untouched
   const RunResult missing = run_strata("csv " + sh_quote((tmp.path() / "none.h5").string()), tmp.path());
   EXPECT_NE(missing.exit_code, 0);

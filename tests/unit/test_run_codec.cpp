@@ -72,6 +72,8 @@ TEST(RunCodec, OutcomeRoundTripsBitForBit) {
   st.capacity_mAh_g = std::numeric_limits<double>::quiet_NaN();
   st.charge_mAh_g = -0.0;
   st.end_potential_V = 3.6000000000000001;
+  st.min_ce_mol_m3 = 612.25;
+  st.max_ce_mol_m3 = 2000.0 / 3.0;
   st.time_steps = 1234;
   st.newton_iterations = 5678;
   st.end_reason = "limit";
@@ -106,6 +108,8 @@ TEST(RunCodec, OutcomeRoundTripsBitForBit) {
   ASSERT_EQ(w.steps.size(), 2u);
   EXPECT_TRUE(std::isnan(w.steps[0].capacity_mAh_g));
   EXPECT_TRUE(same_bits(w.steps[0].charge_mAh_g, -0.0));
+  EXPECT_TRUE(same_bits(w.steps[0].min_ce_mol_m3, 612.25));
+  EXPECT_TRUE(same_bits(w.steps[0].max_ce_mol_m3, 2000.0 / 3.0));
   EXPECT_EQ(w.steps[0].time_steps, 1234);
   EXPECT_EQ(w.steps[0].newton_iterations, 5678);
   EXPECT_EQ(w.steps[0].material_charge_mAh_g, st.material_charge_mAh_g);

@@ -65,7 +65,8 @@ void run_with_team(Batch& b, int lanes) {
 
 double rel(double a, double b) { return std::fabs(a - b) / std::max(std::fabs(b), 1e-300); }
 
-// Same statuses and step counts, capacities and end potentials within tol relative.
+// Same statuses and step counts, capacities, end potentials and c_e ranges within tol
+// relative.
 void expect_same_results(Batch& team, Batch& serial, double tol, int lanes) {
   for (int v = 0; v < serial.n_variants; ++v) {
     ASSERT_EQ(test::status(team, v), test::status(serial, v)) << "design " << v << ", " << lanes << " lanes";
@@ -76,6 +77,8 @@ void expect_same_results(Batch& team, Batch& serial, double tol, int lanes) {
       EXPECT_EQ(test::out(team, v, k, kOutTimeSteps), test::out(serial, v, k, kOutTimeSteps)) << where;
       EXPECT_LE(rel(test::out(team, v, k, kOutCapacity_C_m2), test::out(serial, v, k, kOutCapacity_C_m2)), tol) << where;
       EXPECT_LE(rel(test::out(team, v, k, kOutEndPotential_V), test::out(serial, v, k, kOutEndPotential_V)), tol) << where;
+      for (int f : {kOutMinCe_mol_m3, kOutMaxCe_mol_m3})  // the c_e range, a team reduction
+        EXPECT_LE(rel(test::out(team, v, k, f), test::out(serial, v, k, f)), tol) << where << ", field " << f;
     }
   }
 }
