@@ -168,7 +168,7 @@ void fill_record(const DfnShape& S, const Scenario& s, const std::map<std::strin
   v[sc + kMaxStep_s] = s.numerics.max_step_s;
   v[sc + kVoltageTol_V] = s.numerics.voltage_event_tolerance_V;
   v[sc + kMaxStepsPerProtocolStep] = s.numerics.max_steps_per_protocol_step;
-  v[sc + kShellRatio] = s.numerics.particle_shell_ratio;
+  v[sc + kShellRatio] = s.numerics.particle_equal_volume ? 0.0 : s.numerics.particle_shell_ratio;
 }
 
 bool same_table(const Table1D& a, const Table1D& b) { return a.x == b.x && a.y == b.y; }

@@ -2,6 +2,7 @@
 // The scenario as read from TOML: SI units everywhere, names carry the unit.
 // Loading (scenario_loader.cpp) validates every value; the batch builder turns a
 // Scenario into device arrays. See docs/scenario-format.md for the file format.
+#include <cmath>
 #include <map>
 #include <string>
 #include <vector>
@@ -136,12 +137,17 @@ struct Cell {
 // time tolerance) on the reference bilayer, with margin; see docs/performance.md.
 struct Numerics {
   int nodes_per_layer = 8;        // default cells per sub-layer
+  // > 0: a sub-layer without its own `nodes` gets ceil(thickness / cell_size_m) cells,
+  // at least min_nodes_per_layer (cells in proportion to thickness, with a floor).
+  double cell_size_m = 0.0;
+  int min_nodes_per_layer = 3;
   int separator_nodes = 5;
   int particle_shells = 8;
   // Ratio of successive shell thicknesses toward the surface (1: equal shells). The
   // default 0.8 puts 5% of the radius in the outer shell (12.5% with equal shells): a
   // slow solid charged fast after a deep discharge needs it (docs/performance.md).
   double particle_shell_ratio = 0.8;
+  bool particle_equal_volume = false;  // particle_mesh = "equal_volume": shells of equal volume
   double relative_tolerance = 1e-3;  // time-step error control (local error / scale)
   double max_step_s = 200.0;
   double voltage_event_tolerance_V = 1e-5;
@@ -299,9 +305,17 @@ struct Scenario {
 };
 
 // Cells of layer k, of the separator and of a porous counter electrode (0 without one):
-// the region's own `nodes`, else the [numerics] default.
+// the region's own `nodes`, else the [numerics] default (for a layer: in proportion to
+// its thickness when numerics.cell_size_m is set).
 inline int layer_nodes(const Scenario& s, int k) {
-  return s.layers[k].nodes > 0 ? s.layers[k].nodes : s.numerics.nodes_per_layer;
+  if (s.layers[k].nodes > 0) return s.layers[k].nodes;
+  const Numerics& n = s.numerics;
+  if (n.cell_size_m > 0.0) {
+    // 1e-9: a thickness that is a whole number of cells up to round-off is not rounded up
+    const double cells = std::ceil(s.layers[k].thickness_m / n.cell_size_m - 1e-9);
+    return cells < n.min_nodes_per_layer ? n.min_nodes_per_layer : cells > 1e6 ? 1000000 : static_cast<int>(cells);
+  }
+  return n.nodes_per_layer;
 }
 inline int separator_nodes(const Scenario& s) {
   return s.separator.nodes > 0 ? s.separator.nodes : s.numerics.separator_nodes;

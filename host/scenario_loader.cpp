@@ -1716,6 +1716,8 @@ void validate_scenario(const Scenario& s, const std::string& where) {
   const Numerics& n = s.numerics;
   if (n.nodes_per_layer < 2 || n.nodes_per_layer > 1000)
     range_fail(where, "numerics.nodes_per_layer", n.nodes_per_layer, "2 <= nodes_per_layer <= 1000");
+  if (!(n.cell_size_m >= 0.0 && n.cell_size_m <= 1e-3))
+    range_fail(where, "numerics.cell_size_m", n.cell_size_m, "0 < cell_size_m <= 1e-3 (0: nodes_per_layer cells)");
   {  // the kernels hold at most kMaxCells cells per variant
     long cells = separator_nodes(s) + counter_nodes(s);
     for (int k = 0; k < (int)s.layers.size(); ++k) cells += layer_nodes(s, k);
@@ -1917,9 +1919,17 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
     TableReader tr(*t, file, "numerics");
     Numerics& n = s.numerics;
     n.nodes_per_layer = read_int(tr, "nodes_per_layer", 2, 1000, n.nodes_per_layer);
+    n.cell_size_m = tr.number("cell_size_m", kM, n.cell_size_m);
+    n.min_nodes_per_layer = read_int(tr, "min_nodes_per_layer", 2, 1000, n.min_nodes_per_layer);
     n.separator_nodes = read_int(tr, "separator_nodes", 2, 1000, n.separator_nodes);
     n.particle_shells = read_int(tr, "particle_shells", 3, 1000, n.particle_shells);
     n.particle_shell_ratio = tr.number("particle_shell_ratio", kNone, n.particle_shell_ratio);
+    if (auto mesh = tr.string("particle_mesh")) {
+      if (*mesh != "geometric" && *mesh != "equal_volume")
+        tr.fail("particle_mesh", "is not allowed; allowed \"geometric\" (shell thicknesses in the ratio "
+                                 "particle_shell_ratio toward the surface) or \"equal_volume\"");
+      n.particle_equal_volume = *mesh == "equal_volume";
+    }
     n.relative_tolerance = tr.number("relative_tolerance", kNone, n.relative_tolerance);
     n.max_step_s = tr.number("max_step_s", kS, n.max_step_s);
     n.voltage_event_tolerance_V =

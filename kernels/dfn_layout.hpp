@@ -44,7 +44,7 @@ enum ScalarParam : int {
   kMaxStep_s,
   kVoltageTol_V,
   kMaxStepsPerProtocolStep,
-  kShellRatio,                 // particle shell thickness ratio, outward (1: equal shells)
+  kShellRatio,                 // particle shell thickness ratio, outward (1: equal shells; 0: equal volumes)
   kCounterVolumetricI0_A_m3,   // porous counter: a i0 of its reaction (n_ctr > 0 only)
   kScalarParams
 };

@@ -3,6 +3,8 @@
 // Butler-Volmer kinetics, particle face fluxes and the surface concentration, the
 // counter electrode and the measured potential. Templated on the scalar so that
 // the Newton assembly gets exact local derivatives from Dual numbers.
+#include <cmath>
+
 #include "kernels/config.hpp"
 #include "kernels/dfn_layout.hpp"
 #include "kernels/dual.hpp"
@@ -149,6 +151,8 @@ STRATA_HD T surface_concentration(const double* data, const MaterialFns& m, doub
 // Face i (0..nr) at r_i = R (1 - q^i)/(1 - q^nr); centres at the shell midpoints;
 // volumes and areas divided by 4 pi.
 // Hot loops call faces() once and use the array (no pow per shell).
+// Shell faces of a particle of radius R: thicknesses in the ratio q outward (q = 1:
+// equal thicknesses), or, for q = 0, shells of equal volume (r_i = R (i/nr)^(1/3)).
 struct ShellGrid {
   double R = 0.0;
   int nr = 1;
@@ -161,6 +165,7 @@ struct ShellGrid {
   // Radius of face i, given qi = q^i (by repeated multiplication) and qn = q_to_nr().
   STRATA_HD double face_radius(int i, double qi, double qn) const {
     if (i == nr) return R;
+    if (q == 0.0) return R * cbrt((double)i / nr);
     return q == 1.0 ? R * i / nr : R * (1.0 - qi) / (1.0 - qn);
   }
   // Fills rf[0..nr] with the face radii.
@@ -177,6 +182,7 @@ struct ShellGrid {
   // Distance from the outermost shell centre to the surface.
   STRATA_HD double surface_gap() const {
     if (q == 1.0) return 0.5 * R / nr;
+    if (q == 0.0) return 0.5 * (R - R * cbrt((double)(nr - 1) / nr));
     double qn = 1.0;
     for (int i = 0; i < nr; ++i) qn *= q;
     const double inner = R * (1.0 - qn / q) / (1.0 - qn);  // face nr - 1

@@ -277,3 +277,48 @@ TEST(DfnProtocol, FastChargeRightAfterDeepDischargeConverges) {
   EXPECT_GT(test::capacity_mAh_g(b, 0, 2), 10.0);
   EXPECT_NEAR(test::out(b, 0, 2, kOutEndPotential_V), 3.6, 1e-4);
 }
+
+// The two optional grids of the brief: sub-layer cells in proportion to thickness
+// (numerics.cell_size_m, with a floor) and particle shells of equal volume. Each gives
+// a batch of the expected shape and converges to the 3C charge capacity of the fine
+// default grid: proportional cells within the 0.5 % criterion above; equal-volume
+// shells, whose centre shell spans half the radius at 8 shells, need twice the
+// default shells for it (their error falls as shells are added).
+TEST(DfnConvergence, ProportionalCellsAndEqualVolumeShellsConverge) {
+  Scenario base = test::bilayer_scenario({"Charge at 3C until 3.6 V"});
+  base.layers[0].thickness_m = 20e-6;
+  base.layers[1].thickness_m = 80e-6;
+  for (Layer& l : base.layers) l.nodes = 0;
+  base.separator.nodes = 0;
+  base.numerics = Numerics{};
+  Scenario reference = base;  // twice the default cells and shells, 10x tighter in time
+  reference.numerics.nodes_per_layer *= 2;
+  reference.numerics.separator_nodes *= 2;
+  reference.numerics.particle_shells *= 2;
+  reference.numerics.relative_tolerance /= 10.0;
+  Scenario proportional = base;
+  proportional.numerics.cell_size_m = 8e-6;  // 20 um -> floor of 4, 80 um -> 10 cells
+  proportional.numerics.min_nodes_per_layer = 4;
+  Scenario equal_volume = base;
+  equal_volume.numerics.particle_equal_volume = true;
+  Scenario equal_volume_16 = equal_volume;
+  equal_volume_16.numerics.particle_shells *= 2;
+  Batch r = test::run_scenarios({reference});
+  Batch p = test::run_scenarios({proportional});
+  Batch e = test::run_scenarios({equal_volume});
+  Batch e16 = test::run_scenarios({equal_volume_16});
+  EXPECT_EQ(p.shape.layer_first_cell[1] - p.shape.layer_first_cell[0], 4);
+  EXPECT_EQ(p.shape.layer_first_cell[2] - p.shape.layer_first_cell[1], 10);
+  EXPECT_EQ(e.view(0)[e.shape.o_scalar + kShellRatio], 0.0);
+  ASSERT_EQ(test::status(r, 0), 0);
+  ASSERT_EQ(test::status(p, 0), 0);
+  ASSERT_EQ(test::status(e, 0), 0);
+  const double q = test::capacity_mAh_g(r, 0, 0);
+  EXPECT_GT(q, 20.0);
+  EXPECT_LT(std::fabs(test::capacity_mAh_g(p, 0, 0) - q) / q, 0.005) << test::capacity_mAh_g(p, 0, 0) << " vs " << q;
+  ASSERT_EQ(test::status(e16, 0), 0);
+  const double err8 = std::fabs(test::capacity_mAh_g(e, 0, 0) - q) / q;
+  const double err16 = std::fabs(test::capacity_mAh_g(e16, 0, 0) - q) / q;
+  EXPECT_LT(err16, 0.005) << test::capacity_mAh_g(e16, 0, 0) << " vs " << q;
+  EXPECT_LT(err16, 0.5 * err8) << "8 shells " << err8 << ", 16 shells " << err16;
+}

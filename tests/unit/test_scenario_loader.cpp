@@ -1821,3 +1821,40 @@ TEST(ScenarioExtErrors, PotentialCurve) {
 
 }  // namespace
 }  // namespace strata
+
+namespace strata {
+namespace {
+
+// [numerics] cell_size_m gives each sub-layer without its own `nodes` cells in
+// proportion to its thickness, at least min_nodes_per_layer; particle_mesh picks the
+// shell grid. Bad values are named with what is allowed.
+TEST(ScenarioNumerics, CellsInProportionToThicknessAndParticleMesh) {
+  const Scenario plain = load_scenario_text(minimal_text(), kData + "/scenario_minimal.toml");
+  ASSERT_EQ(plain.layers.size(), 2u);
+  Scenario s = load_scenario_text(minimal_text() + "\n[numerics]\ncell_size_m = 7e-6\nmin_nodes_per_layer = 4\n"
+                                  "particle_mesh = \"equal_volume\"\n",
+                                  kData + "/scenario_minimal.toml");
+  EXPECT_TRUE(s.numerics.particle_equal_volume);
+  EXPECT_FALSE(plain.numerics.particle_equal_volume);
+  for (int k = 0; k < 2; ++k) {
+    if (s.layers[k].nodes > 0) continue;  // a layer's own `nodes` wins
+    const int expect = std::max(4, (int)std::ceil(s.layers[k].thickness_m / 7e-6 - 1e-9));
+    EXPECT_EQ(layer_nodes(s, k), expect) << "layer " << k;
+    EXPECT_EQ(layer_nodes(plain, k), plain.numerics.nodes_per_layer) << "layer " << k;
+  }
+  s.layers[0].nodes = 0;
+  s.layers[0].thickness_m = 14e-6;  // exactly two cells: not rounded up to three
+  s.numerics.min_nodes_per_layer = 2;
+  EXPECT_EQ(layer_nodes(s, 0), 2);
+  s.layers[0].thickness_m = 5e-6;  // the floor
+  s.numerics.min_nodes_per_layer = 4;
+  EXPECT_EQ(layer_nodes(s, 0), 4);
+  EXPECT_HAS(load_error(minimal_text() + "\n[numerics]\nparticle_mesh = \"equal_area\"\n"),
+             "numerics.particle_mesh");
+  EXPECT_HAS(load_error(minimal_text() + "\n[numerics]\nparticle_mesh = \"equal_area\"\n"), "\"equal_volume\"");
+  EXPECT_HAS(load_error(minimal_text() + "\n[numerics]\ncell_size_m = 0.5\n"), "numerics.cell_size_m = 0.5");
+  EXPECT_HAS(load_error(minimal_text() + "\n[numerics]\ncell_size_m = 1e-8\n"), "numerics (total cells)");
+}
+
+}  // namespace
+}  // namespace strata

@@ -114,6 +114,34 @@ TEST(VerificationParticle, SurfaceRefinedShellsAreMoreAccurate) {
   EXPECT_LT(refined16, 2e-3);
 }
 
+// numerics.particle_mesh = "equal_volume" (ShellGrid q = 0): the shells hold equal
+// volumes, the surface gap is half the outer shell, and the surface concentration
+// converges to the series solution (on this grid, thin toward the surface, at better
+// than first order).
+TEST(VerificationParticle, EqualVolumeShellsHoldEqualVolumesAndConverge) {
+  const double R = 5e-6;
+  for (int nr : {3, 8, 32}) {
+    const ShellGrid g{R, nr, 0.0};
+    std::vector<double> rf(nr + 1);
+    g.faces(rf.data());
+    EXPECT_EQ(rf[0], 0.0);
+    EXPECT_EQ(rf[nr], R);
+    for (int k = 0; k < nr; ++k)
+      EXPECT_NEAR(ShellGrid::volume(rf.data(), k), R * R * R / 3.0 / nr, 1e-12 * R * R * R) << nr << " shells, " << k;
+    EXPECT_NEAR(g.surface_gap(), 0.5 * (R - rf[nr - 1]), 1e-15 * R);
+  }
+  const double D = 1e-14, cmax = 30000.0, c0 = 20000.0, j = 1.0;
+  const double t_end = 0.3 * R * R / D;
+  const double exact = sphere_surface_analytic(c0, -j / kFaraday_C_mol, R, D, t_end);
+  std::vector<double> err;
+  for (int nr : {5, 10, 20, 40})
+    err.push_back(std::fabs(sphere_surface_numeric(nr, c0, j, R, D, cmax, t_end, 40000, 0.0) - exact) /
+                  std::fabs(exact - c0));
+  for (size_t k = 0; k + 1 < err.size(); ++k)
+    EXPECT_GT(std::log2(err[k] / err[k + 1]), 1.2) << "refinement " << k << ": " << err[k] << " -> " << err[k + 1];
+  EXPECT_LT(err.back(), 2e-3);
+}
+
 namespace {
 
 // Electrolyte in a closed slab (electrode and separator with the same porosity and
