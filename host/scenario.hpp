@@ -313,7 +313,8 @@ inline int layer_nodes(const Scenario& s, int k) {
   if (n.cell_size_m > 0.0) {
     // 1e-9: a thickness that is a whole number of cells up to round-off is not rounded up
     const double cells = std::ceil(s.layers[k].thickness_m / n.cell_size_m - 1e-9);
-    return cells < n.min_nodes_per_layer ? n.min_nodes_per_layer : cells > 1e6 ? 1000000 : static_cast<int>(cells);
+    if (!(cells <= 1e6)) return 1000000;  // NaN too: the total-cells check then refuses it
+    return cells < n.min_nodes_per_layer ? n.min_nodes_per_layer : static_cast<int>(cells);
   }
   return n.nodes_per_layer;
 }

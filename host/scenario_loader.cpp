@@ -1718,11 +1718,15 @@ void validate_scenario(const Scenario& s, const std::string& where) {
     range_fail(where, "numerics.nodes_per_layer", n.nodes_per_layer, "2 <= nodes_per_layer <= 1000");
   if (!(n.cell_size_m >= 0.0 && n.cell_size_m <= 1e-3))
     range_fail(where, "numerics.cell_size_m", n.cell_size_m, "0 < cell_size_m <= 1e-3 (0: nodes_per_layer cells)");
+  if (n.min_nodes_per_layer < 2 || n.min_nodes_per_layer > 1000)
+    range_fail(where, "numerics.min_nodes_per_layer", n.min_nodes_per_layer, "2 <= min_nodes_per_layer <= 1000");
   {  // the kernels hold at most kMaxCells cells per variant
     long cells = separator_nodes(s) + counter_nodes(s);
     for (int k = 0; k < (int)s.layers.size(); ++k) cells += layer_nodes(s, k);
     if (cells > kMaxCells)
-      range_fail(where, "numerics (total cells)", cells, fmt::format("at most {} cells in layers and separator", kMaxCells));
+      range_fail(where, "numerics (total cells)", cells,
+                 fmt::format("at most {} cells in the layers, the separator and a porous counter{}", kMaxCells,
+                             n.cell_size_m > 0.0 ? "; raise numerics.cell_size_m" : ""));
   }
   if (n.separator_nodes < 2 || n.separator_nodes > 1000)
     range_fail(where, "numerics.separator_nodes", n.separator_nodes, "2 <= separator_nodes <= 1000");
@@ -1991,6 +1995,17 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
   s.objectives = read_objectives(objectives, s);
   s.output = read_output(output, s);
   s.design = read_design(design, s, light, libdir);
+  if (s.numerics.cell_size_m > 0.0 && s.design.total_thickness_m > 0.0) {
+    // The thickness fractions move the cells between layers: every design of the search
+    // has at least this many, which the base scenario's total-cells check does not see.
+    const long cells = static_cast<long>(std::ceil(s.design.total_thickness_m / s.numerics.cell_size_m - 1e-9)) +
+                       static_cast<long>(s.layers.size()) - 1 + separator_nodes(s) + counter_nodes(s);
+    if (cells > kMaxCells)
+      throw ScenarioError(fmt::format(
+          "{}: numerics.cell_size_m = {} with design.total_thickness_m = {} gives at least {} cells per design; "
+          "allowed at most {} in the layers, the separator and a porous counter: raise numerics.cell_size_m",
+          file, format_number(s.numerics.cell_size_m), format_number(s.design.total_thickness_m), cells, kMaxCells));
+  }
   s.fit = read_fit(fit, s, light, explicit_v);
   return s;
 }

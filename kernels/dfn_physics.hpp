@@ -147,12 +147,10 @@ STRATA_HD T surface_concentration(const double* data, const MaterialFns& m, doub
 }
 
 // Shells of a particle of radius R: nr shells whose thicknesses shrink outward by the
-// ratio q (q = 1: equal thickness), refining the surface where the gradients are.
-// Face i (0..nr) at r_i = R (1 - q^i)/(1 - q^nr); centres at the shell midpoints;
-// volumes and areas divided by 4 pi.
-// Hot loops call faces() once and use the array (no pow per shell).
-// Shell faces of a particle of radius R: thicknesses in the ratio q outward (q = 1:
-// equal thicknesses), or, for q = 0, shells of equal volume (r_i = R (i/nr)^(1/3)).
+// ratio q (q = 1: equal thickness), refining the surface where the gradients are, with
+// face i (0..nr) at r_i = R (1 - q^i)/(1 - q^nr); or, for q = 0, shells of equal volume,
+// r_i = R (i/nr)^(1/3) (one cbrt per face). Centres at the shell midpoints; volumes
+// and areas divided by 4 pi. Hot loops walk the faces with q^i by multiplication.
 struct ShellGrid {
   double R = 0.0;
   int nr = 1;

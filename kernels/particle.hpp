@@ -1,6 +1,6 @@
 #pragma once
 // Spherical particle diffusion, finite volumes in r: nr shells (ShellGrid: equal
-// thickness, or refined toward the surface), concentrations at shell centres, fluxes
+// thickness, refined toward the surface, or equal volume), concentrations at shell centres, fluxes
 // at shell faces,
 //   w_k (c_k - c_k_old)/dt + A_{k+1/2} N_{k+1/2} - A_{k-1/2} N_{k-1/2} = 0,
 //   N = -D(c_face) (c_k+1 - c_k)/(r_k+1 - r_k) (centres; c_face the mean), N(0) = 0,

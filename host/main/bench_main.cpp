@@ -119,15 +119,13 @@ int main(int argc, char** argv) {
   if (distinct > 0 && distinct < pool.size()) pool.resize(distinct);
   const std::vector<strata::ResolvedVariant> vars = cycle(pool, variants);
 
+  // 1. Cost model (variant 0); its shape is the batch's (a bench batch has one shape).
+  const strata::Batch probe = strata::build_batch({vars.front()}, strata::Layout::Blocked);
   fmt::print("strata_bench {} ({}), scenario {}: {} variants ({} distinct), {} protocol step(s), "
              "{} cells, {} shells, rtol {:g}\n",
              STRATA_VERSION, STRATA_GIT_REV, base.name, variants, std::min(pool.size(), vars.size()),
-             base.protocol.steps.size(),
-             base.layers.size() * base.numerics.nodes_per_layer + base.numerics.separator_nodes,
-             base.numerics.particle_shells, base.numerics.relative_tolerance);
+             base.protocol.steps.size(), probe.shape.nx, probe.shape.nr, base.numerics.relative_tolerance);
 
-  // 1. Cost model (variant 0).
-  const strata::Batch probe = strata::build_batch({vars.front()}, strata::Layout::Blocked);
   const strata::AccessCount ac = strata::count_record_accesses(probe, 0);
   const double newton_per_step = double(ac.newton_iterations) / std::max<long>(1, ac.time_steps);
   const double bytes_per_newton = 8.0 * ac.accesses_per_newton();

@@ -1853,7 +1853,24 @@ TEST(ScenarioNumerics, CellsInProportionToThicknessAndParticleMesh) {
              "numerics.particle_mesh");
   EXPECT_HAS(load_error(minimal_text() + "\n[numerics]\nparticle_mesh = \"equal_area\"\n"), "\"equal_volume\"");
   EXPECT_HAS(load_error(minimal_text() + "\n[numerics]\ncell_size_m = 0.5\n"), "numerics.cell_size_m = 0.5");
-  EXPECT_HAS(load_error(minimal_text() + "\n[numerics]\ncell_size_m = 1e-8\n"), "numerics (total cells)");
+  EXPECT_HAS(load_error(minimal_text() + "\n[numerics]\ncell_size_m = 1e-8\n"), "raise numerics.cell_size_m");
+  // A campaign over the thickness split: the fractions give the layers shares of the
+  // total (100 um), whatever the listed layers (here 10 um each), so the check uses the
+  // total: 0.18 um cells pass the listed layers (2 x 56 cells) but not the designs.
+  const std::string design = replaced_once(replaced_once(slurp(kData + "/design_full.toml"), "thickness_m = 40e-6",
+                                                         "thickness_m = 10e-6"),
+                                           "thickness_m = 60e-6", "thickness_m = 10e-6");
+  EXPECT_EQ(load_error(design + "\n[numerics]\ncell_size_m = 5e-6\n", "design_full.toml"), "");
+  EXPECT_HAS(load_error(design + "\n[numerics]\ncell_size_m = 1.8e-7\n", "design_full.toml"),
+             "with design.total_thickness_m = 0.0001 gives at least 562 cells per design");
+  Scenario floor1 = s;
+  floor1.numerics.min_nodes_per_layer = 1;  // built in code, past the loader's read
+  try {
+    validate_scenario(floor1, "code");
+    ADD_FAILURE() << "min_nodes_per_layer = 1 accepted";
+  } catch (const ScenarioError& e) {
+    EXPECT_HAS(std::string(e.what()), "numerics.min_nodes_per_layer = 1");
+  }
 }
 
 }  // namespace

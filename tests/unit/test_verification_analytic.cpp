@@ -59,7 +59,7 @@ double sphere_surface_numeric(int nr, double c0, double j_A_m2, double R, double
 // j + dj is the update at j minus z dj.
 TEST(VerificationParticle, SurfaceCurrentResponseIsTheSecondSolution) {
   MaterialFns mat;  // constant diffusivity
-  for (double ratio : {1.0, 0.8}) {
+  for (double ratio : {1.0, 0.8, 0.0}) {  // equal thickness, refined, equal volume
     const int nr = 9;
     const ShellGrid g{4e-6, nr, ratio};
     std::vector<double> c(nr), c_old(nr), y0(nr), z0(nr), y1(nr), z1(nr);
