@@ -118,6 +118,12 @@ int main(int argc, char** argv) {
   std::vector<strata::ResolvedVariant> pool = strata::resolve_variants(base);
   if (distinct > 0 && distinct < pool.size()) pool.resize(distinct);
   const std::vector<strata::ResolvedVariant> vars = cycle(pool, variants);
+  if (strata::group_by_shape(pool).size() > 1) {  // each table row is one batch of one shape
+    std::cerr << "error: " << scenario << ": its designs have different discretisation shapes (cell or shell "
+              << "counts, e.g. from numerics.cell_size_m and a thickness sweep); strata_bench runs one batch: "
+              << "give a scenario whose designs share one shape, or --distinct 1\n";
+    return 2;
+  }
 
   // 1. Cost model (variant 0); its shape is the batch's (a bench batch has one shape).
   const strata::Batch probe = strata::build_batch({vars.front()}, strata::Layout::Blocked);

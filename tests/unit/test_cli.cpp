@@ -236,6 +236,17 @@ TEST(CliBadInvocation, BenchSubcommandRunsTheBenchmarkProgram) {
   const RunResult bad = run_strata("bench --variants 0", tmp.path());
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_HAS(bad.err, "0 is below 1; give the number of variants in the CPU batch");
+  // Designs of two shapes (cells in proportion to thickness: 40 and 20 um) are refused
+  // with a message, not thrown out of main.
+  std::string text = slurp(kData + "/cli_good.toml");
+  text.replace(text.find("[numerics]\n"), 11, "[numerics]\ncell_size_m = 5e-6\n");
+  text.replace(text.find("path = \"../../materials\""), 24, "path = \"" + std::string(STRATA_SOURCE_DIR) + "/materials\"");
+  const fs::path scen = tmp.path() / "two_shapes.toml";
+  spit(scen, text);
+  const RunResult shapes =
+      run_strata("bench --scenario " + sh_quote(scen.string()) + " --variants 4 --no-solve-bench --device cpu", tmp.path());
+  EXPECT_EQ(shapes.exit_code, 2) << shapes.err;
+  EXPECT_HAS(shapes.err, "different discretisation shapes");
 }
 
 // ---------------------------------------------------------------------------
