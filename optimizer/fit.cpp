@@ -179,13 +179,27 @@ std::vector<Evaluation> FitEvaluator::evaluate(const std::vector<DesignPoint>& p
   bool all_in_file = store_ != nullptr;
   for (int64_t r = first_row; r < next_row_ && all_in_file; ++r) all_in_file &= in_file_.count(r) > 0;
   if (all_in_file) {  // a resumed run: read the misfit back
-    const std::vector<int64_t> ids = h5::read_int64(store_->file(), "population/design_id");
-    const std::vector<double> obj = h5::read_float64(store_->file(), "population/objective/misfit");
-    std::map<int64_t, double> chi2;
-    for (size_t k = 0; k < ids.size(); ++k) chi2[ids[k]] = obj[k];
+    const hid_t f = store_->file();
+    const std::vector<int64_t> ids = h5::read_int64(f, "population/design_id");
+    const std::vector<double> obj = h5::read_float64(f, "population/objective/misfit");
+    // The stored parameter values must be the point asked for: a file written by a
+    // strata whose search visits points in another order is refused, not misread.
+    std::vector<std::vector<double>> var;
+    for (const std::string& name : DesignSpace(campaign_).variable_names())
+      var.push_back(h5::read_float64(f, "population/var/" + name));
+    std::map<int64_t, size_t> row;
+    for (size_t k = 0; k < ids.size(); ++k) row[ids[k]] = k;
     for (size_t i = 0; i < points.size(); ++i) {
       const int64_t id = first_row + static_cast<int64_t>(i * nv);
-      const double c = chi2.at(id);
+      const size_t r = row.at(id);
+      bool same = points[i].x.size() == var.size();
+      for (size_t j = 0; same && j < var.size(); ++j) same = var[j][r] == points[i].x[j];
+      if (!same)
+        throw ResultsStoreError("cannot resume " + store_->path() + ": its row " + std::to_string(id) +
+                                " is not the parameter point this fit asks for at that point (the file was written "
+                                "by a strata whose search visits points in another order); start a new file, or "
+                                "resume with the strata that wrote it");
+      const double c = obj[r];
       out.push_back(make_evaluation(campaign_, id, std::isfinite(c) ? 0 : 1, c, {}));
     }
     replayed_ += static_cast<long>(points.size());

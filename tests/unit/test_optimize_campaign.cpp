@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -153,6 +154,54 @@ TEST(OptimizeCampaign, KilledFitResumesToTheSameResult) {
   EXPECT_EQ(ca, cb);
 }
 
+namespace {
+// Overwrites one value of a float64 population dataset in place (row `row`).
+void overwrite_value(const std::string& file, const std::string& dataset, size_t row, double value) {
+  const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  const hid_t d = H5Dopen2(f, dataset.c_str(), H5P_DEFAULT);
+  ASSERT_GE(d, 0) << dataset;
+  const hid_t space = H5Dget_space(d);
+  const hsize_t start = row, count = 1;
+  H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, nullptr, &count, nullptr);
+  const hid_t mem = H5Screate_simple(1, &count, nullptr);
+  EXPECT_GE(H5Dwrite(d, H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, &value), 0);
+  H5Sclose(mem);
+  H5Sclose(space);
+  H5Dclose(d);
+  H5Fclose(f);
+}
+}  // namespace
+
+// The calibration refuses, like the design search, a file whose stored parameter
+// points are not the ones its search asks for.
+TEST(OptimizeCampaign, FitResumeRefusesAFileWhosePointsDiffer) {
+  TempDir tmp;
+  std::string text = slurp(std::string(STRATA_TEST_DATA_DIR) + "/fit_full.toml");
+  text.replace(text.find("path = \"../../materials\""), 24, "path = \"" + std::string(STRATA_SOURCE_DIR) + "/materials\"");
+  const fs::path scen = tmp.path() / "fit.toml";
+  spit(scen, text);
+  const std::string file = (tmp.path() / "fit.h5").string();
+  ASSERT_EQ(run_strata("fit " + sh_quote(scen.string()) + " --out " + sh_quote(file) + " --quiet --threads 1", tmp.path())
+                .exit_code, 0);
+  std::vector<std::string> vars;
+  size_t row0 = 0;  // the row of design 0: the first point, first electrode
+  {  // closed again before the file is opened for writing
+    const ResultsStore st = ResultsStore::open_read(file);
+    h5::Handle var = h5::open_group(st.file(), "population/var");
+    h5::list_datasets(var.id(), "population/var", vars);
+    const std::vector<int64_t> ids = h5::read_int64(st.file(), "population/design_id");
+    row0 = std::find(ids.begin(), ids.end(), 0) - ids.begin();
+    ASSERT_LT(row0, ids.size());
+  }
+  ASSERT_FALSE(vars.empty());
+  overwrite_value(file, vars.front(), row0, 0.123456);
+  const RunResult resumed =
+      run_strata("fit " + sh_quote(scen.string()) + " --resume " + sh_quote(file) + " --quiet --threads 1", tmp.path());
+  EXPECT_EQ(resumed.exit_code, 3) << resumed.err;
+  EXPECT_NE(resumed.err.find("is not the parameter point this fit asks for"), std::string::npos) << resumed.err;
+}
+
 // A campaign file whose designs are not the ones this campaign asks for (written by a
 // strata whose campaign visits designs in another order; here one stored design
 // value is changed) is refused on resume with a message, not read back as if it were
@@ -164,24 +213,14 @@ TEST(OptimizeCampaign, ResumeRefusesAFileWhoseDesignsDifferFromTheCampaigns) {
   const std::string file = (tmp.path() / "c.h5").string();
   ASSERT_EQ(run_strata("optimize " + sh_quote(scen.string()) + " --out " + sh_quote(file) + " --quiet --threads 1",
                        tmp.path()).exit_code, 0);
+  size_t last = 0;
   {
-    const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-    ASSERT_GE(f, 0);
-    const std::vector<int64_t> ids = h5::read_int64(f, "population/design_id");
-    const size_t last = std::max_element(ids.begin(), ids.end()) - ids.begin();
+    const ResultsStore st = ResultsStore::open_read(file);
+    const std::vector<int64_t> ids = h5::read_int64(st.file(), "population/design_id");
+    last = std::max_element(ids.begin(), ids.end()) - ids.begin();
     ASSERT_GE(ids[last], 16) << "the last design must come from the optimiser phase";
-    const hid_t d = H5Dopen2(f, "population/var/layers[0].porosity", H5P_DEFAULT);
-    const hid_t space = H5Dget_space(d);
-    const hsize_t start = last, count = 1;
-    H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, nullptr, &count, nullptr);
-    const hid_t mem = H5Screate_simple(1, &count, nullptr);
-    const double other = 0.123456;
-    ASSERT_GE(H5Dwrite(d, H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, &other), 0);
-    H5Sclose(mem);
-    H5Sclose(space);
-    H5Dclose(d);
-    H5Fclose(f);
   }
+  overwrite_value(file, "population/var/layers[0].porosity", last, 0.123456);
   const RunResult resumed =
       run_strata("optimize " + sh_quote(scen.string()) + " --resume " + sh_quote(file) + " --quiet --threads 1", tmp.path());
   EXPECT_EQ(resumed.exit_code, 3) << resumed.err;
