@@ -19,9 +19,11 @@ std::string csv_path_beside(const std::string& h5_path) {
 
 size_t write_csv_of_results_file(const std::string& h5_path, const std::string& csv_path) {
   const ResultsStore store = ResultsStore::open_read(h5_path);
-  const StoredPopulation pop = read_population(store);
-  write_results_csv(csv_path, pop.step_texts, pop.results);
-  return pop.results.size();
+  const PopulationColumns cols(store);
+  ResultsCsvWriter w(csv_path, cols.step_texts(), cols.materials_present(), cols.layers_used());
+  for (size_t r : cols.rows_by_design_id()) w.add(cols.row(r));  // one design in memory at a time
+  w.close();
+  return cols.rows();
 }
 
 int run_csv_export(const std::string& h5_path, const std::string& csv_path, bool quiet) {

@@ -8,66 +8,101 @@
 
 namespace strata {
 
-StoredPopulation read_population(const ResultsStore& store) {
+PopulationColumns::PopulationColumns(const ResultsStore& store) {
   const hid_t f = store.file();
   h5::Handle meta = h5::open_group(f, "meta");
-  StoredPopulation pop;
-  pop.step_texts = h5::get_attr_strings(meta.id(), "step_texts");
-  const std::vector<std::string> materials = h5::get_attr_strings(meta.id(), "material_names");
-  const std::vector<int64_t> ids = h5::read_int64(f, "population/design_id");
-  const std::vector<std::string> labels = h5::read_strings(f, "population/label");
-  const std::vector<int32_t> status = h5::read_int32(f, "population/status");
-  const std::vector<std::string> reasons = h5::read_strings(f, "population/reason");
-  const std::vector<double> mass = h5::read_float64(f, "population/active_mass_mg_cm2");
+  step_texts_ = h5::get_attr_strings(meta.id(), "step_texts");
+  materials_ = h5::get_attr_strings(meta.id(), "material_names");
+  ids_ = h5::read_int64(f, "population/design_id");
+  labels_ = h5::read_strings(f, "population/label");
+  status_ = h5::read_int32(f, "population/status");
+  reasons_ = h5::read_strings(f, "population/reason");
+  mass_ = h5::read_float64(f, "population/active_mass_mg_cm2");
   const std::string s = "population/step/";
-  const size_t n = ids.size(), ns = pop.step_texts.size(), nm = materials.size();
+  const size_t n = ids_.size();
+  ns_ = step_texts_.size();
+  nm_ = materials_.size();
   // One column per metric; NaN for a metric the file's writer did not have yet.
-  std::vector<std::vector<double>> metric;
   for (const StepMetric& m : kStepMetrics)
-    metric.push_back(h5::exists(f, s + m.name) ? h5::read_float64(f, s + m.name)
-                                                : std::vector<double>(n * ns, std::nan("")));
-  const std::vector<double> mat = h5::read_float64(f, s + "material_charge_mAh_g"),
-                            lay = h5::read_float64(f, s + "layer_charge_mAh_g");
-  const std::vector<int32_t> end = h5::read_int32(f, s + "end_reason"), steps = h5::read_int32(f, s + "time_steps"),
-                             newton = h5::read_int32(f, s + "newton_iterations");
+    metric_.push_back(h5::exists(f, s + m.name) ? h5::read_float64(f, s + m.name)
+                                                 : std::vector<double>(n * ns_, std::nan("")));
+  mat_ = h5::read_float64(f, s + "material_charge_mAh_g");
+  lay_ = h5::read_float64(f, s + "layer_charge_mAh_g");
+  end_ = h5::read_int32(f, s + "end_reason");
+  steps_ = h5::read_int32(f, s + "time_steps");
+  newton_ = h5::read_int32(f, s + "newton_iterations");
   const std::string lay_path = s + "layer_charge_mAh_g";
   const h5::Handle lay_set(h5::check(H5Dopen2(f, lay_path.c_str(), H5P_DEFAULT), "opening " + lay_path));
   const std::vector<hsize_t> lay_dims = h5::dims(lay_set.id());
-  const size_t nl = lay_dims.size() == 3 ? static_cast<size_t>(lay_dims[2]) : 0;
+  nl_ = lay_dims.size() == 3 ? static_cast<size_t>(lay_dims[2]) : 0;
   const auto short_of = [&](size_t have, size_t per_row) { return have < n * per_row; };
   bool short_metric = false;
-  for (const std::vector<double>& m : metric) short_metric = short_metric || short_of(m.size(), ns);
-  if (labels.size() < n || status.size() < n || reasons.size() < n || mass.size() < n || short_metric ||
-      short_of(end.size(), ns) || short_of(steps.size(), ns) || short_of(newton.size(), ns) ||
-      short_of(mat.size(), ns * nm) || short_of(lay.size(), ns * nl))
+  for (const std::vector<double>& m : metric_) short_metric = short_metric || short_of(m.size(), ns_);
+  if (labels_.size() < n || status_.size() < n || reasons_.size() < n || mass_.size() < n || short_metric ||
+      short_of(end_.size(), ns_) || short_of(steps_.size(), ns_) || short_of(newton_.size(), ns_) ||
+      short_of(mat_.size(), ns_ * nm_) || short_of(lay_.size(), ns_ * nl_))
     throw h5::H5Error(store.path() + ": /population datasets have fewer rows than population/design_id");
-  pop.results.resize(n);
-  for (size_t r = 0; r < n; ++r) {
-    VariantResult& v = pop.results[r];
-    v.id = static_cast<int>(ids[r]);
-    v.label = labels[r];
-    v.status = status[r];
-    v.reason = reasons[r];
-    v.active_mass_mg_cm2 = mass[r];
-    for (size_t k = 0; k < ns; ++k) {
-      const size_t q = r * ns + k;
-      StepResult st;
-      for (size_t m = 0; m < metric.size(); ++m) st.*kStepMetrics[m].member = metric[m][q];
-      st.time_steps = steps[q];
-      st.newton_iterations = newton[q];
-      st.end_reason = end_reason_name(end[q]);
-      // The file holds NaN for a material the design does not have and for layer
-      // positions past its own layer count.
-      for (size_t m = 0; m < nm; ++m)
-        if (!std::isnan(mat[q * nm + m])) st.material_charge_mAh_g[materials[m]] = mat[q * nm + m];
-      size_t used = nl;
-      while (used > 0 && std::isnan(lay[q * nl + used - 1])) --used;
-      st.layer_charge_mAh_g.assign(lay.begin() + q * nl, lay.begin() + q * nl + used);
-      v.steps.push_back(std::move(st));
-    }
+}
+
+size_t PopulationColumns::layers_in(size_t q) const {
+  size_t used = nl_;
+  while (used > 0 && std::isnan(lay_[q * nl_ + used - 1])) --used;
+  return used;
+}
+
+VariantResult PopulationColumns::row(size_t r) const {
+  VariantResult v;
+  v.id = static_cast<int>(ids_[r]);
+  v.label = labels_[r];
+  v.status = status_[r];
+  v.reason = reasons_[r];
+  v.active_mass_mg_cm2 = mass_[r];
+  for (size_t k = 0; k < ns_; ++k) {
+    const size_t q = r * ns_ + k;
+    StepResult st;
+    for (size_t m = 0; m < metric_.size(); ++m) st.*kStepMetrics[m].member = metric_[m][q];
+    st.time_steps = steps_[q];
+    st.newton_iterations = newton_[q];
+    st.end_reason = end_reason_name(end_[q]);
+    // The file holds NaN for a material the design does not have and for layer
+    // positions past its own layer count.
+    for (size_t m = 0; m < nm_; ++m)
+      if (!std::isnan(mat_[q * nm_ + m])) st.material_charge_mAh_g[materials_[m]] = mat_[q * nm_ + m];
+    st.layer_charge_mAh_g.assign(lay_.begin() + q * nl_, lay_.begin() + q * nl_ + layers_in(q));
+    v.steps.push_back(std::move(st));
   }
-  std::stable_sort(pop.results.begin(), pop.results.end(),
-                   [](const VariantResult& a, const VariantResult& b) { return a.id < b.id; });
+  return v;
+}
+
+std::vector<size_t> PopulationColumns::rows_by_design_id() const {
+  std::vector<size_t> order(ids_.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids_[a] < ids_[b]; });
+  return order;
+}
+
+std::set<std::string> PopulationColumns::materials_present() const {
+  std::set<std::string> present;
+  for (size_t m = 0; m < nm_; ++m)
+    for (size_t q = 0; q < ids_.size() * ns_; ++q)
+      if (!std::isnan(mat_[q * nm_ + m])) {
+        present.insert(materials_[m]);
+        break;
+      }
+  return present;
+}
+
+size_t PopulationColumns::layers_used() const {
+  size_t most = 0;
+  for (size_t q = 0; q < ids_.size() * ns_; ++q) most = std::max(most, layers_in(q));
+  return most;
+}
+
+StoredPopulation read_population(const ResultsStore& store) {
+  const PopulationColumns cols(store);
+  StoredPopulation pop;
+  pop.step_texts = cols.step_texts();
+  for (size_t r : cols.rows_by_design_id()) pop.results.push_back(cols.row(r));
   return pop;
 }
 

@@ -158,10 +158,43 @@ std::vector<std::string> step_end_notes(const std::vector<std::string>& step_tex
   return step_end_notes(step_texts, tally);
 }
 
+ResultsCsvWriter::ResultsCsvWriter(const std::string& path, const std::vector<std::string>& step_texts,
+                                   const std::set<std::string>& materials, size_t n_layers)
+    : path_(path), step_texts_(step_texts), materials_(materials), n_layers_(n_layers), f_(path) {
+  if (!f_) throw std::runtime_error("cannot write " + path);
+  f_ << "variant_id,label,status,reason,active_mass_mg_cm2,step,step_text";
+  for (const StepMetric& m : kStepMetrics) f_ << "," << m.name;
+  f_ << ",time_steps,newton_iterations,end_reason";
+  for (const auto& m : materials_) f_ << ",charge_" << m << "_mAh_g";
+  for (size_t k = 0; k < n_layers_; ++k) f_ << ",charge_layer" << k << "_mAh_g";
+  f_ << "\n";
+}
+
+void ResultsCsvWriter::add(const VariantResult& r) {
+  for (size_t k = 0; k < r.steps.size(); ++k) {
+    const StepResult& s = r.steps[k];
+    f_ << fmt::format("{},{},{},{},{:.6g},{},{}", r.id, csv_quote(r.label), r.status, csv_quote(r.reason),
+                      r.active_mass_mg_cm2, k, csv_quote(step_texts_[k]));
+    for (const StepMetric& m : kStepMetrics) f_ << fmt::format(",{:.10g}", s.*m.member);
+    f_ << fmt::format(",{},{},{}", s.time_steps, s.newton_iterations, s.end_reason);
+    // Blank where a variant has no such material or layer.
+    for (const auto& m : materials_) {
+      const auto it = s.material_charge_mAh_g.find(m);
+      f_ << (it == s.material_charge_mAh_g.end() ? std::string(",") : fmt::format(",{:.10g}", it->second));
+    }
+    for (size_t q = 0; q < n_layers_; ++q)
+      f_ << (q < s.layer_charge_mAh_g.size() ? fmt::format(",{:.10g}", s.layer_charge_mAh_g[q]) : std::string(","));
+    f_ << "\n";
+  }
+}
+
+void ResultsCsvWriter::close() {
+  f_.close();
+  if (!f_) throw std::runtime_error("error while writing " + path_);
+}
+
 void write_results_csv(const std::string& path, const std::vector<std::string>& step_texts,
                        const std::vector<VariantResult>& results) {
-  std::ofstream f(path);
-  if (!f) throw std::runtime_error("cannot write " + path);
   // Columns for every material and layer position any variant has.
   std::set<std::string> materials;
   size_t n_layers = 0;
@@ -170,29 +203,9 @@ void write_results_csv(const std::string& path, const std::vector<std::string>& 
       for (const auto& [m, c] : s.material_charge_mAh_g) materials.insert(m);
       n_layers = std::max(n_layers, s.layer_charge_mAh_g.size());
     }
-  f << "variant_id,label,status,reason,active_mass_mg_cm2,step,step_text";
-  for (const StepMetric& m : kStepMetrics) f << "," << m.name;
-  f << ",time_steps,newton_iterations,end_reason";
-  for (const auto& m : materials) f << ",charge_" << m << "_mAh_g";
-  for (size_t k = 0; k < n_layers; ++k) f << ",charge_layer" << k << "_mAh_g";
-  f << "\n";
-  for (const VariantResult& r : results)
-    for (size_t k = 0; k < r.steps.size(); ++k) {
-      const StepResult& s = r.steps[k];
-      f << fmt::format("{},{},{},{},{:.6g},{},{}", r.id, csv_quote(r.label), r.status, csv_quote(r.reason),
-                       r.active_mass_mg_cm2, k, csv_quote(step_texts[k]));
-      for (const StepMetric& m : kStepMetrics) f << fmt::format(",{:.10g}", s.*m.member);
-      f << fmt::format(",{},{},{}", s.time_steps, s.newton_iterations, s.end_reason);
-      // Blank where a variant has no such material or layer.
-      for (const auto& m : materials) {
-        const auto it = s.material_charge_mAh_g.find(m);
-        f << (it == s.material_charge_mAh_g.end() ? std::string(",") : fmt::format(",{:.10g}", it->second));
-      }
-      for (size_t q = 0; q < n_layers; ++q)
-        f << (q < s.layer_charge_mAh_g.size() ? fmt::format(",{:.10g}", s.layer_charge_mAh_g[q]) : std::string(","));
-      f << "\n";
-    }
-  if (!f) throw std::runtime_error("error while writing " + path);
+  ResultsCsvWriter w(path, step_texts, materials, n_layers);
+  for (const VariantResult& r : results) w.add(r);
+  w.close();
 }
 
 }  // namespace strata

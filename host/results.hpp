@@ -1,8 +1,10 @@
 #pragma once
 // Per-variant, per-step results in reporting units (mAh/g of total active mass,
 // mAh/cm2, V, A/m2, s), and the CSV writer. Format: docs/output-format.md.
+#include <fstream>
 #include <limits>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -111,6 +113,25 @@ std::vector<std::string> step_end_notes(const std::vector<std::string>& step_tex
 std::vector<std::string> step_end_notes(const std::vector<std::string>& step_texts,
                                         const std::vector<VariantResult>& results,
                                         const ElectrolyteTableEnd& tables = {});
+
+// The CSV (docs/output-format.md) written one design at a time, for a population
+// that is not held whole: the columns (every material and layer position of any
+// design) are given up front. Throws std::runtime_error if the file cannot be
+// written (close() reports a failed write).
+class ResultsCsvWriter {
+ public:
+  ResultsCsvWriter(const std::string& path, const std::vector<std::string>& step_texts,
+                   const std::set<std::string>& materials, size_t n_layers);
+  void add(const VariantResult& r);  // one row per step
+  void close();
+
+ private:
+  std::string path_;
+  std::vector<std::string> step_texts_;
+  std::set<std::string> materials_;
+  size_t n_layers_;
+  std::ofstream f_;
+};
 
 // One row per (variant, step), variants in the order given. Throws
 // std::runtime_error if the file cannot be written.
