@@ -1933,7 +1933,13 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
         tr.fail("particle_mesh", "is not allowed; allowed \"geometric\" (shell thicknesses in the ratio "
                                  "particle_shell_ratio toward the surface) or \"equal_volume\"");
       n.particle_equal_volume = *mesh == "equal_volume";
+      if (n.particle_equal_volume && t->contains("particle_shell_ratio"))
+        tr.fail("particle_shell_ratio", "is not used with numerics.particle_mesh = \"equal_volume\" (shells of "
+                                        "equal volume); remove it, or use particle_mesh = \"geometric\"");
     }
+    if (t->contains("min_nodes_per_layer") && !(n.cell_size_m > 0.0))
+      tr.fail("min_nodes_per_layer", "is not used without numerics.cell_size_m (it is the floor of the cells in "
+                                     "proportion to thickness); give cell_size_m, or remove it");
     n.relative_tolerance = tr.number("relative_tolerance", kNone, n.relative_tolerance);
     n.max_step_s = tr.number("max_step_s", kS, n.max_step_s);
     n.voltage_event_tolerance_V =

@@ -1853,6 +1853,11 @@ TEST(ScenarioNumerics, CellsInProportionToThicknessAndParticleMesh) {
              "numerics.particle_mesh");
   EXPECT_HAS(load_error(minimal_text() + "\n[numerics]\nparticle_mesh = \"equal_area\"\n"), "\"equal_volume\"");
   EXPECT_HAS(load_error(minimal_text() + "\n[numerics]\ncell_size_m = 0.5\n"), "numerics.cell_size_m = 0.5");
+  // Settings that would do nothing are refused, saying why.
+  EXPECT_HAS(load_error(minimal_text() + "\n[numerics]\nparticle_mesh = \"equal_volume\"\nparticle_shell_ratio = 0.7\n"),
+             "particle_shell_ratio = 0.7 is not used with numerics.particle_mesh = \"equal_volume\"");
+  EXPECT_HAS(load_error(minimal_text() + "\n[numerics]\nmin_nodes_per_layer = 4\n"),
+             "min_nodes_per_layer = 4 is not used without numerics.cell_size_m");
   EXPECT_HAS(load_error(minimal_text() + "\n[numerics]\ncell_size_m = 1e-8\n"), "raise numerics.cell_size_m");
   // A campaign over the thickness split: the fractions give the layers shares of the
   // total (100 um), whatever the listed layers (here 10 um each), so the check uses the
