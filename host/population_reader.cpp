@@ -106,7 +106,7 @@ StoredPopulation read_population(const ResultsStore& store) {
   return pop;
 }
 
-StepEndTally tally_step_ends(const ResultsStore& store) {
+std::vector<std::string> step_end_notes_of_file(const ResultsStore& store) {
   const hid_t f = store.file();
   h5::Handle meta = h5::open_group(f, "meta");
   ElectrolyteTableEnd tables;
@@ -114,8 +114,10 @@ StepEndTally tally_step_ends(const ResultsStore& store) {
     tables.c_mol_m3 = h5::get_attr_double(meta.id(), "electrolyte_table_end_mol_m3");
     tables.property = h5::get_attr_string(meta.id(), "electrolyte_table_end_property");
   }
-  const size_t ns = h5::get_attr_strings(meta.id(), "step_texts").size();
+  const std::vector<std::string> step_texts = h5::get_attr_strings(meta.id(), "step_texts");
+  const size_t ns = step_texts.size();
   StepEndTally tally(ns, tables);
+  // Two datasets only: a large file is not read whole for the notes.
   const std::vector<int32_t> end = h5::read_int32(f, "population/step/end_reason");
   const std::vector<double> ce = h5::exists(f, "population/step/max_ce_mol_m3")
                                      ? h5::read_float64(f, "population/step/max_ce_mol_m3")
@@ -124,12 +126,7 @@ StepEndTally tally_step_ends(const ResultsStore& store) {
     throw h5::H5Error(store.path() + ": population/step/end_reason and max_ce_mol_m3 differ in rows");
   tally.designs = ns > 0 ? end.size() / ns : 0;
   for (size_t q = 0; q < tally.designs * ns; ++q) tally.add(q % ns, end[q], ce[q]);
-  return tally;
-}
-
-std::vector<std::string> step_end_notes_of_file(const ResultsStore& store) {
-  h5::Handle meta = h5::open_group(store.file(), "meta");
-  return step_end_notes(h5::get_attr_strings(meta.id(), "step_texts"), tally_step_ends(store));
+  return step_end_notes(step_texts, tally);
 }
 
 }  // namespace strata

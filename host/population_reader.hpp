@@ -43,11 +43,9 @@ struct StoredPopulation {
 // Throws h5::H5Error when a dataset the schema names is missing or unreadable.
 StoredPopulation read_population(const ResultsStore& store);
 
-// The counts behind step_end_notes over every design of the file, from the
-// end_reason and max_ce_mol_m3 datasets only (a large file is not read whole), with
-// the table end recorded in /meta.
-StepEndTally tally_step_ends(const ResultsStore& store);
-// The notes of a results file, as strata info and simulate print them.
+// The step_end_notes over every design of a results file, as strata info and
+// simulate print them: from the end_reason and max_ce_mol_m3 datasets only, with the
+// table end recorded in /meta.
 std::vector<std::string> step_end_notes_of_file(const ResultsStore& store);
 
 }  // namespace strata

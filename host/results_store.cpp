@@ -43,6 +43,13 @@ const char* kStepCounts[][2] = {
     {"newton_iterations", "Newton iterations"},
 };
 
+// /meta's record of where the electrolyte tables end (only when one is tabulated).
+void set_table_end(hid_t meta, const ElectrolyteTableEnd& tables) {
+  if (!std::isfinite(tables.c_mol_m3)) return;
+  h5::set_attr(meta, "electrolyte_table_end_mol_m3", tables.c_mol_m3);
+  h5::set_attr(meta, "electrolyte_table_end_property", tables.property);
+}
+
 }  // namespace
 
 std::string iso_time_now() {
@@ -257,10 +264,7 @@ ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, 
   h5::set_attr(meta.id(), "step_texts", info.step_texts);
   h5::set_attr(meta.id(), "material_names", info.material_names);
   if (!info.design_objective.empty()) h5::set_attr(meta.id(), "design_objective", info.design_objective);
-  if (std::isfinite(info.electrolyte_tables.c_mol_m3)) {
-    h5::set_attr(meta.id(), "electrolyte_table_end_mol_m3", info.electrolyte_tables.c_mol_m3);
-    h5::set_attr(meta.id(), "electrolyte_table_end_property", info.electrolyte_tables.property);
-  }
+  set_table_end(meta.id(), info.electrolyte_tables);
   if (info.shard_count > 0) {
     h5::set_attr(meta.id(), "shard_index", static_cast<int64_t>(info.shard_index));
     h5::set_attr(meta.id(), "shard_count", static_cast<int64_t>(info.shard_count));
@@ -377,10 +381,7 @@ ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) 
     const std::vector<double> missing(existing * ns, kNaN);
     if (existing > 0) h5::append_rows(d.id(), h5::Type::Float64, existing, missing.data());
   }
-  if (std::isfinite(info.electrolyte_tables.c_mol_m3) && H5Aexists(meta.id(), "electrolyte_table_end_mol_m3") <= 0) {
-    h5::set_attr(meta.id(), "electrolyte_table_end_mol_m3", info.electrolyte_tables.c_mol_m3);
-    h5::set_attr(meta.id(), "electrolyte_table_end_property", info.electrolyte_tables.property);
-  }
+  if (H5Aexists(meta.id(), "electrolyte_table_end_mol_m3") <= 0) set_table_end(meta.id(), info.electrolyte_tables);
   h5::set_attr(meta.id(), "status", std::string("running"));
   h5::set_attr(meta.id(), "command", info.command);
   st.flush();

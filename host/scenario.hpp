@@ -307,12 +307,16 @@ struct Scenario {
 // Cells of layer k, of the separator and of a porous counter electrode (0 without one):
 // the region's own `nodes`, else the [numerics] default (for a layer: in proportion to
 // its thickness when numerics.cell_size_m is set).
+// Cells of cell_size_m that cover thickness_m, before any floor; the 1e-9: a thickness
+// that is a whole number of cells up to round-off is not rounded up.
+inline double cells_covering(double thickness_m, double cell_size_m) {
+  return std::ceil(thickness_m / cell_size_m - 1e-9);
+}
 inline int layer_nodes(const Scenario& s, int k) {
   if (s.layers[k].nodes > 0) return s.layers[k].nodes;
   const Numerics& n = s.numerics;
   if (n.cell_size_m > 0.0) {
-    // 1e-9: a thickness that is a whole number of cells up to round-off is not rounded up
-    const double cells = std::ceil(s.layers[k].thickness_m / n.cell_size_m - 1e-9);
+    const double cells = cells_covering(s.layers[k].thickness_m, n.cell_size_m);
     if (!(cells <= 1e6)) return 1000000;  // NaN too: the total-cells check then refuses it
     return cells < n.min_nodes_per_layer ? n.min_nodes_per_layer : static_cast<int>(cells);
   }

@@ -2004,7 +2004,7 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
   if (s.numerics.cell_size_m > 0.0 && s.design.total_thickness_m > 0.0) {
     // The thickness fractions move the cells between layers: every design of the search
     // has at least this many, which the base scenario's total-cells check does not see.
-    const long cells = static_cast<long>(std::ceil(s.design.total_thickness_m / s.numerics.cell_size_m - 1e-9)) +
+    const long cells = static_cast<long>(cells_covering(s.design.total_thickness_m, s.numerics.cell_size_m)) +
                        static_cast<long>(s.layers.size()) - 1 + separator_nodes(s) + counter_nodes(s);
     if (cells > kMaxCells)
       throw ScenarioError(fmt::format(

@@ -63,9 +63,14 @@ bool load_scenario_reporting(const std::string& path, Scenario& out) {
   }
 }
 
-bool names_hdf5_file(const std::string& path) {
+std::string lowercase_extension(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
   for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext;
+}
+
+bool names_hdf5_file(const std::string& path) {
+  const std::string ext = lowercase_extension(path);
   return ext == ".h5" || ext == ".hdf5" || ext == ".he5" || ext == ".hdf";
 }
 

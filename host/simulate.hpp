@@ -60,6 +60,8 @@ bool load_scenario_reporting(const std::string& path, Scenario& out);
 // A variant's layer order as /population/layer_order stores it: "1,0", or "" when
 // the layers are as listed.
 std::string layer_order_text(const VariantSpec& v);
+// A path's extension in lower case, with its dot (".h5"; "" when none).
+std::string lowercase_extension(const std::string& path);
 // True when a --out path names an HDF5 file (.h5, .hdf5, .he5, .hdf, any case)
 // rather than a directory.
 bool names_hdf5_file(const std::string& path);

@@ -6,6 +6,7 @@
 
 #include "host/scenario_loader.hpp"
 #include "host/simulate.hpp"
+#include "optimizer/stored_points.hpp"
 
 namespace strata {
 
@@ -35,10 +36,7 @@ std::vector<Evaluation> EngineEvaluator::replay(const std::vector<DesignPoint>& 
   std::vector<std::vector<double>> con;
   for (const ConstraintSpec& c : base_.design.constraints)
     con.push_back(h5::read_float64(f, "population/constraint/" + c.name));
-  // The file's designs must be the ones this campaign asks for: a file written by a
-  // strata whose campaign visits designs in another order is refused, not misread.
-  std::vector<std::vector<double>> var;
-  for (const std::string& p : info_.var_paths) var.push_back(h5::read_float64(f, "population/var/" + p));
+  const StoredPoints stored(f, info_.var_paths);
   const std::vector<std::string> order = h5::read_strings(f, "population/layer_order");
   std::map<int64_t, size_t> row;
   for (size_t r = 0; r < ids.size(); ++r) row[ids[r]] = r;
@@ -46,9 +44,7 @@ std::vector<Evaluation> EngineEvaluator::replay(const std::vector<DesignPoint>& 
   for (size_t i = 0; i < points.size(); ++i) {
     const int64_t id = first_id + static_cast<int64_t>(i);
     const size_t r = row.at(id);
-    bool same = order[r] == layer_order_text(variants_.at(id)) && points[i].x.size() == var.size();
-    for (size_t j = 0; same && j < var.size(); ++j) same = var[j][r] == points[i].x[j];
-    if (!same)
+    if (order[r] != layer_order_text(variants_.at(id)) || !stored.holds(r, points[i].x))
       throw ResultsStoreError(
           "cannot resume " + store_.path() + ": its design " + std::to_string(id) +
           " is not the design this campaign asks for at that point (the file was written by a strata whose "

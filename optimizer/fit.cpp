@@ -9,6 +9,7 @@
 #include "host/simulate.hpp"
 #include "optimizer/campaign.hpp"
 #include "optimizer/design_space.hpp"
+#include "optimizer/stored_points.hpp"
 
 namespace strata {
 
@@ -182,19 +183,13 @@ std::vector<Evaluation> FitEvaluator::evaluate(const std::vector<DesignPoint>& p
     const hid_t f = store_->file();
     const std::vector<int64_t> ids = h5::read_int64(f, "population/design_id");
     const std::vector<double> obj = h5::read_float64(f, "population/objective/misfit");
-    // The stored parameter values must be the point asked for: a file written by a
-    // strata whose search visits points in another order is refused, not misread.
-    std::vector<std::vector<double>> var;
-    for (const std::string& name : DesignSpace(campaign_).variable_names())
-      var.push_back(h5::read_float64(f, "population/var/" + name));
+    const StoredPoints stored(f, DesignSpace(campaign_).variable_names());
     std::map<int64_t, size_t> row;
     for (size_t k = 0; k < ids.size(); ++k) row[ids[k]] = k;
     for (size_t i = 0; i < points.size(); ++i) {
       const int64_t id = first_row + static_cast<int64_t>(i * nv);
       const size_t r = row.at(id);
-      bool same = points[i].x.size() == var.size();
-      for (size_t j = 0; same && j < var.size(); ++j) same = var[j][r] == points[i].x[j];
-      if (!same)
+      if (!stored.holds(r, points[i].x))
         throw ResultsStoreError("cannot resume " + store_->path() + ": its row " + std::to_string(id) +
                                 " is not the parameter point this fit asks for at that point (the file was written "
                                 "by a strata whose search visits points in another order); start a new file, or "

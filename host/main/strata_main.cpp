@@ -3,7 +3,6 @@
 
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -49,8 +48,7 @@ struct RunCommand {
                     "or .hdf5 (default: results)")
         ->check(CLI::Validator(
             [](std::string& out) -> std::string {
-              std::string ext = std::filesystem::path(out).extension().string();
-              for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+              const std::string ext = strata::lowercase_extension(out);
               if (ext == ".csv" || ext == ".toml" || ext == ".txt")
                 return "--out " + out + " looks like a " + ext.substr(1) + " file; give a directory or a file "
                        "ending in .h5 (the CSV of --csv is written beside the .h5 file)";
