@@ -41,6 +41,7 @@ DfnShape make_shape(const std::vector<ResolvedVariant>& vars) {
   if (S.n_layers < 1 || S.n_layers > kMaxLayers)
     throw std::invalid_argument(fmt::format("{} layers; allowed 1..{}", S.n_layers, kMaxLayers));
   S.nr = s0.numerics.particle_shells;
+  S.time_order = s0.numerics.time_order;
   if (S.nr < 2 || S.nr > kMaxShells)
     throw std::invalid_argument(fmt::format("numerics.particle_shells = {}; allowed 2..{}", S.nr, kMaxShells));
   std::vector<int> slots(S.n_layers, 1);
@@ -48,6 +49,7 @@ DfnShape make_shape(const std::vector<ResolvedVariant>& vars) {
     if (!rv.rejected.empty()) continue;
     const Scenario& s = rv.scenario;
     if ((int)s.layers.size() != S.n_layers || s.numerics.particle_shells != S.nr ||
+        s.numerics.time_order != s0.numerics.time_order ||
         separator_nodes(s) != separator_nodes(s0) || counter_nodes(s) != counter_nodes(s0))
       throw std::invalid_argument("variant '" + rv.label + "' has a different discretisation shape from '" +
                                   first->label + "'; a batch needs one shape");
@@ -201,7 +203,7 @@ std::vector<std::vector<int>> group_by_shape(const std::vector<ResolvedVariant>&
       continue;
     }
     const Scenario& s = vars[v].scenario;
-    std::vector<int> key = {s.numerics.particle_shells, separator_nodes(s), counter_nodes(s)};
+    std::vector<int> key = {s.numerics.particle_shells, separator_nodes(s), counter_nodes(s), s.numerics.time_order};
     for (int k = 0; k < (int)s.layers.size(); ++k) key.push_back(layer_nodes(s, k));
     auto it = index.find(key);
     if (it == index.end()) {

@@ -60,7 +60,7 @@ struct ResolvedVariant {
 Batch build_batch(const std::vector<ResolvedVariant>& variants, Layout layout);
 
 // Variants grouped by discretisation shape (layer count, cells per layer and in the
-// separator, shells), each group a list of indices into variants, in first-seen
+// separator, shells, time integrator), each group a list of indices into variants, in first-seen
 // order. Rejected variants join the first group. One batch runs per group.
 std::vector<std::vector<int>> group_by_shape(const std::vector<ResolvedVariant>& variants);
 

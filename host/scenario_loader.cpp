@@ -1940,6 +1940,12 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
     if (t->contains("min_nodes_per_layer") && !(n.cell_size_m > 0.0))
       tr.fail("min_nodes_per_layer", "is not used without numerics.cell_size_m (it is the floor of the cells in "
                                      "proportion to thickness); give cell_size_m, or remove it");
+    if (auto scheme = tr.string("time_integrator")) {
+      if (*scheme != "backward_euler" && *scheme != "bdf2")
+        tr.fail("time_integrator", "is not allowed; allowed \"backward_euler\" (first order) or \"bdf2\" "
+                                   "(second order, variable step)");
+      n.time_order = *scheme == "bdf2" ? 2 : 1;
+    }
     n.relative_tolerance = tr.number("relative_tolerance", kNone, n.relative_tolerance);
     n.max_step_s = tr.number("max_step_s", kS, n.max_step_s);
     n.voltage_event_tolerance_V =

@@ -2,8 +2,8 @@
 // Shape of a batch (identical for every variant) and the offsets of each array in a
 // variant's record. A record holds, in order: parameters, the state, the state at
 // the start of the time step, the state one accepted step earlier (for the error
-// estimate), the state at the start of the protocol step (for per-step charge), and
-// the Newton workspace.
+// estimate and BDF2), the state at the start of the protocol step (for per-step
+// charge), with BDF2 the state two accepted steps earlier, and the Newton workspace.
 #include "kernels/config.hpp"
 
 namespace strata {
@@ -62,6 +62,7 @@ struct DfnShape {
   int layer_first_slot[kMaxLayers + 1] = {};
   int cell_layer[kMaxCells] = {};      // separator: -1
   int cell_first_col[kMaxCells + 1] = {};
+  int time_order = 1;  // 1: backward Euler; 2: BDF2 (kernels/time_scheme.hpp), with o_xprev2
 
   // Offsets into a record (elements).
   long o_dx = 0, o_eps = 0, o_trans = 0, o_sigma = 0;  // per cell
@@ -69,6 +70,7 @@ struct DfnShape {
   long o_scalar = 0;                                    // kScalarParams
   long state_size = 0;                                  // ce, phie, phis (nx each), cs (n_cols*nr), j (n_cols), I
   long o_x = 0, o_xold = 0, o_xprev = 0, o_xstep = 0;   // four copies of the state
+  long o_xprev2 = 0;  // time_order 2 only: c_e and c_s two accepted steps before xold
   long o_blk = 0;     // block system: lower, diag, upper (9 per cell each), rhs (6 per cell)
   long o_col = 0;     // per column: y (nr), z (nr), coefficients j0, jphi, jc
   long o_misc = 0;    // dt_prev, time, status and counters (kMiscFields)
@@ -151,6 +153,8 @@ STRATA_HD inline void finalize_shape(DfnShape& s) {
   s.o_xold = o; o += s.state_size;
   s.o_xprev = o; o += s.state_size;
   s.o_xstep = o; o += s.state_size;
+  s.o_xprev2 = o;
+  if (s.time_order == 2) o += s.state_size;
   s.o_blk = o; o += 33L * s.nx;
   s.o_col = o; o += (long)s.n_cols * (2 * s.nr + 3);
   s.o_misc = o; o += kMiscFields;

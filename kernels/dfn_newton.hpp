@@ -1,5 +1,6 @@
 #pragma once
-// One backward-Euler step of the DFN model for one variant, solved by Newton.
+// One implicit time step of the DFN model for one variant (backward Euler or BDF2 in
+// the same form, kernels/time_scheme.hpp), solved by Newton.
 //
 // Unknowns: per cell (c_e, phi_e, phi_s); per particle column the shell
 // concentrations and the reaction current j; the cell current density I.
@@ -15,7 +16,7 @@
 //  4. recovers dI, du, dj and the shell updates, damps to keep concentrations
 //     positive, and tests the scaled update.
 // Equations (rows, per cell, all in A/m2):
-//  row 0, salt:  F eps dx (c - c_old)/dt + F N(i+1/2) - F N(i-1/2) - dx sum a j = 0
+//  row 0, salt:  F eps dx (c - c_hist)/h_eff + F N(i+1/2) - F N(i-1/2) - dx sum a j = 0
 //  row 1, ionic: i_e(i+1/2) - i_e(i-1/2) - dx sum a j = 0
 //  row 2, solid: i_s(i+1/2) - i_s(i-1/2) + dx sum a j = 0   (separator: phi_s = 0)
 // Boundaries: x = 0: i_e = N = 0, i_s = I; electrode/separator face: i_s = 0;
@@ -34,6 +35,7 @@
 #include "kernels/particle.hpp"
 #include "kernels/strided.hpp"
 #include "kernels/team.hpp"
+#include "kernels/time_scheme.hpp"
 #include "kernels/tridiag.hpp"
 
 namespace strata {
@@ -115,7 +117,8 @@ struct NewtonProgress {
 
 enum class NewtonIterate : int { Continue, Converged, NotFinite, Singular };
 
-// One Newton iteration of the implicit step of length dt from the state at o_xold,
+// One Newton iteration of the implicit step ts (kernels/time_scheme.hpp) from the state
+// at o_xold (and, for BDF2, o_xprev),
 // updating the state at o_x (the first call's o_x is the initial guess). Every lane of
 // the team t calls it with the same arguments and gets the same result. Not inlined:
 // on the device the integrator calls it from one place, and as a call it gets the
@@ -125,7 +128,7 @@ enum class NewtonIterate : int { Continue, Converged, NotFinite, Singular };
 // measurable).
 template <class V, class Team = SerialTeam>
 STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, const SharedTables& tab, const V& v,
-                                                         double dt_s, const StepControl& ctl,
+                                                         const ImplicitStep& ts, const StepControl& ctl,
                                                          const ReferencePoint& ref, NewtonProgress& progress,
                                                          const Team& t = Team{}) {
   const double* data = tab.data;
@@ -142,6 +145,7 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
   const BlockSystem<V> sys{v.at(oL), v.at(oD), v.at(oU), v.at(oR)};
   const double F = kFaraday_C_mol;
   const int r0 = t.rank(), dr = t.size();
+  const auto ce_hist = history_view(v.at(oo + S.s_ce()), v.at(S.o_xprev + S.s_ce()), ts);
 
   const int it = progress.iterations++;
   const double err_prev = progress.err_prev;
@@ -161,9 +165,9 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
     for (int i = r0; i < nx; i += dr) {
       const double dx = v[S.o_dx + i];
       const long di = oD + 9L * i, ri = oR + 6L * i;
-      // accumulation in the salt row: F eps dx (c_e - c_e,old) / dt
-      auto accumulation_w = [&] { return F * v[S.o_eps + i] * dx / dt_s; };
-      auto dce_step = [&] { return v[oce + i] - v[oo + S.s_ce() + i]; };
+      // accumulation in the salt row: F eps dx (c_e - c_e,hist) / h_eff
+      auto accumulation_w = [&] { return F * v[S.o_eps + i] * dx / ts.h_eff_s; };
+      auto dce_step = [&] { return v[oce + i] - ce_hist[i]; };
       if (i < S.ne) {
         const int layer = S.cell_layer[i];
         for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
@@ -174,10 +178,11 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
           const double a = 3.0 * v[sp + kSlotVolumeFraction] / R;
           const ShellGrid grid{R, nr, v[S.o_scalar + kShellRatio]};
           const long cc = ocs + (long)col * nr, co = oo + S.s_cs() + (long)col * nr;
+          const auto cs_hist = history_view(v.at(co), v.at(S.o_xprev + S.s_cs() + (long)col * nr), ts);
           const long oy = S.o_col + (long)col * (2 * nr + 3), oz = oy + nr, ocoef = oz + nr;
           const double j = v[oj + col];
           auto y = v.at(oy), z = v.at(oz);
-          if (!particle_condense(data, mat, Dref, cmax, nr, grid, dt_s, v.at(cc), v.at(co), j, y, z)) {
+          if (!particle_condense(data, mat, Dref, cmax, nr, grid, ts.h_eff_s, v.at(cc), cs_hist, j, y, z)) {
             singular = true;  // the iteration returns Singular: what the rest of this cell
             continue;         // adds to its unassigned D and rhs is never read
           }
@@ -448,16 +453,16 @@ STRATA_HD inline NewtonResult newton_result(NewtonIterate last, const NewtonProg
   return r;
 }
 
-// Newton solve of one implicit step of length dt from the state at o_xold; the
+// Newton solve of one implicit step ts from the state at o_xold; the
 // state at o_x is the initial guess and receives the solution. Every lane of the
 // team t calls it with the same arguments and gets the same result.
 template <class V, class Team = SerialTeam>
-STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, const V& v, double dt_s,
+STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, const V& v, const ImplicitStep& ts,
                                    const StepControl& ctl, const ReferencePoint& ref, const Team& t = Team{}) {
   NewtonProgress p;
   NewtonIterate last;
   do {
-    last = newton_iteration(S, tab, v, dt_s, ctl, ref, p, t);
+    last = newton_iteration(S, tab, v, ts, ctl, ref, p, t);
   } while (!newton_finished(last, p));
   return newton_result(last, p);
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The time integrator and the protocol state machine for one variant: adaptive
-// backward Euler with a predictor-based error estimate, event location by
+// backward Euler, or BDF2 from the third step of each protocol step on
+// (kernels/time_scheme.hpp), with a predictor-based error estimate, event location by
 // regula falsi on the step length, and per-step records. Runs entirely on the
 // device (or a CPU thread) with no host round-trip. A team of lanes may share a
 // variant (kernels/team.hpp): every lane keeps the same scalars (time, step length,
@@ -29,6 +30,7 @@
 #include "kernels/protocol_step.hpp"
 #include "kernels/strided.hpp"
 #include "kernels/team.hpp"
+#include "kernels/time_scheme.hpp"
 #include "kernels/trajectory.hpp"
 
 namespace strata {
@@ -69,6 +71,11 @@ struct AttemptLog {
   }
 };
 
+// Increments of a protocol step's integrals over one time step (C/m2, C/m2, J/m2).
+struct StepIntegrals {
+  double capacity = 0.0, charge = 0.0, energy = 0.0;
+};
+
 // Everything the integrator carries through one protocol step (the same on every lane).
 struct StepRun {
   const ProtocolStep* st = nullptr;
@@ -81,7 +88,8 @@ struct StepRun {
   // Progress and the step's integrals.
   double t_s = 0.0, capacity = 0.0, charge = 0.0, energy = 0.0;
   double ce_min = 1e300, ce_max = -1e300;  // mol/m3, over the start and accepted states
-  double dt_s = kFirstStep_s, dt_prev_s = 0.0, g_old = -1.0;
+  double dt_s = kFirstStep_s, dt_prev_s = 0.0, dt_prev2_s = 0.0, g_old = -1.0;
+  StepIntegrals last_inc;  // the last accepted step's increments (BDF2's history)
   long steps = 0, newton = 0;
   StepEnd end = StepEnd::Duration;
   VariantStatus fail = VariantStatus::Ok;
@@ -89,6 +97,8 @@ struct StepRun {
   // The attempt in progress: what for, its length, its Newton solve.
   AttemptKind kind = AttemptKind::Step;
   double h_s = 0.0, err = 0.0, length_s = 0.0;
+  int order = 1;     // of the attempt: 2 with a BDF2 shape once two steps of this protocol step are accepted
+  ImplicitStep ts;   // the attempt's scheme at length_s
   bool last_by_time = false;
   // x holds an accepted state that the next attempt starts from (shifted into xold
   // by the predictor): true at the start of a protocol step and after each accept.
@@ -147,6 +157,8 @@ STRATA_HD void start_attempt(const DfnShape& S, const V& v, StepRun& r, const Te
       r.length_s = r.b;
       break;
   }
+  r.order = (S.time_order == 2 && r.steps >= 2) ? 2 : 1;
+  r.ts = implicit_step(r.order, r.length_s, r.dt_prev_s);
   predict_state(S, v, r.length_s, r.dt_prev_s, r.shift, tm);
   r.shift = false;
   r.newton_progress = NewtonProgress{};
@@ -166,13 +178,20 @@ STRATA_HD void accept_step(const DfnShape& S, const SharedTables& tab, const V& 
   const double h = r.h_s;
   const double I = v[S.o_x + S.s_I()];
   const double V_end = measured_potential_V(S, v, S.o_x, r.ref);
-  r.capacity += fabs(I) * h;
-  r.charge += I * h;
-  r.energy += V_end * I * h;
+  // The step's integrals by the step's own scheme applied to Q' = |I|, I, V I
+  // (time_scheme.hpp): h I for backward Euler; beta dQ_prev + h_eff I for BDF2, which
+  // is what moved the sodium, so that the charge matches the states exactly.
+  const StepIntegrals inc{step_increment(r.ts, r.last_inc.capacity, fabs(I)), step_increment(r.ts, r.last_inc.charge, I),
+                          step_increment(r.ts, r.last_inc.energy, V_end * I)};
+  r.capacity += inc.capacity;
+  r.charge += inc.charge;
+  r.energy += inc.energy;
+  r.last_inc = inc;
   r.t_s += h;
   ++r.steps;
   widen_ce_range(S, v, r.ce_min, r.ce_max, tm);
   r.shift = true;
+  r.dt_prev2_s = r.dt_prev_s;
   r.dt_prev_s = h;
   r.g_old = event_value(S, v, *r.st, r.ref, r.current_limit);
   if (r.last_by_time && !r.done) {
@@ -189,7 +208,9 @@ STRATA_HD void accept_step(const DfnShape& S, const SharedTables& tab, const V& 
     }
     tm.sync();  // the state is read until here
   }
-  r.dt_s = h * (r.err > 0.0 ? fmin(3.0, fmax(0.2, 0.9 / sqrt(r.err))) : 2.0);
+  // The next step's growth: at most 2x when it is a BDF2 step (zero stability).
+  const double max_growth = (S.time_order == 2 && r.steps >= 2) ? kMaxGrowthBdf2 : kMaxGrowthBackwardEuler;
+  r.dt_s = h * (r.err > 0.0 ? step_factor(r.order, r.err, max_growth) : 2.0);
   if (r.steps >= r.max_steps && !r.done) r.fail = VariantStatus::TooManySteps;
 }
 
@@ -208,10 +229,10 @@ STRATA_HD void after_step_attempt(const DfnShape& S, const SharedTables& tab, co
     end_on_accepted_state(S, v, r, tm);
     return;
   }
-  r.err = error_ratio(S, v, h, r.dt_prev_s, tm);
+  r.err = error_ratio(S, v, r.order, r.ts, h, r.dt_prev_s, r.dt_prev2_s, tm);
   if (r.err > 1.0) {
     if (tm.leader()) v[S.o_misc + kMiscRejected] += 1.0;
-    r.dt_s = h * fmax(0.2, 0.9 / sqrt(r.err));
+    r.dt_s = h * step_factor(r.order, r.err, 1.0);
     if (r.dt_s < kMinStep_s) r.fail = VariantStatus::StepTooSmall;
     end_on_accepted_state(S, v, r, tm);
     return;
@@ -342,11 +363,11 @@ STRATA_HD bool run_protocol_steps(const DfnShape& S, const SharedTables& tab, co
     if (!r.over()) {
       NewtonResult nr;
       if constexpr (Unit == PassUnit::NewtonIteration) {
-        const NewtonIterate last = newton_iteration(S, tab, v, r.length_s, r.ctl, r.ref, r.newton_progress, tm);
+        const NewtonIterate last = newton_iteration(S, tab, v, r.ts, r.ctl, r.ref, r.newton_progress, tm);
         if (!newton_finished(last, r.newton_progress)) continue;
         nr = newton_result(last, r.newton_progress);
       } else {
-        nr = newton_step(S, tab, v, r.length_s, r.ctl, r.ref, tm);
+        nr = newton_step(S, tab, v, r.ts, r.ctl, r.ref, tm);
       }
       r.newton += nr.iterations;
       if (log && tm.leader()) log->add(k, (int)r.kind, nr.iterations);

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 
+#include "host/batch.hpp"
 #include "host/protocol_parser.hpp"
 #include "host/scenario_loader.hpp"
 
@@ -1824,6 +1825,33 @@ TEST(ScenarioExtErrors, PotentialCurve) {
 
 namespace strata {
 namespace {
+
+// [numerics] time_integrator picks the time scheme (BDF2 by default); a batch holds one
+// scheme, so variants with different schemes run as different batches.
+TEST(ScenarioNumerics, TimeIntegrator) {
+  const Scenario plain = load_scenario_text(minimal_text(), kData + "/scenario_minimal.toml");
+  EXPECT_EQ(plain.numerics.time_order, 2);
+  const Scenario be = load_scenario_text(minimal_text() + "\n[numerics]\ntime_integrator = \"backward_euler\"\n",
+                                         kData + "/scenario_minimal.toml");
+  EXPECT_EQ(be.numerics.time_order, 1);
+  const Scenario bdf2 = load_scenario_text(minimal_text() + "\n[numerics]\ntime_integrator = \"bdf2\"\n",
+                                           kData + "/scenario_minimal.toml");
+  EXPECT_EQ(bdf2.numerics.time_order, 2);
+  const std::string bad = load_error(minimal_text() + "\n[numerics]\ntime_integrator = \"rk4\"\n");
+  EXPECT_HAS(bad, "numerics.time_integrator");
+  EXPECT_HAS(bad, "rk4");
+  EXPECT_HAS(bad, "\"backward_euler\"");
+  EXPECT_HAS(bad, "\"bdf2\"");
+  const std::vector<ResolvedVariant> vars = {{"a", plain, ""}, {"b", be, ""}, {"c", plain, ""}};
+  const std::vector<std::vector<int>> groups = group_by_shape(vars);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0], (std::vector<int>{0, 2}));
+  EXPECT_EQ(build_batch({vars[1]}, Layout::Blocked).shape.time_order, 1);
+  const Batch b2 = build_batch({vars[0]}, Layout::Blocked);
+  EXPECT_EQ(b2.shape.time_order, 2);
+  EXPECT_EQ(b2.shape.o_blk - b2.shape.o_xprev2, b2.shape.state_size);  // the fifth state copy
+  EXPECT_THROW(build_batch(vars, Layout::Blocked), std::invalid_argument);
+}
 
 // [numerics] cell_size_m gives each sub-layer without its own `nodes` cells in
 // proportion to its thickness, at least min_nodes_per_layer; particle_mesh picks the

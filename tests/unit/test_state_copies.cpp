@@ -1,7 +1,8 @@
 // The state copies of the integrator (kernels/dfn_step.hpp, kernels/dfn_protocol.hpp):
 // the predictor shifts x -> xold -> xprev in its own pass when x holds a newly accepted
 // state, extrapolates from xold and xprev otherwise, and a variant that fails on a
-// rejected attempt ends on its last accepted state.
+// rejected attempt ends on its last accepted state. A BDF2 shape keeps one more copy of
+// the concentrations (xprev2), from which the error estimate's quadratic extrapolates.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -98,6 +99,37 @@ TEST(StateCopies, PredictorWithoutShiftStartsFromXoldAndLeavesTheCopies) {
   EXPECT_EQ(copy_of(b, b.shape.o_xprev), t.xprev);
   EXPECT_EQ(copy_of(b, b.shape.o_xold), t.xold);
   expect_prediction(b, t.xold, t.xprev, 0.5, t);
+}
+
+TEST(StateCopies, Bdf2ShapeShiftsTheConcentrationsTwiceAndEstimatesFromTheQuadratic) {
+  Batch b = one_bilayer();
+  const DfnShape& S = b.shape;
+  ASSERT_EQ(S.time_order, 2);
+  ASSERT_GT(S.o_xprev2, 0);
+  const ThreeStates t = set_three_states(b);
+  const Strided<double> v = b.view(0);
+  for (long k = S.s_cs(); k < S.s_j(); ++k) v[S.o_xprev2 + k] = -1.0;  // overwritten by the shift
+  predict_state(S, v, 2.0, 1.0, /*shift=*/true);
+  auto differential = [&](long k) { return (k >= S.s_ce() && k < S.s_ce() + S.nx) || (k >= S.s_cs() && k < S.s_j()); };
+  for (long k = 0; k < S.state_size; ++k) {
+    if (differential(k)) EXPECT_EQ(v[S.o_xprev2 + k], t.xprev[k]) << k;  // xprev2 <- xprev
+    EXPECT_EQ(v[S.o_xprev + k], t.xold[k]) << k;
+    EXPECT_EQ(v[S.o_xold + k], t.x[k]) << k;
+  }
+  expect_prediction(b, t.x, t.xold, 2.0, t);  // the guess stays linear
+  // The error estimate's order-2 predictor: the quadratic through (0, x), (-h1, xold),
+  // (-h1 - h2, xprev) at h, here in its Lagrange form.
+  const double h = 1.5, h1 = 1.0, h2 = 0.5, t1 = -h1, t2 = -h1 - h2;
+  const Extrapolation ex = extrapolation(/*order=*/2, h, h1, h2);
+  ASSERT_TRUE(ex.quadratic);
+  for (long k = 0; k < S.state_size; ++k) {
+    double x0;
+    const double got = extrapolate_entry(S, v, k, /*shift=*/false, ex, x0, differential(k));
+    const double quad = t.x[k] * (h - t1) * (h - t2) / (t1 * t2) + t.xold[k] * h * (h - t2) / (t1 * (t1 - t2)) +
+                        t.xprev[k] * h * (h - t1) / (t2 * (t2 - t1));
+    const double expected = differential(k) ? quad : t.x[k] + h / h1 * (t.x[k] - t.xold[k]);
+    EXPECT_NEAR(got, expected, 1e-12 * std::fabs(expected) + 1e-300) << k;
+  }
 }
 
 TEST(StateCopies, AVariantFailingOnARejectedAttemptEndsOnItsLastAcceptedState) {
