@@ -103,14 +103,44 @@ struct StepRun {
   // x holds an accepted state that the next attempt starts from (shifted into xold
   // by the predictor): true at the start of a protocol step and after each accept.
   bool shift = true;
+  // Otherwise, the length of the attempt whose converged state x holds (a rejected
+  // step, an event probe), which the predictor's chord starts from; 0: x holds none.
+  double x_len_s = 0.0;
   NewtonProgress newton_progress;
-  // Event bracket on the step length: g(a) < 0 <= g(b).
-  double a = 0.0, ga = 0.0, b = 0.0, gb = 0.0, tol = 0.0;
+  // Event bracket on the step length: g(a) < 0 <= g(b). ga and gb are the regula
+  // falsi's weights (the Illinois rule halves one of them); gb_seen is g(b) as
+  // evaluated, which decides whether the limit is located.
+  double a = 0.0, ga = 0.0, b = 0.0, gb = 0.0, gb_seen = 0.0, tol = 0.0;
   int side = 0, probes = 0;
 
   STRATA_HD bool over() const { return done || fail != VariantStatus::Ok; }
   STRATA_HD bool keep_locating() const {
-    return probes < kMaxEventIterations && fabs(gb) > tol && (b - a) > 1e-12 * h_s;
+    return probes < kMaxEventIterations && fabs(gb_seen) > tol && (b - a) > 1e-12 * h_s;
+  }
+  // Opens the bracket [0, h] of a step whose end crossed the event: g(0) = g0 < 0 <= gh.
+  STRATA_HD void open_bracket(double h, double g0, double gh) {
+    a = 0.0;
+    ga = g0;
+    b = h;
+    gb = gb_seen = gh;
+    side = 0;
+    probes = 0;
+  }
+  // Narrows the bracket by a converged probe at length c with event value gc
+  // (regula falsi, Illinois: an end kept twice in a row has the other's weight halved).
+  STRATA_HD void narrow_bracket(double c, double gc) {
+    if (gc >= 0.0) {
+      b = c;
+      gb = gb_seen = gc;
+      if (side == 1) ga *= 0.5;
+      side = 1;
+    } else {
+      a = c;
+      ga = gc;
+      if (side == -1) gb *= 0.5;
+      side = -1;
+    }
+    ++probes;
   }
 };
 
@@ -159,8 +189,9 @@ STRATA_HD void start_attempt(const DfnShape& S, const V& v, StepRun& r, const Te
   }
   r.order = (S.time_order == 2 && r.steps >= 2) ? 2 : 1;
   r.ts = implicit_step(r.order, r.length_s, r.dt_prev_s);
-  predict_state(S, v, r.length_s, r.dt_prev_s, r.shift, tm);
+  predict_state(S, v, r.length_s, r.dt_prev_s, r.shift, r.x_len_s, tm);
   r.shift = false;
+  r.x_len_s = 0.0;  // until this attempt converges
   r.newton_progress = NewtonProgress{};
 }
 
@@ -249,12 +280,7 @@ STRATA_HD void after_step_attempt(const DfnShape& S, const SharedTables& tab, co
     if (r.steps > 0) {
       // Regula falsi (Illinois) on the step length: g(0) = g_old < 0 <= g(h).
       r.tol = event_tolerance(S, v, st, r.current_limit);
-      r.a = 0.0;
-      r.ga = r.g_old;
-      r.b = h;
-      r.gb = g_new;
-      r.side = 0;
-      r.probes = 0;
+      r.open_bracket(h, r.g_old, g_new);
       r.kind = r.keep_locating() ? AttemptKind::Locate : AttemptKind::Finish;
       return;
     }
@@ -269,21 +295,7 @@ STRATA_HD void after_step_attempt(const DfnShape& S, const SharedTables& tab, co
 template <class V>
 STRATA_HD void after_locate_attempt(const DfnShape& S, const V& v, const NewtonResult& nr, StepRun& r) {
   const double c = r.length_s;
-  if (nr.converged) {
-    const double gc = event_value(S, v, *r.st, r.ref, r.current_limit);
-    if (gc >= 0.0) {
-      r.b = c;
-      r.gb = gc;
-      if (r.side == 1) r.ga *= 0.5;
-      r.side = 1;
-    } else {
-      r.a = c;
-      r.ga = gc;
-      if (r.side == -1) r.gb *= 0.5;
-      r.side = -1;
-    }
-    ++r.probes;
-  }
+  if (nr.converged) r.narrow_bracket(c, event_value(S, v, *r.st, r.ref, r.current_limit));
   // Finish on the crossed side (b) so the limit is reached, never overshot by more than tol.
   if (!nr.converged || !r.keep_locating()) r.kind = AttemptKind::Finish;
 }
@@ -294,13 +306,14 @@ STRATA_HD void after_finish_attempt(const DfnShape& S, const SharedTables& tab, 
                                     StepRun& r, const Recorder<VT>& rec, const Team& tm) {
   if (!nr.converged) {
     // Not expected: b is a length whose attempt converged before, from the same
-    // state and guess. Kept so that a failure here too ends on the accepted state.
+    // state (and the guess is the chord through a converged probe next to it). Kept
+    // so that a failure here too ends on the accepted state.
     r.fail = VariantStatus::NewtonFailed;
     end_on_accepted_state(S, v, r, tm);
     return;
   }
   r.h_s = r.b;
-  r.end = fabs(r.gb) <= r.tol ? StepEnd::Limit : StepEnd::LimitUnlocated;
+  r.end = fabs(r.gb_seen) <= r.tol ? StepEnd::Limit : StepEnd::LimitUnlocated;
   r.done = true;
   r.last_by_time = false;
   r.kind = AttemptKind::Step;
@@ -371,6 +384,7 @@ STRATA_HD bool run_protocol_steps(const DfnShape& S, const SharedTables& tab, co
       }
       r.newton += nr.iterations;
       if (log && tm.leader()) log->add(k, (int)r.kind, nr.iterations);
+      if (nr.converged) r.x_len_s = r.length_s;  // the next predictor's chord (unless accepted)
       switch (r.kind) {
         case AttemptKind::Step: after_step_attempt(S, tab, v, nr, r, rec, tm); break;
         case AttemptKind::Locate: after_locate_attempt(S, v, nr, r); break;

@@ -148,10 +148,12 @@ STRATA_HD VariantStatus initialize_state(const DfnShape& S, const SharedTables& 
 // The predictor's extrapolation from the step's start x0 = x_n over a step h after
 // accepted steps h1 and h2: linear through x_{n-1}, x0 + f (x0 - x_{n-1}) with f = h/h1;
 // for the differential entries of an order-2 attempt, the quadratic through x_{n-1}
-// and x_{n-2} as well (kernels/time_scheme.hpp), BDF2's own predictor.
+// and x_{n-2} as well (kernels/time_scheme.hpp), BDF2's own predictor. chord: the line
+// through the converged state x of an earlier attempt of length L from the same start
+// instead, x0 + (h/L) (x - x0) (f = -h/L).
 struct Extrapolation {
   double f = 0.0;
-  bool quadratic = false;
+  bool quadratic = false, chord = false;
   double h_s = 0.0, h1_s = 0.0, h2_s = 0.0;
 };
 
@@ -185,7 +187,7 @@ STRATA_HD double extrapolate_entry(const DfnShape& S, const V& v, long k, bool s
     v[S.o_xold + k] = x0;
   } else {
     x0 = v[S.o_xold + k];
-    xp = v[S.o_xprev + k];
+    xp = e.chord ? v[S.o_x + k] : v[S.o_xprev + k];
     if (keeps_prev2 && e.quadratic) xp2 = v[S.o_xprev2 + k];
   }
   if (keeps_prev2 && e.quadratic) return quadratic_prediction(x0, xp, xp2, e.h_s, e.h1_s, e.h2_s);
@@ -193,7 +195,13 @@ STRATA_HD double extrapolate_entry(const DfnShape& S, const V& v, long k, bool s
 }
 
 // Guess for the step from xold to xold + dt: linear extrapolation through the
-// previous accepted state when there is one, kept inside physical ranges.
+// previous accepted state when there is one, kept inside physical ranges; when x holds
+// the converged state of an earlier attempt of length converged_len_s > 0 from the
+// same start (a rejected step, a probe of an event bracket), the chord through it
+// instead, whose error is of order dt |converged_len_s - dt|: the probes of an event
+// bracket close in on one length, and the chord then starts them next to the
+// solution (bench_bilayer_3C: 3C charge's end, 5 iterations a probe with the
+// extrapolation from xprev).
 // With shift, x holds an accepted state that is not yet the start of a step: first
 // xprev <- xold and xold <- x, in the same pass (one read of x and xold, where a copy
 // of each and a predictor pass read them twice). The predictor overwrites all of x,
@@ -203,9 +211,13 @@ STRATA_HD double extrapolate_entry(const DfnShape& S, const V& v, long k, bool s
 // against 5.61 per step; Brown rate test: the same, 84,787 against 84,821 in all).
 template <class V, class Team = SerialTeam>
 STRATA_HD void predict_state(const DfnShape& S, const V& v, double dt, double dt_prev, bool shift,
-                             const Team& t = Team{}) {
+                             double converged_len_s = 0.0, const Team& t = Team{}) {
   const long ox = S.o_x;
-  const Extrapolation e = extrapolation(/*order=*/1, dt, dt_prev, 0.0);
+  Extrapolation e = extrapolation(/*order=*/1, dt, dt_prev, 0.0);
+  if (!shift && converged_len_s > 0.0) {
+    e.chord = true;
+    e.f = -dt / converged_len_s;
+  }
   t.sync();  // every lane may still be reading x (the event function)
   for (int i = t.rank(); i < S.nx; i += t.size()) {
     double x0;

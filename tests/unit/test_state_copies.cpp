@@ -3,12 +3,14 @@
 // state, extrapolates from xold and xprev otherwise, and a variant that fails on a
 // rejected attempt ends on its last accepted state. A BDF2 shape keeps one more copy of
 // the concentrations (xprev2), from which the error estimate's quadratic extrapolates.
+// After a converged attempt that was not accepted, the guess is the chord through it.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
 #include "host/cpu_backend.hpp"
+#include "host/warp_model.hpp"
 #include "kernels/dfn_protocol.hpp"
 #include "tests/unit/test_support.hpp"
 
@@ -130,6 +132,43 @@ TEST(StateCopies, Bdf2ShapeShiftsTheConcentrationsTwiceAndEstimatesFromTheQuadra
     const double expected = differential(k) ? quad : t.x[k] + h / h1 * (t.x[k] - t.xold[k]);
     EXPECT_NEAR(got, expected, 1e-12 * std::fabs(expected) + 1e-300) << k;
   }
+}
+
+TEST(StateCopies, PredictorAfterAConvergedAttemptTakesTheChordThroughIt) {
+  Batch b = one_bilayer();
+  ThreeStates t = set_three_states(b);
+  // x: the converged state of an attempt of length 2 from xold; the next attempt, of
+  // length 0.5, starts from xold + 0.25 (x - xold), xprev unused.
+  const Strided<double> v = b.view(0);
+  predict_state(b.shape, v, 0.5, 1.0, /*shift=*/false, /*converged_len_s=*/2.0);
+  EXPECT_EQ(copy_of(b, b.shape.o_xprev), t.xprev);
+  EXPECT_EQ(copy_of(b, b.shape.o_xold), t.xold);
+  const std::vector<double> x = copy_of(b, b.shape.o_x);
+  for (long k = 0; k < b.shape.state_size; ++k) {
+    const double chord = t.xold[k] + 0.25 * (t.x[k] - t.xold[k]);
+    if (k == t.ce_cut || k == t.cs_cut) continue;  // 0.3 xold: inside the range at a quarter
+    EXPECT_NEAR(x[k], chord, 1e-15 * std::fabs(chord)) << k;
+  }
+  EXPECT_NEAR(x[t.ce_cut], 0.825 * t.xold[t.ce_cut], 1e-12 * t.xold[t.ce_cut]);
+}
+
+TEST(StateCopies, TheStepThatEndsOnTheEventStartsNextToItsConvergedProbe) {
+  // The event bracket's probes and the step that ends on the crossed side b all start
+  // from the last accepted state; the chord through the last converged probe puts the
+  // end step's guess at (or next to) its solution.
+  Batch b = one_bilayer();
+  const std::vector<AttemptTrace> traces = trace_attempts(b, 10000);
+  ASSERT_EQ(traces.size(), 1u);
+  const AttemptTrace& tr = traces[0];
+  int finishes = 0, probes = 0;
+  for (size_t a = 0; a < tr.kind.size(); ++a) {
+    if (tr.kind[a] == (int)AttemptKind::Locate) ++probes;
+    if (tr.kind[a] != (int)AttemptKind::Finish) continue;
+    ++finishes;
+    EXPECT_LE(tr.newton_iterations[a], 2) << "attempt " << a;
+  }
+  EXPECT_EQ(finishes, 1);  // one protocol step, ended by its 3.6 V limit
+  EXPECT_GE(probes, 2);
 }
 
 TEST(StateCopies, AVariantFailingOnARejectedAttemptEndsOnItsLastAcceptedState) {
