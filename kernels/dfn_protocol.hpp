@@ -103,9 +103,11 @@ struct StepRun {
   // x holds an accepted state that the next attempt starts from (shifted into xold
   // by the predictor): true at the start of a protocol step and after each accept.
   bool shift = true;
-  // Otherwise, the length of the attempt whose converged state x holds (a rejected
-  // step, an event probe), which the predictor's chord starts from; 0: x holds none.
+  // Otherwise, the length of the attempt whose converged state x holds (the step
+  // that crossed the event, a probe of its bracket), which the predictor's chord
+  // starts the next probe from; 0: x holds none.
   double x_len_s = 0.0;
+  bool chord_guess = false;  // the attempt in progress started from the chord
   NewtonProgress newton_progress;
   // Event bracket on the step length: g(a) < 0 <= g(b). ga and gb are the regula
   // falsi's weights (the Illinois rule halves one of them); gb_seen is g(b) as
@@ -189,6 +191,12 @@ STRATA_HD void start_attempt(const DfnShape& S, const V& v, StepRun& r, const Te
   }
   r.order = (S.time_order == 2 && r.steps >= 2) ? 2 : 1;
   r.ts = implicit_step(r.order, r.length_s, r.dt_prev_s);
+  // Ordinary steps keep the extrapolation, also when retried after a rejection:
+  // there the converged state can lie past a sharp turn (a particle surface filling
+  // at the end of a discharge), and the chord through it failed where the
+  // extrapolation converges.
+  if (r.kind == AttemptKind::Step) r.x_len_s = 0.0;
+  r.chord_guess = !r.shift && r.x_len_s > 0.0;
   predict_state(S, v, r.length_s, r.dt_prev_s, r.shift, r.x_len_s, tm);
   r.shift = false;
   r.x_len_s = 0.0;  // until this attempt converges
@@ -305,9 +313,10 @@ template <class V, class VT, class Team>
 STRATA_HD void after_finish_attempt(const DfnShape& S, const SharedTables& tab, const V& v, const NewtonResult& nr,
                                     StepRun& r, const Recorder<VT>& rec, const Team& tm) {
   if (!nr.converged) {
-    // Not expected: b is a length whose attempt converged before, from the same
-    // state (and the guess is the chord through a converged probe next to it). Kept
-    // so that a failure here too ends on the accepted state.
+    // Not expected: b is a length whose attempt converged before from the same
+    // state, and this one starts from that solution (the last probe was b), from the
+    // chord through a converged probe next to it, or from the extrapolation that b's
+    // first solve started from. Kept so that a failure ends on the accepted state.
     r.fail = VariantStatus::NewtonFailed;
     end_on_accepted_state(S, v, r, tm);
     return;
@@ -385,6 +394,14 @@ STRATA_HD bool run_protocol_steps(const DfnShape& S, const SharedTables& tab, co
       r.newton += nr.iterations;
       if (log && tm.leader()) log->add(k, (int)r.kind, nr.iterations);
       if (nr.converged) r.x_len_s = r.length_s;  // the next predictor's chord (unless accepted)
+      if (!nr.converged && r.chord_guess) {
+        // The chord can be a poor guess where the solution turns sharply within the
+        // step (a particle surface filling at the end of a discharge): the same
+        // attempt again from the extrapolation of the accepted states before it counts
+        // as failed.
+        start_attempt(S, v, r, tm);
+        continue;
+      }
       switch (r.kind) {
         case AttemptKind::Step: after_step_attempt(S, tab, v, nr, r, rec, tm); break;
         case AttemptKind::Locate: after_locate_attempt(S, v, nr, r); break;

@@ -197,7 +197,8 @@ STRATA_HD double extrapolate_entry(const DfnShape& S, const V& v, long k, bool s
 // Guess for the step from xold to xold + dt: linear extrapolation through the
 // previous accepted state when there is one, kept inside physical ranges; when x holds
 // the converged state of an earlier attempt of length converged_len_s > 0 from the
-// same start (a rejected step, a probe of an event bracket), the chord through it
+// same start (the integrator passes it for the probes of an event bracket and the
+// step that ends on the event, kernels/dfn_protocol.hpp), the chord through it
 // instead, whose error is of order dt |converged_len_s - dt|: the probes of an event
 // bracket close in on one length, and the chord then starts them next to the
 // solution (bench_bilayer_3C: 3C charge's end, 5 iterations a probe with the
