@@ -238,8 +238,25 @@ STRATA_HD void accept_step(const DfnShape& S, const SharedTables& tab, const V& 
     r.end = StepEnd::Duration;
   }
   if (rec.on()) {
-    // The first step of a protocol step (the jump) and its end are always sampled.
+    // The first step of a protocol step (the jump) and its end are always sampled;
+    // after the first step, the samples due within a step are interpolated between
+    // the accepted states (xold, xprev: not yet shifted).
     if (tm.leader()) {
+      if (r.steps >= 2) {
+        StepSpan span;
+        span.t1_s = r.t_start_s + r.t_s;
+        span.t0_s = span.t1_s - h;
+        span.quadratic = r.steps >= 3;  // xprev is after the protocol step's first step too
+        span.t_m1_s = span.t0_s - r.dt_prev2_s;
+        const long offsets[3] = {S.o_xprev, S.o_xold, S.o_x};
+        for (int k = span.quadratic ? 0 : 1; k < 3; ++k) {
+          span.current_A_m2[k] = v[offsets[k] + S.s_I()];
+          span.potential_V[k] = k == 2 ? V_end : measured_potential_V(S, v, offsets[k], r.ref);
+        }
+        span.capacity0_C_m2 = r.capacity - inc.capacity;
+        span.capacity1_C_m2 = r.capacity;
+        record_within_step(S, *rec.spec, rec.layout, v, rec.record, rec.step, span);
+      }
       record_sample(S, *rec.spec, rec.layout, v, rec.record, r.t_start_s + r.t_s, rec.step, V_end, r.capacity,
                     r.done || r.steps == 1);
       record_profiles(S, tab, *rec.spec, rec.layout, v, rec.record, rec.step, r.t_s, r.capacity, r.done,

@@ -71,11 +71,13 @@ STRATA_HD inline TrajectoryLayout trajectory_layout_of(const DfnShape& S, const 
 template <class V>
 STRATA_HD double slot_sodium_mol_m2(const DfnShape& S, const V& v, long ox, int s);  // dfn_step.hpp
 
-// Appends a sample (thinning the series 2:1 when it is full).
-template <class V, class VT>
-STRATA_HD void record_sample(const DfnShape& S, const TrajectorySpec& ts, const TrajectoryLayout& L, const V& v,
-                             const VT& tr, double time_s, int step, double potential_V, double capacity_C_m2,
-                             bool force) {
+// Appends a sample with these values and slot_mol_m2(s), the sodium held by slot s
+// (thinning the series 2:1 when it is full). Unless forced, a sample closer than the
+// current interval to the last one is skipped.
+template <class VT, class SlotFn>
+STRATA_HD void append_sample(const DfnShape& S, const TrajectorySpec& ts, const TrajectoryLayout& L, const VT& tr,
+                             double time_s, int step, double current_A_m2, double potential_V, double capacity_C_m2,
+                             const SlotFn& slot_mol_m2, bool force) {
   long n = (long)tr[L.o_count];
   if (!force && n > 0 && time_s - tr[L.o_last] < tr[L.o_interval]) return;
   if (n >= ts.capacity) {
@@ -88,12 +90,86 @@ STRATA_HD void record_sample(const DfnShape& S, const TrajectorySpec& ts, const 
   const long o = L.o_samples + n * L.sample_size;
   tr[o + kSampleTime_s] = time_s;
   tr[o + kSampleStep] = step;
-  tr[o + kSampleCurrent_A_m2] = v[S.o_x + S.s_I()];
+  tr[o + kSampleCurrent_A_m2] = current_A_m2;
   tr[o + kSamplePotential_V] = potential_V;
   tr[o + kSampleCapacity_C_m2] = capacity_C_m2;
-  for (int s = 0; s < S.n_slots; ++s) tr[o + kSampleFields + s] = slot_sodium_mol_m2(S, v, S.o_x, s);
+  for (int s = 0; s < S.n_slots; ++s) tr[o + kSampleFields + s] = slot_mol_m2(s);
   tr[L.o_count] = n + 1;
   tr[L.o_last] = time_s;
+}
+
+// Appends a sample of the state at o_x.
+template <class V, class VT>
+STRATA_HD void record_sample(const DfnShape& S, const TrajectorySpec& ts, const TrajectoryLayout& L, const V& v,
+                             const VT& tr, double time_s, int step, double potential_V, double capacity_C_m2,
+                             bool force) {
+  append_sample(S, ts, L, tr, time_s, step, v[S.o_x + S.s_I()], potential_V, capacity_C_m2,
+                [&](int s) { return slot_sodium_mol_m2(S, v, S.o_x, s); }, force);
+}
+
+// An accepted time step from t0_s to t1_s (since the protocol started) and the
+// values the samples interpolate at its ends (and at t_m1_s, the accepted step
+// before, when quadratic): current, measured potential, capacity since the protocol
+// step started.
+struct StepSpan {
+  double t_m1_s = 0.0, t0_s = 0.0, t1_s = 0.0;
+  bool quadratic = false;
+  double current_A_m2[3] = {0.0, 0.0, 0.0};  // at t_m1, t0, t1
+  double potential_V[3] = {0.0, 0.0, 0.0};
+  double capacity0_C_m2 = 0.0, capacity1_C_m2 = 0.0;
+
+  // Lagrange weights at tau of the quadratic through t_m1, t0, t1, or of the line
+  // through t0 and t1.
+  STRATA_HD void weights(double tau, double w[3]) const {
+    if (!quadratic) {
+      const double f = (tau - t0_s) / (t1_s - t0_s);
+      w[0] = 0.0;
+      w[1] = 1.0 - f;
+      w[2] = f;
+      return;
+    }
+    w[0] = (tau - t0_s) * (tau - t1_s) / ((t_m1_s - t0_s) * (t_m1_s - t1_s));
+    w[1] = (tau - t_m1_s) * (tau - t1_s) / ((t0_s - t_m1_s) * (t0_s - t1_s));
+    w[2] = (tau - t_m1_s) * (tau - t0_s) / ((t1_s - t_m1_s) * (t1_s - t0_s));
+  }
+};
+
+// Dense output: the samples due strictly inside the accepted step (t0, t1), one per
+// interval after the last sample, interpolated in time through the accepted states
+// (xprev at t_m1, xold at t0, x at t1): quadratic, as BDF2's own interpolant, when
+// span.quadratic, else linear. The capacity between t0 and t1 follows the trapezoid
+// of the interpolated |I|, scaled to the step's own increment, so it is monotone and
+// meets the value at t1. An interval of 0 (every accepted step) adds nothing.
+template <class V, class VT>
+STRATA_HD void record_within_step(const DfnShape& S, const TrajectorySpec& ts, const TrajectoryLayout& L, const V& v,
+                                  const VT& tr, int step, const StepSpan& span) {
+  const double h = span.t1_s - span.t0_s;
+  if (!(tr[L.o_interval] > 0.0) || !(h > 0.0) || tr[L.o_count] < 1.0) return;
+  const double I0 = fabs(span.current_A_m2[1]), I1 = fabs(span.current_A_m2[2]);
+  const double full = 0.5 * h * (I0 + I1);
+  const long offsets[3] = {S.o_xprev, S.o_xold, S.o_x};
+  for (;;) {
+    const double tau = tr[L.o_last] + tr[L.o_interval];
+    if (!(tau < span.t1_s - 1e-9 * h)) break;
+    if (!(tau > span.t0_s)) break;  // not expected: the last sample lies within an interval of t0
+    double w[3];
+    span.weights(tau, w);
+    double I = 0.0, Vm = 0.0;
+    for (int k = 0; k < 3; ++k) {
+      I += w[k] * span.current_A_m2[k];
+      Vm += w[k] * span.potential_V[k];
+    }
+    const double part = 0.5 * (tau - span.t0_s) * (I0 + fabs(I));
+    const double f = full > 0.0 ? fmin(1.0, part / full) : (tau - span.t0_s) / h;
+    const double Q = span.capacity0_C_m2 + f * (span.capacity1_C_m2 - span.capacity0_C_m2);
+    append_sample(S, ts, L, tr, tau, step, I, Vm, Q,
+                  [&](int s) {
+                    double n = 0.0;
+                    for (int k = span.quadratic ? 0 : 1; k < 3; ++k) n += w[k] * slot_sodium_mol_m2(S, v, offsets[k], s);
+                    return n;
+                  },
+                  /*force=*/true);  // spaced by the loop (a test of tau - last could round below)
+  }
 }
 
 // Takes the profiles of this step whose trigger has come (each once).
