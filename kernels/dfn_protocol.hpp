@@ -330,12 +330,17 @@ template <class V, class VT, class Team>
 STRATA_HD void after_finish_attempt(const DfnShape& S, const SharedTables& tab, const V& v, const NewtonResult& nr,
                                     StepRun& r, const Recorder<VT>& rec, const Team& tm) {
   if (!nr.converged) {
-    // Not expected: b is a length whose attempt converged before from the same
-    // state, and this one starts from that solution (the last probe was b), from the
-    // chord through a converged probe next to it, or from the extrapolation that b's
-    // first solve started from. Kept so that a failure ends on the accepted state.
-    r.fail = VariantStatus::NewtonFailed;
-    end_on_accepted_state(S, v, r, tm);
+    // b converged before from the same state, but possibly only from the chord
+    // through a probe whose state is gone: retried as an ordinary step of a quarter
+    // of b (from the extrapolation), which locates the crossing again; each such
+    // retry is 4x shorter, down to the smallest step.
+    if (tm.leader()) v[S.o_misc + kMiscRejected] += 1.0;
+    r.kind = AttemptKind::Step;
+    r.dt_s = 0.25 * r.b;
+    if (r.dt_s < kMinStep_s) {
+      r.fail = VariantStatus::NewtonFailed;
+      end_on_accepted_state(S, v, r, tm);
+    }
     return;
   }
   r.h_s = r.b;

@@ -215,15 +215,19 @@ STRATA_HD void predict_state(const DfnShape& S, const V& v, double dt, double dt
                              double converged_len_s = 0.0, const Team& t = Team{}) {
   const long ox = S.o_x;
   Extrapolation e = extrapolation(/*order=*/1, dt, dt_prev, 0.0);
-  if (!shift && converged_len_s > 0.0) {
+  // The chord reaches at most 1.5 times the converged length; between the start and
+  // the converged state (f >= -1) it interpolates two physical states, and the range
+  // checks below, meant for extrapolations, are left out.
+  if (!shift && converged_len_s > 0.0 && dt <= 1.5 * converged_len_s) {
     e.chord = true;
     e.f = -dt / converged_len_s;
   }
+  const bool clamp = !(e.chord && e.f >= -1.0);
   t.sync();  // every lane may still be reading x (the event function)
   for (int i = t.rank(); i < S.nx; i += t.size()) {
     double x0;
     const double ce = extrapolate_entry(S, v, S.s_ce() + i, shift, e, x0, /*differential=*/true);
-    v[ox + S.s_ce() + i] = ce < 0.5 * x0 ? x0 : ce;
+    v[ox + S.s_ce() + i] = clamp && ce < 0.5 * x0 ? x0 : ce;
     v[ox + S.s_phie() + i] = extrapolate_entry(S, v, S.s_phie() + i, shift, e, x0);
     v[ox + S.s_phis() + i] = extrapolate_entry(S, v, S.s_phis() + i, shift, e, x0);
     if (i >= S.ne) continue;
@@ -233,7 +237,7 @@ STRATA_HD void predict_state(const DfnShape& S, const V& v, double dt, double dt
       for (int r = 0; r < S.nr; ++r) {
         const long k = S.s_cs() + (long)col * S.nr + r;
         const double c = extrapolate_entry(S, v, k, shift, e, x0, /*differential=*/true);
-        v[ox + k] = (c < 0.5 * x0 || c > cmax - 0.5 * (cmax - x0)) ? x0 : c;
+        v[ox + k] = clamp && (c < 0.5 * x0 || c > cmax - 0.5 * (cmax - x0)) ? x0 : c;
       }
       v[ox + S.s_j() + col] = extrapolate_entry(S, v, S.s_j() + col, shift, e, x0);
     }

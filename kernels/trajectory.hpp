@@ -137,9 +137,11 @@ struct StepSpan {
 // Dense output: the samples due strictly inside the accepted step (t0, t1), one per
 // interval after the last sample, interpolated in time through the accepted states
 // (xprev at t_m1, xold at t0, x at t1): quadratic, as BDF2's own interpolant, when
-// span.quadratic, else linear. The capacity between t0 and t1 follows the trapezoid
-// of the interpolated |I|, scaled to the step's own increment, so it is monotone and
-// meets the value at t1. An interval of 0 (every accepted step) adds nothing.
+// span.quadratic, else linear. The capacity between t0 and t1 follows the integral
+// of |I|, scaled to the step's own increment, so it is monotone and
+// meets the value at t1 (the trapezoid of the line between |I(t0)| and |I(t1)|: a
+// quadratic |I| could make it fall). An interval of 0 (every accepted step) adds
+// nothing.
 template <class V, class VT>
 STRATA_HD void record_within_step(const DfnShape& S, const TrajectorySpec& ts, const TrajectoryLayout& L, const V& v,
                                   const VT& tr, int step, const StepSpan& span) {
@@ -159,7 +161,7 @@ STRATA_HD void record_within_step(const DfnShape& S, const TrajectorySpec& ts, c
       I += w[k] * span.current_A_m2[k];
       Vm += w[k] * span.potential_V[k];
     }
-    const double part = 0.5 * (tau - span.t0_s) * (I0 + fabs(I));
+    const double part = 0.5 * (tau - span.t0_s) * (I0 + I0 + (I1 - I0) * (tau - span.t0_s) / h);
     const double f = full > 0.0 ? fmin(1.0, part / full) : (tau - span.t0_s) / h;
     const double Q = span.capacity0_C_m2 + f * (span.capacity1_C_m2 - span.capacity0_C_m2);
     append_sample(S, ts, L, tr, tau, step, I, Vm, Q,
