@@ -116,6 +116,9 @@ struct StepRun {
   int side = 0, probes = 0;
 
   STRATA_HD bool over() const { return done || fail != VariantStatus::Ok; }
+  // The order of the next attempt: BDF2 once two steps of this protocol step are
+  // accepted (its history then lies after the step's jump), else backward Euler.
+  STRATA_HD int next_order(const DfnShape& S) const { return S.time_order == 2 && steps >= 2 ? 2 : 1; }
   STRATA_HD bool keep_locating() const {
     return probes < kMaxEventIterations && fabs(gb_seen) > tol && (b - a) > 1e-12 * h_s;
   }
@@ -189,7 +192,7 @@ STRATA_HD void start_attempt(const DfnShape& S, const V& v, StepRun& r, const Te
       r.length_s = r.b;
       break;
   }
-  r.order = (S.time_order == 2 && r.steps >= 2) ? 2 : 1;
+  r.order = r.next_order(S);
   r.ts = implicit_step(r.order, r.length_s, r.dt_prev_s);
   // Ordinary steps keep the extrapolation, also when retried after a rejection:
   // there the converged state can lie past a sharp turn (a particle surface filling
@@ -208,6 +211,17 @@ STRATA_HD void start_attempt(const DfnShape& S, const V& v, StepRun& r, const Te
 template <class V, class Team>
 STRATA_HD void end_on_accepted_state(const DfnShape& S, const V& v, const StepRun& r, const Team& tm) {
   if (r.fail != VariantStatus::Ok) copy_state(S, v, S.o_xold, S.o_x, tm);
+}
+
+// Rejects the attempt: the next one is dt_s long, or the variant fails with
+// too_short when dt_s is below the smallest step.
+template <class V, class Team>
+STRATA_HD void reject_attempt(const DfnShape& S, const V& v, StepRun& r, double dt_s, VariantStatus too_short,
+                              const Team& tm) {
+  if (tm.leader()) v[S.o_misc + kMiscRejected] += 1.0;
+  r.dt_s = dt_s;
+  if (r.dt_s < kMinStep_s) r.fail = too_short;
+  end_on_accepted_state(S, v, r, tm);
 }
 
 // Takes the state of a converged attempt of length r.h_s as the next accepted step.
@@ -248,10 +262,9 @@ STRATA_HD void accept_step(const DfnShape& S, const SharedTables& tab, const V& 
         span.t0_s = span.t1_s - h;
         span.quadratic = r.steps >= 3;  // xprev is after the protocol step's first step too
         span.t_m1_s = span.t0_s - r.dt_prev2_s;
-        const long offsets[3] = {S.o_xprev, S.o_xold, S.o_x};
-        for (int k = span.quadratic ? 0 : 1; k < 3; ++k) {
-          span.current_A_m2[k] = v[offsets[k] + S.s_I()];
-          span.potential_V[k] = k == 2 ? V_end : measured_potential_V(S, v, offsets[k], r.ref);
+        for (int k = span.first_point(); k < 3; ++k) {
+          span.current_A_m2[k] = v[span_state_offset(S, k) + S.s_I()];
+          span.potential_V[k] = k == 2 ? V_end : measured_potential_V(S, v, span_state_offset(S, k), r.ref);
         }
         span.capacity0_C_m2 = r.capacity - inc.capacity;
         span.capacity1_C_m2 = r.capacity;
@@ -265,7 +278,7 @@ STRATA_HD void accept_step(const DfnShape& S, const SharedTables& tab, const V& 
     tm.sync();  // the state is read until here
   }
   // The next step's growth: at most 2x when it is a BDF2 step (zero stability).
-  const double max_growth = (S.time_order == 2 && r.steps >= 2) ? kMaxGrowthBdf2 : kMaxGrowthBackwardEuler;
+  const double max_growth = r.next_order(S) == 2 ? kMaxGrowthBdf2 : kMaxGrowthBackwardEuler;
   r.dt_s = h * (r.err > 0.0 ? step_factor(r.order, r.err, max_growth) : 2.0);
   if (r.steps >= r.max_steps && !r.done) r.fail = VariantStatus::TooManySteps;
 }
@@ -277,20 +290,15 @@ STRATA_HD void after_step_attempt(const DfnShape& S, const SharedTables& tab, co
   const ProtocolStep& st = *r.st;
   const double h = r.h_s;
   if (!nr.converged) {
-    if (tm.leader()) v[S.o_misc + kMiscRejected] += 1.0;
-    r.dt_s = 0.25 * h;
-    if (r.dt_s < kMinStep_s)
-      r.fail = nr.not_finite ? VariantStatus::NotFinite
-                             : (nr.singular ? VariantStatus::LinearSolveFailed : VariantStatus::NewtonFailed);
-    end_on_accepted_state(S, v, r, tm);
+    reject_attempt(S, v, r, 0.25 * h,
+                   nr.not_finite ? VariantStatus::NotFinite
+                                 : (nr.singular ? VariantStatus::LinearSolveFailed : VariantStatus::NewtonFailed),
+                   tm);
     return;
   }
   r.err = error_ratio(S, v, r.order, r.ts, h, r.dt_prev_s, r.dt_prev2_s, tm);
   if (r.err > 1.0) {
-    if (tm.leader()) v[S.o_misc + kMiscRejected] += 1.0;
-    r.dt_s = h * step_factor(r.order, r.err, 1.0);
-    if (r.dt_s < kMinStep_s) r.fail = VariantStatus::StepTooSmall;
-    end_on_accepted_state(S, v, r, tm);
+    reject_attempt(S, v, r, h * step_factor(r.order, r.err, 1.0), VariantStatus::StepTooSmall, tm);
     return;
   }
   if (r.steps == 0 && r.fraction_limit) r.current_limit = st.limit_value * fabs(v[S.o_x + S.s_I()]);
@@ -334,13 +342,8 @@ STRATA_HD void after_finish_attempt(const DfnShape& S, const SharedTables& tab, 
     // through a probe whose state is gone: retried as an ordinary step of a quarter
     // of b (from the extrapolation), which locates the crossing again; each such
     // retry is 4x shorter, down to the smallest step.
-    if (tm.leader()) v[S.o_misc + kMiscRejected] += 1.0;
     r.kind = AttemptKind::Step;
-    r.dt_s = 0.25 * r.b;
-    if (r.dt_s < kMinStep_s) {
-      r.fail = VariantStatus::NewtonFailed;
-      end_on_accepted_state(S, v, r, tm);
-    }
+    reject_attempt(S, v, r, 0.25 * r.b, VariantStatus::NewtonFailed, tm);
     return;
   }
   r.h_s = r.b;

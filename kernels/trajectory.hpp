@@ -118,6 +118,8 @@ struct StepSpan {
   double potential_V[3] = {0.0, 0.0, 0.0};
   double capacity0_C_m2 = 0.0, capacity1_C_m2 = 0.0;
 
+  STRATA_HD int first_point() const { return quadratic ? 0 : 1; }  // of t_m1, t0, t1
+
   // Lagrange weights at tau of the quadratic through t_m1, t0, t1, or of the line
   // through t0 and t1.
   STRATA_HD void weights(double tau, double w[3]) const {
@@ -134,6 +136,12 @@ struct StepSpan {
   }
 };
 
+// The state copy holding point k of a StepSpan before the next predictor shifts
+// them: xprev (t_m1), xold (t0), x (t1).
+STRATA_HD inline long span_state_offset(const DfnShape& S, int k) {
+  return k == 0 ? S.o_xprev : (k == 1 ? S.o_xold : S.o_x);
+}
+
 // Dense output: the samples due strictly inside the accepted step (t0, t1), one per
 // interval after the last sample, interpolated in time through the accepted states
 // (xprev at t_m1, xold at t0, x at t1): quadratic, as BDF2's own interpolant, when
@@ -149,7 +157,6 @@ STRATA_HD void record_within_step(const DfnShape& S, const TrajectorySpec& ts, c
   if (!(tr[L.o_interval] > 0.0) || !(h > 0.0) || tr[L.o_count] < 1.0) return;
   const double I0 = fabs(span.current_A_m2[1]), I1 = fabs(span.current_A_m2[2]);
   const double full = 0.5 * h * (I0 + I1);
-  const long offsets[3] = {S.o_xprev, S.o_xold, S.o_x};
   for (;;) {
     const double tau = tr[L.o_last] + tr[L.o_interval];
     if (!(tau < span.t1_s - 1e-9 * h)) break;
@@ -167,7 +174,8 @@ STRATA_HD void record_within_step(const DfnShape& S, const TrajectorySpec& ts, c
     append_sample(S, ts, L, tr, tau, step, I, Vm, Q,
                   [&](int s) {
                     double n = 0.0;
-                    for (int k = span.quadratic ? 0 : 1; k < 3; ++k) n += w[k] * slot_sodium_mol_m2(S, v, offsets[k], s);
+                    for (int k = span.first_point(); k < 3; ++k)
+                      n += w[k] * slot_sodium_mol_m2(S, v, span_state_offset(S, k), s);
                     return n;
                   },
                   /*force=*/true);  // spaced by the loop (a test of tau - last could round below)
