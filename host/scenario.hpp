@@ -156,6 +156,10 @@ struct Numerics {
   double max_step_s = 200.0;
   double voltage_event_tolerance_V = 1e-5;
   int max_steps_per_protocol_step = 20000;
+  // Newton contraction test of the time steps (kernels/dfn_newton.hpp): an undamped
+  // update larger than this times the previous one stops the attempt, which is
+  // retried at half the step. 0 turns it off (the behaviour before 2026-12-06).
+  double newton_max_contraction = 0.7;
 };
 
 struct ProtocolSpec {

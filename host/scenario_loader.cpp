@@ -1743,6 +1743,9 @@ void validate_scenario(const Scenario& s, const std::string& where) {
   if (!(n.voltage_event_tolerance_V > 0.0 && n.voltage_event_tolerance_V <= 0.1))
     range_fail(where, "numerics.voltage_event_tolerance_V", n.voltage_event_tolerance_V,
                "0 < voltage_event_tolerance_V <= 0.1");
+  if (!(n.newton_max_contraction == 0.0 || (n.newton_max_contraction >= 0.1 && n.newton_max_contraction <= 10.0)))
+    range_fail(where, "numerics.newton_max_contraction", n.newton_max_contraction,
+               "0.1 <= newton_max_contraction <= 10, or 0 (no contraction test)");
   if (n.max_steps_per_protocol_step < 1)
     range_fail(where, "numerics.max_steps_per_protocol_step", n.max_steps_per_protocol_step,
                "max_steps_per_protocol_step >= 1");
@@ -1952,6 +1955,7 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
         tr.number("voltage_event_tolerance_V", kV, n.voltage_event_tolerance_V);
     n.max_steps_per_protocol_step =
         read_int(tr, "max_steps_per_protocol_step", 1, 1000000000, n.max_steps_per_protocol_step);
+    n.newton_max_contraction = tr.number("newton_max_contraction", kNone, n.newton_max_contraction);
     tr.finish();
   }
 

@@ -46,6 +46,7 @@ enum ScalarParam : int {
   kMaxStepsPerProtocolStep,
   kShellRatio,                 // particle shell thickness ratio, outward (1: equal shells; 0: equal volumes)
   kCounterVolumetricI0_A_m3,   // porous counter: a i0 of its reaction (n_ctr > 0 only)
+  kNewtonMaxContraction,       // contraction test of the time steps' Newton solves (dfn_newton.hpp)
   kScalarParams
 };
 

@@ -108,6 +108,11 @@ struct StepRun {
   // starts the next probe from; 0: x holds none.
   double x_len_s = 0.0;
   bool chord_guess = false;  // the attempt in progress started from the chord
+  // The next ordinary step's Newton solve applies the contraction test: not in the
+  // retry after the test stopped one (it runs to convergence or the iteration cap,
+  // as every attempt did before the test), nor in the event bracket's probes and
+  // end step (lengths at which the crossing step converged).
+  bool contraction_test = true;
   NewtonProgress newton_progress;
   // Event bracket on the step length: g(a) < 0 <= g(b). ga and gb are the regula
   // falsi's weights (the Illinois rule halves one of them); gb_seen is g(b) as
@@ -194,6 +199,8 @@ STRATA_HD void start_attempt(const DfnShape& S, const V& v, StepRun& r, const Te
   }
   r.order = r.next_order(S);
   r.ts = implicit_step(r.order, r.length_s, r.dt_prev_s);
+  r.ctl.max_contraction =
+      r.kind == AttemptKind::Step && r.contraction_test ? v[S.o_scalar + kNewtonMaxContraction] : HUGE_VAL;
   // Ordinary steps keep the extrapolation, also when retried after a rejection:
   // there the converged state can lie past a sharp turn (a particle surface filling
   // at the end of a discharge), and the chord through it failed where the
@@ -289,8 +296,12 @@ STRATA_HD void after_step_attempt(const DfnShape& S, const SharedTables& tab, co
                                   StepRun& r, const Recorder<VT>& rec, const Team& tm) {
   const ProtocolStep& st = *r.st;
   const double h = r.h_s;
+  r.contraction_test = !nr.slow;
   if (!nr.converged) {
-    reject_attempt(S, v, r, 0.25 * h,
+    // A Newton solve that stopped converging at this length (the contraction test)
+    // retries at half of it; a hard failure (no convergence in the iteration cap, a
+    // singular block, a NaN) at a quarter.
+    reject_attempt(S, v, r, (nr.slow ? kSlowNewtonStepFactor : 0.25) * h,
                    nr.not_finite ? VariantStatus::NotFinite
                                  : (nr.singular ? VariantStatus::LinearSolveFailed : VariantStatus::NewtonFailed),
                    tm);

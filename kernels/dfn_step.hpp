@@ -47,6 +47,10 @@ enum class StepEnd : int {
 
 constexpr double kFirstStep_s = 0.1;   // first time step of every protocol step
 constexpr double kMinStep_s = 1e-7;    // below this a failing step fails the variant
+// Retry factor after the Newton contraction test stopped a step (kernels/dfn_newton.hpp),
+// as RADAU5 does; on the benchmark batch 0.5 took fewer Newton iterations than 0.35
+// or 0.7 (docs/performance.md).
+constexpr double kSlowNewtonStepFactor = 0.5;
 constexpr int kMaxEventIterations = 40;
 constexpr double kMinFirstStep_s = 1e-4;  // an event within this first step ends the step at its start
 

@@ -1853,6 +1853,28 @@ TEST(ScenarioNumerics, TimeIntegrator) {
   EXPECT_THROW(build_batch(vars, Layout::Blocked), std::invalid_argument);
 }
 
+// [numerics] newton_max_contraction: 0.7 by default, 0 turns the test off (an infinite
+// limit in the record), 0.1 to 10 are allowed, anything else is refused with the key,
+// the value and the range; it reaches the record.
+TEST(ScenarioNumerics, NewtonMaxContraction) {
+  const Scenario plain = load_scenario_text(minimal_text(), kData + "/scenario_minimal.toml");
+  EXPECT_EQ(plain.numerics.newton_max_contraction, 0.7);
+  const Scenario off = load_scenario_text(minimal_text() + "\n[numerics]\nnewton_max_contraction = 0\n",
+                                          kData + "/scenario_minimal.toml");
+  Batch b_off = build_batch({{"a", off, ""}}, Layout::Blocked);
+  EXPECT_TRUE(std::isinf(b_off.view(0)[b_off.shape.o_scalar + kNewtonMaxContraction]));
+  const Scenario half = load_scenario_text(minimal_text() + "\n[numerics]\nnewton_max_contraction = 0.5\n",
+                                           kData + "/scenario_minimal.toml");
+  Batch b = build_batch({{"a", half, ""}}, Layout::Blocked);
+  EXPECT_EQ(b.view(0)[b.shape.o_scalar + kNewtonMaxContraction], 0.5);
+  for (const char* value : {"0.05", "-1", "11"}) {
+    const std::string bad = load_error(minimal_text() + "\n[numerics]\nnewton_max_contraction = " + value + "\n");
+    EXPECT_HAS(bad, "numerics.newton_max_contraction");
+    EXPECT_HAS(bad, std::string("numerics.newton_max_contraction = ") + value);
+    EXPECT_HAS(bad, "0.1 <= newton_max_contraction <= 10, or 0 (no contraction test)");
+  }
+}
+
 // [numerics] cell_size_m gives each sub-layer without its own `nodes` cells in
 // proportion to its thickness, at least min_nodes_per_layer; particle_mesh picks the
 // shell grid. Bad values are named with what is allowed.
