@@ -170,8 +170,8 @@ void fill_record(const DfnShape& S, const Scenario& s, const std::map<std::strin
   v[sc + kMaxStep_s] = s.numerics.max_step_s;
   v[sc + kVoltageTol_V] = s.numerics.voltage_event_tolerance_V;
   v[sc + kMaxStepsPerProtocolStep] = s.numerics.max_steps_per_protocol_step;
-  // 0 (off): no update fails err >= inf err_prev.
-  v[sc + kNewtonMaxContraction] = s.numerics.newton_max_contraction > 0.0 ? s.numerics.newton_max_contraction : HUGE_VAL;
+  v[sc + kNewtonMaxContraction] =
+      s.numerics.newton_max_contraction > 0.0 ? s.numerics.newton_max_contraction : kContractionTestOff;
   v[sc + kShellRatio] = s.numerics.particle_equal_volume ? 0.0 : s.numerics.particle_shell_ratio;
 }
 

@@ -40,6 +40,10 @@
 
 namespace strata {
 
+// The contraction limit that turns the test (newton_contracts_too_slowly) off: no
+// update fails err >= inf err_prev. numerics.newton_max_contraction = 0 maps to it.
+constexpr double kContractionTestOff = HUGE_VAL;
+
 struct StepControl {
   bool fixed_voltage = false;  // false: the current is fixed
   double current_A_m2 = 0.0;   // used when !fixed_voltage
@@ -47,7 +51,7 @@ struct StepControl {
   // Contraction test (newton_contracts_too_slowly): the time steps set
   // numerics.newton_max_contraction; the consistent initialisation, which continues
   // from its iterate rather than shortening a step, keeps it off.
-  double max_contraction = HUGE_VAL;
+  double max_contraction = kContractionTestOff;
 };
 
 struct NewtonResult {

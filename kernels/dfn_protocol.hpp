@@ -200,7 +200,7 @@ STRATA_HD void start_attempt(const DfnShape& S, const V& v, StepRun& r, const Te
   r.order = r.next_order(S);
   r.ts = implicit_step(r.order, r.length_s, r.dt_prev_s);
   r.ctl.max_contraction =
-      r.kind == AttemptKind::Step && r.contraction_test ? v[S.o_scalar + kNewtonMaxContraction] : HUGE_VAL;
+      r.kind == AttemptKind::Step && r.contraction_test ? v[S.o_scalar + kNewtonMaxContraction] : kContractionTestOff;
   // Ordinary steps keep the extrapolation, also when retried after a rejection:
   // there the converged state can lie past a sharp turn (a particle surface filling
   // at the end of a discharge), and the chord through it failed where the

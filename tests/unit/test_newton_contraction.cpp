@@ -26,7 +26,7 @@ TEST(NewtonContraction, JudgesOnlyFullUpdatesAboveTheFloorOfUndampedSolves) {
   // Below the floor the rate is not judged: kinks of tabulated properties.
   EXPECT_FALSE(newton_contracts_too_slowly(0.9 * kContractionTestFloor, kContractionTestFloor, false, 0.7));
   EXPECT_TRUE(newton_contracts_too_slowly(1.9 * kContractionTestFloor, 2.0 * kContractionTestFloor, false, 0.7));
-  EXPECT_FALSE(newton_contracts_too_slowly(10.0, 0.06, false, HUGE_VAL));  // off
+  EXPECT_FALSE(newton_contracts_too_slowly(10.0, 0.06, false, kContractionTestOff));
 }
 
 struct ChargeRun {
