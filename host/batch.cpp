@@ -172,6 +172,7 @@ void fill_record(const DfnShape& S, const Scenario& s, const std::map<std::strin
   v[sc + kMaxStepsPerProtocolStep] = s.numerics.max_steps_per_protocol_step;
   v[sc + kNewtonMaxContraction] =
       s.numerics.newton_max_contraction > 0.0 ? s.numerics.newton_max_contraction : kContractionTestOff;
+  v[sc + kPredictiveStepControl] = s.numerics.predictive_step_control ? 1.0 : 0.0;
   v[sc + kShellRatio] = s.numerics.particle_equal_volume ? 0.0 : s.numerics.particle_shell_ratio;
 }
 

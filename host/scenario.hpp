@@ -160,6 +160,9 @@ struct Numerics {
   // update larger than this times the previous one stops the attempt, which is
   // retried at half the step. 0 turns it off (the behaviour before 2026-12-06).
   double newton_max_contraction = 0.7;
+  // step_controller: "predictive" (Gustafsson's, the default) or "standard" (this
+  // step's error alone, the only one before 2026-12-07); kernels/time_scheme.hpp.
+  bool predictive_step_control = true;
 };
 
 struct ProtocolSpec {

@@ -1956,6 +1956,13 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
     n.max_steps_per_protocol_step =
         read_int(tr, "max_steps_per_protocol_step", 1, 1000000000, n.max_steps_per_protocol_step);
     n.newton_max_contraction = tr.number("newton_max_contraction", kNone, n.newton_max_contraction);
+    if (auto controller = tr.string("step_controller")) {
+      if (*controller != "predictive" && *controller != "standard")
+        tr.fail("step_controller", "is not allowed; allowed \"predictive\" (Gustafsson's controller, from the trend "
+                                   "of the error over the last two steps) or \"standard\" (from the last step's "
+                                   "error alone)");
+      n.predictive_step_control = *controller == "predictive";
+    }
     tr.finish();
   }
 

@@ -47,6 +47,7 @@ enum ScalarParam : int {
   kShellRatio,                 // particle shell thickness ratio, outward (1: equal shells; 0: equal volumes)
   kCounterVolumetricI0_A_m3,   // porous counter: a i0 of its reaction (n_ctr > 0 only)
   kNewtonMaxContraction,       // contraction test of the time steps' Newton solves (dfn_newton.hpp)
+  kPredictiveStepControl,      // 1: predictive step-length controller; 0: standard (time_scheme.hpp)
   kScalarParams
 };
 

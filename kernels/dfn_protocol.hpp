@@ -89,6 +89,9 @@ struct StepRun {
   double t_s = 0.0, capacity = 0.0, charge = 0.0, energy = 0.0;
   double ce_min = 1e300, ce_max = -1e300;  // mol/m3, over the start and accepted states
   double dt_s = kFirstStep_s, dt_prev_s = 0.0, dt_prev2_s = 0.0, g_old = -1.0;
+  // The last accepted step with an error estimate, for the predictive step controller
+  // (predictive_step_factor): its length and error ratio (floored); 0: none yet.
+  double h_acc_s = 0.0, err_acc = 0.0;
   StepIntegrals last_inc;  // the last accepted step's increments (BDF2's history)
   long steps = 0, newton = 0;
   StepEnd end = StepEnd::Duration;
@@ -286,7 +289,15 @@ STRATA_HD void accept_step(const DfnShape& S, const SharedTables& tab, const V& 
   }
   // The next step's growth: at most 2x when it is a BDF2 step (zero stability).
   const double max_growth = r.next_order(S) == 2 ? kMaxGrowthBdf2 : kMaxGrowthBackwardEuler;
-  r.dt_s = h * (r.err > 0.0 ? step_factor(r.order, r.err, max_growth) : 2.0);
+  if (r.err > 0.0) {
+    r.dt_s = h * predictive_step_factor(r.order, r.err, max_growth, h, r.h_acc_s, r.err_acc);
+    if (v[S.o_scalar + kPredictiveStepControl] != 0.0) {  // else no history: step_factor
+      r.h_acc_s = h;
+      r.err_acc = fmax(r.err, kAcceptedErrorFloor);
+    }
+  } else {
+    r.dt_s = 2.0 * h;  // no estimate yet (the first step of a protocol step)
+  }
   if (r.steps >= r.max_steps && !r.done) r.fail = VariantStatus::TooManySteps;
 }
 

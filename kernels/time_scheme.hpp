@@ -85,4 +85,27 @@ STRATA_HD inline double step_factor(int order, double err, double max_growth) {
   return fmin(max_growth, fmax(0.2, f));
 }
 
+// The error ratio an accepted step remembers for the predictive controller: at least
+// 1e-2, so that one very accurate step does not let the next grow by the full factor
+// (RADAU5's floor).
+constexpr double kAcceptedErrorFloor = 1e-2;
+
+// The step-length factor after an accepted step of length h_s with error ratio err
+// that followed an accepted step of length h_acc_s with (floored) error ratio
+// err_acc > 0: Gustafsson's predictive controller (Hairer and Wanner II, IV.8,
+// (8.21); RADAU5), the smaller of step_factor and
+//   0.9 (h / h_acc) (err_acc / err^2)^(1/(order + 1)),
+// which extrapolates the trend of the error ratio: where it rises from step to step
+// (a charge curve bending) the next step grows less than this step's error alone
+// allows, and is rejected less often. Without a previous accepted step (err_acc or
+// h_acc_s 0) it is step_factor.
+STRATA_HD inline double predictive_step_factor(int order, double err, double max_growth, double h_s, double h_acc_s,
+                                               double err_acc) {
+  const double f = step_factor(order, err, max_growth);
+  if (!(err_acc > 0.0 && h_acc_s > 0.0)) return f;
+  const double trend = err_acc / (err * err);
+  const double g = 0.9 * (h_s / h_acc_s) * (order >= 2 ? cbrt(trend) : sqrt(trend));
+  return fmin(f, fmax(0.2, g));
+}
+
 }  // namespace strata

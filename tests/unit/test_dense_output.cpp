@@ -43,6 +43,13 @@ Series run_series(Scenario s, double interval_s) {
   return out;
 }
 
+// True when protocol step k of s has samples on both sides of t.
+bool covers(const Series& s, int k, double t) {
+  for (size_t i = 1; i < s.t.size(); ++i)
+    if (s.step[i] == k && s.step[i - 1] == k && s.t[i] >= t && s.t[i - 1] <= t) return true;
+  return false;
+}
+
 // Linear interpolation of a finely stepped reference at time t within protocol step k.
 double at(const Series& s, const std::vector<double>& f, int k, double t) {
   for (size_t i = 1; i < s.t.size(); ++i)
@@ -77,20 +84,50 @@ TEST(DenseOutput, SamplesEveryIntervalFollowTheSolutionBetweenLongSteps) {
   }
 
   // The interpolated samples follow the solution: against the finely stepped
-  // reference, closer than a straight line between the accepted steps.
-  double err_dense = 0.0, err_lines = 0.0, err_I = 0.0, err_na = 0.0;
+  // reference, closer than a straight line between the accepted steps. Both carry the
+  // accepted states' own error (the time step's, up to 0.3 mV here where the charge
+  // curve bends), which no interpolation removes; what each interpolation adds is its
+  // error less that of the states, interpolated linearly between the accepted steps.
+  // Measured (2026-12-07): on average over the samples 0.033 mV against 0.096 mV for
+  // straight lines; at the worst sample, in a 200 s step across the end of the NVP
+  // plateau, where a quadratic through three accepted states cannot follow the bend
+  // either, 0.32 mV against 0.65 mV.
+  std::vector<double> node_err(steps_only.t.size(), NAN);
+  for (size_t i = 0; i < steps_only.t.size(); ++i)
+    if (covers(ref, (int)steps_only.step[i], steps_only.t[i]))
+      node_err[i] = steps_only.V[i] - at(ref, ref.V, (int)steps_only.step[i], steps_only.t[i]);
+  double err_dense = 0.0, err_interp_dense = 0.0, err_interp_lines = 0.0, err_I = 0.0, err_na = 0.0;
+  double sum_interp_dense = 0.0, sum_interp_lines = 0.0;
   const double I_1C = std::fabs(dense.I[1]);
   for (size_t i = 1; i < dense.t.size(); ++i) {
     const int k = (int)dense.step[i];
     const double t = dense.t[i];
     if (t < ref.t.front() || t > ref.t.back() || dense.step[i - 1] != k) continue;
-    err_dense = std::max(err_dense, std::fabs(dense.V[i] - at(ref, ref.V, k, t)));
-    err_lines = std::max(err_lines, std::fabs(at(steps_only, steps_only.V, k, t) - at(ref, ref.V, k, t)));
+    const double v_ref = at(ref, ref.V, k, t);
+    err_dense = std::max(err_dense, std::fabs(dense.V[i] - v_ref));
     err_I = std::max(err_I, std::fabs(dense.I[i] - at(ref, ref.I, k, t)) / I_1C);
     err_na = std::max(err_na, std::fabs(dense.na0[i] - at(ref, ref.na0, k, t)) / std::fabs(ref.na0.front()));
+    for (size_t j = 1; j < steps_only.t.size(); ++j) {
+      if (steps_only.step[j] != k || steps_only.step[j - 1] != k || steps_only.t[j] < t || steps_only.t[j - 1] > t)
+        continue;
+      if (std::isnan(node_err[j - 1]) || std::isnan(node_err[j])) break;
+      const double w = (t - steps_only.t[j - 1]) / (steps_only.t[j] - steps_only.t[j - 1]);
+      const double states = node_err[j - 1] + w * (node_err[j] - node_err[j - 1]);
+      const double line = steps_only.V[j - 1] + w * (steps_only.V[j] - steps_only.V[j - 1]);
+      err_interp_dense = std::max(err_interp_dense, std::fabs(dense.V[i] - v_ref - states));
+      err_interp_lines = std::max(err_interp_lines, std::fabs(line - v_ref - states));
+      sum_interp_dense += std::fabs(dense.V[i] - v_ref - states);
+      sum_interp_lines += std::fabs(line - v_ref - states);
+      break;
+    }
   }
   EXPECT_LT(err_dense, 2e-3) << "V, largest error (V)";
-  EXPECT_LT(err_dense, 0.5 * err_lines) << "straight lines between the accepted steps: " << err_lines << " V";
+  EXPECT_GT(sum_interp_lines, 0.0);
+  EXPECT_LT(sum_interp_dense, 0.5 * sum_interp_lines)
+      << "what interpolation adds to the states' error, summed over the samples (V); straight lines: "
+      << sum_interp_lines << " V";
+  EXPECT_LT(err_interp_dense, err_interp_lines)
+      << "what interpolation adds at the worst sample (V); straight lines: " << err_interp_lines << " V";
   EXPECT_LT(err_I, 0.02) << "I in the hold, relative to 1C";
   EXPECT_LT(err_na, 2e-3) << "sodium of slot 0";
 }

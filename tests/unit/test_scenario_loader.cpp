@@ -1875,6 +1875,29 @@ TEST(ScenarioNumerics, NewtonMaxContraction) {
   }
 }
 
+// [numerics] step_controller: "predictive" by default, "standard" for the controller
+// from the last step's error alone; it reaches the record (1 and 0); anything else is
+// refused with the key, the value and what is allowed.
+TEST(ScenarioNumerics, StepController) {
+  const Scenario plain = load_scenario_text(minimal_text(), kData + "/scenario_minimal.toml");
+  EXPECT_TRUE(plain.numerics.predictive_step_control);
+  Batch b = build_batch({{"a", plain, ""}}, Layout::Blocked);
+  EXPECT_EQ(b.view(0)[b.shape.o_scalar + kPredictiveStepControl], 1.0);
+  const Scenario standard = load_scenario_text(minimal_text() + "\n[numerics]\nstep_controller = \"standard\"\n",
+                                               kData + "/scenario_minimal.toml");
+  EXPECT_FALSE(standard.numerics.predictive_step_control);
+  Batch b_std = build_batch({{"a", standard, ""}}, Layout::Blocked);
+  EXPECT_EQ(b_std.view(0)[b_std.shape.o_scalar + kPredictiveStepControl], 0.0);
+  const Scenario predictive = load_scenario_text(
+      minimal_text() + "\n[numerics]\nstep_controller = \"predictive\"\n", kData + "/scenario_minimal.toml");
+  EXPECT_TRUE(predictive.numerics.predictive_step_control);
+  const std::string bad = load_error(minimal_text() + "\n[numerics]\nstep_controller = \"pid\"\n");
+  EXPECT_HAS(bad, "numerics.step_controller");
+  EXPECT_HAS(bad, "pid");
+  EXPECT_HAS(bad, "\"predictive\"");
+  EXPECT_HAS(bad, "\"standard\"");
+}
+
 // [numerics] cell_size_m gives each sub-layer without its own `nodes` cells in
 // proportion to its thickness, at least min_nodes_per_layer; particle_mesh picks the
 // shell grid. Bad values are named with what is allowed.

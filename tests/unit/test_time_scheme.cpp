@@ -76,6 +76,24 @@ TEST(TimeScheme, StepFactorFollowsTheOrder) {
   EXPECT_DOUBLE_EQ(step_factor(1, 1e6, 3.0), 0.2);
 }
 
+// Gustafsson's predictive controller: without a previous accepted step it is
+// step_factor; with one, the smaller of step_factor and
+// 0.9 (h/h_acc) (err_acc/err^2)^(1/(order+1)), floored at 0.2.
+TEST(TimeScheme, PredictiveStepFactorFollowsTheTrendOfTheError) {
+  EXPECT_DOUBLE_EQ(predictive_step_factor(1, 0.25, 3.0, 2.0, 0.0, 0.0), step_factor(1, 0.25, 3.0));
+  EXPECT_DOUBLE_EQ(predictive_step_factor(2, 0.125, 2.0, 2.0, 1.0, 0.0), step_factor(2, 0.125, 2.0));
+  // Error ratio rising from 0.125 to 0.25 over two equal steps: 0.9 sqrt(0.125 / 0.0625),
+  // less than step_factor's 1.8.
+  EXPECT_DOUBLE_EQ(predictive_step_factor(1, 0.25, 3.0, 1.0, 1.0, 0.125), 0.9 * std::sqrt(2.0));
+  // The same error after a step half as long: the trend allows twice that, still < 1.8.
+  EXPECT_DOUBLE_EQ(predictive_step_factor(1, 0.25, 3.0, 1.0, 2.0, 0.125), 0.45 * std::sqrt(2.0));
+  // Falling error ratio (0.5 to 0.125, order 2): the trend would allow 0.9 cbrt(32) = 2.86;
+  // step_factor (1.8) bounds it.
+  EXPECT_DOUBLE_EQ(predictive_step_factor(2, 0.125, 3.0, 1.0, 1.0, 0.5), 1.8);
+  // A steep rise is floored like step_factor.
+  EXPECT_DOUBLE_EQ(predictive_step_factor(1, 0.9, 3.0, 1.0, 10.0, 1e-2), 0.2);
+}
+
 namespace {
 
 // The test bilayer charged at 3C for 400 s with the time step held at max_step_s: the
