@@ -127,6 +127,19 @@ fi
         --section SchedulerStats --section WarpStateStats \
         "${bench[@]}" --device cuda --no-solve-bench --gpu-variants "$2" --gpu-mappings "$1" > "$out/ncu_$1.txt" 2>&1
       grep -E "DRAM Throughput|L1/TEX Hit|L2 Hit|Achieved Occupancy|Theoretical Occupancy|Registers Per|Spilling Requests |Duration|Compute \(SM\)|Grid Size|Issued Warp Per|No Eligible|Warp Cycles Per Issued" "$out/ncu_$1.txt" | head -20
+      # The executed instruction mix by opcode (the static SASS mix is in
+      # docs/performance.md, "What limits it"): a separate run, so that a metric or an
+      # option this ncu lacks costs only these lines.
+      echo "== profile: executed instructions by opcode, the same $1-mapping launch"
+      mix=(--clock-control none --kernel-name "regex:$3" --launch-count 1
+           --metrics smsp__inst_executed.sum,smsp__thread_inst_executed.sum,sass__inst_executed_per_opcode)
+      stage "$ncu_bin" "${mix[@]}" --print-metric-instances values \
+        "${bench[@]}" --device cuda --no-solve-bench --gpu-variants "$2" --gpu-mappings "$1" > "$out/ncu_mix_$1.txt" 2>&1
+      if grep -q "ERROR" "$out/ncu_mix_$1.txt"; then  # an ncu without --print-metric-instances
+        stage "$ncu_bin" "${mix[@]}" \
+          "${bench[@]}" --device cuda --no-solve-bench --gpu-variants "$2" --gpu-mappings "$1" > "$out/ncu_mix_$1.txt" 2>&1
+      fi
+      grep -E "inst_executed|ERROR" "$out/ncu_mix_$1.txt" | cut -c1-2000 | head -8
     done
   fi
   echo
