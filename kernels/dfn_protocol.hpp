@@ -301,6 +301,38 @@ STRATA_HD void accept_step(const DfnShape& S, const SharedTables& tab, const V& 
   if (r.steps >= r.max_steps && !r.done) r.fail = VariantStatus::TooManySteps;
 }
 
+// The end sample and end profiles of a protocol step that ends on its last accepted
+// state (x) without a step of its own (a voltage wall, below), as accept_step records
+// them at a step's end; the sample only when that state's own is not the last one.
+template <class V, class VT, class Team>
+STRATA_HD void record_end_on_accepted_state(const DfnShape& S, const SharedTables& tab, const V& v, const StepRun& r,
+                                            const Recorder<VT>& rec, const Team& tm) {
+  if (!rec.on()) return;
+  if (tm.leader()) {
+    const double t = r.t_start_s + r.t_s;
+    if (rec.record[rec.layout.o_count] == 0.0 || rec.record[rec.layout.o_last] != t)
+      record_sample(S, *rec.spec, rec.layout, v, rec.record, t, rec.step, measured_potential_V(S, v, S.o_x, r.ref),
+                    r.capacity, true);
+    record_profiles(S, tab, *rec.spec, rec.layout, v, rec.record, rec.step, r.t_s, r.capacity, true, t);
+  }
+  tm.sync();
+}
+
+// True when an ordinary step's Newton solve that failed at length h, whose retry
+// would be below the smallest step, has met a voltage wall: its last iterate (in x)
+// lies past the step's voltage limit. At the end of a particle's window the potential
+// collapses (or shoots up, on charge) within microseconds: no step across the
+// collapse converges, and the limit lies within less than the smallest step of the
+// last accepted state (the NVPF discharges of the PyBaMM comparison at 3C; docs/physics.md 6).
+template <class V>
+STRATA_HD bool failed_at_voltage_wall(const DfnShape& S, const V& v, const StepRun& r, double retry_s) {
+  const LimitKind k = r.st->limit;
+  if (retry_s >= kMinStep_s || r.steps == 0 || (k != LimitKind::VoltageAbove && k != LimitKind::VoltageBelow))
+    return false;
+  const double g = event_value(S, v, *r.st, r.ref, r.current_limit);
+  return g >= 0.0 && is_finite(g);
+}
+
 // The bookkeeping of an ordinary time step's attempt.
 template <class V, class VT, class Team>
 STRATA_HD void after_step_attempt(const DfnShape& S, const SharedTables& tab, const V& v, const NewtonResult& nr,
@@ -311,8 +343,20 @@ STRATA_HD void after_step_attempt(const DfnShape& S, const SharedTables& tab, co
   if (!nr.converged) {
     // A Newton solve that stopped converging at this length (the contraction test)
     // retries at half of it; a hard failure (no convergence in the iteration cap, a
-    // singular block, a NaN) at a quarter.
-    reject_attempt(S, v, r, (nr.slow ? kSlowNewtonStepFactor : 0.25) * h,
+    // singular block, a NaN) at a quarter. At a voltage wall the step ends on its last
+    // accepted state instead of failing (LimitUnlocated: the limit lies within the
+    // smallest step of it, not located to tolerance).
+    const double retry_s = (nr.slow ? kSlowNewtonStepFactor : 0.25) * h;
+    if (!nr.not_finite && failed_at_voltage_wall(S, v, r, retry_s)) {
+      if (tm.leader()) v[S.o_misc + kMiscRejected] += 1.0;
+      copy_state(S, v, S.o_xold, S.o_x, tm);
+      r.end = StepEnd::LimitUnlocated;
+      r.done = true;
+      r.last_by_time = false;
+      record_end_on_accepted_state(S, tab, v, r, rec, tm);
+      return;
+    }
+    reject_attempt(S, v, r, retry_s,
                    nr.not_finite ? VariantStatus::NotFinite
                                  : (nr.singular ? VariantStatus::LinearSolveFailed : VariantStatus::NewtonFailed),
                    tm);
