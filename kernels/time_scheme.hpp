@@ -86,8 +86,8 @@ STRATA_HD inline double step_factor(int order, double err, double max_growth) {
 }
 
 // The error ratio an accepted step remembers for the predictive controller: at least
-// 1e-2, so that one very accurate step does not let the next grow by the full factor
-// (RADAU5's floor).
+// 1e-2 (RADAU5's floor), so that after a very accurate step (err_acc near 0) the
+// next one's ordinary error does not read as a steep rise and shrink the step after.
 constexpr double kAcceptedErrorFloor = 1e-2;
 
 // The step-length factor after an accepted step of length h_s with error ratio err
