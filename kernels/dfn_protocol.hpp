@@ -323,7 +323,9 @@ STRATA_HD void record_end_on_accepted_state(const DfnShape& S, const SharedTable
 // lies past the step's voltage limit. At the end of a particle's window the potential
 // collapses (or shoots up, on charge) within microseconds: no step across the
 // collapse converges, and the limit lies within less than the smallest step of the
-// last accepted state (the NVPF discharges of the PyBaMM comparison at 3C; docs/physics.md 6).
+// last accepted state (the NVPF cell of the PyBaMM comparison discharged at 3C, rtol
+// 1e-5: test DfnFullParticle.NvpfThreeCDischargeEndsAtTheWallOfItsCutOff;
+// docs/physics.md 6).
 template <class V>
 STRATA_HD bool failed_at_voltage_wall(const DfnShape& S, const V& v, const StepRun& r, double retry_s) {
   const LimitKind k = r.st->limit;
