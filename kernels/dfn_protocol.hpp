@@ -124,6 +124,12 @@ struct StepRun {
   int side = 0, probes = 0;
 
   STRATA_HD bool over() const { return done || fail != VariantStatus::Ok; }
+  // Ends the protocol step on its limit (not on its duration), with reason e.
+  STRATA_HD void end_on_limit(StepEnd e) {
+    end = e;
+    done = true;
+    last_by_time = false;
+  }
   // The order of the next attempt: BDF2 once two steps of this protocol step are
   // accepted (its history then lies after the step's jump), else backward Euler.
   STRATA_HD int next_order(const DfnShape& S) const { return S.time_order == 2 && steps >= 2 ? 2 : 1; }
@@ -352,9 +358,7 @@ STRATA_HD void after_step_attempt(const DfnShape& S, const SharedTables& tab, co
     if (!nr.not_finite && failed_at_voltage_wall(S, v, r, retry_s)) {
       if (tm.leader()) v[S.o_misc + kMiscRejected] += 1.0;
       copy_state(S, v, S.o_xold, S.o_x, tm);
-      r.end = StepEnd::LimitUnlocated;
-      r.done = true;
-      r.last_by_time = false;
+      r.end_on_limit(StepEnd::LimitUnlocated);
       record_end_on_accepted_state(S, tab, v, r, rec, tm);
       return;
     }
@@ -385,9 +389,7 @@ STRATA_HD void after_step_attempt(const DfnShape& S, const SharedTables& tab, co
       r.kind = r.keep_locating() ? AttemptKind::Locate : AttemptKind::Finish;
       return;
     }
-    r.end = StepEnd::AtStart;
-    r.done = true;
-    r.last_by_time = false;
+    r.end_on_limit(StepEnd::AtStart);
   }
   accept_step(S, tab, v, r, rec, tm);
 }
@@ -415,9 +417,7 @@ STRATA_HD void after_finish_attempt(const DfnShape& S, const SharedTables& tab, 
     return;
   }
   r.h_s = r.b;
-  r.end = fabs(r.gb_seen) <= r.tol ? StepEnd::Limit : StepEnd::LimitUnlocated;
-  r.done = true;
-  r.last_by_time = false;
+  r.end_on_limit(fabs(r.gb_seen) <= r.tol ? StepEnd::Limit : StepEnd::LimitUnlocated);
   r.kind = AttemptKind::Step;
   accept_step(S, tab, v, r, rec, tm);
 }
