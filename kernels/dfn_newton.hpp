@@ -188,6 +188,10 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
   const double F = kFaraday_C_mol;
   const int r0 = t.rank(), dr = t.size();
   const auto ce_hist = history_view(v.at(oo + S.s_ce()), v.at(S.o_xprev + S.s_ce()), ts);
+  // Reciprocals of the scales divided by in the cell loops (a division is a long
+  // dependent chain on a GPU; a product is one instruction).
+  const double inv_h_eff = 1.0 / ts.h_eff_s;
+  const double inv_ce_scale = 1.0 / ce_scale, inv_thermal_V = 1.0 / (kGasOverFaraday_V_K * T_K);
 
   ++progress.iterations;
   const double err_prev = progress.err_prev;
@@ -208,7 +212,7 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
       const double dx = v[S.o_dx + i];
       const long di = oD + 9L * i, ri = oR + 6L * i;
       // accumulation in the salt row: F eps dx (c_e - c_e,hist) / h_eff
-      auto accumulation_w = [&] { return F * v[S.o_eps + i] * dx / ts.h_eff_s; };
+      auto accumulation_w = [&] { return F * v[S.o_eps + i] * dx * inv_h_eff; };
       auto dce_step = [&] { return v[oce + i] - ce_hist[i]; };
       if (i < S.ne) {
         const int layer = S.cell_layer[i];
@@ -244,10 +248,10 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
                                              D3::var(v[oce + i], 1), D3::var(cs.v, 2));
             const double Rj = j - jbv.v;
             const double Jcs = jbv.d[2];
-            const double den = 1.0 - Jcs * zs;
-            j0 = (-Rj + Jcs * ys) / den;
-            jphi = jbv.d[0] / den;  // d j / d phi_s (= - d j / d phi_e)
-            jc = jbv.d[1] / den;
+            const double inv_den = 1.0 / (1.0 - Jcs * zs);
+            j0 = (-Rj + Jcs * ys) * inv_den;
+            jphi = jbv.d[0] * inv_den;  // d j / d phi_s (= - d j / d phi_e)
+            jc = jbv.d[1] * inv_den;
           } else {
             // A material at zero fraction carries no current.
             j0 = -j;
@@ -344,7 +348,9 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
         v[l + c] = 0.0;
       }
       if (i + 1 < S.ne) {  // solid current between electrode cells
-        const double g = 1.0 / (0.5 * v[S.o_dx + i] / v[S.o_sigma + i] + 0.5 * v[S.o_dx + i + 1] / v[S.o_sigma + i + 1]);
+        // conductance of the two half cells in series, 2 sL sR / (dxL sR + dxR sL)
+        const double sL = v[S.o_sigma + i], sR = v[S.o_sigma + i + 1];
+        const double g = 2.0 * sL * sR / (v[S.o_dx + i] * sR + v[S.o_dx + i + 1] * sL);
         const double is = g * (v[ops + i] - v[ops + i + 1]);
         v[oR + 6L * i + 4] -= is;
         v[oR + 6L * (i + 1) + 4] += is;
@@ -428,7 +434,7 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
       const double dps = rhs[6L * i + 4] - rhs[6L * i + 5] * dI;
       for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
         const long sp = S.o_slot + (long)kSlotParams * s;
-        const double cmax = v[sp + kSlotCmax_mol_m3];
+        const double cmax = v[sp + kSlotCmax_mol_m3], inv_cmax = 1.0 / cmax;
         const long oy = S.o_col + (long)col * (2 * nr + 3), oz = oy + nr, ocoef = oz + nr;
         const double dj = v[ocoef + 0] + v[ocoef + 1] * (dps - dpe) + v[ocoef + 2] * dce;
         v[ocoef + 0] = dj;  // keep dj for the update below
@@ -437,7 +443,7 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
           const double c = v[ocs + (long)col * nr + k];
           if (c + dc < 0.0) lambda = fmin(lambda, 0.9 * c / (-dc));
           if (c + dc > cmax) lambda = fmin(lambda, 0.9 * (cmax - c) / dc);
-          err = fmax(err, fabs(dc) / cmax);
+          err = fmax(err, fabs(dc) * inv_cmax);
         }
       }
     }
@@ -454,8 +460,8 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
       const double dce = rhs[6L * i + 0] - rhs[6L * i + 1] * dI;
       const double dpe = rhs[6L * i + 2] - rhs[6L * i + 3] * dI;
       const double dps = rhs[6L * i + 4] - rhs[6L * i + 5] * dI;
-      err = fmax(err, fabs(dce) / ce_scale);
-      err = fmax(err, fmax(fabs(dpe), fabs(dps)) / (kGas_J_molK * T_K / F));
+      err = fmax(err, fabs(dce) * inv_ce_scale);
+      err = fmax(err, fmax(fabs(dpe), fabs(dps)) * inv_thermal_V);
       v[oce + i] += lambda * dce;
       v[ope + i] += lambda * dpe;
       v[ops + i] += lambda * dps;

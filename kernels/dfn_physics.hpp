@@ -28,14 +28,17 @@ STRATA_HD void electrolyte_face_flux(const double* data, const ElectrolyteFns& e
   const T kR = eval_property(data, el.conductivity_S_m, ceR) * transR;
   const T DL = eval_property(data, el.diffusivity_m2_s, ceL) * transL;
   const T DR = eval_property(data, el.diffusivity_m2_s, ceR) * transR;
-  const T r_kappa = 0.5 * dxL_m / kL + 0.5 * dxR_m / kR;
-  const T r_D = 0.5 * dxL_m / DL + 0.5 * dxR_m / DR;
+  // The face conductances 1/r = 2 kL kR / (dxL kR + dxR kL): one division each.
+  const T g_kappa = 2.0 * kL * kR / (dxL_m * kR + dxR_m * kL);
+  const T g_D = 2.0 * DL * DR / (dxL_m * DR + dxR_m * DL);
   const T cf = 0.5 * (ceL + ceR);
   const T tp = eval_property(data, el.transference_number, cf);
   const T tdf = eval_property(data, el.thermodynamic_factor, cf);
-  const double two_rt_f = 2.0 * kGas_J_molK * temperature_K / kFaraday_C_mol;
-  ie_A_m2 = ((phiL - phiR) + two_rt_f * (1.0 - tp) * tdf * (log(ceR) - log(ceL))) / r_kappa;
-  FN_A_m2 = kFaraday_C_mol * (ceL - ceR) / r_D + tp * ie_A_m2;
+  const double two_rt_f = 2.0 * kGasOverFaraday_V_K * temperature_K;
+  // ln cR - ln cL as one logarithm of the ratio (fewer costly calls, and no
+  // cancellation between two nearly equal logarithms).
+  ie_A_m2 = ((phiL - phiR) + two_rt_f * (1.0 - tp) * tdf * log(ceR / ceL)) * g_kappa;
+  FN_A_m2 = kFaraday_C_mol * (ceL - ceR) * g_D + tp * ie_A_m2;
 }
 
 // Electrolyte potential at the counter-electrode surface, grounded metal:
@@ -43,7 +46,7 @@ STRATA_HD void electrolyte_face_flux(const double* data, const ElectrolyteFns& e
 template <class T>
 STRATA_HD T counter_phi_e_V(const T& current_A_m2, double counter_i0_A_m2, double temperature_K) {
   if (counter_i0_A_m2 <= 0.0) return T(0.0);  // ideal counter electrode
-  const double two_rt_f = 2.0 * kGas_J_molK * temperature_K / kFaraday_C_mol;
+  const double two_rt_f = 2.0 * kGasOverFaraday_V_K * temperature_K;
   return two_rt_f * asinh(current_A_m2 / (2.0 * counter_i0_A_m2));
 }
 
@@ -74,7 +77,7 @@ STRATA_HD T counter_face_current(const double* data, const ElectrolyteFns& el, d
   const T D = eval_property(data, el.diffusivity_m2_s, ce) * trans;
   const T tp = eval_property(data, el.transference_number, ce);
   const T tdf = eval_property(data, el.thermodynamic_factor, ce);
-  const double two_rt_f = 2.0 * kGas_J_molK * temperature_K / kFaraday_C_mol;
+  const double two_rt_f = 2.0 * kGasOverFaraday_V_K * temperature_K;
   // ln(c_L / c_N), kept finite when the boundary layer would be depleted.
   T ratio = 1.0 - (1.0 - tp) * current_A_m2 * (0.5 * dx_m) / (kFaraday_C_mol * D * ce);
   if (value_of(ratio) < 1e-6) ratio = T(1e-6);
@@ -113,16 +116,28 @@ template <class T>
 STRATA_HD T butler_volmer_A_m2(const double* data, const OcpFn& ocp, double temperature_K,
                                double i0_ref, double ce_ref, double aa, double ac, double cmax,
                                const T& phis, const T& phie, const T& ce, const T& cs) {
-  const T x = cs / cmax;
+  const double inv_cmax = 1.0 / cmax;
+  const T x = cs * inv_cmax;
   // kinetics prefactor: x and 1 - x floored smoothly (site_fraction_floor); the OCP
   // guards itself. 1 - x is formed from the concentrations to keep its digits near x = 1.
   const T xk = site_fraction_floor(x);
-  const T vk = site_fraction_floor((cmax - cs) / cmax);
+  const T vk = site_fraction_floor((cmax - cs) * inv_cmax);
   T cek = ce;
   if (value_of(cek) < 1e-6) cek = T(1e-6);
-  const T i0 = i0_ref * power(cek / ce_ref, aa) * power(xk, ac) * power(vk, aa) * ::exp2(aa + ac);  // / 0.5^(aa + ac)
   const T eta = phis - phie - eval_ocp_V(data, ocp, x, temperature_K);
-  const double f = kFaraday_C_mol / (kGas_J_molK * temperature_K);
+  const double f = 1.0 / (kGasOverFaraday_V_K * temperature_K);
+  // The symmetric case aa = ac = 1/2, the common one, with one square root and one
+  // exponential (exp(-a) = 1/exp(a)) instead of three and two: these are long
+  // instruction chains on a GPU.
+  if (aa == 0.5 && ac == 0.5) {
+    const T i0 = (2.0 * i0_ref) * sqrt(cek * (1.0 / ce_ref) * xk * vk);
+    T ea = 0.5 * f * eta;
+    if (value_of(ea) > 200.0) ea = T(200.0);
+    if (value_of(ea) < -200.0) ea = T(-200.0);
+    const T e = exp(ea);
+    return i0 * (e - 1.0 / e);
+  }
+  const T i0 = i0_ref * power(cek / ce_ref, aa) * power(xk, ac) * power(vk, aa) * ::exp2(aa + ac);  // / 0.5^(aa + ac)
   T ea = aa * f * eta, ec = -ac * f * eta;
   if (value_of(ea) > 200.0) ea = T(200.0);
   if (value_of(ec) > 200.0) ec = T(200.0);
@@ -135,6 +150,18 @@ STRATA_HD T solid_diffusivity_m2_s(const double* data, const MaterialFns& m, dou
   if (m.diffusivity_factor.n > 0) return d_ref * pchip(data, m.diffusivity_factor, x);
   return T(d_ref);
 }
+// The same with its derivative in x, for hand-written Jacobians.
+STRATA_HD inline void solid_diffusivity_eval(const double* data, const MaterialFns& m, double d_ref, double x,
+                                             double& D_m2_s, double& dD_dx_m2_s) {
+  if (m.diffusivity_factor.n > 0) {
+    pchip_eval(data, m.diffusivity_factor, x, D_m2_s, dD_dx_m2_s);
+    D_m2_s *= d_ref;
+    dD_dx_m2_s *= d_ref;
+  } else {
+    D_m2_s = d_ref;
+    dD_dx_m2_s = 0.0;
+  }
+}
 
 // Surface concentration from the outermost shell centre and the surface flux j/F,
 // by linear extrapolation over the gap g between that centre and the surface:
@@ -143,7 +170,7 @@ template <class T>
 STRATA_HD T surface_concentration(const double* data, const MaterialFns& m, double d_ref, double cmax,
                                   double gap_m, const T& c_outer, const T& j_A_m2) {
   const T D = solid_diffusivity_m2_s(data, m, d_ref, c_outer / cmax);
-  return c_outer - j_A_m2 / kFaraday_C_mol * gap_m / D;
+  return c_outer - j_A_m2 * (kInverseFaraday_mol_C * gap_m) / D;
 }
 
 // Shells of a particle of radius R: nr shells whose thicknesses shrink outward by the
@@ -160,20 +187,26 @@ struct ShellGrid {
     for (int i = 0; i < nr; ++i) qn *= q;
     return qn;
   }
-  // Radius of face i, given qi = q^i (by repeated multiplication) and qn = q_to_nr().
-  STRATA_HD double face_radius(int i, double qi, double qn) const {
+  // The grid's face scale: R / (1 - q^nr), or R / nr for q = 1 (one division per
+  // grid, so that the faces need none).
+  STRATA_HD double face_scale() const {
+    return q == 1.0 ? R / nr : R / (1.0 - q_to_nr());
+  }
+  // Radius of face i, given qi = q^i (by repeated multiplication) and face_scale().
+  STRATA_HD double face_radius(int i, double qi, double scale) const {
     if (i == nr) return R;
     if (q == 0.0) return R * cbrt((double)i / nr);
-    return q == 1.0 ? R * i / nr : R * (1.0 - qi) / (1.0 - qn);
+    return q == 1.0 ? scale * i : scale * (1.0 - qi);
   }
   // Fills rf[0..nr] with the face radii.
   STRATA_HD void faces(double* rf) const {
-    const double qn = q_to_nr();
+    const double scale = face_scale();
     double qi = 1.0;
-    for (int i = 0; i <= nr; ++i, qi *= q) rf[i] = face_radius(i, qi, qn);
+    for (int i = 0; i <= nr; ++i, qi *= q) rf[i] = face_radius(i, qi, scale);
   }
   STRATA_HD static double volume(const double* rf, int k) {
-    return (rf[k + 1] * rf[k + 1] * rf[k + 1] - rf[k] * rf[k] * rf[k]) / 3.0;
+    constexpr double third = 1.0 / 3.0;
+    return (rf[k + 1] * rf[k + 1] * rf[k + 1] - rf[k] * rf[k] * rf[k]) * third;
   }
   STRATA_HD static double outer_area(const double* rf, int k) { return rf[k + 1] * rf[k + 1]; }
   STRATA_HD static double centre(const double* rf, int k) { return 0.5 * (rf[k] + rf[k + 1]); }

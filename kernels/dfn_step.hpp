@@ -158,16 +158,14 @@ STRATA_HD VariantStatus initialize_state(const DfnShape& S, const SharedTables& 
 struct Extrapolation {
   double f = 0.0;
   bool quadratic = false, chord = false;
-  double h_s = 0.0, h1_s = 0.0, h2_s = 0.0;
+  QuadraticPredictor q;  // when quadratic
 };
 
 STRATA_HD inline Extrapolation extrapolation(int order, double dt, double dt_prev, double dt_prev2) {
   Extrapolation e;
   e.f = dt_prev > 0.0 ? dt / dt_prev : 0.0;
   e.quadratic = order == 2 && dt_prev > 0.0 && dt_prev2 > 0.0;
-  e.h_s = dt;
-  e.h1_s = dt_prev;
-  e.h2_s = dt_prev2;
+  if (e.quadratic) e.q = quadratic_predictor(dt, dt_prev, dt_prev2);
   return e;
 }
 
@@ -194,7 +192,7 @@ STRATA_HD double extrapolate_entry(const DfnShape& S, const V& v, long k, bool s
     xp = e.chord ? v[S.o_x + k] : v[S.o_xprev + k];
     if (keeps_prev2 && e.quadratic) xp2 = v[S.o_xprev2 + k];
   }
-  if (keeps_prev2 && e.quadratic) return quadratic_prediction(x0, xp, xp2, e.h_s, e.h1_s, e.h2_s);
+  if (keeps_prev2 && e.quadratic) return e.q.at(x0, xp, xp2);
   return x0 + e.f * (x0 - xp);
 }
 
@@ -267,22 +265,22 @@ STRATA_HD double error_ratio(const DfnShape& S, const V& v, int order, const Imp
   const Extrapolation ex = extrapolation(order, dt, dt_prev, dt_prev2);
   const double weight = ex.quadratic ? bdf2_error_weight(ts, dt, dt_prev, dt_prev2) : dt / (dt + dt_prev);
   const double tol = v[S.o_scalar + kRelTol];
-  const double ce_scale = v[S.o_scalar + kCeInit_mol_m3];
+  const double inv_ce_scale = 1.0 / v[S.o_scalar + kCeInit_mol_m3];
   const long ox = S.o_x;
   double e = 0.0;
   for (int i = t.rank(); i < S.nx; i += t.size()) {
     const long k = S.s_ce() + i;
     double x0;
-    e = fmax(e, fabs(v[ox + k] - extrapolate_entry(S, v, k, /*shift=*/false, ex, x0, true)) / ce_scale);
+    e = fmax(e, fabs(v[ox + k] - extrapolate_entry(S, v, k, /*shift=*/false, ex, x0, true)) * inv_ce_scale);
   }
   for (int i = t.rank(); i < S.ne; i += t.size()) {
     const int layer = S.cell_layer[i];
     for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
-      const double cmax = v[S.o_slot + (long)kSlotParams * s + kSlotCmax_mol_m3];
+      const double inv_cmax = 1.0 / v[S.o_slot + (long)kSlotParams * s + kSlotCmax_mol_m3];
       for (int r = 0; r < S.nr; ++r) {
         const long k = S.s_cs() + (long)col * S.nr + r;
         double x0;
-        e = fmax(e, fabs(v[ox + k] - extrapolate_entry(S, v, k, /*shift=*/false, ex, x0, true)) / cmax);
+        e = fmax(e, fabs(v[ox + k] - extrapolate_entry(S, v, k, /*shift=*/false, ex, x0, true)) * inv_cmax);
       }
     }
   }

@@ -65,7 +65,10 @@ template <int N> STRATA_HD inline Dual<N> operator-(const Dual<N>& a, double b) 
 template <int N> STRATA_HD inline Dual<N> operator-(double a, const Dual<N>& b) { return Dual<N>(a) - b; }
 template <int N> STRATA_HD inline Dual<N> operator*(const Dual<N>& a, double b) { return chain(a, a.v * b, b); }
 template <int N> STRATA_HD inline Dual<N> operator*(double a, const Dual<N>& b) { return chain(b, a * b.v, a); }
-template <int N> STRATA_HD inline Dual<N> operator/(const Dual<N>& a, double b) { return chain(a, a.v / b, 1.0 / b); }
+template <int N> STRATA_HD inline Dual<N> operator/(const Dual<N>& a, double b) {
+  const double inv = 1.0 / b;  // one division, not two (costly on a GPU)
+  return chain(a, a.v * inv, inv);
+}
 template <int N> STRATA_HD inline Dual<N> operator/(double a, const Dual<N>& b) { return Dual<N>(a) / b; }
 
 template <int N> STRATA_HD inline Dual<N> exp(const Dual<N>& a) { const double e = ::exp(a.v); return chain(a, e, e); }

@@ -41,7 +41,7 @@ STRATA_HD inline T eval_ocp_V(const double* data, const OcpFn& f, const T& x, do
   if (value_of(x) > 1.0 - lo) xc = T(1.0 - lo);
   T u = f.E0_V - f.slope_V * (x - 0.5);
   if (f.ideality != 0.0)
-    u = u + f.ideality * (kGas_J_molK * temperature_K / kFaraday_C_mol) * log((1.0 - xc) / xc);
+    u = u + f.ideality * (kGasOverFaraday_V_K * temperature_K) * log((1.0 - xc) / xc);
   for (int k = 0; k < f.n_tanh; ++k)
     u = u + f.tanh_amplitude_V[k] * tanh((x - f.tanh_center[k]) / f.tanh_width[k]);
   return u;

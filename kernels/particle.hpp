@@ -26,17 +26,29 @@ STRATA_HD bool particle_condense(const double* data, const MaterialFns& mat, dou
                                  const ShellGrid& g, double dt_s, const VC& c, const VO& c_old, double j_A_m2,
                                  VY& y, VZ& z) {
   double cp[kMaxShells];
-  const double qn = g.q_to_nr();
+  // Divisions are costly on a GPU (a reciprocal and its refinement, each a chain of
+  // dependent FP64 operations): the column takes four, and each shell one (its
+  // pivot). The centres of shells k and k + 1 lie (r_k+2 - r_k)/2 apart, and on a
+  // geometric grid r_k+2 - r_k = scale q^k (1 - q^2): its reciprocal is walked by
+  // multiplication with 1/q (only the equal-volume grid, q = 0, divides per shell).
+  const double scale = g.face_scale(), inv_dt = 1.0 / dt_s, half_inv_cmax = 0.5 / cmax;
+  double two_inv_gap = 0.0, inv_q = 1.0;
+  if (g.q == 1.0) {
+    two_inv_gap = 1.0 / scale;
+  } else if (g.q != 0.0) {
+    two_inv_gap = 2.0 / (scale * (1.0 - g.q * g.q));
+    inv_q = 1.0 / g.q;
+  }
   // rr: radii of faces k, k + 1, k + 2 (the last only while k + 1 < nr).
   double qi = g.q * g.q;
-  double rr[3] = {g.face_radius(0, 1.0, qn), g.face_radius(1, g.q, qn), 0.0};
+  double rr[3] = {g.face_radius(0, 1.0, scale), g.face_radius(1, g.q, scale), 0.0};
   // Face k - 1's contributions to row k: A N, A dN/dc_{k-1}, A dN/dc_k.
   double in_flux = 0.0, in_d0 = 0.0, in_d1 = 0.0;
   double y_prev = 0.0, z_prev = 0.0;
   // c[k] and c[k + 1], each read from the record once.
   double c_k = c[0], c_next = 0.0;
   for (int k = 0; k < nr; ++k) {
-    const double w = ShellGrid::volume(rr, 0) / dt_s;
+    const double w = ShellGrid::volume(rr, 0) * inv_dt;
     double yk = -(w * (c_k - c_old[k]));
     double ak = 0.0, bk = w, ck = 0.0;
     if (k > 0) {
@@ -45,24 +57,27 @@ STRATA_HD bool particle_condense(const double* data, const MaterialFns& mat, dou
       ak -= in_d0;
     }
     if (k + 1 < nr) {
-      rr[2] = g.face_radius(k + 2, qi, qn);
+      rr[2] = g.face_radius(k + 2, qi, scale);
       qi *= g.q;
-      using D2 = Dual<2>;
       c_next = c[k + 1];
-      const D2 c0 = D2::var(c_k, 0), c1 = D2::var(c_next, 1);
-      const D2 flux = -solid_diffusivity_m2_s(data, mat, d_ref, 0.5 * (c0 + c1) / cmax) * (c1 - c0) /
-                      (ShellGrid::centre(rr, 1) - ShellGrid::centre(rr, 0));
-      const double A = ShellGrid::outer_area(rr, 0);
-      yk -= A * flux.v;
-      bk += A * flux.d[0];
-      ck += A * flux.d[1];
-      in_flux = A * flux.v;
-      in_d0 = A * flux.d[0];
-      in_d1 = A * flux.d[1];
+      // N = -D(x_face) (c_k+1 - c_k) / (r_k+1 - r_k), x_face = (c_k + c_k+1) / (2 cmax);
+      // the centres are half a face apart on either side: r_k+1 - r_k = (rr2 - rr0) / 2.
+      double D, dD_dx;
+      solid_diffusivity_eval(data, mat, d_ref, (c_k + c_next) * half_inv_cmax, D, dD_dx);
+      const double A_inv_dr =
+          ShellGrid::outer_area(rr, 0) * (g.q == 0.0 ? 2.0 / (rr[2] - rr[0]) : two_inv_gap);
+      two_inv_gap *= inv_q;
+      const double dc = c_next - c_k, dD_dc = dD_dx * half_inv_cmax;
+      in_flux = -A_inv_dr * D * dc;              // A N
+      in_d0 = A_inv_dr * (D - dD_dc * dc);       // A dN/dc_k
+      in_d1 = -A_inv_dr * (D + dD_dc * dc);      // A dN/dc_k+1
+      yk -= in_flux;
+      bk += in_d0;
+      ck += in_d1;
     } else {
-      yk -= g.R * g.R * j_A_m2 / kFaraday_C_mol;
+      yk -= g.R * g.R * j_A_m2 * kInverseFaraday_mol_C;
     }
-    double zk = (k == nr - 1) ? g.R * g.R / kFaraday_C_mol : 0.0;
+    double zk = (k == nr - 1) ? g.R * g.R * kInverseFaraday_mol_C : 0.0;
     // Forward elimination of row k.
     const double piv = (k == 0) ? bk : bk - ak * cp[k - 1];
     if (piv == 0.0) return false;

@@ -25,14 +25,14 @@ STRATA_HD inline void pchip_eval(const double* data, TableRef t, double x, doubl
     const int mid = (lo + hi) / 2;
     if (xs[mid] <= x) lo = mid; else hi = mid;
   }
-  const double h = xs[hi] - xs[lo];
-  const double s = (x - xs[lo]) / h;
+  const double h = xs[hi] - xs[lo], inv_h = 1.0 / h;
+  const double s = (x - xs[lo]) * inv_h;
   const double s2 = s * s, s3 = s2 * s;
   const double h00 = 2 * s3 - 3 * s2 + 1, h10 = s3 - 2 * s2 + s;
   const double h01 = -2 * s3 + 3 * s2, h11 = s3 - s2;
   y = h00 * ys[lo] + h10 * h * ms[lo] + h01 * ys[hi] + h11 * h * ms[hi];
-  const double d00 = (6 * s2 - 6 * s) / h, d10 = 3 * s2 - 4 * s + 1;
-  const double d01 = (-6 * s2 + 6 * s) / h, d11 = 3 * s2 - 2 * s;
+  const double d00 = (6 * s2 - 6 * s) * inv_h, d10 = 3 * s2 - 4 * s + 1;
+  const double d01 = -d00, d11 = 3 * s2 - 2 * s;
   dydx = d00 * ys[lo] + d10 * ms[lo] + d01 * ys[hi] + d11 * ms[hi];
 }
 

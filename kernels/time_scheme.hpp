@@ -70,12 +70,25 @@ STRATA_HD inline double bdf2_error_weight(const ImplicitStep& ts, double h_s, do
   return ts.h_eff_s / (ts.h_eff_s + h_s + h1_s + h2_s);
 }
 
-// The quadratic through (0, x_old), (-h1, x_prev), (-h1 - h2, x_prev2), at h.
+// The quadratic through (0, x_old), (-h1, x_prev), (-h1 - h2, x_prev2), at h, in Newton
+// form x_old + h d1 + h (h + h1) d2 with the divided differences d1 = (x_old - x_prev)/h1
+// and d2 = (d1 - (x_prev - x_prev2)/h2)/(h1 + h2), gathered on the differences:
+//   x_old + c1 (x_old - x_prev) - c2 (x_prev - x_prev2),
+//   c1 = h/h1 + h (h + h1)/(h1 (h1 + h2)),  c2 = h (h + h1)/(h2 (h1 + h2)),
+// so that the coefficients are formed once per step and an entry takes no division.
+struct QuadraticPredictor {
+  double c1 = 0.0, c2 = 0.0;
+  STRATA_HD double at(double x_old, double x_prev, double x_prev2) const {
+    return x_old + c1 * (x_old - x_prev) - c2 * (x_prev - x_prev2);
+  }
+};
+STRATA_HD inline QuadraticPredictor quadratic_predictor(double h_s, double h1_s, double h2_s) {
+  const double g = h_s * (h_s + h1_s) / (h1_s + h2_s);
+  return QuadraticPredictor{h_s / h1_s + g / h1_s, g / h2_s};
+}
 STRATA_HD inline double quadratic_prediction(double x_old, double x_prev, double x_prev2, double h_s, double h1_s,
                                              double h2_s) {
-  const double d1 = (x_old - x_prev) / h1_s, d1_prev = (x_prev - x_prev2) / h2_s;
-  const double d2 = (d1 - d1_prev) / (h1_s + h2_s);
-  return x_old + h_s * d1 + h_s * (h_s + h1_s) * d2;
+  return quadratic_predictor(h_s, h1_s, h2_s).at(x_old, x_prev, x_prev2);
 }
 
 // The step-length factor for a local error ratio err (<= 1 accepted) of a step of the
