@@ -132,6 +132,22 @@ std::optional<std::string> TableReader::string(const std::string& key) {
   fail(key, "is not a string; the key expects a quoted string");
 }
 
+std::optional<std::string> TableReader::one_of(const std::string& key, std::initializer_list<Choice> choices) {
+  const auto value = string(key);
+  if (!value) return std::nullopt;
+  for (const Choice& c : choices)
+    if (*value == c.word) return value;
+  std::string allowed;
+  int index = 0;
+  for (const Choice& c : choices) {
+    if (index > 0) allowed += index + 1 == (int)choices.size() ? " or " : ", ";
+    allowed += fmt::format("\"{}\"", c.word);
+    if (c.meaning) allowed += fmt::format(" ({})", c.meaning);
+    ++index;
+  }
+  fail(key, "is not allowed; allowed " + allowed);
+}
+
 std::string TableReader::required_string(const std::string& key) {
   auto v = string(key);
   if (!v) missing(key, "a string");

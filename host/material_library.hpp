@@ -57,6 +57,7 @@ std::string format_number(double v);
 // translation units that define STRATA_TOML_READER before including this header
 // (so that users of the library do not pay for <toml++/toml.h>).
 #ifdef STRATA_TOML_READER
+#include <initializer_list>
 #include <optional>
 #include <toml++/toml.h>
 
@@ -108,6 +109,15 @@ class TableReader {
   std::optional<long long> integer(const std::string& key);
   std::optional<std::string> string(const std::string& key);
   std::string required_string(const std::string& key);
+  // A string that must be one of a fixed set of words: the word given (nullopt if
+  // the key is absent); any other string fails, naming each allowed word with what
+  // it means, for example
+  //   allowed "predictive" (Gustafsson's controller) or "standard"
+  struct Choice {
+    const char* word;
+    const char* meaning = nullptr;  // shown in parentheses after the word
+  };
+  std::optional<std::string> one_of(const std::string& key, std::initializer_list<Choice> choices);
   const toml::table* subtable(const std::string& key);
   const toml::table& required_subtable(const std::string& key);
   const toml::array* array(const std::string& key);

@@ -311,7 +311,7 @@ std::vector<ObjectiveSpec> read_objectives(const toml::node* node, const Scenari
     auto kind = tr.string("kind");
     auto step = tr.integer("step");
     auto ref = tr.integer("reference_step");
-    auto sense = tr.string("sense");
+    auto sense = tr.one_of("sense", {{"maximize"}, {"minimize"}});
     const toml::array* terms = tr.array("terms");
     tr.finish();
     ObjectiveSpec o;
@@ -344,11 +344,7 @@ std::vector<ObjectiveSpec> read_objectives(const toml::node* node, const Scenari
                                      tr.key_path("kind"), o.kind));
       read_metric_steps(tr, o, kind.has_value(), step, ref, pr, "an objective");
     }
-    if (sense) {
-      if (*sense == "maximize") o.maximize = true;
-      else if (*sense == "minimize") o.maximize = false;
-      else tr.fail("sense", "is not allowed; allowed \"maximize\" or \"minimize\"");
-    }
+    if (sense) o.maximize = *sense == "maximize";
     out.push_back(std::move(o));
   }
   // The terms of the weighted sums: each names an objective of the file that is not itself
@@ -466,7 +462,10 @@ OutputSpec read_output(const toml::table* t, const Scenario& s) {
   if (!t) return o;
   const std::string& file = s.file;
   TableReader tr(*t, file, "output");
-  auto traj = tr.string("trajectories");
+  auto traj = tr.one_of("trajectories", {{"none"},
+                                         {"all"},
+                                         {"best", "best_k designs by objective best_by"},
+                                         {"list", "design_ids"}});
   auto best_k = tr.integer("best_k");
   auto best_by = tr.string("best_by");
   const toml::array* ids = tr.array("design_ids");
@@ -477,12 +476,7 @@ OutputSpec read_output(const toml::table* t, const Scenario& s) {
   const toml::array* profiles = tr.array("profiles");
   tr.finish();
 
-  if (traj) {
-    if (*traj != "none" && *traj != "all" && *traj != "best" && *traj != "list")
-      tr.fail("trajectories", "is not allowed; allowed \"none\", \"all\", \"best\" (best_k "
-                              "designs by objective best_by) or \"list\" (design_ids)");
-    o.trajectories = *traj;
-  }
+  if (traj) o.trajectories = *traj;
   const std::string traj_words =
       fmt::format("output.trajectories = \"{}\"{}", o.trajectories, traj ? "" : " (the default)");
 
@@ -1090,7 +1084,7 @@ DesignSpec read_design(const toml::table* t, Scenario& s, Scenario& light,
   TableReader tr(*t, file, "design");
   auto objective = tr.string("objective");
   auto algorithm = tr.string("algorithm");
-  auto sampler = tr.string("sampler");
+  auto sampler = tr.one_of("sampler", {{"lhs", "Latin hypercube"}, {"random"}});
   d.initial_population = read_int(tr, "initial_population", 1, 1000000, d.initial_population);
   d.starts_per_choice = read_int(tr, "starts_per_choice", 1, 1000, d.starts_per_choice);
   auto max_eval = tr.integer("max_evaluations");
@@ -1134,11 +1128,7 @@ DesignSpec read_design(const toml::table* t, Scenario& s, Scenario& light,
     check_nlopt_algorithm(tr, *algorithm);
     d.algorithm = *algorithm;
   }
-  if (sampler) {
-    if (*sampler != "lhs" && *sampler != "random")
-      tr.fail("sampler", "is not allowed; allowed \"lhs\" (Latin hypercube) or \"random\"");
-    d.sampler = *sampler;
-  }
+  if (sampler) d.sampler = *sampler;
   d.max_evaluations = read_max_evaluations(tr, max_eval, d.max_evaluations, d.initial_population);
   if (max_eval_opt) {
     if (*max_eval_opt < 1)
@@ -1814,11 +1804,9 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
         tr.number("electrode_tortuosity_scale", kNone, c.electrode_tortuosity_scale);
     c.reference_position_fraction =
         tr.number("reference_position_fraction", kNone, c.reference_position_fraction);
-    if (auto ce = tr.string("counter_electrode")) {
-      if (*ce == "metal") c.counter_ideal = false;
-      else if (*ce == "ideal") c.counter_ideal = true;
-      else if (*ce == "porous") c.counter_porous = true;
-      else tr.fail("counter_electrode", "is not allowed; allowed \"metal\", \"ideal\" or \"porous\"");
+    if (auto ce = tr.one_of("counter_electrode", {{"metal"}, {"ideal"}, {"porous"}})) {
+      c.counter_ideal = *ce == "ideal";
+      c.counter_porous = *ce == "porous";
     }
     c.counter_exchange_current_density_A_m2 = tr.number(
         "counter_exchange_current_density_A_m2", kAM2, c.counter_exchange_current_density_A_m2);
@@ -1931,10 +1919,9 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
     n.separator_nodes = read_int(tr, "separator_nodes", 2, 1000, n.separator_nodes);
     n.particle_shells = read_int(tr, "particle_shells", 3, 1000, n.particle_shells);
     n.particle_shell_ratio = tr.number("particle_shell_ratio", kNone, n.particle_shell_ratio);
-    if (auto mesh = tr.string("particle_mesh")) {
-      if (*mesh != "geometric" && *mesh != "equal_volume")
-        tr.fail("particle_mesh", "is not allowed; allowed \"geometric\" (shell thicknesses in the ratio "
-                                 "particle_shell_ratio toward the surface) or \"equal_volume\"");
+    if (auto mesh = tr.one_of("particle_mesh",
+                              {{"geometric", "shell thicknesses in the ratio particle_shell_ratio toward the surface"},
+                               {"equal_volume"}})) {
       n.particle_equal_volume = *mesh == "equal_volume";
       if (n.particle_equal_volume && t->contains("particle_shell_ratio"))
         tr.fail("particle_shell_ratio", "is not used with numerics.particle_mesh = \"equal_volume\" (shells of "
@@ -1943,12 +1930,9 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
     if (t->contains("min_nodes_per_layer") && !(n.cell_size_m > 0.0))
       tr.fail("min_nodes_per_layer", "is not used without numerics.cell_size_m (it is the floor of the cells in "
                                      "proportion to thickness); give cell_size_m, or remove it");
-    if (auto scheme = tr.string("time_integrator")) {
-      if (*scheme != "backward_euler" && *scheme != "bdf2")
-        tr.fail("time_integrator", "is not allowed; allowed \"backward_euler\" (first order) or \"bdf2\" "
-                                   "(second order, variable step)");
+    if (auto scheme = tr.one_of("time_integrator",
+                                {{"backward_euler", "first order"}, {"bdf2", "second order, variable step"}}))
       n.time_order = *scheme == "bdf2" ? 2 : 1;
-    }
     n.relative_tolerance = tr.number("relative_tolerance", kNone, n.relative_tolerance);
     n.max_step_s = tr.number("max_step_s", kS, n.max_step_s);
     n.voltage_event_tolerance_V =
@@ -1956,13 +1940,11 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
     n.max_steps_per_protocol_step =
         read_int(tr, "max_steps_per_protocol_step", 1, 1000000000, n.max_steps_per_protocol_step);
     n.newton_max_contraction = tr.number("newton_max_contraction", kNone, n.newton_max_contraction);
-    if (auto controller = tr.string("step_controller")) {
-      if (*controller != "predictive" && *controller != "standard")
-        tr.fail("step_controller", "is not allowed; allowed \"predictive\" (Gustafsson's controller, from the trend "
-                                   "of the error over the last two steps) or \"standard\" (from the last step's "
-                                   "error alone)");
+    if (auto controller = tr.one_of(
+            "step_controller",
+            {{"predictive", "Gustafsson's controller, from the trend of the error over the last two steps"},
+             {"standard", "from the last step's error alone"}}))
       n.predictive_step_control = *controller == "predictive";
-    }
     tr.finish();
   }
 

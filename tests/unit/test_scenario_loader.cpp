@@ -1875,6 +1875,46 @@ TEST(ScenarioNumerics, NewtonMaxContraction) {
   }
 }
 
+// Keys that take one of a fixed set of words (TableReader::one_of) refuse any other
+// with the file, the key, the value and every allowed word with what it means, and
+// map the words they allow.
+TEST(ScenarioErrors, FixedWordKeysNameEveryAllowedWord) {
+  struct Case {
+    std::string section, key, words;
+  };
+  const std::vector<Case> cases = {
+      {"cell", "counter_electrode", "allowed \"metal\", \"ideal\" or \"porous\""},
+      {"numerics", "particle_mesh",
+       "allowed \"geometric\" (shell thicknesses in the ratio particle_shell_ratio toward the surface) or "
+       "\"equal_volume\""},
+      {"numerics", "time_integrator",
+       "allowed \"backward_euler\" (first order) or \"bdf2\" (second order, variable step)"},
+      {"numerics", "step_controller",
+       "allowed \"predictive\" (Gustafsson's controller, from the trend of the error over the last two steps) "
+       "or \"standard\" (from the last step's error alone)"},
+  };
+  for (const Case& c : cases) {
+    const std::string e = load_error(minimal_text() + "\n[" + c.section + "]\n" + c.key + " = \"Sobol\"\n",
+                                     "words.toml");
+    EXPECT_HAS(e, "words.toml: " + c.section + "." + c.key + " = \"Sobol\" is not allowed; " + c.words);
+  }
+  const std::string path = kData + "/scenario_minimal.toml";
+  const Scenario be = load_scenario_text(minimal_text() + "\n[numerics]\ntime_integrator = \"backward_euler\"\n"
+                                         "particle_mesh = \"equal_volume\"\n", path);
+  EXPECT_EQ(be.numerics.time_order, 1);
+  EXPECT_TRUE(be.numerics.particle_equal_volume);
+  const Scenario bdf2 = load_scenario_text(minimal_text() + "\n[numerics]\ntime_integrator = \"bdf2\"\n"
+                                           "particle_mesh = \"geometric\"\n", path);
+  EXPECT_EQ(bdf2.numerics.time_order, 2);
+  EXPECT_FALSE(bdf2.numerics.particle_equal_volume);
+  const Scenario ideal = load_scenario_text(minimal_text() + "\n[cell]\ncounter_electrode = \"ideal\"\n", path);
+  EXPECT_TRUE(ideal.cell.counter_ideal);
+  EXPECT_FALSE(ideal.cell.counter_porous);
+  const Scenario metal = load_scenario_text(minimal_text() + "\n[cell]\ncounter_electrode = \"metal\"\n", path);
+  EXPECT_FALSE(metal.cell.counter_ideal);
+  EXPECT_FALSE(metal.cell.counter_porous);
+}
+
 // [numerics] step_controller: "predictive" by default, "standard" for the controller
 // from the last step's error alone; it reaches the record (1 and 0); anything else is
 // refused with the key, the value and what is allowed.
