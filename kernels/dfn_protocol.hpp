@@ -122,11 +122,12 @@ struct StepRun {
   // at the middle of that band, g = kEventAim tol, so that a probe within tol/2 of
   // its aim ends it, from either side: fa, fb are g - aim at a and b; ga and gb the
   // regula falsi's weights (the Illinois rule halves one of them); (d, fd) the end
-  // the bracket dropped last, for inverse quadratic interpolation.
+  // the bracket dropped last, for inverse quadratic interpolation; same_side the probes
+  // in a row that moved the same end.
   double a = 0.0, ga = 0.0, b = 0.0, gb = 0.0, gb_seen = 0.0, tol = 0.0;
   double fa = 0.0, fb = 0.0, d = 0.0, fd = 0.0;
   bool has_d = false;
-  int side = 0, probes = 0;
+  int side = 0, probes = 0, same_side = 0;
 
   STRATA_HD bool over() const { return done || fail != VariantStatus::Ok; }
   // Ends the protocol step on its limit (not on its duration), with reason e.
@@ -153,12 +154,14 @@ struct StepRun {
     has_d = false;
     side = 0;
     probes = 0;
+    same_side = 0;
   }
   // Narrows the bracket by a converged probe at length c with event value gc
   // (Illinois: an end kept twice in a row has the other's weight halved).
   STRATA_HD void narrow_bracket(double c, double gc) {
     const double fc = gc - kEventAim * tol;
     has_d = true;
+    same_side = (gc >= 0.0) == (side == 1) && side != 0 ? same_side + 1 : 1;
     if (gc >= 0.0) {
       d = b;
       fd = fb;
@@ -180,8 +183,13 @@ struct StepRun {
   // Length of the next probe: the inverse quadratic through (a, fa), (b, fb) and
   // (d, fd) where there are three points and it falls inside the bracket, else the
   // regula falsi (Illinois) point. On the benchmark's 3C charges the two take 2.6
-  // probes a charge, against 5.3 for the regula falsi aimed at g = 0.
+  // probes a charge, against 5.3 for the regula falsi aimed at g = 0. After two
+  // probes in a row on the same side the interpolants are stuck there (an
+  // exponential wall, where g spans decades across the bracket: the regula falsi
+  // needed more than 40 probes on exp(20 (c - 1)) over [0, 2]), and the bracket is
+  // bisected; the charges above never get there.
   STRATA_HD double probe_length() const {
+    if (same_side >= 2) return 0.5 * (a + b);
     const double falsi = b - gb * (b - a) / (gb - ga);
     if (!has_d || fa == fb || fa == fd || fb == fd) return falsi;
     const double x = a * fb * fd / ((fa - fb) * (fa - fd)) + b * fa * fd / ((fb - fa) * (fb - fd)) +

@@ -120,6 +120,20 @@ TEST(EventBracket, LocatesSmoothLimitsInFewerProbesThanTheRegulaFalsi) {
   EXPECT_EQ(probes_to_locate(line, 10.0, tol), 1);
 }
 
+// An exponential wall: g spans eight decades across the bracket, and the
+// interpolants keep landing on the flat side. The regula falsi aimed at 0 is still
+// short of the limit after 40 probes; after two probes on the same side the search
+// bisects, and locates it in a few.
+TEST(EventBracket, BisectsWhereTheInterpolantsStickToOneSide) {
+  const double tol = 1e-5;
+  auto wall = [](double c) { return 1e-3 * (std::exp(20.0 * (c - 1.0)) - 1.0); };
+  auto falling = [](double c) { return 0.1 * (1.0 - std::exp(-20.0 * (c - 1.0))); };
+  EXPECT_EQ(illinois_probes(wall, 2.0, tol), kMaxEventIterations);
+  EXPECT_EQ(illinois_probes(falling, 2.0, tol), kMaxEventIterations);
+  EXPECT_LE(probes_to_locate(wall, 2.0, tol), 6);
+  EXPECT_LE(probes_to_locate(falling, 2.0, tol), 8);
+}
+
 // The case met in the Brown design checks at rtol 1e-7: two probes in a row on the
 // a side halve b's weight below the tolerance while g(b) itself is above it. The
 // search must go on (it stopped there, and the step ended 1.6e-5 V past a 1e-5 V
