@@ -122,11 +122,10 @@ struct StepRun {
   // at the middle of that band, g = kEventAim tol, so that a probe within tol/2 of
   // its aim ends it, from either side: fa, fb are g - aim at a and b; ga and gb the
   // regula falsi's weights (the Illinois rule halves one of them); (d, fd) the end
-  // the bracket dropped last, for inverse quadratic interpolation; same_side the probes
-  // in a row that moved the same end.
+  // the bracket dropped last (once a probe has narrowed it), for inverse quadratic
+  // interpolation; same_side the probes in a row that moved the same end.
   double a = 0.0, ga = 0.0, b = 0.0, gb = 0.0, gb_seen = 0.0, tol = 0.0;
   double fa = 0.0, fb = 0.0, d = 0.0, fd = 0.0;
-  bool has_d = false;
   int side = 0, probes = 0, same_side = 0;
 
   STRATA_HD bool over() const { return done || fail != VariantStatus::Ok; }
@@ -151,7 +150,6 @@ struct StepRun {
     b = h;
     gb_seen = gh;
     fb = gb = gh - aim;
-    has_d = false;
     side = 0;
     probes = 0;
     same_side = 0;
@@ -160,7 +158,6 @@ struct StepRun {
   // (Illinois: an end kept twice in a row has the other's weight halved).
   STRATA_HD void narrow_bracket(double c, double gc) {
     const double fc = gc - kEventAim * tol;
-    has_d = true;
     same_side = (gc >= 0.0) == (side == 1) && side != 0 ? same_side + 1 : 1;
     if (gc >= 0.0) {
       d = b;
@@ -191,7 +188,7 @@ struct StepRun {
   STRATA_HD double probe_length() const {
     if (same_side >= 2) return 0.5 * (a + b);
     const double falsi = b - gb * (b - a) / (gb - ga);
-    if (!has_d || fa == fb || fa == fd || fb == fd) return falsi;
+    if (probes == 0 || fa == fb || fa == fd || fb == fd) return falsi;
     const double x = a * fb * fd / ((fa - fb) * (fa - fd)) + b * fa * fd / ((fb - fa) * (fb - fd)) +
                      d * fa * fb / ((fd - fa) * (fd - fb));
     return x > a && x < b ? x : falsi;

@@ -86,10 +86,6 @@ STRATA_HD inline QuadraticPredictor quadratic_predictor(double h_s, double h1_s,
   const double g = h_s * (h_s + h1_s) / (h1_s + h2_s);
   return QuadraticPredictor{h_s / h1_s + g / h1_s, g / h2_s};
 }
-STRATA_HD inline double quadratic_prediction(double x_old, double x_prev, double x_prev2, double h_s, double h1_s,
-                                             double h2_s) {
-  return quadratic_predictor(h_s, h1_s, h2_s).at(x_old, x_prev, x_prev2);
-}
 
 // The step-length factor for a local error ratio err (<= 1 accepted) of a step of the
 // given order: 0.9 err^(-1/(order + 1)), within [0.2, max_growth].

@@ -51,7 +51,7 @@ TEST(TimeScheme, Bdf2DifferentiatesQuadraticsExactlyAtAnyStepRatio) {
 // into the corrector's own error, 2/11 of it at equal steps.
 TEST(TimeScheme, MilneEstimateOfBdf2MatchesTheLocalErrorOfACubic) {
   const Cubic q{0.3, -1.7, 2.9, 0.0};
-  EXPECT_NEAR(quadratic_prediction(q.x(3.0), q.x(2.5), q.x(1.0), 0.75, 0.5, 1.5), q.x(3.75), 1e-12);
+  EXPECT_NEAR(quadratic_predictor(0.75, 0.5, 1.5).at(q.x(3.0), q.x(2.5), q.x(1.0)), q.x(3.75), 1e-12);
   EXPECT_DOUBLE_EQ(bdf2_error_weight(implicit_step(2, 1.0, 1.0), 1.0, 1.0, 1.0), 2.0 / 11.0);
 
   // x' = g(t) for a cubic x: one BDF2 step from exact history errs by h_eff h (h + h1) x'''/6.
@@ -63,7 +63,7 @@ TEST(TimeScheme, MilneEstimateOfBdf2MatchesTheLocalErrorOfACubic) {
     const double xn = history_value(ts, c.x(t1), c.x(t2)) + ts.h_eff_s * c.dx(tn);
     const double true_error = xn - c.x(tn);
     const double estimate =
-        bdf2_error_weight(ts, h, h1, h2) * (xn - quadratic_prediction(c.x(t1), c.x(t2), c.x(t3), h, h1, h2));
+        bdf2_error_weight(ts, h, h1, h2) * (xn - quadratic_predictor(h, h1, h2).at(c.x(t1), c.x(t2), c.x(t3)));
     EXPECT_NEAR(estimate, true_error, 1e-9 * std::fabs(true_error) + 1e-15) << "h " << h;
     EXPECT_NEAR(true_error, ts.h_eff_s * h * (h + h1) * 6.0 * c.a3 / 6.0, 1e-12) << "h " << h;
   }
