@@ -214,6 +214,7 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
       // accumulation in the salt row: F eps dx (c_e - c_e,hist) / h_eff
       auto accumulation_w = [&] { return F * v[S.o_eps + i] * dx * inv_h_eff; };
       auto dce_step = [&] { return v[oce + i] - ce_hist[i]; };
+      const double tp_i = salt_row_weight(data, el, v[oce + i]);
       if (i < S.ne) {
         const int layer = S.cell_layer[i];
         for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
@@ -261,8 +262,9 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
           v[ocoef + 0] = j0;
           v[ocoef + 1] = jphi;
           v[ocoef + 2] = jc;
-          // Rows: salt and ionic lose dx a j, solid gains it.
-          const double w[3] = {-dx * a, -dx * a, dx * a};
+          // Rows: the ionic row loses dx a j, the solid row gains it; the salt row
+          // (combined with the ionic row, see salt_row_weight) loses (1 - t+) dx a j.
+          const double w[3] = {-(1.0 - tp_i) * dx * a, -dx * a, dx * a};
           if (col == S.cell_first_col[i]) {
             for (int r = 0; r < 3; ++r) {
               v[ri + 2 * r] = 0.0 - w[r] * (j + j0);  // rhs = -(R + w j0); R's own j term
@@ -295,9 +297,10 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
           const D2 jc = porous_counter_reaction_A_m3(v[S.o_scalar + kCounterVolumetricI0_A_m3], ce_scale, T_K,
                                                      D2::var(v[oce + i], 0), D2::var(v[ope + i], 1));
           for (int r = 0; r < 2; ++r) {
-            Rc[2 * r] += dx * jc.v;
-            Dc[3 * r + 0] -= dx * jc.d[0];
-            Dc[3 * r + 1] -= dx * jc.d[1];
+            const double wr = r == 0 ? 1.0 - tp_i : 1.0;  // the salt row combined as above
+            Rc[2 * r] += wr * dx * jc.v;
+            Dc[3 * r + 0] -= wr * dx * jc.d[0];
+            Dc[3 * r + 1] -= wr * dx * jc.d[1];
           }
         }
         for (int k = 0; k < 9; ++k) v[di + k] = Dc[k];
@@ -323,25 +326,30 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
       electrolyte_face_flux(data, el, T_K, v[S.o_dx + i], v[S.o_trans + i], v[S.o_dx + i + 1], v[S.o_trans + i + 1],
                             D3::var(v[oce + i], 0), D3::var(v[ope + i], 1),
                             D3::var(v[oce + i + 1], 2), D3(v[ope + i + 1]), ie, FN);
-      const D3* fl[2] = {&FN, &ie};
+      // The salt rows of the two cells, each combined with its own ionic row
+      // (salt_row_weight): F N+ - t+(c_e of the cell) i_e.
+      const D3 saltL = FN - salt_row_weight(data, el, v[oce + i]) * ie;
+      const D3 saltR = FN - salt_row_weight(data, el, v[oce + i + 1]) * ie;
+      const D3* fL[2] = {&saltL, &ie};
+      const D3* fR[2] = {&saltR, &ie};
       // Face i alone couples rows i and i + 1: it assigns U_i and L_{i+1} whole
       // (0.0 + d and 0.0 - d: the bits of adding into a zeroed block).
       const long u = oU + 9L * i, l = oL + 9L * (i + 1);
       for (int r = 0; r < 2; ++r) {
-        const D3& f = *fl[r];
-        const double d_ceL = f.d[0], d_phiL = f.d[1], d_ceR = f.d[2], d_phiR = -f.d[1];
+        const D3& f = *fL[r];  // what leaves cell i
+        const D3& g = *fR[r];  // what enters cell i + 1
         v[oR + 6L * i + 2 * r] -= f.v;
-        v[oR + 6L * (i + 1) + 2 * r] += f.v;
-        v[oD + 9L * i + 3 * r + 0] += d_ceL;
-        v[oD + 9L * i + 3 * r + 1] += d_phiL;
-        v[u + 3 * r + 0] = 0.0 + d_ceR;
-        v[u + 3 * r + 1] = 0.0 + d_phiR;
+        v[oR + 6L * (i + 1) + 2 * r] += g.v;
+        v[oD + 9L * i + 3 * r + 0] += f.d[0];
+        v[oD + 9L * i + 3 * r + 1] += f.d[1];
+        v[u + 3 * r + 0] = 0.0 + f.d[2];
+        v[u + 3 * r + 1] = 0.0 - f.d[1];
         v[u + 3 * r + 2] = 0.0;
-        v[l + 3 * r + 0] = 0.0 - d_ceL;
-        v[l + 3 * r + 1] = 0.0 - d_phiL;
+        v[l + 3 * r + 0] = 0.0 - g.d[0];
+        v[l + 3 * r + 1] = 0.0 - g.d[1];
         v[l + 3 * r + 2] = 0.0;
-        v[oD + 9L * (i + 1) + 3 * r + 0] -= d_ceR;
-        v[oD + 9L * (i + 1) + 3 * r + 1] -= d_phiR;
+        v[oD + 9L * (i + 1) + 3 * r + 0] -= g.d[2];
+        v[oD + 9L * (i + 1) + 3 * r + 1] += g.d[1];
       }
       for (int c = 6; c < 8; ++c) {  // no face term in the solid row's c_e, phi_e columns
         v[u + c] = 0.0;
@@ -375,9 +383,12 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
       using D3 = Dual<3>;
       const D3 ieL = counter_face_current(data, el, T_K, v[S.o_dx + n], v[S.o_trans + n], counter_i0,
                                           D3::var(v[oce + n], 0), D3::var(v[ope + n], 1), D3::var(I, 2));
-      // salt: F N = I leaves through the counter face
-      v[oR + 6L * n + 0] -= I;
-      v[oR + 6L * n + 1] += 1.0;
+      // salt: F N = I leaves through the counter face (less t+ i_e: the combined row)
+      const double tp_n = salt_row_weight(data, el, v[oce + n]);
+      v[oR + 6L * n + 0] -= I - tp_n * ieL.v;
+      v[oR + 6L * n + 1] += 1.0 - tp_n * ieL.d[2];
+      v[oD + 9L * n + 0] -= tp_n * ieL.d[0];
+      v[oD + 9L * n + 1] -= tp_n * ieL.d[1];
       v[oR + 6L * n + 2] -= ieL.v;
       v[oD + 9L * n + 3] += ieL.d[0];
       v[oD + 9L * n + 4] += ieL.d[1];

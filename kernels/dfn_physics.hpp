@@ -41,6 +41,19 @@ STRATA_HD void electrolyte_face_flux(const double* data, const ElectrolyteFns& e
   FN_A_m2 = kFaraday_C_mol * (ceL - ceR) * g_D + tp * ie_A_m2;
 }
 
+// Weight of a cell's ionic row in its salt row as assembled: the cation balance
+// (rows of F N+, accumulation, a j) less t+ times the charge balance (rows of i_e and
+// a j), taken at the cell's c_e, so that a face adds F N+ - t+ i_e = F (cL - cR)/r_D
+// + (t+_face - t+) i_e and the reaction (1 - t+) a j: the salt balance in its
+// textbook form. A row operation within each block row: the Newton update is the same.
+// Where the salt runs out (c_e -> 0), the diffusion-potential terms of i_e,
+// (2RT/F)(1 - t+) TDF kappa / c_e, dominate both uncombined rows, which become
+// nearly parallel (salt = t+ ionic); the block PCR of the warp mapping then lost
+// most of an update's phi_e (docs/physics.md 4).
+STRATA_HD inline double salt_row_weight(const double* data, const ElectrolyteFns& el, double ce_mol_m3) {
+  return eval_property(data, el.transference_number, ce_mol_m3);
+}
+
 // Electrolyte potential at the counter-electrode surface, grounded metal:
 // I = 2 i0 sinh(F phi_L / 2RT) (symmetric Butler-Volmer, plating on charge).
 template <class T>

@@ -60,6 +60,7 @@ TEST(EventBracket, InverseQuadraticProbeIsExactWhereTheLengthIsQuadraticInG) {
     const double A = -100.0, B = 40.0, C = 1.0 - c;
     return aim + (-B + std::sqrt(B * B - 4.0 * A * C)) / (2.0 * A);
   };
+  for (double c : {0.0, 1.2, 1.5}) ASSERT_NEAR(length(g(c)), c, 1e-12);  // g inverts length
   StepRun r = bracket(1.5, g(0.0), g(1.5), tol);
   r.narrow_bracket(1.2, g(1.2));
   const double falsi = r.b - r.gb * (r.b - r.a) / (r.gb - r.ga);

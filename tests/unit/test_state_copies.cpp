@@ -114,7 +114,9 @@ TEST(StateCopies, Bdf2ShapeShiftsTheConcentrationsTwiceAndEstimatesFromTheQuadra
   predict_state(S, v, 2.0, 1.0, /*shift=*/true);
   auto differential = [&](long k) { return (k >= S.s_ce() && k < S.s_ce() + S.nx) || (k >= S.s_cs() && k < S.s_j()); };
   for (long k = 0; k < S.state_size; ++k) {
-    if (differential(k)) EXPECT_EQ(v[S.o_xprev2 + k], t.xprev[k]) << k;  // xprev2 <- xprev
+    if (differential(k)) {
+      EXPECT_EQ(v[S.o_xprev2 + k], t.xprev[k]) << k;  // xprev2 <- xprev
+    }
     EXPECT_EQ(v[S.o_xprev + k], t.xold[k]) << k;
     EXPECT_EQ(v[S.o_xold + k], t.x[k]) << k;
   }

@@ -8,6 +8,8 @@
 #include <limits>
 #include <utility>
 
+#include "host/scenario_loader.hpp"
+#include "host/simulate.hpp"
 #include "kernels/dfn_protocol.hpp"
 #include "tests/unit/test_support.hpp"
 #include "tests/unit/thread_team.hpp"
@@ -143,4 +145,36 @@ TEST(TeamMapping, PorousCounterUnderATeamMatchesOneThread) {
   ASSERT_EQ(test::status(serial, 0), 0);
   run_with_team(team, 7);
   expect_same_results(team, serial, 1e-10, 7);
+}
+
+// The NVPF cell of the PyBaMM comparison discharged at 3C (rtol 1e-5), where the salt
+// runs out near the current collector before the particle surfaces fill: with the
+// salt rows as assembled before 2026-12-07 (not combined with the ionic rows,
+// salt_row_weight) those rows became nearly parallel, the team's block PCR lost up to
+// 70% of an update's phi_e from about 200 s on, and the variant crawled (20,000
+// attempts) into ElectrolyteDepleted 114 mV above the cut-off, while one thread
+// (block Thomas) ended at the wall of its cut-off in 939 steps
+// (DfnFullParticle.NvpfThreeCDischargeEndsAtTheWallOfItsCutOff). Now the team ends
+// there too, with the same capacity.
+TEST(TeamMapping, NvpfThreeCDischargeEndsAtItsWallUnderATeam) {
+  Scenario s = load_scenario(std::string(STRATA_SOURCE_DIR) + "/tests/data/nvpf_1C_discharge/scenario.toml");
+  const std::string step = "Discharge at 35.4 A/m2 until 2.028811953 V";
+  s.protocol.step_texts = {step};
+  s.protocol.steps = {parse_protocol_step(step)};
+  s.numerics.relative_tolerance = 1e-5;
+  Batch serial = build_batch(resolve_variants(s), Layout::Blocked), team = build_batch(resolve_variants(s), Layout::Blocked);
+  run_batch_cpu(serial, 1);
+  run_with_team(team, 5);
+  for (Batch* b : {&serial, &team}) {
+    const char* who = b == &serial ? "one thread" : "5 lanes";
+    ASSERT_EQ(test::status(*b, 0), 0) << who << ": " << status_reason((VariantStatus)test::status(*b, 0));
+    const int reason = (int)test::out(*b, 0, 0, kOutEndReason);
+    EXPECT_TRUE(reason == (int)StepEnd::Limit || reason == (int)StepEnd::LimitUnlocated) << who << ": " << reason;
+    const double v_end = test::out(*b, 0, 0, kOutEndPotential_V);
+    EXPECT_GT(v_end, 2.028811953 - 1e-4) << who;  // reached from above
+    EXPECT_LT(v_end, 2.028811953 + 0.1) << who;   // at the wall, within the collapse
+    EXPECT_LT(test::out(*b, 0, 0, kOutTimeSteps), 2000.0) << who;  // no crawl (939 steps on one thread)
+  }
+  // A wall ends each path on its last converged state, within 1e-7 s of current.
+  EXPECT_LE(rel(test::out(team, 0, 0, kOutCapacity_C_m2), test::out(serial, 0, 0, kOutCapacity_C_m2)), 1e-6);
 }
