@@ -94,7 +94,7 @@ TEST(DfnFullParticle, NvpfDischargeToItsCutOffAtThePeerSettings) {
 // The same cell discharged at 3C (35.4 A/m2) at rtol 1e-5 and 1e-7. At its end the
 // particle surfaces fill and the potential collapses by hundreds of mV within a
 // microsecond: no step across the collapse converges, down to the smallest step
-// (1e-7 s), 4.8 mV (rtol 1e-5) and 1.4 mV (1e-7) above the cut-off. Both variants
+// (1e-7 s), 4.3 mV (rtol 1e-5) and 1.4 mV (1e-7) above the cut-off. Both variants
 // failed (NewtonFailed) until 2026-12-07; now each step ends on its last accepted
 // state with the limit not located (LimitUnlocated: docs/physics.md 6), and the two
 // capacities agree to 1e-5 relative (measured 3.4e-6).
