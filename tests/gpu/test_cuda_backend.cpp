@@ -14,7 +14,9 @@
 //  - a failing variant does not change any other variant's results;
 //  - the device-side failure count (CUB) and population ranking (Thrust) agree with
 //    the host's;
-//  - the warp-per-system PCR solve agrees with the thread-per-system block Thomas.
+//  - the warp-per-system PCR solve agrees with the thread-per-system block Thomas;
+//  - where the salt runs out (the NVPF 3C discharge) both mappings end at the wall of
+//    the cut-off with the CPU's capacity.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -27,6 +29,8 @@
 #include <string>
 
 #include "host/cuda_runner.hpp"
+#include "host/scenario_loader.hpp"
+#include "host/simulate.hpp"
 #include "unit/test_support.hpp"
 
 namespace strata {
@@ -263,6 +267,38 @@ TEST(CudaBackend, WarpPcrSolveMatchesThreadThomas) {
   for (int cells : {21, 33, 60}) {
     const SolveBenchResult r = cuda_bench_block_solve(2000, cells, 1);
     EXPECT_LT(r.max_rel_diff, 1e-11) << cells << " cells";
+  }
+}
+
+// The NVPF cell of the PyBaMM comparison discharged at 3C (rtol 1e-5), where the salt
+// runs out near the current collector: both mappings end at the wall of the cut-off
+// as the CPU does, with the same capacity (the warp mapping's PCR, on uncombined salt
+// rows, crawled into ElectrolyteDepleted; CPU test
+// TeamMapping.NvpfThreeCDischargeEndsAtItsWallUnderATeam, docs/physics.md 3.3).
+TEST(CudaBackend, BothMappingsEndTheNvpfThreeCDischargeAtItsWall) {
+  SKIP_WITHOUT_GPU();
+  Scenario s = load_scenario(std::string(STRATA_SOURCE_DIR) + "/tests/data/nvpf_1C_discharge/scenario.toml");
+  const std::string step = "Discharge at 35.4 A/m2 until 2.028811953 V";
+  s.protocol.step_texts = {step};
+  s.protocol.steps = {parse_protocol_step(step)};
+  s.numerics.relative_tolerance = 1e-5;
+  const std::vector<ResolvedVariant> one = resolve_variants(s);
+  const std::vector<ResolvedVariant> copies(4, one[0]);
+  Batch cpu = build_batch(copies, Layout::Interleaved);
+  run_batch_cpu(cpu, 0);
+  ASSERT_EQ(test::status(cpu, 0), 0) << status_reason((VariantStatus)test::status(cpu, 0));
+  for (const char* mapping : {"thread", "warp"}) {
+    Batch gpu = build_batch(copies, Layout::Interleaved);
+    CudaRunOptions o;
+    o.mapping = mapping;
+    run_batch_cuda(gpu, o, {}, {}, nullptr);
+    for (int v = 0; v < gpu.n_variants; ++v) {
+      ASSERT_EQ(test::status(gpu, v), 0) << mapping << ": " << status_reason((VariantStatus)test::status(gpu, v));
+      const int reason = (int)test::out(gpu, v, 0, kOutEndReason);
+      EXPECT_TRUE(reason == (int)StepEnd::Limit || reason == (int)StepEnd::LimitUnlocated) << mapping << ": " << reason;
+      EXPECT_LT(test::out(gpu, v, 0, kOutTimeSteps), 2000.0) << mapping;  // no crawl (939 steps on the CPU)
+      EXPECT_LE(rel(test::out(gpu, v, 0, kOutCapacity_C_m2), test::out(cpu, 0, 0, kOutCapacity_C_m2)), 1e-6) << mapping;
+    }
   }
 }
 
