@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -85,6 +86,14 @@ Batch run_gpu(bool with_failures, long max_chunk, CudaRunReport* rep = nullptr, 
   const RunStats st = run_batch_cuda(b, o, {}, {}, rep);
   EXPECT_EQ(std::count(st.ran.begin(), st.ran.end(), 1), b.n_variants);
   return b;
+}
+
+// A file of the source tree this was built in or, for a bundle built elsewhere
+// (scripts/gpu_bundle.sh), of the working directory (gpu_check.sh runs in the
+// repository root).
+std::string source_file(const std::string& relative_path) {
+  const std::string built = std::string(STRATA_SOURCE_DIR) + "/" + relative_path;
+  return std::ifstream(built).good() ? built : relative_path;
 }
 
 double rel(double a, double b) { return std::fabs(a - b) / std::max(std::fabs(b), 1e-300); }
@@ -277,7 +286,7 @@ TEST(CudaBackend, WarpPcrSolveMatchesThreadThomas) {
 // TeamMapping.NvpfThreeCDischargeEndsAtItsWallUnderATeam, docs/physics.md 3.3).
 TEST(CudaBackend, BothMappingsEndTheNvpfThreeCDischargeAtItsWall) {
   SKIP_WITHOUT_GPU();
-  Scenario s = load_scenario(std::string(STRATA_SOURCE_DIR) + "/tests/data/nvpf_1C_discharge/scenario.toml");
+  Scenario s = load_scenario(source_file("tests/data/nvpf_1C_discharge/scenario.toml"));
   const std::string step = "Discharge at 35.4 A/m2 until 2.028811953 V";
   s.protocol.step_texts = {step};
   s.protocol.steps = {parse_protocol_step(step)};
