@@ -30,8 +30,6 @@
 #include <string>
 
 #include "host/cuda_runner.hpp"
-#include "host/scenario_loader.hpp"
-#include "host/simulate.hpp"
 #include "unit/test_support.hpp"
 
 namespace strata {
@@ -286,25 +284,20 @@ TEST(CudaBackend, WarpPcrSolveMatchesThreadThomas) {
 // TeamMapping.NvpfThreeCDischargeEndsAtItsWallUnderATeam, docs/physics.md 3.3).
 TEST(CudaBackend, BothMappingsEndTheNvpfThreeCDischargeAtItsWall) {
   SKIP_WITHOUT_GPU();
-  Scenario s = load_scenario(source_file("tests/data/nvpf_1C_discharge/scenario.toml"));
-  const std::string step = "Discharge at 35.4 A/m2 until 2.028811953 V";
-  s.protocol.step_texts = {step};
-  s.protocol.steps = {parse_protocol_step(step)};
-  s.numerics.relative_tolerance = 1e-5;
-  const std::vector<ResolvedVariant> one = resolve_variants(s);
-  const std::vector<ResolvedVariant> copies(4, one[0]);
+  const Scenario s = test::nvpf_three_c_discharge(source_file("tests/data/nvpf_1C_discharge/scenario.toml"), 1e-5);
+  const std::vector<ResolvedVariant> copies(4, resolve_variants(s)[0]);
   Batch cpu = build_batch(copies, Layout::Interleaved);
   run_batch_cpu(cpu, 0);
-  ASSERT_EQ(test::status(cpu, 0), 0) << status_reason((VariantStatus)test::status(cpu, 0));
+  test::expect_ended_at_the_nvpf_wall(cpu, 0, "cpu");
+  ASSERT_FALSE(HasFatalFailure());
   for (const char* mapping : {"thread", "warp"}) {
     Batch gpu = build_batch(copies, Layout::Interleaved);
     CudaRunOptions o;
     o.mapping = mapping;
     run_batch_cuda(gpu, o, {}, {}, nullptr);
     for (int v = 0; v < gpu.n_variants; ++v) {
-      ASSERT_EQ(test::status(gpu, v), 0) << mapping << ": " << status_reason((VariantStatus)test::status(gpu, v));
-      const int reason = (int)test::out(gpu, v, 0, kOutEndReason);
-      EXPECT_TRUE(reason == (int)StepEnd::Limit || reason == (int)StepEnd::LimitUnlocated) << mapping << ": " << reason;
+      test::expect_ended_at_the_nvpf_wall(gpu, v, mapping);
+      ASSERT_FALSE(HasFatalFailure()) << mapping;
       EXPECT_LT(test::out(gpu, v, 0, kOutTimeSteps), 2000.0) << mapping;  // no crawl (939 steps on the CPU)
       EXPECT_LE(rel(test::out(gpu, v, 0, kOutCapacity_C_m2), test::out(cpu, 0, 0, kOutCapacity_C_m2)), 1e-6) << mapping;
     }

@@ -99,25 +99,16 @@ TEST(DfnFullParticle, NvpfDischargeToItsCutOffAtThePeerSettings) {
 // state with the limit not located (LimitUnlocated: docs/physics.md 6), and the two
 // capacities agree to 1e-5 relative (measured 3.4e-6).
 TEST(DfnFullParticle, NvpfThreeCDischargeEndsAtTheWallOfItsCutOff) {
-  Scenario base = load_scenario(std::string(STRATA_SOURCE_DIR) + "/tests/data/nvpf_1C_discharge/scenario.toml");
-  const std::string step = "Discharge at 35.4 A/m2 until 2.028811953 V";
-  base.protocol.step_texts = {step};
-  base.protocol.steps = {parse_protocol_step(step)};
+  const std::string path = std::string(STRATA_SOURCE_DIR) + "/tests/data/nvpf_1C_discharge/scenario.toml";
   double capacity_mAh_g[2] = {0.0, 0.0};
   const double rtols[2] = {1e-5, 1e-7};
   for (int k = 0; k < 2; ++k) {
-    Scenario s = base;
-    s.numerics.relative_tolerance = rtols[k];
-    Batch b = build_batch(resolve_variants(s), Layout::Blocked);
+    Batch b = build_batch(resolve_variants(test::nvpf_three_c_discharge(path, rtols[k])), Layout::Blocked);
     run_batch_cpu(b, 1);
-    ASSERT_EQ(test::status(b, 0), 0) << "rtol " << rtols[k] << ": " << status_reason((VariantStatus)test::status(b, 0));
+    const std::string who = "rtol " + std::to_string(rtols[k]);
+    test::expect_ended_at_the_nvpf_wall(b, 0, who);
+    ASSERT_FALSE(HasFatalFailure()) << who;
     capacity_mAh_g[k] = test::capacity_mAh_g(b, 0, 0);
-    const int reason = (int)test::out(b, 0, 0, kOutEndReason);
-    EXPECT_TRUE(reason == (int)StepEnd::Limit || reason == (int)StepEnd::LimitUnlocated)
-        << "rtol " << rtols[k] << ": end reason " << reason;
-    const double v_end = test::out(b, 0, 0, kOutEndPotential_V);
-    EXPECT_GT(v_end, 2.028811953 - 1e-4) << "rtol " << rtols[k];  // reached from above, at most tol past it
-    EXPECT_LT(v_end, 2.028811953 + 0.1) << "rtol " << rtols[k];   // at the wall, within the collapse
   }
   EXPECT_NEAR(capacity_mAh_g[0], capacity_mAh_g[1], 1e-5 * capacity_mAh_g[1]);
 }

@@ -1,6 +1,8 @@
 #pragma once
 // Scenarios built in code for the physics tests: synthetic materials with closed-form
 // OCPs, so the tests do not depend on the material library's evolving data.
+#include <gtest/gtest.h>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,6 +11,8 @@
 #include "host/cpu_backend.hpp"
 #include "host/protocol_parser.hpp"
 #include "host/scenario.hpp"
+#include "host/scenario_loader.hpp"
+#include "host/simulate.hpp"
 #include "kernels/dfn_protocol.hpp"
 
 namespace strata::test {
@@ -142,6 +146,33 @@ inline int status(Batch& b, int v) { return (int)b.view(v)[b.shape.o_misc + kMis
 // Capacity of step k in mAh/g of active material.
 inline double capacity_mAh_g(Batch& b, int v, int step) {
   return out(b, v, step, kOutCapacity_C_m2) / 3.6 / (b.view(v)[b.shape.o_scalar + kActiveMass_kg_m2] * 1000.0);
+}
+
+// The NVPF half cell of the PyBaMM comparison (tests/data/nvpf_1C_discharge/
+// scenario.toml, read from scenario_path) with its step replaced by a 3C discharge
+// (35.4 A/m2) to the same cut-off, at relative tolerance rtol. At its end the salt
+// runs out near the current collector and the potential collapses by hundreds of mV
+// within a microsecond (docs/physics.md 3.3 and 6).
+constexpr double kNvpfCutOff_V = 2.028811953;
+inline Scenario nvpf_three_c_discharge(const std::string& scenario_path, double rtol) {
+  Scenario s = load_scenario(scenario_path);
+  const std::string step = "Discharge at 35.4 A/m2 until 2.028811953 V";
+  s.protocol.step_texts = {step};
+  s.protocol.steps = {parse_protocol_step(step)};
+  s.numerics.relative_tolerance = rtol;
+  return s;
+}
+
+// Variant v's first step of nvpf_three_c_discharge ended at the wall of its cut-off:
+// no failure, the limit reached (located to tolerance or not), from above (at most the
+// event tolerance past it) and within the collapse.
+inline void expect_ended_at_the_nvpf_wall(Batch& b, int v, const std::string& who) {
+  ASSERT_EQ(status(b, v), 0) << who << ": " << status_reason((VariantStatus)status(b, v));
+  const int reason = (int)out(b, v, 0, kOutEndReason);
+  EXPECT_TRUE(reason == (int)StepEnd::Limit || reason == (int)StepEnd::LimitUnlocated) << who << ": end reason " << reason;
+  const double v_end = out(b, v, 0, kOutEndPotential_V);
+  EXPECT_GT(v_end, kNvpfCutOff_V - 1e-4) << who;  // reached from above, at most tol past it
+  EXPECT_LT(v_end, kNvpfCutOff_V + 0.1) << who;   // at the wall, within the collapse
 }
 
 }  // namespace strata::test

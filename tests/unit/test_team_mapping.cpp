@@ -8,8 +8,6 @@
 #include <limits>
 #include <utility>
 
-#include "host/scenario_loader.hpp"
-#include "host/simulate.hpp"
 #include "kernels/dfn_protocol.hpp"
 #include "tests/unit/test_support.hpp"
 #include "tests/unit/thread_team.hpp"
@@ -157,22 +155,15 @@ TEST(TeamMapping, PorousCounterUnderATeamMatchesOneThread) {
 // (DfnFullParticle.NvpfThreeCDischargeEndsAtTheWallOfItsCutOff). Now the team ends
 // there too, with the same capacity.
 TEST(TeamMapping, NvpfThreeCDischargeEndsAtItsWallUnderATeam) {
-  Scenario s = load_scenario(std::string(STRATA_SOURCE_DIR) + "/tests/data/nvpf_1C_discharge/scenario.toml");
-  const std::string step = "Discharge at 35.4 A/m2 until 2.028811953 V";
-  s.protocol.step_texts = {step};
-  s.protocol.steps = {parse_protocol_step(step)};
-  s.numerics.relative_tolerance = 1e-5;
+  const Scenario s = test::nvpf_three_c_discharge(
+      std::string(STRATA_SOURCE_DIR) + "/tests/data/nvpf_1C_discharge/scenario.toml", 1e-5);
   Batch serial = build_batch(resolve_variants(s), Layout::Blocked), team = build_batch(resolve_variants(s), Layout::Blocked);
   run_batch_cpu(serial, 1);
   run_with_team(team, 5);
   for (Batch* b : {&serial, &team}) {
     const char* who = b == &serial ? "one thread" : "5 lanes";
-    ASSERT_EQ(test::status(*b, 0), 0) << who << ": " << status_reason((VariantStatus)test::status(*b, 0));
-    const int reason = (int)test::out(*b, 0, 0, kOutEndReason);
-    EXPECT_TRUE(reason == (int)StepEnd::Limit || reason == (int)StepEnd::LimitUnlocated) << who << ": " << reason;
-    const double v_end = test::out(*b, 0, 0, kOutEndPotential_V);
-    EXPECT_GT(v_end, 2.028811953 - 1e-4) << who;  // reached from above
-    EXPECT_LT(v_end, 2.028811953 + 0.1) << who;   // at the wall, within the collapse
+    test::expect_ended_at_the_nvpf_wall(*b, 0, who);
+    ASSERT_FALSE(HasFatalFailure()) << who;
     EXPECT_LT(test::out(*b, 0, 0, kOutTimeSteps), 2000.0) << who;  // no crawl (939 steps on one thread)
   }
   // A wall ends each path on its last converged state, within 1e-7 s of current.
