@@ -174,8 +174,10 @@ TEST(MpiRuns, KilledWorkerRankLeavesAFileThatResumeCompletes) {
                       tmp.path()).exit_code, 0);
   std::string killed;
   int64_t partial = 0;
-  for (int wait_ms : kKillDelaysMs) {
+  KillDelaySearch search;
+  for (int wait_ms; search.next(wait_ms);) {
     const std::string out = (tmp.path() / ("killed_" + std::to_string(wait_ms) + ".h5")).string();
+    fs::remove(out);
     const pid_t launcher = spawn({kMpirun, "--oversubscribe", "--bind-to", "none", "-n", "2", kBinary, "simulate",
                                   scen.string(), "--quiet", "--threads", "1", "--out", out});
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
@@ -184,7 +186,10 @@ TEST(MpiRuns, KilledWorkerRankLeavesAFileThatResumeCompletes) {
     const int code = wait_exit(launcher);
     // mpirun can return before rank 0 has exited; until it has, it holds the file's HDF5 lock.
     wait_gone(leader);
-    if (worker <= 0 || !fs::exists(out)) continue;
+    if (worker <= 0 || !fs::exists(out)) {
+      search.too_early();
+      continue;
+    }
     try {
       partial = ResultsStore::open_read(out).rows();  // readable
     } catch (const std::exception& e) {
@@ -192,9 +197,17 @@ TEST(MpiRuns, KilledWorkerRankLeavesAFileThatResumeCompletes) {
       // SWMR, docs/cluster.md), as in the campaign test below: try a later kill. Every
       // attempt damaged fails the assertion after the loop.
       std::printf("kill at %d ms: %s; trying a later one\n", wait_ms, e.what());
+      search.too_early();
       continue;
     }
-    if (partial == 0 || partial == designs) continue;  // too early or too late: try again
+    if (partial == 0) {
+      search.too_early();
+      continue;
+    }
+    if (partial == designs) {
+      search.too_late();
+      continue;
+    }
     EXPECT_NE(code, 0) << "mpirun reports the lost rank";
     killed = out;
     break;

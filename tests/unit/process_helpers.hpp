@@ -20,11 +20,37 @@ namespace fs = std::filesystem;
 
 inline const std::string kBinary = STRATA_BINARY;
 
-// Delays after which the kill tests stop a run, tried in turn until one catches it
-// part-way (some batches in its file, not all). Dense, because how long a run takes
-// differs between machines: a 120-evaluation campaign took 0.9 s on one where the
-// old ladder {400, 900, 1800} found nothing at 400 ms and a finished run at 900 ms.
-inline const std::vector<int> kKillDelaysMs = {150, 300, 450, 600, 800, 1000, 1300, 1700, 2200, 3000, 4000};
+// When to stop a run part-way (some batches in its file, not all), for the kill
+// tests. How long a run takes differs between machines by more than any fixed ladder
+// of delays covers (a 120-evaluation campaign took 0.9 s on one machine and 0.6 s on
+// another, where rows reach the file only every 0.5 s), so the delay is searched:
+// doubled from first_ms while the run is caught too early, then bisected between the
+// longest delay found too early and the shortest found too late.
+//   KillDelaySearch search;
+//   for (int ms; search.next(ms);) { ...run, kill after ms...; search.too_early() or
+//                                    search.too_late() or return }
+class KillDelaySearch {
+ public:
+  explicit KillDelaySearch(int first_ms = 150, int tries = 14) : next_ms_(first_ms), tries_left_(tries) {}
+  // The next delay to try; false once the tries are used up.
+  bool next(int& delay_ms) {
+    if (tries_left_-- <= 0) return false;
+    delay_ms = next_ms_;
+    return true;
+  }
+  void too_early() {
+    early_ms_ = next_ms_;
+    next_ms_ = late_ms_ > 0 ? (early_ms_ + late_ms_) / 2 : 2 * early_ms_;
+  }
+  void too_late() {
+    late_ms_ = next_ms_;
+    next_ms_ = (early_ms_ + late_ms_) / 2;
+  }
+
+ private:
+  int next_ms_, tries_left_;
+  int early_ms_ = 0, late_ms_ = 0;  // 0: none found yet
+};
 
 inline std::string slurp(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

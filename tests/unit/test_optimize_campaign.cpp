@@ -27,8 +27,10 @@ using namespace strata::test;
 
 namespace {
 
-// scenarios/design_bilayer.toml made cheaper: a 0.5C reference charge and a smaller budget.
-fs::path small_campaign(const fs::path& dir, long budget) {
+// scenarios/design_bilayer.toml made cheaper: a 0.5C reference charge and a smaller
+// budget; nodes_per_layer > 0 sets the resolution (the kill test's run must outlast
+// the first write of rows, 0.5 s after the start: optimizer/engine_evaluator.hpp).
+fs::path small_campaign(const fs::path& dir, long budget, int nodes_per_layer = 0) {
   std::string text = slurp(std::string(STRATA_SOURCE_DIR) + "/scenarios/design_bilayer.toml");
   auto set = [&](const std::string& from, const std::string& to) {
     const size_t at = text.find(from);
@@ -40,16 +42,17 @@ fs::path small_campaign(const fs::path& dir, long budget) {
   set("max_evaluations = 400", "max_evaluations = " + std::to_string(budget));
   set("initial_population = 32", "initial_population = 16");
   text += "\n[library]\npath = \"" + std::string(STRATA_SOURCE_DIR) + "/materials\"\n";
+  if (nodes_per_layer > 0) text += "\n[numerics]\nnodes_per_layer = " + std::to_string(nodes_per_layer) + "\n";
   const fs::path p = dir / "campaign.toml";
   spit(p, text);
   return p;
 }
 
 // Runs `strata <args...> --out killed` and kills it with SIGKILL once part of its
-// designs are in the file (fewer than total), retrying with longer waits.
-bool kill_part_way(const std::vector<std::string>& args, const std::string& killed, int64_t total,
-                   const std::vector<int>& delays_ms = kKillDelaysMs) {
-  for (int wait_ms : delays_ms) {
+// designs are in the file (fewer than total, the rows of an uninterrupted run).
+bool kill_part_way(const std::vector<std::string>& args, const std::string& killed, int64_t total) {
+  KillDelaySearch search;
+  for (int wait_ms; search.next(wait_ms);) {
     fs::remove(killed);
     std::vector<std::string> argv = {kBinary};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -58,9 +61,14 @@ bool kill_part_way(const std::vector<std::string>& args, const std::string& kill
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
     kill(pid, SIGKILL);
     wait_exit(pid);
-    if (!fs::exists(killed)) continue;
-    const int64_t n = ResultsStore::open_read(killed).rows();
-    if (n > 0 && n < total) return true;
+    const int64_t n = fs::exists(killed) ? ResultsStore::open_read(killed).rows() : 0;
+    if (n == 0) {
+      search.too_early();
+    } else if (n >= total) {
+      search.too_late();
+    } else {
+      return true;
+    }
   }
   return false;
 }
@@ -99,12 +107,12 @@ TEST(OptimizeCampaign, FindsTheBetterOrderAndImprovesOnTheFirstPopulation) {
 
 TEST(OptimizeCampaign, KilledCampaignResumesToTheSamePopulation) {
   TempDir tmp;
-  const fs::path scen = small_campaign(tmp.path(), 120);
+  const fs::path scen = small_campaign(tmp.path(), 120, 32);
   const std::string full = (tmp.path() / "full.h5").string(), killed = (tmp.path() / "killed.h5").string();
   ASSERT_EQ(run_strata("optimize " + sh_quote(scen.string()) + " --out " + sh_quote(full) + " --quiet --threads 1",
                        tmp.path()).exit_code, 0);
   // Kill a second run part-way (retrying until it is caught between batches).
-  ASSERT_TRUE(kill_part_way({"optimize", scen.string()}, killed, 120))
+  ASSERT_TRUE(kill_part_way({"optimize", scen.string()}, killed, ResultsStore::open_read(full).rows()))
       << "could not kill the campaign part-way";
   const RunResult resumed =
       run_strata("optimize " + sh_quote(scen.string()) + " --resume " + sh_quote(killed) + " --quiet --threads 1", tmp.path());
@@ -138,7 +146,7 @@ TEST(OptimizeCampaign, KilledFitResumesToTheSameResult) {
   ASSERT_EQ(run_strata("fit " + sh_quote(scen.string()) + " --out " + sh_quote(full) + " --quiet --threads 1", tmp.path())
                 .exit_code, 0);
   const int64_t total = ResultsStore::open_read(full).rows();
-  ASSERT_TRUE(kill_part_way({"fit", scen.string()}, killed, total, {1500, 3000, 5000}))
+  ASSERT_TRUE(kill_part_way({"fit", scen.string()}, killed, total))
       << "could not kill the fit part-way";
   const RunResult resumed =
       run_strata("fit " + sh_quote(scen.string()) + " --resume " + sh_quote(killed) + " --quiet --threads 1", tmp.path());

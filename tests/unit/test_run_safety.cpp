@@ -65,12 +65,14 @@ void expect_consistent_rows(const std::string& path, int64_t rows) {
 }
 
 // Starts a run and signals it once it has been going for a while, so that some but
-// not all batches are done; retries with a longer wait if it was too early. With
+// not all batches are done; retries with a longer or shorter wait (KillDelaySearch). With
 // `times` = 2 the signal is sent twice 2 ms apart, as GNU timeout and a terminal do
 // (to the process, then to its group).
 std::string interrupted_run(const fs::path& dir, const fs::path& scenario, int sig, int times = 1) {
-  for (int wait_ms : kKillDelaysMs) {
+  KillDelaySearch search;
+  for (int wait_ms; search.next(wait_ms);) {
     const std::string out = (dir / ("run_" + std::to_string(sig) + "_" + std::to_string(wait_ms) + ".h5")).string();
+    fs::remove(out);
     const pid_t pid = spawn({kBinary, "simulate", scenario.string(), "--out", out, "--quiet", "--threads", "1"});
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
     for (int k = 0; k < times; ++k) {
@@ -79,9 +81,15 @@ std::string interrupted_run(const fs::path& dir, const fs::path& scenario, int s
     }
     int got_signal = 0;
     const int code = wait_exit(pid, &got_signal);
-    if (!fs::exists(out)) continue;
-    const auto pop = population(out);
-    if (pop.empty() || (int)pop.size() == kDesigns) continue;  // too early or too late: try again
+    const auto pop = fs::exists(out) ? population(out) : std::map<int64_t, std::vector<double>>{};
+    if (pop.empty()) {
+      search.too_early();
+      continue;
+    }
+    if ((int)pop.size() == kDesigns) {
+      search.too_late();
+      continue;
+    }
     if (sig == SIGKILL) {
       EXPECT_EQ(got_signal, SIGKILL);
     } else {
