@@ -14,7 +14,10 @@ namespace strata {
 
 void Batch::enable_trajectories(const TrajectorySpec& spec) {
   trajectory_spec = spec;
-  trajectory_layout = trajectory_layout_of(shape, spec);
+  // A protocol step keeps its first and last samples (kernels/trajectory.hpp); the
+  // start is one more.
+  trajectory_spec.kept_slots = 2 * static_cast<int>(steps.size()) + 1;
+  trajectory_layout = trajectory_layout_of(shape, trajectory_spec);
   trajectories.assign((size_t)n_variants * trajectory_layout.record_size, 0.0);
 }
 

@@ -19,6 +19,7 @@ enum SampleField : int {
   kSampleCurrent_A_m2,
   kSamplePotential_V,
   kSampleCapacity_C_m2,  // integral of |I| dt since the step started
+  kSampleKept,           // 1: the start, or a protocol step's first or last sample (never thinned)
   kSampleFields
 };
 
@@ -33,7 +34,8 @@ struct ProfileTrigger {
 // Shared by every variant of a batch.
 struct TrajectorySpec {
   int enabled = 0;
-  int capacity = 0;             // samples per variant
+  int capacity = 0;             // samples per variant, besides the kept ones
+  int kept_slots = 0;           // room for the kept samples: 2 per protocol step + the start
   double interval_s = 0.0;      // minimum time between samples (0: every accepted step)
   int n_profiles = 0;
   ProfileTrigger profiles[kMaxProfiles];
@@ -44,7 +46,7 @@ struct TrajectoryLayout {
   long o_count = 0;        // samples held
   long o_interval = 0;     // current sampling interval (doubles when thinned)
   long o_last = 0;         // time of the last sample
-  long o_samples = 0;      // capacity x sample_size
+  long o_samples = 0;      // (capacity + kept_slots) x sample_size
   long sample_size = 0;
   long o_profiles = 0;     // n_profiles x profile_size
   long profile_size = 0;   // taken flag, time, step, then ce, phie (nx each), eta, j, x_surf (n_cols each)
@@ -60,7 +62,7 @@ STRATA_HD inline TrajectoryLayout trajectory_layout_of(const DfnShape& S, const 
   L.o_last = o++;
   L.sample_size = kSampleFields + S.n_slots;
   L.o_samples = o;
-  o += (long)ts.capacity * L.sample_size;
+  o += (long)(ts.capacity + ts.kept_slots) * L.sample_size;
   L.profile_size = 3 + 2L * S.nx + 3L * S.n_cols;
   L.o_profiles = o;
   o += (long)ts.n_profiles * L.profile_size;
@@ -71,19 +73,28 @@ STRATA_HD inline TrajectoryLayout trajectory_layout_of(const DfnShape& S, const 
 template <class V>
 STRATA_HD double slot_sodium_mol_m2(const DfnShape& S, const V& v, long ox, int s);  // dfn_step.hpp
 
-// Appends a sample with these values and slot_mol_m2(s), the sodium held by slot s
-// (thinning the series 2:1 when it is full). Unless forced, a sample closer than the
-// current interval to the last one is skipped.
+// Appends a sample with these values and slot_mol_m2(s), the sodium held by slot s.
+// Unless forced, a sample closer than the current interval to the last one is
+// skipped. When the series is full it is thinned 2:1, every other sample going except
+// the kept ones (the start, each protocol step's first and last: at most kept_slots),
+// so a curve keeps its ends and its every step however long the protocol, and at
+// least capacity / 2 slots free up.
 template <class VT, class SlotFn>
 STRATA_HD void append_sample(const DfnShape& S, const TrajectorySpec& ts, const TrajectoryLayout& L, const VT& tr,
                              double time_s, int step, double current_A_m2, double potential_V, double capacity_C_m2,
-                             const SlotFn& slot_mol_m2, bool force) {
+                             const SlotFn& slot_mol_m2, bool force, bool kept) {
   long n = (long)tr[L.o_count];
   if (!force && n > 0 && time_s - tr[L.o_last] < tr[L.o_interval]) return;
-  if (n >= ts.capacity) {
-    for (long k = 0; 2 * k < n; ++k)
-      for (long f = 0; f < L.sample_size; ++f) tr[L.o_samples + k * L.sample_size + f] = tr[L.o_samples + 2 * k * L.sample_size + f];
-    n = (n + 1) / 2;
+  if (n >= (long)ts.capacity + ts.kept_slots) {
+    long m = 0, thinnable = 0;
+    for (long k = 0; k < n; ++k) {
+      const long from = L.o_samples + k * L.sample_size;
+      if (tr[from + kSampleKept] == 0.0 && (thinnable++ & 1)) continue;
+      if (m != k)
+        for (long f = 0; f < L.sample_size; ++f) tr[L.o_samples + m * L.sample_size + f] = tr[from + f];
+      ++m;
+    }
+    n = m;
     const double span = time_s - tr[L.o_samples + kSampleTime_s];
     tr[L.o_interval] = fmax(2.0 * tr[L.o_interval], span / (double)n);
   }
@@ -93,18 +104,20 @@ STRATA_HD void append_sample(const DfnShape& S, const TrajectorySpec& ts, const 
   tr[o + kSampleCurrent_A_m2] = current_A_m2;
   tr[o + kSamplePotential_V] = potential_V;
   tr[o + kSampleCapacity_C_m2] = capacity_C_m2;
+  tr[o + kSampleKept] = kept ? 1.0 : 0.0;
   for (int s = 0; s < S.n_slots; ++s) tr[o + kSampleFields + s] = slot_mol_m2(s);
   tr[L.o_count] = n + 1;
   tr[L.o_last] = time_s;
 }
 
-// Appends a sample of the state at o_x.
+// Appends a sample of the state at o_x; a boundary sample (the start, a protocol
+// step's first step or end) is always taken and kept.
 template <class V, class VT>
 STRATA_HD void record_sample(const DfnShape& S, const TrajectorySpec& ts, const TrajectoryLayout& L, const V& v,
                              const VT& tr, double time_s, int step, double potential_V, double capacity_C_m2,
-                             bool force) {
+                             bool boundary) {
   append_sample(S, ts, L, tr, time_s, step, v[S.o_x + S.s_I()], potential_V, capacity_C_m2,
-                [&](int s) { return slot_sodium_mol_m2(S, v, S.o_x, s); }, force);
+                [&](int s) { return slot_sodium_mol_m2(S, v, S.o_x, s); }, boundary, boundary);
 }
 
 // An accepted time step from t0_s to t1_s (since the protocol started) and the
@@ -178,7 +191,7 @@ STRATA_HD void record_within_step(const DfnShape& S, const TrajectorySpec& ts, c
                       n += w[k] * slot_sodium_mol_m2(S, v, span_state_offset(S, k), s);
                     return n;
                   },
-                  /*force=*/true);  // spaced by the loop (a test of tau - last could round below)
+                  /*force=*/true, /*kept=*/false);  // spaced by the loop (a test of tau - last could round below)
   }
 }
 

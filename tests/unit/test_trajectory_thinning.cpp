@@ -1,0 +1,98 @@
+// Thinning of a full trajectory (kernels/trajectory.hpp, append_sample): every other
+// sample goes, except the start and each protocol step's first and last, so a curve
+// keeps its ends and a long protocol keeps its every step however small the series.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "host/cpu_backend.hpp"
+#include "kernels/trajectory.hpp"
+#include "test_support.hpp"
+
+namespace strata {
+namespace {
+
+struct Sample {
+  double t, step, I, V, Q, kept;
+};
+
+std::vector<Sample> samples(Batch& b, int v) {
+  const Strided<double> tr = b.trajectory_view(v);
+  const TrajectoryLayout& L = b.trajectory_layout;
+  std::vector<Sample> out;
+  for (long k = 0; k < (long)tr[L.o_count]; ++k) {
+    const long o = L.o_samples + k * L.sample_size;
+    out.push_back({tr[o + kSampleTime_s], tr[o + kSampleStep], tr[o + kSampleCurrent_A_m2], tr[o + kSamplePotential_V],
+                   tr[o + kSampleCapacity_C_m2], tr[o + kSampleKept]});
+  }
+  return out;
+}
+
+Batch run_with_capacity(const Scenario& s, int capacity) {
+  Batch b = build_batch({ResolvedVariant{"v0", s, ""}}, Layout::Blocked);
+  TrajectorySpec ts;
+  ts.enabled = 1;
+  ts.interval_s = 0.0;  // a sample per accepted step
+  ts.capacity = capacity;
+  b.enable_trajectories(ts);
+  run_batch_cpu(b, 1);
+  return b;
+}
+
+TEST(TrajectoryThinning, KeepsEveryProtocolStepsFirstAndLastSample) {
+  // Nine protocol steps, hundreds of accepted time steps, a series of 10 samples.
+  Scenario s = test::bilayer_scenario({"Charge at 1C until 3.6 V", "Rest for 60 seconds", "Discharge at 1C until 2.3 V",
+                                       "Rest for 60 seconds", "Charge at 3C until 3.6 V", "Hold at 3.6 V until 0.5C",
+                                       "Rest for 5 seconds", "Discharge at 3C until 2.3 V", "Rest for 60 seconds"});
+  const int n_steps = 9;
+  Batch full = run_with_capacity(s, 100000);
+  Batch thin = run_with_capacity(s, 10);
+  ASSERT_EQ(test::status(full, 0), 0);
+  ASSERT_EQ(test::status(thin, 0), 0);
+  const std::vector<Sample> all = samples(full, 0), kept = samples(thin, 0);
+  ASSERT_GT(all.size(), 200u);
+  // Thinned, within its slots: 10 plus the 2 n + 1 kept.
+  EXPECT_LE(kept.size(), 10u + 2u * n_steps + 1u);
+  EXPECT_GE(kept.size(), 2u * n_steps + 1u);
+
+  // Every kept sample of the thinned series is one of the full series (thinning moves
+  // no value), in time order. (The others are interpolated once thinning has made the
+  // interval longer than the accepted steps.)
+  size_t j = 0;
+  for (const Sample& x : kept) {
+    if (x.kept == 0.0) continue;
+    while (j < all.size() && all[j].t != x.t) ++j;
+    ASSERT_LT(j, all.size()) << "sample at t = " << x.t << " is not in the full series";
+    EXPECT_EQ(x.V, all[j].V);
+    EXPECT_EQ(x.Q, all[j].Q);
+    EXPECT_EQ(x.step, all[j].step);
+  }
+
+  // Each step: present, its first sample that of the full series (the jump after the
+  // first time step), its last at the step's end with the population's end values.
+  const double mass_g_m2 = thin.view(0)[thin.shape.o_scalar + kActiveMass_kg_m2] * 1000.0;
+  for (int k = 0; k < n_steps; ++k) {
+    auto first_of = [k](const std::vector<Sample>& v) {
+      return std::find_if(v.begin(), v.end(), [k](const Sample& x) { return x.step == k; });
+    };
+    auto last_of = [k](const std::vector<Sample>& v) {
+      return std::find_if(v.rbegin(), v.rend(), [k](const Sample& x) { return x.step == k; });
+    };
+    const auto f = first_of(kept), fa = first_of(all);
+    ASSERT_NE(f, kept.end()) << "step " << k << " has no sample";
+    EXPECT_EQ(f->t, fa->t) << "step " << k;
+    EXPECT_EQ(f->kept, 1.0) << "step " << k;
+    const auto l = last_of(kept);
+    EXPECT_EQ(l->kept, 1.0) << "step " << k;
+    EXPECT_EQ(l->t, last_of(all)->t) << "step " << k;
+    EXPECT_EQ(l->V, test::out(thin, 0, k, kOutEndPotential_V)) << "step " << k;
+    EXPECT_NEAR(l->Q / 3.6 / mass_g_m2, test::capacity_mAh_g(thin, 0, k), 1e-12) << "step " << k;
+  }
+  // Between the kept samples the series is still thinned: some samples are not kept.
+  EXPECT_GT(std::count_if(kept.begin(), kept.end(), [](const Sample& x) { return x.kept == 0.0; }), 0);
+}
+
+}  // namespace
+}  // namespace strata
