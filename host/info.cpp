@@ -12,6 +12,43 @@
 
 namespace strata {
 
+namespace {
+
+// ">= lo", "<= hi" or "in [lo, hi]": a bound beyond 1e299 is none (ConstraintSpec's default).
+std::string bounds_text(double lo, double hi) {
+  if (hi >= 1e299) return fmt::format(">= {:g}", lo);
+  if (lo <= -1e299) return fmt::format("<= {:g}", hi);
+  return fmt::format("in [{:g}, {:g}]", lo, hi);
+}
+
+// Per row: whether every constraint metric of a design search lies within its bounds
+// (a failed design's NaN does not); all true without constraints. Prints the summary.
+std::vector<bool> feasible_rows(hid_t f, size_t rows) {
+  std::vector<bool> ok(rows, true);
+  if (!h5::exists(f, "population/constraint")) return ok;
+  h5::Handle con = h5::open_group(f, "population/constraint");
+  H5G_info_t gi;
+  H5Gget_info(con.id(), &gi);
+  if (gi.nlinks == 0) return ok;
+  std::string what;
+  for (hsize_t k = 0; k < gi.nlinks; ++k) {
+    char name[256];
+    H5Lget_name_by_idx(con.id(), ".", H5_INDEX_NAME, H5_ITER_INC, k, name, sizeof name, H5P_DEFAULT);
+    h5::Handle d(H5Dopen2(con.id(), name, H5P_DEFAULT));
+    const double lo = h5::get_attr_double(d.id(), "min"), hi = h5::get_attr_double(d.id(), "max");
+    const std::vector<double> v = h5::read_float64(con.id(), name);
+    for (size_t r = 0; r < rows; ++r)
+      if (!(r < v.size() && v[r] >= lo && v[r] <= hi)) ok[r] = false;
+    const std::string units = h5::get_attr_string(d.id(), "units");
+    what += fmt::format("{}{} {}{}", what.empty() ? "" : ", ", name, bounds_text(lo, hi), units.empty() ? "" : " " + units);
+  }
+  fmt::print("constraints: {} of {} designs meet {}; the objectives' best are of those\n",
+             std::count(ok.begin(), ok.end(), true), rows, what);
+  return ok;
+}
+
+}  // namespace
+
 int print_info(const std::string& path, int top) {
   try {
     const ResultsStore store = ResultsStore::open_read(path);
@@ -52,6 +89,7 @@ int print_info(const std::string& path, int top) {
       fmt::print("note:      step ends not read ({})\n", e.what());
     }
 
+    const std::vector<bool> feasible = feasible_rows(f, ids.size());
     h5::Handle obj = h5::open_group(f, "population/objective");
     H5G_info_t gi;
     H5Gget_info(obj.id(), &gi);
@@ -63,8 +101,8 @@ int print_info(const std::string& path, int top) {
       const std::string units = h5::get_attr_string(d.id(), "units");
       const std::vector<double> v = h5::read_float64(obj.id(), name);
       std::vector<size_t> order;
-      for (size_t r = 0; r < v.size(); ++r)
-        if (std::isfinite(v[r])) order.push_back(r);
+      for (size_t r = 0; r < v.size() && r < feasible.size(); ++r)
+        if (std::isfinite(v[r]) && feasible[r]) order.push_back(r);
       std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return maximize ? v[a] > v[b] : v[a] < v[b]; });
       fmt::print("objective {} ({}, {}): best {}\n", name, maximize ? "maximize" : "minimize", units,
                  std::min<size_t>(top, order.size()));

@@ -322,7 +322,8 @@ void ResultsStore::create_population(const RunInfo& info) {
   for (const auto& c : info.constraints) {
     h5::Handle d = h5::create_table(con.id(), c.name, Type::Float64, {}, kChunkRows,
                                     c.metric.kind == "active_mass_mg_cm2" ? "mg/cm2" : objective_units(c.metric),
-                                    fmt::format("{} of step {}", c.metric.kind, c.metric.step));
+                                    c.metric.step < 0 ? c.metric.kind
+                                                      : fmt::format("{} of step {}", c.metric.kind, c.metric.step));
     h5::set_attr(d.id(), "min", c.min);
     h5::set_attr(d.id(), "max", c.max);
   }
@@ -399,6 +400,7 @@ bool has_hdf5_signature(const std::string& path) {
 }  // namespace
 
 ResultsStore ResultsStore::open_read(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw ResultsStoreError("cannot open " + path + ": no such file");
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (f < 0 && has_hdf5_signature(path))
     // HDF5 1.10 locks a file its writer holds open: a run still writing it, or one not

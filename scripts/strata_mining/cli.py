@@ -16,6 +16,16 @@ def default_out(path, name):
     return f"{stem}_{name}.png"
 
 
+def bounds_text(lo, hi):
+    """'>= lo', '<= hi' or 'in [lo, hi]' (a bound beyond 1e299 is none: the engine's
+    default)."""
+    if hi >= 1e299:
+        return f">= {lo:g}"
+    if lo <= -1e299:
+        return f"<= {hi:g}"
+    return f"in [{lo:g}, {hi:g}]"
+
+
 def info(path, columns=False, file=sys.stdout):
     """Print a short summary of a results file."""
     meta = read_meta(path)
@@ -36,10 +46,17 @@ def info(path, columns=False, file=sys.stdout):
     for k, text in enumerate(meta.get("step_texts", [])):
         p(f"step {k:<3}    {text}")
     p(f"materials:   {', '.join(meta.get('material_names', [])) or '-'}")
+    feasible = df["feasible"].to_numpy() if "feasible" in df else np.ones(len(df), dtype=bool)
+    if df.attrs.get("constraints"):
+        p(f"constraints: {int(feasible.sum())} of {len(df)} designs meet "
+          + ", ".join(f"{c.split(':', 1)[1]} {bounds_text(lo, hi)} {df.attrs['units'].get(c, '')}".rstrip()
+                      for c, (lo, hi) in df.attrs["constraints"].items())
+          + "; the objectives' best are of those")
     for col in df.attrs["objectives"]:
-        values = df[col].to_numpy(dtype=float)
+        # A design search's best: among the designs that meet its constraints.
+        values = np.where(feasible, df[col].to_numpy(dtype=float), np.nan)
         if not np.isfinite(values).any():
-            p(f"objective:   {col}: no finite value")
+            p(f"objective:   {col}: no finite value" + (" that meets the constraints" if not feasible.all() else ""))
             continue
         sense = objective_sense(path, col)
         parts = []

@@ -8,6 +8,9 @@ Column names of :func:`load_population` (see docs/mining.md):
 * ``<metric>[s<k>]`` for ``/population/step/<metric>`` column k, e.g. ``capacity_mAh_g[s5]``
 * ``material_charge_mAh_g[s<k>,<material>]`` and ``layer_charge_mAh_g[s<k>,layer<j>]``
 * ``objective:<name>`` for ``/population/objective/<name>``
+* ``constraint:<name>`` for ``/population/constraint/<name>`` (a design search's
+  constraint metrics), and then ``feasible``: True where every constraint metric lies
+  within its ``min`` and ``max`` (False for failed designs, whose metrics are NaN)
 
 ``df.attrs["units"]`` maps every column to its unit string.
 """
@@ -129,11 +132,12 @@ def load_population(path):
     """/population as a DataFrame, one row per design in file order (see module doc).
 
     ``df.attrs``: ``units`` (column -> unit), ``step_texts``, ``material_names``,
-    ``objectives`` (list of objective column names).
+    ``objectives`` (list of objective column names), ``constraints`` (constraint column
+    -> (min, max)).
     """
     meta = read_meta(path)
     materials = meta.get("material_names", [])
-    columns, units, objectives = {}, {}, []
+    columns, units, objectives, constraints = {}, {}, [], {}
     with _as_file(path) as f:
         if "population" not in f:
             raise MiningError(f"{f.filename}: no /population group")
@@ -153,6 +157,12 @@ def load_population(path):
                 units[col] = units_of(ds)
                 if sub == "objective":
                     objectives.append(col)
+        for name, ds in sorted(pop.get("constraint", {}).items()):
+            col = f"constraint:{name}"
+            columns[col] = read_dataset(ds)
+            units[col] = units_of(ds)
+            constraints[col] = (float(_scalar(ds.attrs.get("min", -np.inf))),
+                                float(_scalar(ds.attrs.get("max", np.inf))))
         for metric, ds in sorted(pop.get("step", {}).items()):
             data, unit = read_dataset(ds), units_of(ds)
             for k in range(data.shape[1] if data.ndim > 1 else 0):
@@ -168,9 +178,17 @@ def load_population(path):
     if len(lengths) > 1:  # a file caught mid-append: keep the rows every dataset has
         n = min(lengths)
         columns = {k: v[:n] for k, v in columns.items()}
+    if constraints:
+        n = len(next(iter(columns.values())))
+        ok = np.ones(n, dtype=bool)
+        for col, (lo, hi) in constraints.items():
+            v = np.asarray(columns[col], dtype=float)
+            ok &= np.isfinite(v) & (v >= lo) & (v <= hi)
+        columns["feasible"] = ok
+        units["feasible"] = ""
     df = pd.DataFrame(columns)
     df.attrs.update(units=units, step_texts=meta.get("step_texts", []),
-                    material_names=materials, objectives=objectives)
+                    material_names=materials, objectives=objectives, constraints=constraints)
     return df
 
 

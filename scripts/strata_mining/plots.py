@@ -163,7 +163,7 @@ def plot_profiles(path, design, out, profiles=None):
                             label=f"{name} {mat}")
             unit = snap["units"].get(key, "")
             ax.set_title(title + (f" [{unit}]" if unit else ""), fontsize=9)
-    _mark_interfaces(path, design, meta, axes)
+    _mark_interfaces(path, design, snaps, axes)
     for ax in axes[1]:
         ax.set_xlabel("x from the current collector [um]")
     for ax in axes.flat:
@@ -174,19 +174,29 @@ def plot_profiles(path, design, out, profiles=None):
     return _save(fig, out)
 
 
-def _mark_interfaces(path, design, meta, axes):
-    """Dashed grey lines at the layer interfaces, when the scenario text allows it."""
-    text = meta.get("scenario_text")
+def profile_interfaces(path, design, snaps=None):
+    """Positions (m) of the sub-layer interfaces and the electrode/separator boundary of
+    a design: the ``interfaces_m`` its profiles carry (the engine's own cells), else, for
+    files written before it, from the scenario text, the layer order and the design's
+    thickness overrides (None when neither is there)."""
+    for snap in snaps if snaps is not None else load_profiles(path, design):
+        if "interfaces_m" in snap["attrs"]:
+            return [float(x) for x in np.atleast_1d(np.asarray(snap["attrs"]["interfaces_m"], dtype=float))]
+    text = read_meta(path).get("scenario_text")
     if not text:
-        return
+        return None
     df = load_population(path)
     row = df[df["design_id"] == design]
     if row.empty:
-        return
+        return None
     row = row.iloc[0]
     overrides = {c: row[c] for c in df.columns if c.startswith("layers[") and c.endswith(".thickness_m")}
-    xs = analysis.layer_interfaces(text, row.get("layer_order", ""), overrides)
-    for x in xs or []:
+    return analysis.layer_interfaces(text, row.get("layer_order", ""), overrides)
+
+
+def _mark_interfaces(path, design, snaps, axes):
+    """Dashed grey lines at the layer interfaces."""
+    for x in profile_interfaces(path, design, snaps) or []:
         for ax in axes.flat:
             ax.axvline(x * 1e6, color="grey", lw=0.8, ls="--")
 

@@ -32,6 +32,7 @@ LABELS = ["CC/NMO/NVP", "CC/NVP/NMO", "CC/NMO/NVP thick", "CC/NVP/NMO thick"]  #
 STATUS = [0, 0, 0, 3]
 TRAJECTORY_DESIGNS = [0, 1]
 N_ELECTRODE, N_SEPARATOR = 18, 6
+INTERFACES_DESIGN_1 = [30e-6, 90e-6]  # not what the scenario text gives: the profiles' attribute wins
 
 
 def _strings(kind):
@@ -148,6 +149,8 @@ def write_synthetic(path, kind="vlen"):
                 _attr(p, "at", at, kind)
                 p.attrs["requested"] = 60.0 if at == "time" else np.nan
                 p.attrs["time_s"] = 660.0 + 400 * k
+                if d == 1:  # the engine's own interfaces (design 0 stands for a file written before them)
+                    p.attrs["interfaces_m"] = np.array(INTERFACES_DESIGN_1)
                 per_mat = rng.random((N_ELECTRODE, n_mat))
                 per_mat[N_ELECTRODE // 2:, 0] = np.nan  # NMO only in the first layer
                 per_mat[:N_ELECTRODE // 2, 1] = np.nan
@@ -159,6 +162,25 @@ def write_synthetic(path, kind="vlen"):
                                          ("surface_stoichiometry", "-", per_mat)]:
                     _dataset(p, name, data, unit, name, kind)
     return path
+
+
+def write_constrained(path):
+    """The synthetic file as a design search with a loading constraint >= 12.5 mg/cm2:
+    design 0, the best retention, breaks it; design 3 failed (NaN metric); design 2 is
+    the best that meets it."""
+    write_synthetic(path)
+    with h5py.File(path, "a") as f:
+        con = _group(f["population"], "constraint", "constraint metrics")
+        ds = _dataset(con, "loading", f["population/active_mass_mg_cm2"][:] * [1, 1, 1, np.nan], "mg/cm2",
+                      "active_mass_mg_cm2")
+        ds.attrs["min"] = 12.5
+        ds.attrs["max"] = 1e300
+    return path
+
+
+@pytest.fixture(scope="session")
+def constrained_file(tmp_path_factory):
+    return str(write_constrained(tmp_path_factory.mktemp("h5con") / "constrained.h5"))
 
 
 @pytest.fixture(scope="session")

@@ -5,10 +5,11 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import DESIGN_IDS, MATERIALS, N_ELECTRODE, N_SEPARATOR, SCRIPTS, STEPS
+from conftest import DESIGN_IDS, INTERFACES_DESIGN_1, MATERIALS, N_ELECTRODE, N_SEPARATOR, SCRIPTS, STEPS
 from strata_mining import (load_population, load_profiles, load_trajectory, material_names,
                            pareto_front, parse_c_rate, read_meta, step_texts)
 from strata_mining.analysis import layer_interfaces
+from strata_mining.plots import profile_interfaces
 
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 COMMANDS = ["info", "plot-voltage", "plot-rate", "plot-soc", "plot-profiles", "plot-scatter", "plot-pareto"]
@@ -95,6 +96,25 @@ def test_layer_interfaces(results_file):
     assert layer_interfaces(text, "1,0") == pytest.approx([40e-6, 90e-6])
     assert layer_interfaces(text, "1,0", {"layers[1].thickness_m": 60e-6}) == pytest.approx([40e-6, 100e-6])
     assert layer_interfaces("not toml [") is None
+
+
+def test_profile_interfaces(results_file):
+    # The profiles' interfaces_m where the file has it; else from the scenario text.
+    assert profile_interfaces(results_file, 1) == pytest.approx(INTERFACES_DESIGN_1)
+    assert profile_interfaces(results_file, 0) == pytest.approx([50e-6, 90e-6])
+
+
+def test_constraints(constrained_file, results_file):
+    df = load_population(constrained_file)
+    assert df.attrs["constraints"] == {"constraint:loading": (12.5, 1e300)}
+    assert df.attrs["units"]["constraint:loading"] == "mg/cm2"
+    # design 0 (12 mg/cm2), 2 (13), 1 (12), 3 (failed: NaN)
+    assert list(df["feasible"]) == [False, True, False, False]
+    assert "feasible" not in load_population(results_file)
+    out = mining("info", constrained_file).stdout
+    assert "constraints: 1 of 4 designs meet loading >= 12.5 mg/cm2" in out
+    # the best retention that meets the constraint, not design 0's 1.0, which breaks it
+    assert "objective:retention_3C [-]: max 0.714286 at design 2" in out
 
 
 @pytest.mark.parametrize("text, rate", [

@@ -234,3 +234,61 @@ TEST(OptimizeCampaign, ResumeRefusesAFileWhoseDesignsDifferFromTheCampaigns) {
   EXPECT_EQ(resumed.exit_code, 3) << resumed.err;
   EXPECT_NE(resumed.err.find("is not the design this campaign asks for"), std::string::npos) << resumed.err;
 }
+
+// `strata info` on a constrained campaign names as best only designs that meet the
+// constraints, as the search does. The loading bound is raised in the file above the
+// best-retention design's loading, which must then drop out of the list.
+TEST(OptimizeCampaign, InfoRanksOnlyTheDesignsThatMeetTheConstraints) {
+  TempDir tmp;
+  const fs::path scen = small_campaign(tmp.path(), 40);
+  const std::string file = (tmp.path() / "c.h5").string();
+  ASSERT_EQ(run_strata("optimize " + sh_quote(scen.string()) + " --out " + sh_quote(file) + " --quiet --threads 1",
+                       tmp.path()).exit_code, 0);
+  std::vector<int64_t> ids;
+  std::vector<double> retention, loading;
+  {
+    const ResultsStore st = ResultsStore::open_read(file);
+    ids = h5::read_int64(st.file(), "population/design_id");
+    retention = h5::read_float64(st.file(), "population/objective/retention_3C");
+    loading = h5::read_float64(st.file(), "population/constraint/loading");
+  }
+  size_t best = 0;
+  for (size_t r = 0; r < ids.size(); ++r)
+    if (retention[r] > retention[best]) best = r;
+  const double new_min = loading[best] + 1e-6;
+  {
+    const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    const hid_t d = H5Dopen2(f, "population/constraint/loading", H5P_DEFAULT);
+    const hid_t a = H5Aopen(d, "min", H5P_DEFAULT);
+    EXPECT_GE(H5Awrite(a, H5T_NATIVE_DOUBLE, &new_min), 0);
+    H5Aclose(a);
+    H5Dclose(d);
+    H5Fclose(f);
+  }
+  // What info must say: the best retention among the designs at or above the new bound.
+  long meet = 0;
+  int64_t expected = -1;
+  double expected_value = -1.0;
+  for (size_t r = 0; r < ids.size(); ++r) {
+    if (!(loading[r] >= new_min)) continue;
+    ++meet;
+    if (std::isfinite(retention[r]) && retention[r] > expected_value) {
+      expected_value = retention[r];
+      expected = ids[r];
+    }
+  }
+  ASSERT_GE(expected, 0) << "no design above the raised bound: the test needs one";
+  const RunResult info = run_strata("info " + sh_quote(file), tmp.path());
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find(fmt::format("constraints: {} of {} designs meet loading >= {:g} mg/cm2", meet, ids.size(),
+                                      new_min)),
+            std::string::npos)
+      << info.out;
+  const size_t at = info.out.find("objective retention_3C");
+  ASSERT_NE(at, std::string::npos) << info.out;
+  const size_t line = info.out.find('\n', at) + 1;
+  const std::string first = fmt::format("  design {:>6}  ", expected);
+  EXPECT_EQ(info.out.substr(line, first.size()), first)
+      << "the first design listed\n" << info.out << "\nbest of all (breaks the bound): design " << ids[best];
+}
