@@ -746,6 +746,14 @@ DesignVariable read_variable(const toml::table& t, const std::string& key, const
           "thickness given to layers[{}]; allowed 0 < total_thickness_m <= 5e-3 (m)",
           file, total_key, tr.key_path("path"), v.path, li));
   } else {
+    // stoichiometry_charged only scales the reported state of charge: a search over it
+    // would see the same objective everywhere.
+    if (ends_with(v.path, ".stoichiometry_charged"))
+      tr.fail("path", fmt::format("is not {}: stoichiometry_charged does not enter the simulation, it "
+                                  "only scales the reported state of charge (material_soc; "
+                                  "docs/physics.md, Simplifications and known limits); allowed "
+                                  "another override path, e.g. \"materials.NAME.stoichiometry_discharged\"",
+                                  rules.noun));
     if (rules.total_thickness && path_layer_index(v.path) && ends_with(v.path, ".thickness_m"))
       tr.fail("path", fmt::format("is not allowed with {} = {}: the total electrode thickness is "
                                   "fixed; allowed layers[{}].thickness_fraction instead",

@@ -906,6 +906,11 @@ TEST(ScenarioDesignErrors, UnknownParameterPath) {
                                       "path = \"layers[2].thickness_fraction\"")),
              "design.variables[1].path = \"layers[2].thickness_fraction\" is not a design "
              "variable: layer index 2 is out of range");
+  // A path that exists but does not enter the simulation.
+  EXPECT_HAS(load_error(design_edited("path = \"layers[0].porosity\"",
+                                      "path = \"materials.test_plateau.stoichiometry_charged\"")),
+             "design.variables[0].path = \"materials.test_plateau.stoichiometry_charged\" is not a design "
+             "variable: stoichiometry_charged does not enter the simulation");
   EXPECT_HAS(load_error(design_edited("path = \"materials.test_plateau.diffusivity_m2_s\"",
                                       "path = \"materials.NVP.diffusivity_m2_s\"")),
              "design.variables[3].path = \"materials.NVP.diffusivity_m2_s\" is not a design "
@@ -1307,6 +1312,10 @@ TEST(ScenarioFitErrors, UnknownParameterPath) {
   EXPECT_HAS(load_error(fit_edited("path = \"materials.test_plateau.diffusivity_m2_s\"",
                                    "path = \"materials.NVP.diffusivity_m2_s\"")),
              "fit.parameters[0].path = \"materials.NVP.diffusivity_m2_s\" is not a fit parameter");
+  EXPECT_HAS(load_error(fit_edited("path = \"materials.test_plateau.diffusivity_m2_s\"",
+                                   "path = \"materials.test_plateau.stoichiometry_charged\"")),
+             "fit.parameters[0].path = \"materials.test_plateau.stoichiometry_charged\" is not a fit "
+             "parameter: stoichiometry_charged does not enter the simulation");
   // The same parameter twice; tortuosity and Bruggeman exponent of one layer.
   EXPECT_HAS(load_error(fit_with("[fit]\n" + kFitTarget + kFitParameter + kFitParameter)),
              "fit.parameters[1].path = \"layers[0].porosity\" is also the path of "
