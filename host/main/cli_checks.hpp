@@ -3,6 +3,7 @@
 // their limits as 1.79769e+308).
 #include <CLI/CLI.hpp>
 
+#include <sstream>
 #include <string>
 
 namespace strata {
@@ -24,6 +25,31 @@ inline CLI::Validator whole_number_at_least(long min, const std::string& meaning
         return std::string();
       },
       "INT>=" + std::to_string(min), "whole_number_at_least");
+}
+
+// A number in [min, max]; `meaning` ends the message.
+inline CLI::Validator number_within(double min, double max, const std::string& meaning) {
+  auto show = [](double x) {
+    std::ostringstream s;
+    s << x;
+    return s.str();
+  };
+  return CLI::Validator(
+      [min, max, meaning, show](std::string& text) -> std::string {
+        size_t used = 0;
+        double value = 0.0;
+        try {
+          value = std::stod(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != text.size() || !(value == value))
+          return "'" + text + "' is not a number; " + meaning;
+        if (value < min || value > max)
+          return text + " is outside " + show(min) + " .. " + show(max) + "; " + meaning;
+        return std::string();
+      },
+      "NUMBER in [" + show(min) + ", " + show(max) + "]", "number_within");
 }
 
 }  // namespace strata

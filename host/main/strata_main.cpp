@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
   optimize.app
       ->add_option("--scale", optimize.options.budget_scale,
                    "multiply the campaign's initial population and evaluation budgets (default 1)")
-      ->check(CLI::Range(0.01, 1000.0));
+      ->check(strata::number_within(0.01, 1000.0, "give the factor on the campaign's budgets, e.g. 0.5 or 4"));
   RunCommand fit(app, "fit", "calibrate the scenario's [fit] parameters against its measured targets",
                  "scenario file (TOML) with a [fit] section", command);
 
@@ -154,7 +154,12 @@ int main(int argc, char** argv) {
                            "run only part i of N of the variant list (0 <= i < N), e.g. a job-array task; "
                            "combine the parts with strata merge");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; a bad invocation exits 2, as a bad scenario does.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   if (bench->parsed()) return exec_bench(bench->remaining());
   if (merge->parsed()) return strata::run_merge(merge_opt);
   if (info->parsed()) return strata::print_info(info_path, info_top);

@@ -196,8 +196,24 @@ TEST(CliBadInvocation, NoSubcommandAndBadOptionsFail) {
   EXPECT_NE(run_strata("", tmp.path()).exit_code, 0);
   EXPECT_NE(simulate(good, out, tmp.path(), "--layout diagonal").exit_code, 0);
   EXPECT_NE(simulate(good, out, tmp.path(), "--threads -1").exit_code, 0);
-  EXPECT_NE(simulate(good, out, tmp.path(), "--no-such-option").exit_code, 0);
+  // A bad invocation exits 2, as a bad scenario does (not CLI11's own codes, 105 and up).
+  EXPECT_EQ(simulate(good, out, tmp.path(), "--no-such-option").exit_code, 2);
+  EXPECT_EQ(run_strata("--help", tmp.path()).exit_code, 0);
+  for (const char* scale : {"abc", "0", "1e9"}) {
+    const RunResult r = run_strata("optimize " + sh_quote(good) + " --scale " + scale, tmp.path());
+    EXPECT_EQ(r.exit_code, 2) << scale;
+    EXPECT_HAS(r.err, std::string(scale) == "abc" ? "'abc' is not a number; give the factor on the campaign's budgets"
+                                                  : " is outside 0.01 .. 1000; give the factor");
+  }
   EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(CliBadInvocation, InfoOnAMissingFileSaysSo) {
+  TempDir tmp;
+  const std::string missing = (tmp.path() / "nowhere.h5").string();
+  const RunResult r = run_strata("info " + sh_quote(missing), tmp.path());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_HAS(r.err, "cannot open " + missing + ": no such file");
 }
 
 // A bad count says what is allowed, not CLI11's range (0 to 1.79769e+308); an --out
