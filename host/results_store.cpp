@@ -30,13 +30,6 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-std::string objective_units(const ObjectiveSpec& o) {
-  if (o.kind == "capacity_mAh_g") return "mAh/g";
-  if (o.kind == "capacity_mAh_cm2") return "mAh/cm2";
-  if (o.kind == "energy_Wh_kg") return "Wh/kg";
-  return "-";
-}
-
 const char* kStepCounts[][2] = {
     {"end_reason", "0 not run, 1 limit, 2 duration, 3 failed, 4 limit at start, 5 limit not located"},
     {"time_steps", "accepted time steps"},
@@ -94,6 +87,13 @@ RunInfo run_info_for(const Scenario& s, const std::string& command, const std::s
   info.constraints = s.design.constraints;
   info.electrolyte_tables = electrolyte_table_end(s.electrolyte);
   return info;
+}
+
+std::string objective_units(const ObjectiveSpec& o) {
+  if (o.kind == "capacity_mAh_g") return "mAh/g";
+  if (o.kind == "capacity_mAh_cm2") return "mAh/cm2";
+  if (o.kind == "energy_Wh_kg") return "Wh/kg";
+  return "-";
 }
 
 std::vector<double> objective_values(const std::vector<ObjectiveSpec>& objectives, const VariantResult& r) {

@@ -52,6 +52,8 @@ struct PopulationRow {
   std::string producer = "sweep";
 };
 
+// The unit of an objective's values ("-" for retentions and weighted sums).
+std::string objective_units(const ObjectiveSpec& o);
 // Objective values of a result (NaN for a failed design).
 std::vector<double> objective_values(const std::vector<ObjectiveSpec>& objectives, const VariantResult& r);
 // Constraint metric values of a result (NaN for a failed design).

@@ -118,11 +118,35 @@ void print_table(const Scenario& base, const std::vector<VariantResult>& results
   };
   size_t wl = 5;
   for (const auto& r : results) wl = std::max(wl, std::min<size_t>(r.label.size(), kLabelWidth));
+  // Columns as wide as their names (at least 14).
+  std::vector<size_t> width;
+  for (size_t k : cols) width.push_back(by_objective ? std::max<size_t>(14, base.objectives[k].name.size()) : 14);
   std::string head = fmt::format("{:>5}  {:<{}}  {:>6}", "id", "label", wl, "status");
-  for (size_t k : cols)
-    head += fmt::format("  {:>14}", by_objective ? base.objectives[k].name.substr(0, 14) : fmt::format("s{} mAh/g", k));
+  for (size_t c = 0; c < cols.size(); ++c)
+    head += fmt::format("  {:>{}}", by_objective ? base.objectives[cols[c]].name : fmt::format("s{} mAh/g", cols[c]),
+                        width[c]);
   fmt::print("{}\n", head);
-  if (!by_objective) {
+  if (by_objective) {
+    // What each column is, with its unit, and the steps they name.
+    std::set<int> named;
+    for (size_t k : cols) {
+      const ObjectiveSpec& o = base.objectives[k];
+      std::string what;
+      if (o.kind == "retention") {
+        what = fmt::format("capacity of s{} / capacity of s{}", o.step, o.reference_step);
+        named.insert({o.step, o.reference_step});
+      } else if (o.kind == "weighted_sum") {
+        for (size_t t = 0; t < o.term_objectives.size(); ++t)
+          what += fmt::format("{}{:g} {}", t ? " + " : "", o.term_weights[t], o.term_objectives[t]);
+      } else {
+        what = fmt::format("{} of s{}", o.kind, o.step);
+        named.insert(o.step);
+      }
+      fmt::print("  {} ({}, {}): {}\n", o.name, objective_units(o), o.maximize ? "maximize" : "minimize", what);
+    }
+    for (int k : named)
+      if (k >= 0 && k < (int)texts.size()) fmt::print("  s{}: {}\n", k, texts[k]);
+  } else {
     for (size_t k : cols) fmt::print("  s{}: {}\n", k, texts[k]);
     if (cut) fmt::print("  (earlier steps are in the results file)\n");
   }
@@ -131,9 +155,10 @@ void print_table(const Scenario& base, const std::vector<VariantResult>& results
     const VariantResult& r = results[k];
     std::string line = fmt::format("{:>5}  {:<{}}  {:>6}", r.id, shown(r.label), wl, r.status == 0 ? "ok" : "FAIL");
     const std::vector<double> obj = by_objective ? objective_values(base.objectives, r) : std::vector<double>();
-    for (size_t c : cols) {
+    for (size_t i = 0; i < cols.size(); ++i) {
+      const size_t c = cols[i];
       if (by_objective) {
-        line += std::isfinite(obj[c]) ? fmt::format("  {:>14.5g}", obj[c]) : fmt::format("  {:>14}", "-");
+        line += std::isfinite(obj[c]) ? fmt::format("  {:>{}.5g}", obj[c], width[i]) : fmt::format("  {:>{}}", "-", width[i]);
         continue;
       }
       const StepResult& s = r.steps[c];

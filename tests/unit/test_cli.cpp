@@ -332,6 +332,27 @@ TEST(CliSimulate, GoodScenarioPrintsTableAndWritesCsv) {
   EXPECT_NEAR(mass[1] / mass[0], (20.0 * 0.5) / (40.0 * 0.65), 1e-4);
 }
 
+// With objectives, the table's columns are the objectives under their whole names,
+// each explained below the header with its unit, its sense and the steps it names.
+TEST(CliSimulate, ObjectiveColumnsSayWhatTheyAre) {
+  TempDir tmp;
+  std::string text = slurp(kData + "/cli_good.toml");
+  const std::string lib = "path = \"../../materials\"";
+  ASSERT_NE(text.find(lib), std::string::npos);
+  text.replace(text.find(lib), lib.size(), "path = \"" + std::string(STRATA_SOURCE_DIR) + "/materials\"");
+  text += "\n[[objectives]]\nname = \"discharge_capacity_at_1C\"\nkind = \"capacity_mAh_g\"\nstep = 1\n"
+          "\n[[objectives]]\nname = \"round_trip\"\nstep = 1\nreference_step = 0\n";
+  const fs::path scen = tmp.path() / "objectives.toml";
+  spit(scen, text);
+  const RunResult r = simulate(scen.string(), tmp.path() / "out", tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_HAS(r.out, "  discharge_capacity_at_1C  ");  // not cut to 14 characters
+  EXPECT_HAS(r.out, "  discharge_capacity_at_1C (mAh/g, maximize): capacity_mAh_g of s1\n");
+  EXPECT_HAS(r.out, "  round_trip (-, maximize): capacity of s1 / capacity of s0\n");
+  EXPECT_HAS(r.out, "  s0: Charge at 1C until 3.6 V\n");
+  EXPECT_HAS(r.out, "  s1: Discharge at 1C until 2.3 V\n");
+}
+
 TEST(CliSimulate, QuietPrintsNothingButWritesCsv) {
   TempDir tmp;
   const fs::path out = tmp.path() / "nested" / "results";  // created as needed
