@@ -164,7 +164,14 @@ void print_table(const Scenario& base, const std::vector<VariantResult>& results
       const StepResult& s = r.steps[c];
       line += s.end_reason == "not run" ? fmt::format("  {:>14}", "-") : fmt::format("  {:>14.3f}", s.capacity_mAh_g);
     }
-    if (r.status != 0) line += "  " + r.reason;
+    if (r.status != 0) {
+      line += "  " + r.reason;
+      for (size_t k = 0; k < r.steps.size() && k < texts.size(); ++k)
+        if (r.steps[k].end_reason == "failed") {
+          line += fmt::format(" (in s{}: {})", k, texts[k]);
+          break;
+        }
+    }
     fmt::print("{}\n", line);
   }
   if (results.size() > max_rows)

@@ -353,6 +353,24 @@ TEST(CliSimulate, ObjectiveColumnsSayWhatTheyAre) {
   EXPECT_HAS(r.out, "  s1: Discharge at 1C until 2.3 V\n");
 }
 
+// A failed design's row names the protocol step it failed in.
+TEST(CliSimulate, AFailedRowNamesItsStep) {
+  TempDir tmp;
+  std::string text = slurp(kData + "/cli_good.toml");
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"path = \"../../materials\"", "path = \"" + std::string(STRATA_SOURCE_DIR) + "/materials\""},
+           {"\"Discharge at 1C until 2.3 V\"", "\"Charge at 1C for 3 hours\""}}) {  // past the full cathode
+    ASSERT_NE(text.find(from), std::string::npos) << from;
+    text.replace(text.find(from), from.size(), to);
+  }
+  const fs::path scen = tmp.path() / "overcharge.toml";
+  spit(scen, text);
+  const RunResult r = simulate(scen.string(), tmp.path() / "out", tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_HAS(r.out, "FAIL");
+  EXPECT_HAS(r.out, " (in s1: Charge at 1C for 3 hours)\n");
+}
+
 TEST(CliSimulate, QuietPrintsNothingButWritesCsv) {
   TempDir tmp;
   const fs::path out = tmp.path() / "nested" / "results";  // created as needed
