@@ -18,9 +18,10 @@ namespace strata {
 
 namespace {
 
-std::string describe(const DesignSpace& space, const CampaignBest& b) {
+// units: the objective's ("-" dimensionless).
+std::string describe(const DesignSpace& space, const CampaignBest& b, const std::string& units) {
   if (b.design_id < 0) return "none";
-  std::string s = fmt::format("design {} objective {:.6g}", b.design_id, b.objective);
+  std::string s = fmt::format("design {} objective {:.6g}{}", b.design_id, b.objective, units == "-" ? "" : " " + units);
   if (b.violation > 0) s += fmt::format(" (constraint violation {:.3g})", b.violation);
   s += " " + space.describe_choice(b.choice);
   const auto names = space.variable_names();
@@ -133,8 +134,12 @@ int run_optimize(const SimulateOptions& opt) {
                "{:.2f}%; {:.3f} s per batch\n",
                res.wall_s, 100.0 * engine_s / wall, 100.0 * store->write_s() / wall, 100.0 * (wall - engine_s) / wall,
                res.wall_s / std::max<long>(res.batches, 1));
-    for (const CampaignBest& b : res.best_per_choice) fmt::print("best of choice {}: {}\n", b.choice, describe(space, b));
-    fmt::print("overall best: {}\n", describe(space, res.best));
+    std::string units = "-";
+    for (const ObjectiveSpec& o : base.objectives)
+      if (o.name == d.objective) units = objective_units(o);
+    for (const CampaignBest& b : res.best_per_choice)
+      fmt::print("best of choice {}: {}\n", b.choice, describe(space, b, units));
+    fmt::print("overall best: {}\n", describe(space, res.best, units));
     for (size_t k = 0; k < res.logs.size(); ++k)
       fmt::print("  optimiser {} (choice {}): {} iterations, {}\n", k, res.logs[k].choice, res.logs[k].iteration.size(),
                  res.logs[k].end);

@@ -288,6 +288,12 @@ TEST(OptimizeCampaign, InfoRanksOnlyTheDesignsThatMeetTheConstraints) {
   const size_t at = info.out.find("objective retention_3C");
   ASSERT_NE(at, std::string::npos) << info.out;
   const size_t line = info.out.find('\n', at) + 1;
+  // The summary of a search states the objective's unit.
+  const RunResult capacity = run_strata("optimize " + sh_quote(scen.string()) + " --objective capacity_3C --out " +
+                                            sh_quote((tmp.path() / "q.h5").string()) + " --threads 1",
+                                        tmp.path());
+  ASSERT_EQ(capacity.exit_code, 0) << capacity.err;
+  EXPECT_NE(capacity.out.find(" mAh/g order "), std::string::npos) << capacity.out;
   const std::string first = fmt::format("  design {:>6}  ", expected);
   EXPECT_EQ(info.out.substr(line, first.size()), first)
       << "the first design listed\n" << info.out << "\nbest of all (breaks the bound): design " << ids[best];
