@@ -38,6 +38,12 @@ def _step_text(texts, step):
     return texts[step] if 0 <= step < len(texts) else f"step {step}"
 
 
+def _check_step(texts, step):
+    """A step index outside the file's protocol is an error that says the range."""
+    if texts and not 0 <= step < len(texts):
+        raise MiningError(f"step {step} is out of range: the protocol has steps 0 to {len(texts) - 1}")
+
+
 def _design_label(traj):
     label = traj.attrs.get("label", "")
     return f"design {traj.attrs['design_id']}" + (f" ({label})" if label else "")
@@ -46,6 +52,8 @@ def _design_label(traj):
 def plot_voltage(path, designs, steps, out):
     """Potential vs capacity passed within the step, one line per (design, step)."""
     texts = read_meta(path).get("step_texts", [])
+    for s in steps:
+        _check_step(texts, s)
     fig, ax = plt.subplots(figsize=(7, 5))
     for d in designs:
         tr = load_trajectory(path, d)
@@ -99,6 +107,7 @@ def plot_soc(path, design, out, step=None):
     title = _design_label(tr)
     texts = read_meta(path).get("step_texts", [])
     if step is not None:
+        _check_step(texts, step)
         tr = tr[tr["step"] == step]
         if tr.empty:
             raise MiningError(f"design {design}: no trajectory samples in step {step}")

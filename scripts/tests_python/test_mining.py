@@ -187,6 +187,8 @@ def test_default_out(results_file):
     (["plot-voltage", "--designs", 3, "--steps", 0], "no trajectory for design 3"),
     (["plot-scatter", "--x", "capacity_mAh_g[s9]", "--y", "status"], "no column"),
     (["plot-rate", "--steps", 7], "no column 'capacity_mAh_g[s7]'"),
+    (["plot-voltage", "--designs", 0, "--steps", 500], "step 500 is out of range: the protocol has steps 0 to 2"),
+    (["plot-soc", "--design", 0, "--step", 3], "step 3 is out of range: the protocol has steps 0 to 2"),
 ])
 def test_errors(results_file, tmp_path, args, message):
     proc = mining(args[0], results_file, *args[1:], "--out", tmp_path / "x.png", check=False)
