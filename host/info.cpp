@@ -32,10 +32,14 @@ std::vector<bool> feasible_rows(hid_t f, size_t rows) {
   if (gi.nlinks == 0) return ok;
   std::string what;
   for (hsize_t k = 0; k < gi.nlinks; ++k) {
-    char name[256];
-    H5Lget_name_by_idx(con.id(), ".", H5_INDEX_NAME, H5_ITER_INC, k, name, sizeof name, H5P_DEFAULT);
-    h5::Handle d(H5Dopen2(con.id(), name, H5P_DEFAULT));
-    const double lo = h5::get_attr_double(d.id(), "min"), hi = h5::get_attr_double(d.id(), "max");
+    const ssize_t len = H5Lget_name_by_idx(con.id(), ".", H5_INDEX_NAME, H5_ITER_INC, k, nullptr, 0, H5P_DEFAULT);
+    std::string name(len > 0 ? (size_t)len : 0, '\0');
+    H5Lget_name_by_idx(con.id(), ".", H5_INDEX_NAME, H5_ITER_INC, k, name.data(), name.size() + 1, H5P_DEFAULT);
+    h5::Handle d(H5Dopen2(con.id(), name.c_str(), H5P_DEFAULT));
+    auto bound = [&](const char* attr, double none) {
+      return H5Aexists(d.id(), attr) > 0 ? h5::get_attr_double(d.id(), attr) : none;
+    };
+    const double lo = bound("min", -1e300), hi = bound("max", 1e300);
     const std::vector<double> v = h5::read_float64(con.id(), name);
     for (size_t r = 0; r < rows; ++r)
       if (!(r < v.size() && v[r] >= lo && v[r] <= hi)) ok[r] = false;

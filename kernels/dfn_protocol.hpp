@@ -116,6 +116,11 @@ struct StepRun {
   // as every attempt did before the test), nor in the event bracket's probes and
   // end step (lengths at which the crossing step converged).
   bool contraction_test = true;
+  // Rounds of Newton iterations that the first step of this protocol step has run on
+  // from its iterate (kMaxJumpRounds); the next attempt is one more such round (no
+  // predictor) when continue_iterate.
+  int jump_rounds = 0;
+  bool continue_iterate = false;
   NewtonProgress newton_progress;
   // Event bracket on the step length: g(a) < 0 <= g(b); the limit is located once a
   // probe's g lies in [0, tol] (gb_seen, g(b) as evaluated, decides). The search aims
@@ -225,6 +230,14 @@ STRATA_HD void begin_protocol_step(const DfnShape& S, const V& v, const Protocol
 // last accepted state), the predictor's guess, a fresh Newton solve.
 template <class V, class Team>
 STRATA_HD void start_attempt(const DfnShape& S, const V& v, StepRun& r, const Team& tm) {
+  if (r.continue_iterate) {
+    // Another round from the iterate in x, at the same length and scheme.
+    r.continue_iterate = false;
+    r.ctl.max_contraction = kContractionTestOff;
+    r.chord_guess = false;
+    r.newton_progress = NewtonProgress{};
+    return;
+  }
   switch (r.kind) {
     case AttemptKind::Step:
       r.h_s = fmin(fmin(r.dt_s, r.max_dt_s), r.duration_s - r.t_s);
@@ -341,7 +354,8 @@ STRATA_HD void accept_step(const DfnShape& S, const SharedTables& tab, const V& 
 
 // The end sample and end profiles of a protocol step that ends on its last accepted
 // state (x) without a step of its own (a voltage wall, below), as accept_step records
-// them at a step's end; the sample only when that state's own is not the last one.
+// them at a step's end; the sample only when that state's own is not the last one,
+// which is then kept from thinning like any step's end.
 template <class V, class VT, class Team>
 STRATA_HD void record_end_on_accepted_state(const DfnShape& S, const SharedTables& tab, const V& v, const StepRun& r,
                                             const Recorder<VT>& rec, const Team& tm) {
@@ -351,6 +365,8 @@ STRATA_HD void record_end_on_accepted_state(const DfnShape& S, const SharedTable
     if (rec.record[rec.layout.o_count] == 0.0 || rec.record[rec.layout.o_last] != t)
       record_sample(S, *rec.spec, rec.layout, v, rec.record, t, rec.step, measured_potential_V(S, v, S.o_x, r.ref),
                     r.capacity, true);
+    else
+      keep_last_sample(rec.layout, rec.record);
     record_profiles(S, tab, *rec.spec, rec.layout, v, rec.record, rec.step, r.t_s, r.capacity, true, t);
   }
   tm.sync();
@@ -373,6 +389,11 @@ STRATA_HD bool failed_at_voltage_wall(const DfnShape& S, const V& v, const StepR
   return g >= 0.0 && is_finite(g);
 }
 
+// Newton rounds (each up to kMaxNewtonIterations) that the first step of a protocol
+// step runs on from its iterate before it is shortened (after_step_attempt): 300
+// iterations in all, 30 V at kMaxPotentialStep_V. Once per protocol step.
+constexpr int kMaxJumpRounds = 14;
+
 // The bookkeeping of an ordinary time step's attempt.
 template <class V, class VT, class Team>
 STRATA_HD void after_step_attempt(const DfnShape& S, const SharedTables& tab, const V& v, const NewtonResult& nr,
@@ -387,6 +408,16 @@ STRATA_HD void after_step_attempt(const DfnShape& S, const SharedTables& tab, co
     // accepted state instead of failing (LimitUnlocated: the limit lies within the
     // smallest step of it, not located to tolerance).
     const double retry_s = (nr.slow ? kSlowNewtonStepFactor : 0.25) * h;
+    if (r.steps == 0 && !nr.not_finite && !nr.singular && r.jump_rounds < kMaxJumpRounds) {
+      // The first step of a protocol step, whose guess is the state before the jump:
+      // where the control changes from a state at the end of a particle's window or
+      // with the salt run out, the potentials must jump by volts, and Newton approaches
+      // that by at most kMaxPotentialStep_V per iteration. Run on from the iterate, as
+      // the consistent initial state does, before the step is shortened.
+      ++r.jump_rounds;
+      r.continue_iterate = true;
+      return;
+    }
     if (!nr.not_finite && failed_at_voltage_wall(S, v, r, retry_s)) {
       if (tm.leader()) v[S.o_misc + kMiscRejected] += 1.0;
       copy_state(S, v, S.o_xold, S.o_x, tm);

@@ -110,6 +110,14 @@ STRATA_HD void append_sample(const DfnShape& S, const TrajectorySpec& ts, const 
   tr[L.o_last] = time_s;
 }
 
+// Marks the last sample kept: a protocol step's end that was already sampled as an
+// ordinary sample (its time step's own).
+template <class VT>
+STRATA_HD void keep_last_sample(const TrajectoryLayout& L, const VT& tr) {
+  const long n = (long)tr[L.o_count];
+  if (n > 0) tr[L.o_samples + (n - 1) * L.sample_size + kSampleKept] = 1.0;
+}
+
 // Appends a sample of the state at o_x; a boundary sample (the start, a protocol
 // step's first step or end) is always taken and kept.
 template <class V, class VT>

@@ -104,7 +104,11 @@ int main(int argc, char** argv) {
   bool no_solve_bench = false;
   app.add_flag("--no-solve-bench", no_solve_bench, "skip the Newton linear-solve benchmark");
   app.add_option("--flops-per-newton", flops_per_newton, "flops per Newton iteration for the FP64 rate (cost model)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help exits 0; a bad invocation 2, as strata's
+  }
   solve_bench = !no_solve_bench;
   if (threads_list.empty()) threads_list = {omp_get_max_threads(), 1};
 

@@ -25,31 +25,36 @@ inline const std::string kBinary = STRATA_BINARY;
 // of delays covers (a 120-evaluation campaign took 0.9 s on one machine and 0.6 s on
 // another, where rows reach the file only every 0.5 s), so the delay is searched:
 // doubled from first_ms while the run is caught too early, then bisected between the
-// longest delay found too early and the shortest found too late.
+// longest delay found too early and the shortest found too late. It gives up after
+// `tries`, when the delay would pass max_ms (a run that never writes a row), or when
+// the bracket has closed to a millisecond.
 //   KillDelaySearch search;
-//   for (int ms; search.next(ms);) { ...run, kill after ms...; search.too_early() or
-//                                    search.too_late() or return }
+//   for (int ms; search.next(ms);) { ...run, kill after ms...; then search.too_early(),
+//                                    search.too_late() or search.again(), or return }
 class KillDelaySearch {
  public:
-  explicit KillDelaySearch(int first_ms = 150, int tries = 14) : next_ms_(first_ms), tries_left_(tries) {}
-  // The next delay to try; false once the tries are used up.
+  explicit KillDelaySearch(int first_ms = 150, int tries = 14, int max_ms = 20000)
+      : next_ms_(first_ms), tries_left_(tries), max_ms_(max_ms) {}
+  // The next delay to try; false once the search is over.
   bool next(int& delay_ms) {
-    if (tries_left_-- <= 0) return false;
+    if (tries_left_-- <= 0 || next_ms_ > max_ms_ || (late_ms_ >= 0 && late_ms_ - early_ms_ <= 1)) return false;
     delay_ms = next_ms_;
     return true;
   }
   void too_early() {
     early_ms_ = next_ms_;
-    next_ms_ = late_ms_ > 0 ? (early_ms_ + late_ms_) / 2 : 2 * early_ms_;
+    next_ms_ = late_ms_ >= 0 ? (early_ms_ + late_ms_) / 2 : 2 * early_ms_;
   }
   void too_late() {
     late_ms_ = next_ms_;
     next_ms_ = (early_ms_ + late_ms_) / 2;
   }
+  // Neither: try another moment near this one (a kill inside a write that damaged the file).
+  void again() { next_ms_ += 7; }
 
  private:
-  int next_ms_, tries_left_;
-  int early_ms_ = 0, late_ms_ = 0;  // 0: none found yet
+  int next_ms_, tries_left_, max_ms_;
+  int early_ms_ = 0, late_ms_ = -1;  // -1: no delay found too late yet
 };
 
 inline std::string slurp(const fs::path& path) {

@@ -4,7 +4,10 @@
 // with "Newton did not converge at the minimum time step" at 2.21 V, while PyBaMM
 // reaches the cut-off with the surface at x = 1. The overpotential that fills the
 // surface must be allowed to grow without bound as x -> 1 (i0 -> 0).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "host/scenario_loader.hpp"
 #include "host/simulate.hpp"
@@ -111,4 +114,36 @@ TEST(DfnFullParticle, NvpfThreeCDischargeEndsAtTheWallOfItsCutOff) {
     capacity_mAh_g[k] = test::capacity_mAh_g(b, 0, 0);
   }
   EXPECT_NEAR(capacity_mAh_g[0], capacity_mAh_g[1], 1e-5 * capacity_mAh_g[1]);
+}
+
+// A rest after a discharge to the cut-off of the NVPF cell: at 1C the particle
+// surfaces end at the end of their window (the end state lies past a jump of the
+// potential), at 3C the salt has run out near the current collector (c_e ~ 1e-29
+// mol/m3). When the current is switched off the potentials must jump by volts, which
+// Newton approaches by at most kMaxPotentialStep_V per iteration: the rest failed at
+// its first step until 2026-12-07 (NewtonFailed, ElectrolyteDepleted). The first
+// step of a protocol step now runs on from its iterate at the smallest length
+// (docs/physics.md 5). The rest must run to its end, the potential relax back above
+// the cut-off, and the salt come back.
+TEST(DfnFullParticle, NvpfRestAfterADischargeToItsCutOffRuns) {
+  const std::string path = std::string(STRATA_SOURCE_DIR) + "/tests/data/nvpf_1C_discharge/scenario.toml";
+  for (const double rate_A_m2 : {11.81102362, 35.4}) {
+    Scenario s = load_scenario(path);
+    s.numerics.relative_tolerance = 1e-5;
+    s.protocol.step_texts = {fmt::format("Discharge at {} A/m2 until 2.028811953 V", rate_A_m2), "Rest for 600 seconds"};
+    s.protocol.steps.clear();
+    for (const std::string& t : s.protocol.step_texts) s.protocol.steps.push_back(parse_protocol_step(t));
+    Batch b = build_batch(resolve_variants(s), Layout::Blocked);
+    run_batch_cpu(b, 1);
+    const std::string who = fmt::format("{} A/m2", rate_A_m2);
+    ASSERT_EQ(test::status(b, 0), 0) << who << ": " << status_reason((VariantStatus)test::status(b, 0));
+    EXPECT_EQ((int)test::out(b, 0, 1, kOutEndReason), (int)StepEnd::Duration) << who;
+    EXPECT_GT(test::out(b, 0, 1, kOutEndPotential_V), test::kNvpfCutOff_V + 0.05) << who;  // relaxed
+    EXPECT_EQ(test::out(b, 0, 1, kOutCapacity_C_m2), 0.0) << who;
+    // The salt back near its initial 1000 mol/m3 everywhere after 600 s.
+    const Strided<double> v = b.view(0);
+    double ce_min = 1e300;
+    for (int i = 0; i < b.shape.nx; ++i) ce_min = std::min(ce_min, v[b.shape.o_x + b.shape.s_ce() + i]);
+    EXPECT_GT(ce_min, 500.0) << who;
+  }
 }

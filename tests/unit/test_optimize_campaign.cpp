@@ -59,9 +59,17 @@ bool kill_part_way(const std::vector<std::string>& args, const std::string& kill
     for (const char* a : {"--out", killed.c_str(), "--quiet", "--threads", "1"}) argv.push_back(a);
     const pid_t pid = spawn(argv);
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
-    kill(pid, SIGKILL);
-    wait_exit(pid);
+    int st = 0;
+    const bool finished = waitpid(pid, &st, WNOHANG) == pid;  // on its own, before the kill
+    if (!finished) {
+      kill(pid, SIGKILL);
+      wait_exit(pid);
+    }
     const int64_t n = fs::exists(killed) ? ResultsStore::open_read(killed).rows() : 0;
+    if (finished && n < total) {
+      ADD_FAILURE() << "the run ended on its own with " << n << " of " << total << " rows (exit status " << st << ")";
+      return false;
+    }
     if (n == 0) {
       search.too_early();
     } else if (n >= total) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "host/cpu_backend.hpp"
+#include "host/simulate.hpp"
 #include "kernels/trajectory.hpp"
 #include "test_support.hpp"
 
@@ -92,6 +93,33 @@ TEST(TrajectoryThinning, KeepsEveryProtocolStepsFirstAndLastSample) {
   }
   // Between the kept samples the series is still thinned: some samples are not kept.
   EXPECT_GT(std::count_if(kept.begin(), kept.end(), [](const Sample& x) { return x.kept == 0.0; }), 0);
+}
+
+// A protocol step that ends at a voltage wall ends on its last accepted state
+// (docs/physics.md 6), whose sample, taken as an ordinary one at interval 0, is then
+// flagged kept as the step's end, so that a later step's thinning cannot drop it.
+TEST(TrajectoryThinning, KeepsTheEndOfAStepThatEndsAtAVoltageWall) {
+  Scenario s = test::nvpf_three_c_discharge(
+      std::string(STRATA_SOURCE_DIR) + "/tests/data/nvpf_1C_discharge/scenario.toml", 1e-5);
+  s.protocol.step_texts.push_back("Rest for 600 seconds");  // thinned after the wall end
+  s.protocol.steps.push_back(parse_protocol_step(s.protocol.step_texts.back()));
+  Batch b = build_batch(resolve_variants(s), Layout::Blocked);
+  TrajectorySpec ts;
+  ts.enabled = 1;
+  ts.interval_s = 0.0;
+  ts.capacity = 10;
+  b.enable_trajectories(ts);
+  run_batch_cpu(b, 1);
+  test::expect_ended_at_the_nvpf_wall(b, 0, "thinned series");
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_EQ((int)test::out(b, 0, 0, kOutEndReason), (int)StepEnd::LimitUnlocated) << "the wall rule's end";
+  const std::vector<Sample> xs = samples(b, 0);
+  const auto last0 = std::find_if(xs.rbegin(), xs.rend(), [](const Sample& x) { return x.step == 0; });
+  ASSERT_NE(last0, xs.rend());
+  EXPECT_EQ(last0->kept, 1.0);
+  EXPECT_EQ(last0->V, test::out(b, 0, 0, kOutEndPotential_V));
+  EXPECT_NEAR(last0->Q, test::out(b, 0, 0, kOutCapacity_C_m2), 1e-9 * test::out(b, 0, 0, kOutCapacity_C_m2));
+  EXPECT_GT(std::count_if(xs.begin(), xs.end(), [](const Sample& x) { return x.step == 1; }), 1);
 }
 
 }  // namespace
