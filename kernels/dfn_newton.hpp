@@ -44,6 +44,14 @@ namespace strata {
 // update fails err >= inf err_prev. numerics.newton_max_contraction = 0 maps to it.
 constexpr double kContractionTestOff = HUGE_VAL;
 
+constexpr int kMaxNewtonIterations = 20;
+// The first step of a protocol step (run_protocol_steps' start_attempt): the current or
+// voltage has just jumped, and from a state at the end of a particle's window (i0 -> 0)
+// or with the salt run out (c_e -> 0) the potentials must move by volts, at most
+// kMaxPotentialStep_V per iteration. A rest after the NVPF cell's discharge to its
+// cut-off needs more than 20 (docs/physics.md 5).
+constexpr int kMaxFirstStepNewtonIterations = 300;
+
 struct StepControl {
   bool fixed_voltage = false;  // false: the current is fixed
   double current_A_m2 = 0.0;   // used when !fixed_voltage
@@ -52,6 +60,7 @@ struct StepControl {
   // numerics.newton_max_contraction; the consistent initialisation, which continues
   // from its iterate rather than shortening a step, keeps it off.
   double max_contraction = kContractionTestOff;
+  int max_iterations = kMaxNewtonIterations;
 };
 
 struct NewtonResult {
@@ -62,7 +71,6 @@ struct NewtonResult {
   int iterations = 0;
 };
 
-constexpr int kMaxNewtonIterations = 20;
 // Largest potential change per Newton iteration (V): from a state where the kinetics
 // are nearly blocked (a particle surface at the end of its window) the linearised
 // Butler-Volmer asks for a huge overpotential and the next iterates would walk back
@@ -498,8 +506,8 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
 }
 
 // True when the solve has ended: an outcome other than Continue, or no iterations left.
-STRATA_HD inline bool newton_finished(NewtonIterate last, const NewtonProgress& p) {
-  return last != NewtonIterate::Continue || p.iterations >= kMaxNewtonIterations;
+STRATA_HD inline bool newton_finished(NewtonIterate last, const NewtonProgress& p, const StepControl& ctl) {
+  return last != NewtonIterate::Continue || p.iterations >= ctl.max_iterations;
 }
 
 STRATA_HD inline NewtonResult newton_result(NewtonIterate last, const NewtonProgress& p) {
@@ -522,7 +530,7 @@ STRATA_HD NewtonResult newton_step(const DfnShape& S, const SharedTables& tab, c
   NewtonIterate last;
   do {
     last = newton_iteration(S, tab, v, ts, ctl, ref, p, t);
-  } while (!newton_finished(last, p));
+  } while (!newton_finished(last, p, ctl));
   return newton_result(last, p);
 }
 

@@ -116,11 +116,6 @@ struct StepRun {
   // as every attempt did before the test), nor in the event bracket's probes and
   // end step (lengths at which the crossing step converged).
   bool contraction_test = true;
-  // Rounds of Newton iterations that the first step of this protocol step has run on
-  // from its iterate (kMaxJumpRounds); the next attempt is one more such round (no
-  // predictor) when continue_iterate.
-  int jump_rounds = 0;
-  bool continue_iterate = false;
   NewtonProgress newton_progress;
   // Event bracket on the step length: g(a) < 0 <= g(b); the limit is located once a
   // probe's g lies in [0, tol] (gb_seen, g(b) as evaluated, decides). The search aims
@@ -230,14 +225,6 @@ STRATA_HD void begin_protocol_step(const DfnShape& S, const V& v, const Protocol
 // last accepted state), the predictor's guess, a fresh Newton solve.
 template <class V, class Team>
 STRATA_HD void start_attempt(const DfnShape& S, const V& v, StepRun& r, const Team& tm) {
-  if (r.continue_iterate) {
-    // Another round from the iterate in x, at the same length and scheme.
-    r.continue_iterate = false;
-    r.ctl.max_contraction = kContractionTestOff;
-    r.chord_guess = false;
-    r.newton_progress = NewtonProgress{};
-    return;
-  }
   switch (r.kind) {
     case AttemptKind::Step:
       r.h_s = fmin(fmin(r.dt_s, r.max_dt_s), r.duration_s - r.t_s);
@@ -265,6 +252,12 @@ STRATA_HD void start_attempt(const DfnShape& S, const V& v, StepRun& r, const Te
   r.shift = false;
   r.x_len_s = 0.0;  // until this attempt converges
   r.newton_progress = NewtonProgress{};
+  // The first step of a protocol step, whose guess is the state before the jump: where
+  // the control changes from a state at the end of a particle's window or with the
+  // salt run out, the potentials must jump by volts, and Newton approaches that by at
+  // most kMaxPotentialStep_V per iteration, at any step length.
+  r.ctl.max_iterations =
+      r.kind == AttemptKind::Step && r.steps == 0 ? kMaxFirstStepNewtonIterations : kMaxNewtonIterations;
 }
 
 // A rejected attempt leaves its iterate in x (the next predictor overwrites it); a
@@ -389,11 +382,6 @@ STRATA_HD bool failed_at_voltage_wall(const DfnShape& S, const V& v, const StepR
   return g >= 0.0 && is_finite(g);
 }
 
-// Newton rounds (each up to kMaxNewtonIterations) that the first step of a protocol
-// step runs on from its iterate before it is shortened (after_step_attempt): 300
-// iterations in all, 30 V at kMaxPotentialStep_V. Once per protocol step.
-constexpr int kMaxJumpRounds = 14;
-
 // The bookkeeping of an ordinary time step's attempt.
 template <class V, class VT, class Team>
 STRATA_HD void after_step_attempt(const DfnShape& S, const SharedTables& tab, const V& v, const NewtonResult& nr,
@@ -408,16 +396,6 @@ STRATA_HD void after_step_attempt(const DfnShape& S, const SharedTables& tab, co
     // accepted state instead of failing (LimitUnlocated: the limit lies within the
     // smallest step of it, not located to tolerance).
     const double retry_s = (nr.slow ? kSlowNewtonStepFactor : 0.25) * h;
-    if (r.steps == 0 && !nr.not_finite && !nr.singular && r.jump_rounds < kMaxJumpRounds) {
-      // The first step of a protocol step, whose guess is the state before the jump:
-      // where the control changes from a state at the end of a particle's window or
-      // with the salt run out, the potentials must jump by volts, and Newton approaches
-      // that by at most kMaxPotentialStep_V per iteration. Run on from the iterate, as
-      // the consistent initial state does, before the step is shortened.
-      ++r.jump_rounds;
-      r.continue_iterate = true;
-      return;
-    }
     if (!nr.not_finite && failed_at_voltage_wall(S, v, r, retry_s)) {
       if (tm.leader()) v[S.o_misc + kMiscRejected] += 1.0;
       copy_state(S, v, S.o_xold, S.o_x, tm);
@@ -542,7 +520,7 @@ STRATA_HD bool run_protocol_steps(const DfnShape& S, const SharedTables& tab, co
       NewtonResult nr;
       if constexpr (Unit == PassUnit::NewtonIteration) {
         const NewtonIterate last = newton_iteration(S, tab, v, r.ts, r.ctl, r.ref, r.newton_progress, tm);
-        if (!newton_finished(last, r.newton_progress)) continue;
+        if (!newton_finished(last, r.newton_progress, r.ctl)) continue;
         nr = newton_result(last, r.newton_progress);
       } else {
         nr = newton_step(S, tab, v, r.ts, r.ctl, r.ref, tm);
