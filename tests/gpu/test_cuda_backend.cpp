@@ -304,5 +304,39 @@ TEST(CudaBackend, BothMappingsEndTheNvpfThreeCDischargeAtItsWall) {
   }
 }
 
+// The same cell discharged to its cut-off at 1C and 3C and then rested: the rest's
+// first step needs more than 20 Newton iterations (the potentials jump by volts from
+// a state at the end of the particles' window, or with the salt run out), which
+// kMaxFirstStepNewtonIterations allows (CPU test
+// DfnFullParticle.NvpfRestAfterADischargeToItsCutOffRuns, docs/physics.md 5). Both
+// mappings run the rest to its end with the CPU's end potential.
+TEST(CudaBackend, BothMappingsRestAfterTheNvpfDischargeToItsCutOff) {
+  SKIP_WITHOUT_GPU();
+  for (const char* rate : {"11.81102362", "35.4"}) {
+    Scenario s = load_scenario(source_file("tests/data/nvpf_1C_discharge/scenario.toml"));
+    s.numerics.relative_tolerance = 1e-5;
+    s.protocol.step_texts = {std::string("Discharge at ") + rate + " A/m2 until 2.028811953 V", "Rest for 600 seconds"};
+    s.protocol.steps.clear();
+    for (const std::string& t : s.protocol.step_texts) s.protocol.steps.push_back(parse_protocol_step(t));
+    const std::vector<ResolvedVariant> copies(4, resolve_variants(s)[0]);
+    Batch cpu = build_batch(copies, Layout::Interleaved);
+    run_batch_cpu(cpu, 0);
+    ASSERT_EQ(test::status(cpu, 0), 0) << rate;
+    for (const char* mapping : {"thread", "warp"}) {
+      Batch gpu = build_batch(copies, Layout::Interleaved);
+      CudaRunOptions o;
+      o.mapping = mapping;
+      run_batch_cuda(gpu, o, {}, {}, nullptr);
+      for (int v = 0; v < gpu.n_variants; ++v) {
+        ASSERT_EQ(test::status(gpu, v), 0) << mapping << " " << rate << " A/m2: "
+                                           << status_reason((VariantStatus)test::status(gpu, v));
+        EXPECT_EQ((int)test::out(gpu, v, 1, kOutEndReason), (int)StepEnd::Duration) << mapping;
+        EXPECT_NEAR(test::out(gpu, v, 1, kOutEndPotential_V), test::out(cpu, 0, 1, kOutEndPotential_V), 1e-4)
+            << mapping << " " << rate << " A/m2";
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace strata

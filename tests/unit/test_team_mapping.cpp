@@ -169,3 +169,27 @@ TEST(TeamMapping, NvpfThreeCDischargeEndsAtItsWallUnderATeam) {
   // A wall ends each path on its last converged state, within 1e-7 s of current.
   EXPECT_LE(rel(test::out(team, 0, 0, kOutCapacity_C_m2), test::out(serial, 0, 0, kOutCapacity_C_m2)), 1e-6);
 }
+
+// A rest after the NVPF cell's discharge to its cut-off (1C: the surfaces at the end
+// of their window; 3C: the salt run out) runs under a team of 5 lanes as on one
+// thread: its first step needs more than 20 Newton iterations, which the first-step
+// cap allows (DfnFullParticle.NvpfRestAfterADischargeToItsCutOffRuns), and the block
+// PCR must solve those iterations from a state with c_e ~ 1e-29 mol/m3.
+TEST(TeamMapping, NvpfRestAfterADischargeToItsCutOffRunsUnderATeam) {
+  for (const char* rate : {"11.81102362", "35.4"}) {
+    Scenario s = load_scenario(std::string(STRATA_SOURCE_DIR) + "/tests/data/nvpf_1C_discharge/scenario.toml");
+    s.numerics.relative_tolerance = 1e-5;
+    s.protocol.step_texts = {std::string("Discharge at ") + rate + " A/m2 until 2.028811953 V", "Rest for 600 seconds"};
+    s.protocol.steps.clear();
+    for (const std::string& t : s.protocol.step_texts) s.protocol.steps.push_back(parse_protocol_step(t));
+    Batch serial = build_batch(resolve_variants(s), Layout::Blocked), team = build_batch(resolve_variants(s), Layout::Blocked);
+    run_batch_cpu(serial, 1);
+    run_with_team(team, 5);
+    for (Batch* b : {&serial, &team}) {
+      const std::string who = std::string(b == &serial ? "one thread, " : "5 lanes, ") + rate + " A/m2";
+      ASSERT_EQ(test::status(*b, 0), 0) << who << ": " << status_reason((VariantStatus)test::status(*b, 0));
+      EXPECT_EQ((int)test::out(*b, 0, 1, kOutEndReason), (int)StepEnd::Duration) << who;
+    }
+    EXPECT_NEAR(test::out(team, 0, 1, kOutEndPotential_V), test::out(serial, 0, 1, kOutEndPotential_V), 1e-4) << rate;
+  }
+}
