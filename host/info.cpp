@@ -25,26 +25,24 @@ std::string bounds_text(double lo, double hi) {
 // (a failed design's NaN does not); all true without constraints. Prints the summary.
 std::vector<bool> feasible_rows(hid_t f, size_t rows) {
   std::vector<bool> ok(rows, true);
-  if (!h5::exists(f, "population/constraint")) return ok;
-  h5::Handle con = h5::open_group(f, "population/constraint");
-  H5G_info_t gi;
-  H5Gget_info(con.id(), &gi);
-  if (gi.nlinks == 0) return ok;
+  const std::string group = "population/constraint";
+  if (!h5::exists(f, group)) return ok;
+  std::vector<std::string> paths;
+  h5::list_datasets(h5::open_group(f, group).id(), group, paths);
+  if (paths.empty()) return ok;
   std::string what;
-  for (hsize_t k = 0; k < gi.nlinks; ++k) {
-    const ssize_t len = H5Lget_name_by_idx(con.id(), ".", H5_INDEX_NAME, H5_ITER_INC, k, nullptr, 0, H5P_DEFAULT);
-    std::string name(len > 0 ? (size_t)len : 0, '\0');
-    H5Lget_name_by_idx(con.id(), ".", H5_INDEX_NAME, H5_ITER_INC, k, name.data(), name.size() + 1, H5P_DEFAULT);
-    h5::Handle d(H5Dopen2(con.id(), name.c_str(), H5P_DEFAULT));
+  for (const std::string& path : paths) {
+    h5::Handle d(H5Dopen2(f, path.c_str(), H5P_DEFAULT));
     auto bound = [&](const char* attr, double none) {
       return H5Aexists(d.id(), attr) > 0 ? h5::get_attr_double(d.id(), attr) : none;
     };
     const double lo = bound("min", -1e300), hi = bound("max", 1e300);
-    const std::vector<double> v = h5::read_float64(con.id(), name);
+    const std::vector<double> v = h5::read_float64(f, path);
     for (size_t r = 0; r < rows; ++r)
       if (!(r < v.size() && v[r] >= lo && v[r] <= hi)) ok[r] = false;
     const std::string units = h5::get_attr_string(d.id(), "units");
-    what += fmt::format("{}{} {}{}", what.empty() ? "" : ", ", name, bounds_text(lo, hi), units.empty() ? "" : " " + units);
+    what += fmt::format("{}{} {}{}", what.empty() ? "" : ", ", path.substr(group.size() + 1), bounds_text(lo, hi),
+                        units.empty() ? "" : " " + units);
   }
   fmt::print("constraints: {} of {} designs meet {}; the objectives' best are of those\n",
              std::count(ok.begin(), ok.end(), true), rows, what);

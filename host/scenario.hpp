@@ -187,6 +187,13 @@ struct ObjectiveSpec {
   std::vector<double> term_weights;
 };
 
+// The objective named `name` (names are unique, the loader checks), or nullptr.
+inline const ObjectiveSpec* find_objective(const std::vector<ObjectiveSpec>& objectives, const std::string& name) {
+  for (const ObjectiveSpec& o : objectives)
+    if (o.name == name) return &o;
+  return nullptr;
+}
+
 // A through-thickness profile snapshot: at the end of a protocol step, after a time
 // into it, or once its capacity reaches a value.
 struct ProfileRequest {

@@ -245,9 +245,8 @@ std::vector<int64_t> selected_designs(const Scenario& base, const ResultsStore& 
   const OutputSpec& out = base.output;
   if (out.trajectories == "list") return std::vector<int64_t>(out.design_ids.begin(), out.design_ids.end());
   if (out.trajectories != "best") return {};
-  bool maximize = true;
-  for (const ObjectiveSpec& o : base.objectives)
-    if (o.name == out.best_by) maximize = o.maximize;
+  const ObjectiveSpec* by = find_objective(base.objectives, out.best_by);
+  const bool maximize = by ? by->maximize : true;
   const std::vector<int64_t> ids = h5::read_int64(store.file(), "population/design_id");
   const std::vector<int32_t> status = h5::read_int32(store.file(), "population/status");
   const std::vector<double> obj = h5::read_float64(store.file(), "population/objective/" + out.best_by);

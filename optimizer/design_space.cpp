@@ -136,9 +136,8 @@ Evaluation make_evaluation(const Scenario& base, int64_t design_id, int status, 
     const double below = c.min > v ? (c.min - v) / scale : 0.0, above = v > c.max ? (v - c.max) / scale : 0.0;
     e.violation += below * below + above * above;
   }
-  bool maximize = true;
-  for (const ObjectiveSpec& o : base.objectives)
-    if (o.name == d.objective) maximize = o.maximize;
+  const ObjectiveSpec* spec = find_objective(base.objectives, d.objective);
+  const bool maximize = spec ? spec->maximize : true;
   // A failed design is worse than any real one: a large finite merit keeps NLopt going.
   e.merit = std::isfinite(objective) ? (maximize ? -objective : objective) + d.penalty_weight * e.violation : 1e6;
   return e;

@@ -134,9 +134,8 @@ int run_optimize(const SimulateOptions& opt) {
                "{:.2f}%; {:.3f} s per batch\n",
                res.wall_s, 100.0 * engine_s / wall, 100.0 * store->write_s() / wall, 100.0 * (wall - engine_s) / wall,
                res.wall_s / std::max<long>(res.batches, 1));
-    std::string units = "-";
-    for (const ObjectiveSpec& o : base.objectives)
-      if (o.name == d.objective) units = objective_units(o);
+    const ObjectiveSpec* spec = find_objective(base.objectives, d.objective);
+    const std::string units = spec ? objective_units(*spec) : "-";
     for (const CampaignBest& b : res.best_per_choice)
       fmt::print("best of choice {}: {}\n", b.choice, describe(space, b, units));
     fmt::print("overall best: {}\n", describe(space, res.best, units));

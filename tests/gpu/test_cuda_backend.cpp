@@ -86,6 +86,15 @@ Batch run_gpu(bool with_failures, long max_chunk, CudaRunReport* rep = nullptr, 
   return b;
 }
 
+// These variants (interleaved) run on the GPU under the given mapping.
+Batch run_on_gpu(const std::vector<ResolvedVariant>& variants, const std::string& mapping) {
+  Batch b = build_batch(variants, Layout::Interleaved);
+  CudaRunOptions o;
+  o.mapping = mapping;
+  run_batch_cuda(b, o, {}, {}, nullptr);
+  return b;
+}
+
 // A file of the source tree this was built in or, for a bundle built elsewhere
 // (scripts/gpu_bundle.sh), of the working directory (gpu_check.sh runs in the
 // repository root).
@@ -291,10 +300,7 @@ TEST(CudaBackend, BothMappingsEndTheNvpfThreeCDischargeAtItsWall) {
   test::expect_ended_at_the_nvpf_wall(cpu, 0, "cpu");
   ASSERT_FALSE(HasFatalFailure());
   for (const char* mapping : {"thread", "warp"}) {
-    Batch gpu = build_batch(copies, Layout::Interleaved);
-    CudaRunOptions o;
-    o.mapping = mapping;
-    run_batch_cuda(gpu, o, {}, {}, nullptr);
+    Batch gpu = run_on_gpu(copies, mapping);
     for (int v = 0; v < gpu.n_variants; ++v) {
       test::expect_ended_at_the_nvpf_wall(gpu, v, mapping);
       ASSERT_FALSE(HasFatalFailure()) << mapping;
@@ -313,20 +319,13 @@ TEST(CudaBackend, BothMappingsEndTheNvpfThreeCDischargeAtItsWall) {
 TEST(CudaBackend, BothMappingsRestAfterTheNvpfDischargeToItsCutOff) {
   SKIP_WITHOUT_GPU();
   for (const char* rate : {"11.81102362", "35.4"}) {
-    Scenario s = load_scenario(source_file("tests/data/nvpf_1C_discharge/scenario.toml"));
-    s.numerics.relative_tolerance = 1e-5;
-    s.protocol.step_texts = {std::string("Discharge at ") + rate + " A/m2 until 2.028811953 V", "Rest for 600 seconds"};
-    s.protocol.steps.clear();
-    for (const std::string& t : s.protocol.step_texts) s.protocol.steps.push_back(parse_protocol_step(t));
+    const Scenario s = test::nvpf_discharge_then_rest(source_file("tests/data/nvpf_1C_discharge/scenario.toml"), rate);
     const std::vector<ResolvedVariant> copies(4, resolve_variants(s)[0]);
     Batch cpu = build_batch(copies, Layout::Interleaved);
     run_batch_cpu(cpu, 0);
     ASSERT_EQ(test::status(cpu, 0), 0) << rate;
     for (const char* mapping : {"thread", "warp"}) {
-      Batch gpu = build_batch(copies, Layout::Interleaved);
-      CudaRunOptions o;
-      o.mapping = mapping;
-      run_batch_cuda(gpu, o, {}, {}, nullptr);
+      Batch gpu = run_on_gpu(copies, mapping);
       for (int v = 0; v < gpu.n_variants; ++v) {
         ASSERT_EQ(test::status(gpu, v), 0) << mapping << " " << rate << " A/m2: "
                                            << status_reason((VariantStatus)test::status(gpu, v));

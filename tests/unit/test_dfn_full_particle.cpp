@@ -4,7 +4,6 @@
 // with "Newton did not converge at the minimum time step" at 2.21 V, while PyBaMM
 // reaches the cut-off with the surface at x = 1. The overpotential that fills the
 // surface must be allowed to grow without bound as x -> 1 (i0 -> 0).
-#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -127,15 +126,10 @@ TEST(DfnFullParticle, NvpfThreeCDischargeEndsAtTheWallOfItsCutOff) {
 // the cut-off, and the salt come back.
 TEST(DfnFullParticle, NvpfRestAfterADischargeToItsCutOffRuns) {
   const std::string path = std::string(STRATA_SOURCE_DIR) + "/tests/data/nvpf_1C_discharge/scenario.toml";
-  for (const double rate_A_m2 : {11.81102362, 35.4}) {
-    Scenario s = load_scenario(path);
-    s.numerics.relative_tolerance = 1e-5;
-    s.protocol.step_texts = {fmt::format("Discharge at {} A/m2 until 2.028811953 V", rate_A_m2), "Rest for 600 seconds"};
-    s.protocol.steps.clear();
-    for (const std::string& t : s.protocol.step_texts) s.protocol.steps.push_back(parse_protocol_step(t));
-    Batch b = build_batch(resolve_variants(s), Layout::Blocked);
+  for (const char* rate_A_m2 : {"11.81102362", "35.4"}) {
+    Batch b = build_batch(resolve_variants(test::nvpf_discharge_then_rest(path, rate_A_m2)), Layout::Blocked);
     run_batch_cpu(b, 1);
-    const std::string who = fmt::format("{} A/m2", rate_A_m2);
+    const std::string who = std::string(rate_A_m2) + " A/m2";
     ASSERT_EQ(test::status(b, 0), 0) << who << ": " << status_reason((VariantStatus)test::status(b, 0));
     EXPECT_EQ((int)test::out(b, 0, 1, kOutEndReason), (int)StepEnd::Duration) << who;
     EXPECT_GT(test::out(b, 0, 1, kOutEndPotential_V), test::kNvpfCutOff_V + 0.05) << who;  // relaxed

@@ -154,12 +154,28 @@ inline double capacity_mAh_g(Batch& b, int v, int step) {
 // runs out near the current collector and the potential collapses by hundreds of mV
 // within a microsecond (docs/physics.md 3.3 and 6).
 constexpr double kNvpfCutOff_V = 2.028811953;
+
+// Replaces the scenario's protocol by these steps.
+inline void set_protocol(Scenario& s, const std::vector<std::string>& step_texts) {
+  s.protocol.step_texts = step_texts;
+  s.protocol.steps.clear();
+  for (const std::string& t : step_texts) s.protocol.steps.push_back(parse_protocol_step(t));
+}
+
 inline Scenario nvpf_three_c_discharge(const std::string& scenario_path, double rtol) {
   Scenario s = load_scenario(scenario_path);
-  const std::string step = "Discharge at 35.4 A/m2 until 2.028811953 V";
-  s.protocol.step_texts = {step};
-  s.protocol.steps = {parse_protocol_step(step)};
+  set_protocol(s, {"Discharge at 35.4 A/m2 until 2.028811953 V"});
   s.numerics.relative_tolerance = rtol;
+  return s;
+}
+
+// The same cell (rtol 1e-5) discharged at rate_A_m2 (text, e.g. "11.81102362") to the
+// cut-off, then rested for 600 s: the rest's first step must jump from the end of the
+// particles' window or from a depleted electrolyte (docs/physics.md 5).
+inline Scenario nvpf_discharge_then_rest(const std::string& scenario_path, const std::string& rate_A_m2) {
+  Scenario s = load_scenario(scenario_path);
+  set_protocol(s, {"Discharge at " + rate_A_m2 + " A/m2 until 2.028811953 V", "Rest for 600 seconds"});
+  s.numerics.relative_tolerance = 1e-5;
   return s;
 }
 

@@ -177,11 +177,8 @@ TEST(TeamMapping, NvpfThreeCDischargeEndsAtItsWallUnderATeam) {
 // PCR must solve those iterations from a state with c_e ~ 1e-29 mol/m3.
 TEST(TeamMapping, NvpfRestAfterADischargeToItsCutOffRunsUnderATeam) {
   for (const char* rate : {"11.81102362", "35.4"}) {
-    Scenario s = load_scenario(std::string(STRATA_SOURCE_DIR) + "/tests/data/nvpf_1C_discharge/scenario.toml");
-    s.numerics.relative_tolerance = 1e-5;
-    s.protocol.step_texts = {std::string("Discharge at ") + rate + " A/m2 until 2.028811953 V", "Rest for 600 seconds"};
-    s.protocol.steps.clear();
-    for (const std::string& t : s.protocol.step_texts) s.protocol.steps.push_back(parse_protocol_step(t));
+    const Scenario s =
+        test::nvpf_discharge_then_rest(std::string(STRATA_SOURCE_DIR) + "/tests/data/nvpf_1C_discharge/scenario.toml", rate);
     Batch serial = build_batch(resolve_variants(s), Layout::Blocked), team = build_batch(resolve_variants(s), Layout::Blocked);
     run_batch_cpu(serial, 1);
     run_with_team(team, 5);

@@ -99,10 +99,9 @@ TEST(TrajectoryThinning, KeepsEveryProtocolStepsFirstAndLastSample) {
 // (docs/physics.md 6), whose sample, taken as an ordinary one at interval 0, is then
 // flagged kept as the step's end, so that a later step's thinning cannot drop it.
 TEST(TrajectoryThinning, KeepsTheEndOfAStepThatEndsAtAVoltageWall) {
-  Scenario s = test::nvpf_three_c_discharge(
-      std::string(STRATA_SOURCE_DIR) + "/tests/data/nvpf_1C_discharge/scenario.toml", 1e-5);
-  s.protocol.step_texts.push_back("Rest for 600 seconds");  // thinned after the wall end
-  s.protocol.steps.push_back(parse_protocol_step(s.protocol.step_texts.back()));
+  // The 3C discharge to its wall, then a rest whose samples thin the series again.
+  const Scenario s =
+      test::nvpf_discharge_then_rest(std::string(STRATA_SOURCE_DIR) + "/tests/data/nvpf_1C_discharge/scenario.toml", "35.4");
   Batch b = build_batch(resolve_variants(s), Layout::Blocked);
   TrajectorySpec ts;
   ts.enabled = 1;
