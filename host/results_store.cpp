@@ -219,30 +219,22 @@ TrajectoryData extract_trajectory(Batch& b, int v, int64_t design_id, const std:
   return t;
 }
 
-ResultsStore::~ResultsStore() {
-  if (file_.valid() && !closed_) H5Fflush(file_.id(), H5F_SCOPE_GLOBAL);
-}
+ResultsStore::~ResultsStore() = default;  // out_ commits what is pending
 
-ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, bool overwrite) {
-  if (std::filesystem::exists(path) && !overwrite)
-    throw ResultsStoreError(path + " exists; pass --resume " + path + " to continue it or --overwrite to replace it");
-  const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
-  ResultsStore st;
-  st.path_ = path;
-  st.info_ = info;
-  // HDF5 1.8 object format: compact groups and headers (about half the size of the
-  // 1.0 format for many small trajectory groups); readable by any HDF5 >= 1.8.
+namespace {
+
+// HDF5 1.8 object format: compact groups and headers (about half the size of the
+// 1.0 format for many small trajectory groups); readable by any HDF5 >= 1.8.
+h5::Handle v18_file_access() {
   h5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
   H5Pset_libver_bounds(fapl.id(), H5F_LIBVER_V18, H5F_LIBVER_V18);
-  // Built under a temporary name and renamed once its skeleton is on disk, so a job
-  // killed while the file is being created leaves no unreadable file at `path` (and
-  // --overwrite keeps the old file until the new one is readable). The open handle
-  // follows the rename.
-  const std::string part = path + ".part";
-  hid_t f = H5Fcreate(part.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id());
-  if (f < 0) throw ResultsStoreError("cannot create " + part);
-  st.file_ = h5::Handle(f);
+  return fapl;
+}
+
+void write_population_skeleton(hid_t f, const RunInfo& info);
+
+// /meta, the empty population tables and the groups of a new file.
+void write_skeleton(hid_t f, const RunInfo& info, const std::string& start_time) {
   h5::Handle meta = h5::create_group(f, "meta");
   h5::set_attr(meta.id(), "description", std::string("provenance of the run"));
   h5::set_attr(meta.id(), "program", std::string("strata"));
@@ -251,7 +243,7 @@ ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, 
   h5::set_attr(meta.id(), "build_type", info.build_type);
   h5::set_attr(meta.id(), "device", info.device);
   h5::set_attr(meta.id(), "command", info.command);
-  h5::set_attr(meta.id(), "start_time", iso_time_now());
+  h5::set_attr(meta.id(), "start_time", start_time);
   h5::set_attr(meta.id(), "end_time", std::string());
   h5::set_attr(meta.id(), "status", std::string("running"));
   h5::set_attr(meta.id(), "seed", info.seed);
@@ -269,20 +261,38 @@ ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, 
     h5::set_attr(meta.id(), "shard_index", static_cast<int64_t>(info.shard_index));
     h5::set_attr(meta.id(), "shard_count", static_cast<int64_t>(info.shard_count));
   }
-  st.create_population(info);
+  write_population_skeleton(f, info);
   h5::Handle opt = h5::create_group(f, "optimizer");
   h5::set_attr(opt.id(), "description", std::string("one subgroup per optimiser instance"));
   h5::Handle tr = h5::create_group(f, "trajectories");
   h5::set_attr(tr.id(), "description", std::string("one subgroup per selected design, named by design_id"));
+}
+
+}  // namespace
+
+ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, bool overwrite) {
+  if (std::filesystem::exists(path) && !overwrite)
+    throw ResultsStoreError(path + " exists; pass --resume " + path + " to continue it or --overwrite to replace it");
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  ResultsStore st;
+  st.path_ = path;
+  st.info_ = std::make_shared<const RunInfo>(info);
+  // Built as <path>.part and renamed at the first commit, so a job killed while the
+  // file is being created leaves no unreadable file at `path` (and --overwrite keeps
+  // the old file until the new one is readable).
+  try {
+    st.out_ = CommittedH5File::create(path, v18_file_access().id());
+  } catch (const h5::H5Error& e) {
+    throw ResultsStoreError(e.what());
+  }
+  st.out_.edit([info = st.info_, start = iso_time_now()](hid_t f) { write_skeleton(f, *info, start); });
   st.flush();
-  std::error_code ec;
-  std::filesystem::rename(part, path, ec);
-  if (ec) throw ResultsStoreError("cannot rename " + part + " to " + path + ": " + ec.message());
   return st;
 }
 
-void ResultsStore::create_population(const RunInfo& info) {
-  const hid_t f = file_.id();
+namespace {
+void write_population_skeleton(hid_t f, const RunInfo& info) {
   h5::Handle pop = h5::create_group(f, "population");
   h5::set_attr(pop.id(), "description", std::string("one row per evaluated design"));
   using h5::Type;
@@ -329,14 +339,20 @@ void ResultsStore::create_population(const RunInfo& info) {
   }
 }
 
+}  // namespace
+
 ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) {
   if (!std::filesystem::exists(path)) throw ResultsStoreError("cannot resume " + path + ": no such file");
-  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-  if (f < 0) throw ResultsStoreError("cannot resume " + path + ": not a readable HDF5 file");
   ResultsStore st;
   st.path_ = path;
-  st.info_ = info;
-  st.file_ = h5::Handle(f);
+  st.info_ = std::make_shared<const RunInfo>(info);
+  try {
+    st.out_ = CommittedH5File::open(path, v18_file_access().id());
+  } catch (const h5::H5Error&) {
+    throw ResultsStoreError("cannot resume " + path +
+                            ": HDF5 refuses it (not a readable HDF5 file, or a run still writing it holds its lock)");
+  }
+  const hid_t f = st.file();
   if (!h5::exists(f, "meta") || !h5::exists(f, "population/design_id"))
     throw ResultsStoreError("cannot resume " + path + ": not a strata results file (no /meta or /population)");
   h5::Handle meta = h5::open_group(f, "meta");
@@ -366,25 +382,29 @@ ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) 
   if (file_shard != run_shard)
     throw ResultsStoreError("cannot resume " + path + ": it holds shard " + file_shard + " and this run is shard " +
                             run_shard + "; give the same --shard as the run that wrote it");
-  try {  // a file damaged by a kill during a write: say so rather than fail later
+  try {  // a damaged file (e.g. one killed inside a write by a strata from before
+          // commits, host/committed_h5_file.hpp): say so rather than fail later
     (void)st.design_ids();
   } catch (const h5::H5Error& e) {
-    throw ResultsStoreError("cannot resume " + path + ": the file is damaged (" + e.what() +
-                            "); it was probably killed while writing");
+    throw ResultsStoreError("cannot resume " + path + ": the file is damaged (" + e.what() + ")");
   }
+  meta = h5::Handle();
   // A file from before a step metric existed gets its dataset, NaN for the rows
   // already there, so that every population dataset keeps the same row count.
-  const hsize_t existing = static_cast<hsize_t>(st.rows()), ns = info.step_texts.size();
-  h5::Handle step = h5::open_group(f, "population/step");
-  for (const StepMetric& m : kStepMetrics) {
-    if (h5::exists(step.id(), m.name)) continue;
-    h5::Handle d = h5::create_table(step.id(), m.name, h5::Type::Float64, {ns}, 256, m.units, m.description);
-    const std::vector<double> missing(existing * ns, kNaN);
-    if (existing > 0) h5::append_rows(d.id(), h5::Type::Float64, existing, missing.data());
-  }
-  if (H5Aexists(meta.id(), "electrolyte_table_end_mol_m3") <= 0) set_table_end(meta.id(), info.electrolyte_tables);
-  h5::set_attr(meta.id(), "status", std::string("running"));
-  h5::set_attr(meta.id(), "command", info.command);
+  st.out_.edit([info = st.info_, existing = static_cast<hsize_t>(st.rows())](hid_t f) {
+    const hsize_t ns = info->step_texts.size();
+    h5::Handle step = h5::open_group(f, "population/step");
+    for (const StepMetric& m : kStepMetrics) {
+      if (h5::exists(step.id(), m.name)) continue;
+      h5::Handle d = h5::create_table(step.id(), m.name, h5::Type::Float64, {ns}, 256, m.units, m.description);
+      const std::vector<double> missing(existing * ns, kNaN);
+      if (existing > 0) h5::append_rows(d.id(), h5::Type::Float64, existing, missing.data());
+    }
+    h5::Handle meta = h5::open_group(f, "meta");
+    if (H5Aexists(meta.id(), "electrolyte_table_end_mol_m3") <= 0) set_table_end(meta.id(), info->electrolyte_tables);
+    h5::set_attr(meta.id(), "status", std::string("running"));
+    h5::set_attr(meta.id(), "command", info->command);
+  });
   st.flush();
   return st;
 }
@@ -404,39 +424,38 @@ ResultsStore ResultsStore::open_read(const std::string& path) {
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (f < 0 && has_hdf5_signature(path))
     // HDF5 1.10 locks a file its writer holds open: a run still writing it, or one not
-    // yet exited, holds it; a kill inside a write can also leave it damaged.
+    // yet exited, holds it.
     throw ResultsStoreError("cannot open " + path + ": HDF5 refuses it; a run may still be writing it (HDF5 file "
                             "lock: wait for the run to end, or read it now with HDF5_USE_FILE_LOCKING=FALSE), or it "
-                            "was damaged by a kill during a write");
+                            "is damaged");
   if (f < 0) throw ResultsStoreError("cannot open " + path + ": not a readable HDF5 file");
   ResultsStore st;
   st.path_ = path;
-  st.file_ = h5::Handle(f);
-  st.closed_ = true;  // nothing to flush
+  st.read_ = h5::Handle(f);
   if (!h5::exists(f, "meta") || !h5::exists(f, "population/design_id"))
     throw ResultsStoreError(path + " is not a strata results file (no /meta or /population)");
   return st;
 }
 
 std::set<int64_t> ResultsStore::design_ids() const {
-  const std::vector<int64_t> ids = h5::read_int64(file_.id(), "population/design_id");
+  const std::vector<int64_t> ids = h5::read_int64(file(), "population/design_id");
   return std::set<int64_t>(ids.begin(), ids.end());
 }
 
 int ResultsStore::next_batch() const {
-  const std::vector<int32_t> b = h5::read_int32(file_.id(), "population/batch");
+  const std::vector<int32_t> b = h5::read_int32(file(), "population/batch");
   int m = -1;
   for (int32_t x : b) m = std::max<int>(m, x);
   return m + 1;
 }
 
 int64_t ResultsStore::rows() const {
-  h5::Handle d(H5Dopen2(file_.id(), "population/design_id", H5P_DEFAULT));
+  h5::Handle d(H5Dopen2(file(), "population/design_id", H5P_DEFAULT));
   return static_cast<int64_t>(h5::rows(d.id()));
 }
 
 bool ResultsStore::has_trajectory(int64_t design_id) const {
-  return h5::exists(file_.id(), "trajectories/" + std::to_string(design_id));
+  return h5::exists(file(), "trajectories/" + std::to_string(design_id));
 }
 
 void ResultsStore::append_buffered(std::vector<PopulationRow> rows, double min_interval_s) {
@@ -450,12 +469,11 @@ void ResultsStore::write_buffered() {
   buffered_.clear();
 }
 
-void ResultsStore::append(const std::vector<PopulationRow>& rows) {
-  if (rows.empty()) return;
-  const auto t0 = std::chrono::steady_clock::now();
-  const hid_t f = file_.id();
-  const size_t n = rows.size(), ns = info_.step_texts.size(), nm = info_.material_names.size();
-  const size_t nl = static_cast<size_t>(info_.n_layers);
+namespace {
+
+void append_population(hid_t f, const RunInfo& info, const std::vector<PopulationRow>& rows) {
+  const size_t n = rows.size(), ns = info.step_texts.size(), nm = info.material_names.size();
+  const size_t nl = static_cast<size_t>(info.n_layers);
   auto open = [&](const std::string& p) { return h5::Handle(h5::check(H5Dopen2(f, p.c_str(), H5P_DEFAULT), "opening " + p)); };
   using h5::Type;
   std::vector<int64_t> ids;
@@ -480,10 +498,10 @@ void ResultsStore::append(const std::vector<PopulationRow>& rows) {
   h5::append_strings(open("population/producer").id(), producer);
   h5::append_rows(open("population/active_mass_mg_cm2").id(), Type::Float64, n, mass.data());
   h5::append_strings(open("population/layer_order").id(), order);
-  for (size_t k = 0; k < info_.var_paths.size(); ++k) {
+  for (size_t k = 0; k < info.var_paths.size(); ++k) {
     std::vector<double> col;
     for (const PopulationRow& r : rows) col.push_back(k < r.variables.size() ? r.variables[k] : kNaN);
-    h5::append_rows(open("population/var/" + info_.var_paths[k]).id(), Type::Float64, n, col.data());
+    h5::append_rows(open("population/var/" + info.var_paths[k]).id(), Type::Float64, n, col.data());
   }
   auto step_value = [&](const PopulationRow& r, size_t s) -> const StepResult* {
     return s < r.result.steps.size() ? &r.result.steps[s] : nullptr;
@@ -505,7 +523,7 @@ void ResultsStore::append(const std::vector<PopulationRow>& rows) {
       for (size_t q = 0; q < nm; ++q) {
         double c = kNaN;
         if (sr) {
-          const auto it = sr->material_charge_mAh_g.find(info_.material_names[q]);
+          const auto it = sr->material_charge_mAh_g.find(info.material_names[q]);
           if (it != sr->material_charge_mAh_g.end()) c = it->second;
         }
         mat.push_back(c);
@@ -518,23 +536,19 @@ void ResultsStore::append(const std::vector<PopulationRow>& rows) {
   h5::append_rows(open("population/step/newton_iterations").id(), Type::Int32, n, newton.data());
   h5::append_rows(open("population/step/material_charge_mAh_g").id(), Type::Float64, n, mat.data());
   h5::append_rows(open("population/step/layer_charge_mAh_g").id(), Type::Float64, n, lay.data());
-  for (size_t k = 0; k < info_.objectives.size(); ++k) {
+  for (size_t k = 0; k < info.objectives.size(); ++k) {
     std::vector<double> col;
     for (const PopulationRow& r : rows) col.push_back(k < r.objectives.size() ? r.objectives[k] : kNaN);
-    h5::append_rows(open("population/objective/" + info_.objectives[k].name).id(), Type::Float64, n, col.data());
+    h5::append_rows(open("population/objective/" + info.objectives[k].name).id(), Type::Float64, n, col.data());
   }
-  for (size_t k = 0; k < info_.constraints.size(); ++k) {
+  for (size_t k = 0; k < info.constraints.size(); ++k) {
     std::vector<double> col;
     for (const PopulationRow& r : rows) col.push_back(k < r.constraints.size() ? r.constraints[k] : kNaN);
-    h5::append_rows(open("population/constraint/" + info_.constraints[k].name).id(), Type::Float64, n, col.data());
+    h5::append_rows(open("population/constraint/" + info.constraints[k].name).id(), Type::Float64, n, col.data());
   }
-  flush();
-  last_write_ = std::chrono::steady_clock::now();
-  write_s_ += std::chrono::duration<double>(last_write_ - t0).count();
 }
 
-void ResultsStore::write_trajectory(const TrajectoryData& t) {
-  const hid_t f = file_.id();
+void write_trajectory_group(hid_t f, const RunInfo& info, const TrajectoryData& t) {
   const std::string g = "trajectories/" + std::to_string(t.design_id);
   if (h5::exists(f, g)) return;  // already written (resumed run)
   h5::Handle grp = h5::create_group(f, g);
@@ -542,7 +556,7 @@ void ResultsStore::write_trajectory(const TrajectoryData& t) {
   h5::set_attr(grp.id(), "status", static_cast<int64_t>(t.status));
   h5::set_attr(grp.id(), "description", std::string("time series and profiles of one design"));
   using h5::Type;
-  const hsize_t n = t.time_s.size(), nm = info_.material_names.size();
+  const hsize_t n = t.time_s.size(), nm = info.material_names.size();
   h5::write_array(grp.id(), "time_s", Type::Float64, {n}, t.time_s.data(), "s", "time since the start of the protocol");
   h5::write_array(grp.id(), "step", Type::Int32, {n}, t.step.data(), "", "protocol step index");
   h5::write_array(grp.id(), "current_A_m2", Type::Float64, {n}, t.current_A_m2.data(), "A/m2", "current density (> 0 charging)");
@@ -569,11 +583,10 @@ void ResultsStore::write_trajectory(const TrajectoryData& t) {
   }
 }
 
-void ResultsStore::append_optimizer(int k, const std::string& algorithm, const std::vector<std::string>& variables,
-                                    const std::vector<int64_t>& iteration, const std::vector<int64_t>& design_id,
-                                    const std::vector<double>& points, const std::vector<double>& objective,
-                                    const std::vector<double>& best_objective) {
-  const hid_t f = file_.id();
+void append_optimizer_rows(hid_t f, int k, const std::string& algorithm, const std::vector<std::string>& variables,
+                           const std::vector<int64_t>& iteration, const std::vector<int64_t>& design_id,
+                           const std::vector<double>& points, const std::vector<double>& objective,
+                           const std::vector<double>& best_objective) {
   const std::string g = "optimizer/" + std::to_string(k);
   using h5::Type;
   const hsize_t nv = variables.size();
@@ -596,23 +609,60 @@ void ResultsStore::append_optimizer(int k, const std::string& algorithm, const s
   h5::append_rows(open("point").id(), Type::Float64, n, points.data());
   h5::append_rows(open("objective").id(), Type::Float64, n, objective.data());
   h5::append_rows(open("best_objective").id(), Type::Float64, n, best_objective.data());
+}
+
+}  // namespace
+
+void ResultsStore::append(const std::vector<PopulationRow>& rows) {
+  if (rows.empty()) return;
+  const auto t0 = std::chrono::steady_clock::now();
+  out_.edit([info = info_, r = std::make_shared<const std::vector<PopulationRow>>(rows)](hid_t f) {
+    append_population(f, *info, *r);
+  });
+  flush();
+  last_write_ = std::chrono::steady_clock::now();
+  write_s_ += std::chrono::duration<double>(last_write_ - t0).count();
+}
+
+void ResultsStore::write_trajectory(const TrajectoryData& t) {
+  out_.edit([info = info_, tr = std::make_shared<const TrajectoryData>(t)](hid_t f) {
+    write_trajectory_group(f, *info, *tr);
+  });
+}
+
+void ResultsStore::append_optimizer(int k, const std::string& algorithm, const std::vector<std::string>& variables,
+                                    const std::vector<int64_t>& iteration, const std::vector<int64_t>& design_id,
+                                    const std::vector<double>& points, const std::vector<double>& objective,
+                                    const std::vector<double>& best_objective) {
+  out_.edit([=](hid_t f) {
+    append_optimizer_rows(f, k, algorithm, variables, iteration, design_id, points, objective, best_objective);
+  });
   flush();
 }
 
+void ResultsStore::edit(CommittedH5File::Edit e) { out_.edit(std::move(e)); }
+
 void ResultsStore::flush() {
-  if (file_.valid()) h5::check_status(H5Fflush(file_.id(), H5F_SCOPE_GLOBAL), "flushing " + path_);
+  try {
+    out_.commit();
+  } catch (const h5::H5Error& e) {
+    throw ResultsStoreError(e.what());
+  }
 }
 
 void ResultsStore::finish(const std::string& status) {
-  if (!file_.valid() || closed_) return;
+  if (!out_.is_open()) return;
   write_buffered();
-  h5::Handle meta = h5::open_group(file_.id(), "meta");
-  h5::set_attr(meta.id(), "status", status);
-  h5::set_attr(meta.id(), "end_time", iso_time_now());
-  meta = h5::Handle();
-  flush();
-  file_ = h5::Handle();
-  closed_ = true;
+  out_.edit([status, end = iso_time_now()](hid_t f) {
+    h5::Handle meta = h5::open_group(f, "meta");
+    h5::set_attr(meta.id(), "status", status);
+    h5::set_attr(meta.id(), "end_time", end);
+  });
+  try {
+    out_.close();
+  } catch (const h5::H5Error& e) {
+    throw ResultsStoreError(e.what());
+  }
 }
 
 }  // namespace strata

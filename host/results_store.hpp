@@ -5,11 +5,13 @@
 // designs it already holds.
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "host/batch.hpp"
+#include "host/committed_h5_file.hpp"
 #include "host/h5_file.hpp"
 #include "host/results.hpp"
 #include "host/scenario.hpp"
@@ -83,6 +85,8 @@ struct TrajectoryData {
 TrajectoryData extract_trajectory(Batch& b, int v, int64_t design_id, const std::vector<std::string>& material_names,
                                   const std::vector<ProfileRequest>& requests);
 
+// Writes go through a CommittedH5File: a kill at any moment leaves the file at the
+// path readable with everything committed (every append and flush commits).
 class ResultsStore {
  public:
   // A new file. Refuses an existing file unless overwrite.
@@ -97,39 +101,42 @@ class ResultsStore {
   ~ResultsStore();
 
   const std::string& path() const { return path_; }
-  hid_t file() const { return file_.id(); }
+  // The file as written so far, for reading (a writer's working copy).
+  hid_t file() const { return out_.is_open() ? out_.work() : read_.id(); }
   std::set<int64_t> design_ids() const;
   int next_batch() const;
   int64_t rows() const;
   bool has_trajectory(int64_t design_id) const;
 
-  // Appends the rows and flushes the file.
+  // Appends the rows and commits.
   void append(const std::vector<PopulationRow>& rows);
   // Holds the rows and appends everything held once min_interval_s has passed since the
-  // last write (finish() writes the rest). For many small batches: every flush is a
-  // moment in which a kill can damage an HDF5 file, so a kill then loses at most
-  // min_interval_s of rows instead.
+  // last write (finish() writes the rest). For many small batches: each commit
+  // writes the file twice and renames it, so a campaign's rows are committed at most
+  // every min_interval_s (a kill loses at most that much).
   void append_buffered(std::vector<PopulationRow> rows, double min_interval_s);
   void write_buffered();
-  double write_s() const { return write_s_; }  // time spent appending and flushing
-  // Writes a design's trajectory (not flushed: call flush() after a batch of them).
+  double write_s() const { return write_s_; }  // time spent appending and committing
+  // Writes a design's trajectory (not committed: call flush() after a batch of them).
   void write_trajectory(const TrajectoryData& t);
-  // One optimiser instance's iterations (creates /optimizer/<k> on first use).
+  // One optimiser instance's iterations (creates /optimizer/<k> on first use); commits.
   void append_optimizer(int k, const std::string& algorithm, const std::vector<std::string>& variables,
                         const std::vector<int64_t>& iteration, const std::vector<int64_t>& design_id,
                         const std::vector<double>& points, const std::vector<double>& objective,
                         const std::vector<double>& best_objective);
-  // Sets /meta status and end time, flushes and closes.
+  // Any other write (e.g. /fit): applied now, committed at the next flush().
+  void edit(CommittedH5File::Edit e);
+  // Sets /meta status and end time, commits and closes.
   void finish(const std::string& status);
+  // Commits every write so far.
   void flush();
 
  private:
   ResultsStore() = default;
-  void create_population(const RunInfo& info);
   std::string path_;
-  h5::Handle file_;
-  RunInfo info_;
-  bool closed_ = false;
+  h5::Handle read_;        // open_read
+  CommittedH5File out_;    // create, resume
+  std::shared_ptr<const RunInfo> info_;
   std::vector<PopulationRow> buffered_;
   std::chrono::steady_clock::time_point last_write_ = std::chrono::steady_clock::now();
   double write_s_ = 0.0;

@@ -274,12 +274,6 @@ FitReport run_fit(const Scenario& base, FitEvaluator& evaluator) {
 }
 
 void write_fit_report(ResultsStore& store, const Scenario& base, const FitReport& r) {
-  h5::Handle g = h5::require_group(store.file(), "fit");
-  h5::set_attr(g.id(), "description", std::string("calibration result (strata fit): values, 1-sigma uncertainties, residuals"));
-  h5::set_attr(g.id(), "parameter_names", r.names);
-  h5::set_attr(g.id(), "values", r.values);
-  h5::set_attr(g.id(), "sigma", r.sigma);
-  h5::set_attr(g.id(), "covariance_search_coordinates", r.covariance);
   std::vector<std::string> names;
   std::vector<double> measured, sigma;
   for (const FitTarget& t : base.fit.targets) {
@@ -287,12 +281,21 @@ void write_fit_report(ResultsStore& store, const Scenario& base, const FitReport
     measured.push_back(t.value);
     sigma.push_back(t.sigma);
   }
-  h5::set_attr(g.id(), "target_names", names);
-  h5::set_attr(g.id(), "target_measured", measured);
-  h5::set_attr(g.id(), "target_sigma", sigma);
-  h5::set_attr(g.id(), "target_simulated", r.simulated);
-  h5::set_attr(g.id(), "chi2", r.chi2);
-  h5::set_attr(g.id(), "dof", static_cast<int64_t>(r.dof));
+  store.edit([r, names, measured, sigma](hid_t f) {
+    h5::Handle g = h5::require_group(f, "fit");
+    h5::set_attr(g.id(), "description",
+                 std::string("calibration result (strata fit): values, 1-sigma uncertainties, residuals"));
+    h5::set_attr(g.id(), "parameter_names", r.names);
+    h5::set_attr(g.id(), "values", r.values);
+    h5::set_attr(g.id(), "sigma", r.sigma);
+    h5::set_attr(g.id(), "covariance_search_coordinates", r.covariance);
+    h5::set_attr(g.id(), "target_names", names);
+    h5::set_attr(g.id(), "target_measured", measured);
+    h5::set_attr(g.id(), "target_sigma", sigma);
+    h5::set_attr(g.id(), "target_simulated", r.simulated);
+    h5::set_attr(g.id(), "chi2", r.chi2);
+    h5::set_attr(g.id(), "dof", static_cast<int64_t>(r.dof));
+  });
   store.flush();
 }
 

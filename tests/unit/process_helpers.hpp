@@ -30,7 +30,7 @@ inline const std::string kBinary = STRATA_BINARY;
 // the bracket has closed to a millisecond.
 //   KillDelaySearch search;
 //   for (int ms; search.next(ms);) { ...run, kill after ms...; then search.too_early(),
-//                                    search.too_late() or search.again(), or return }
+//                                    search.too_late(), or return }
 class KillDelaySearch {
  public:
   explicit KillDelaySearch(int first_ms = 150, int tries = 14, int max_ms = 20000)
@@ -49,8 +49,6 @@ class KillDelaySearch {
     late_ms_ = next_ms_;
     next_ms_ = (early_ms_ + late_ms_) / 2;
   }
-  // Neither: try another moment near this one (a kill inside a write that damaged the file).
-  void again() { next_ms_ += 7; }
 
  private:
   int next_ms_, tries_left_, max_ms_;

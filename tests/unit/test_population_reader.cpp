@@ -165,8 +165,10 @@ TEST(PopulationReader, FileFromBeforeAStepMetricResumesWithNaNForItsEarlierRows)
   {
     ResultsStore st = ResultsStore::create(path, two_layer_info(), false);
     st.append({row_of(design(1, 2, true, -1), 0), row_of(design(2, 2, true, -1), 0)});
-    for (const char* gone : {"population/step/min_ce_mol_m3", "population/step/max_ce_mol_m3"})
-      ASSERT_GE(H5Ldelete(st.file(), gone, H5P_DEFAULT), 0);
+    st.edit([](hid_t f) {
+      for (const char* gone : {"population/step/min_ce_mol_m3", "population/step/max_ce_mol_m3"})
+        h5::check_status(H5Ldelete(f, gone, H5P_DEFAULT), gone);
+    });
     st.finish("interrupted");
   }
   EXPECT_TRUE(std::isnan(read_population(ResultsStore::open_read(path)).results[0].steps[0].max_ce_mol_m3));

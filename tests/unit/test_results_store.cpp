@@ -232,8 +232,10 @@ TEST(ResultsStore, CreatesUnderATemporaryNameAndRenames) {
   {
     ResultsStore st = ResultsStore::create(path, small_info(), false);
     EXPECT_TRUE(fs::exists(path));
-    EXPECT_FALSE(fs::exists(part));
+    EXPECT_TRUE(fs::exists(part));  // the working copy (host/committed_h5_file.hpp)
     st.finish("complete");
+    EXPECT_FALSE(fs::exists(part));
+    EXPECT_FALSE(fs::exists(path + ".prev"));
   }
   {  // what was written after the rename reached the renamed file
     const ResultsStore rd = ResultsStore::open_read(path);
