@@ -121,6 +121,7 @@ void CommittedH5File::release() noexcept {
 }
 
 void CommittedH5File::edit(Edit e) {
+  if (broken_) throw h5::H5Error(path_ + ": not written, since an earlier write to it failed");
   try {
     e(work_.id());
   } catch (...) {

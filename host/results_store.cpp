@@ -642,13 +642,7 @@ void ResultsStore::append_optimizer(int k, const std::string& algorithm, const s
 
 void ResultsStore::edit(CommittedH5File::Edit e) { out_.edit(std::move(e)); }
 
-void ResultsStore::flush() {
-  try {
-    out_.commit();
-  } catch (const h5::H5Error& e) {
-    throw ResultsStoreError(e.what());
-  }
-}
+void ResultsStore::flush() { out_.commit(); }
 
 void ResultsStore::finish(const std::string& status) {
   if (!out_.is_open()) return;
@@ -658,11 +652,7 @@ void ResultsStore::finish(const std::string& status) {
     h5::set_attr(meta.id(), "status", status);
     h5::set_attr(meta.id(), "end_time", end);
   });
-  try {
-    out_.close();
-  } catch (const h5::H5Error& e) {
-    throw ResultsStoreError(e.what());
-  }
+  out_.close();
 }
 
 }  // namespace strata
