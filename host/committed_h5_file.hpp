@@ -7,9 +7,11 @@
 // it is published, and a working copy `path.part` that takes every edit at once
 // (and is read back). A commit flushes the working copy and makes it the published
 // file with one rename (after hard-linking the old one aside, so that `path` always
-// names a complete file), then replays the commit's edits on the old copy, which
-// becomes the next working copy. Every edit is written twice; nothing else is copied
-// after the first commit.
+// names a complete file). The old copy then becomes the next working copy, brought
+// up to date by whichever is cheaper: replaying the commit's edits on it, or copying
+// the published file over it (edits that create many objects, such as trajectories,
+// cost more than copying a file of tens of MB). That update runs on a thread of its
+// own while the caller goes on; the next edit or read waits for it.
 //
 // A kill leaves `path` as of the last commit (or the commit in flight, once its
 // rename is done) and perhaps a damaged `path.part` / `path.prev`, which the next
@@ -17,6 +19,7 @@
 #include <hdf5.h>
 
 #include <functional>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -27,6 +30,8 @@ namespace strata {
 class CommittedH5File {
  public:
   using Edit = std::function<void(hid_t file)>;
+  // How the last commit brought the other copy up to date.
+  enum class Update { None, Copy, Replay };
 
   // A new, empty file for `path`; it appears at `path` (replacing a file there) at
   // the first commit. fapl: the file access properties (format bounds).
@@ -43,10 +48,14 @@ class CommittedH5File {
   // Commits what is pending (unless an edit failed) and closes.
   ~CommittedH5File();
 
-  bool is_open() const { return work_.valid(); }
+  bool is_open() const { return work_.valid() || update_.valid(); }
   const std::string& path() const { return path_; }
   // The working copy, current with every edit: for reading back.
-  hid_t work() const { return work_.id(); }
+  hid_t work() const {
+    wait_update();
+    return work_.id();
+  }
+  Update last_update() const { return last_update_; }
 
   // Applies the edit to the working copy and keeps it for the other copy. An edit
   // that throws leaves the copies different: nothing is committed after it.
@@ -57,14 +66,23 @@ class CommittedH5File {
   void close();
 
  private:
-  void replay_on_other();
+  struct Updated {
+    hid_t file = -1;
+    double copy_s_per_byte = -1.0;  // measured by a copy; -1: none made
+  };
+  void wait_update() const;  // rethrows a failed update
   void release() noexcept;
   std::string path_;
   h5::Handle fapl_;
-  h5::Handle work_, other_;  // other_: the published copy (invalid until it is opened)
+  mutable h5::Handle work_;  // invalid while an update runs
+  h5::Handle other_;         // the published copy (invalid until there is one of ours)
   std::vector<Edit> pending_;
+  mutable std::future<Updated> update_;  // the working copy being brought up to date
+  double edit_s_ = 0.0;                  // time the pending edits took on the working copy
+  mutable double copy_s_per_byte_ = 1e-9;  // measured by copies of 1 MB or more (first guess 1 GB/s)
+  Update last_update_ = Update::None;
   bool published_ = false;  // a complete file of ours is at path_
-  bool broken_ = false;
+  mutable bool broken_ = false;
   int commits_ = 0;
 };
 

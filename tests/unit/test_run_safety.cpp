@@ -132,11 +132,12 @@ TEST(RunSafety, SigkillLeavesReadableFileAndResumeMatchesUninterruptedRun) {
 }
 
 // The file at every stage of a commit (host/committed_h5_file.hpp), killed there by a
-// SIGKILL the run sends itself (STRATA_FAULT_KILL_IN_COMMIT). Commit 1 writes the
-// skeleton and commit k + 1 batch k, so a kill in commit 4 leaves batches 0 and 1
-// before the rename that publishes batch 2 and batches 0 to 2 after it; "replaying"
-// also leaves the working copy overwritten with garbage. Every file opens, holds
-// whole batches, and --resume completes it to the uninterrupted run's population.
+// SIGKILL the run sends itself (STRATA_FAULT_KILL_IN_COMMIT), with the other copy
+// brought up to date each way (STRATA_COMMIT_UPDATE). Commit 1 writes the skeleton
+// and commit k + 1 batch k, so a kill in commit 4 leaves batches 0 and 1 before the
+// rename that publishes batch 2 and batches 0 to 2 after it; "updating" also leaves
+// the working copy overwritten with garbage. Every file opens, holds whole batches,
+// and --resume completes it to the uninterrupted run's population.
 TEST(RunSafety, KillAtEveryStageOfACommitLeavesTheLastCommit) {
   TempDir tmp;
   const fs::path scenario = write_sweep_scenario(tmp.path());
@@ -144,26 +145,29 @@ TEST(RunSafety, KillAtEveryStageOfACommitLeavesTheLastCommit) {
   ASSERT_EQ(wait_exit(spawn({kBinary, "simulate", scenario.string(), "--out", full, "--quiet"})), 0);
   const auto reference = population(full);
   ASSERT_EQ(reference.size(), (size_t)kDesigns);
-  for (const auto& [stage, batches] : std::vector<std::pair<std::string, int>>{
-           {"flushed", 2}, {"linked", 2}, {"published", 3}, {"replaying", 3}}) {
-    SCOPED_TRACE(stage);
-    const std::string out = (tmp.path() / ("killed_" + stage + ".h5")).string();
-    setenv("STRATA_FAULT_KILL_IN_COMMIT", ("4:" + stage).c_str(), 1);
-    int got_signal = 0;
-    wait_exit(spawn({kBinary, "simulate", scenario.string(), "--out", out, "--quiet", "--threads", "1"}), &got_signal);
-    unsetenv("STRATA_FAULT_KILL_IN_COMMIT");
-    EXPECT_EQ(got_signal, SIGKILL);
-    const auto partial = population(out);
-    EXPECT_EQ(partial.size(), (size_t)(batches * kBatch));
-    expect_consistent_rows(out, partial.size());
-    EXPECT_EQ(meta_status(out), "running");
-    for (const auto& [id, caps] : partial) EXPECT_EQ(caps, reference.at(id)) << id;
-    ASSERT_EQ(wait_exit(spawn({kBinary, "simulate", scenario.string(), "--resume", out, "--quiet"})), 0);
-    EXPECT_EQ(population(out), reference);
-    EXPECT_EQ(meta_status(out), "complete");
-    EXPECT_FALSE(fs::exists(out + ".part"));
-    EXPECT_FALSE(fs::exists(out + ".prev"));
-  }
+  for (const std::string update : {"copy", "replay"})
+    for (const auto& [stage, batches] : std::vector<std::pair<std::string, int>>{
+             {"flushed", 2}, {"linked", 2}, {"published", 3}, {"updating", 3}}) {
+      SCOPED_TRACE(update + ", " + stage);
+      const std::string out = (tmp.path() / ("killed_" + update + "_" + stage + ".h5")).string();
+      setenv("STRATA_COMMIT_UPDATE", update.c_str(), 1);
+      setenv("STRATA_FAULT_KILL_IN_COMMIT", ("4:" + stage).c_str(), 1);
+      int got_signal = 0;
+      wait_exit(spawn({kBinary, "simulate", scenario.string(), "--out", out, "--quiet", "--threads", "1"}), &got_signal);
+      unsetenv("STRATA_FAULT_KILL_IN_COMMIT");
+      EXPECT_EQ(got_signal, SIGKILL);
+      const auto partial = population(out);
+      EXPECT_EQ(partial.size(), (size_t)(batches * kBatch));
+      expect_consistent_rows(out, partial.size());
+      EXPECT_EQ(meta_status(out), "running");
+      for (const auto& [id, caps] : partial) EXPECT_EQ(caps, reference.at(id)) << id;
+      ASSERT_EQ(wait_exit(spawn({kBinary, "simulate", scenario.string(), "--resume", out, "--quiet"})), 0);
+      unsetenv("STRATA_COMMIT_UPDATE");
+      EXPECT_EQ(population(out), reference);
+      EXPECT_EQ(meta_status(out), "complete");
+      EXPECT_FALSE(fs::exists(out + ".part"));
+      EXPECT_FALSE(fs::exists(out + ".prev"));
+    }
 }
 
 TEST(RunSafety, SigintStopsCleanlyAndResumeCompletes) {
