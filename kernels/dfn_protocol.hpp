@@ -127,6 +127,10 @@ struct StepRun {
   double a = 0.0, ga = 0.0, b = 0.0, gb = 0.0, gb_seen = 0.0, tol = 0.0;
   double fa = 0.0, fb = 0.0, d = 0.0, fd = 0.0;
   int side = 0, probes = 0, same_side = 0;
+  // A probe whose Newton solve failed tells neither side: the next probe goes halfway
+  // from a toward it (failed_c, 0: none since the last converged probe).
+  double failed_c = 0.0;
+  int failed_probes = 0;
 
   STRATA_HD bool over() const { return done || fail != VariantStatus::Ok; }
   // Ends the protocol step on its limit (not on its duration), with reason e.
@@ -153,6 +157,8 @@ struct StepRun {
     side = 0;
     probes = 0;
     same_side = 0;
+    failed_c = 0.0;
+    failed_probes = 0;
   }
   // Narrows the bracket by a converged probe at length c with event value gc
   // (Illinois: an end kept twice in a row has the other's weight halved).
@@ -176,6 +182,13 @@ struct StepRun {
       side = -1;
     }
     ++probes;
+    failed_c = 0.0;
+  }
+  // Records a probe at length c whose Newton solve failed; false when the search
+  // should give up (too many failures, or the bracket below a has closed).
+  STRATA_HD bool probe_failed(double c) {
+    failed_c = c;
+    return ++failed_probes <= kMaxFailedEventProbes && (c - a) > 1e-12 * h_s;
   }
   // Length of the next probe: the inverse quadratic through (a, fa), (b, fb) and
   // (d, fd) where there are three points and it falls inside the bracket, else the
@@ -186,6 +199,7 @@ struct StepRun {
   // needed more than 40 probes on exp(20 (c - 1)) over [0, 2]), and the bracket is
   // bisected; the charges above never get there.
   STRATA_HD double probe_length() const {
+    if (failed_c > 0.0) return 0.5 * (a + failed_c);
     if (same_side >= 2) return 0.5 * (a + b);
     const double falsi = b - gb * (b - a) / (gb - ga);
     if (probes == 0 || fa == fb || fa == fd || fb == fd) return falsi;
@@ -252,12 +266,16 @@ STRATA_HD void start_attempt(const DfnShape& S, const V& v, StepRun& r, const Te
   r.shift = false;
   r.x_len_s = 0.0;  // until this attempt converges
   r.newton_progress = NewtonProgress{};
-  // The first step of a protocol step, whose guess is the state before the jump: where
-  // the control changes from a state at the end of a particle's window or with the
-  // salt run out, the potentials must jump by volts, and Newton approaches that by at
-  // most kMaxPotentialStep_V per iteration, at any step length.
-  r.ctl.max_iterations =
-      r.kind == AttemptKind::Step && r.steps == 0 ? kMaxFirstStepNewtonIterations : kMaxNewtonIterations;
+  // Two attempts whose guess can lie volts from the solution, which Newton approaches
+  // by at most kMaxPotentialStep_V per iteration, at any step length: the first step of
+  // a protocol step, whose guess is the state before the jump (where the control
+  // changes from a state at the end of a particle's window or with the salt run out);
+  // and a probe of the event bracket, which lands on the cliff where a particle
+  // surface empties and the potential falls by a volt within a second (the NVPF
+  // discharges to 2.03 V, from 2.7 V within one step).
+  r.ctl.max_iterations = (r.kind == AttemptKind::Step && r.steps == 0) || r.kind == AttemptKind::Locate
+                             ? kMaxFirstStepNewtonIterations
+                             : kMaxNewtonIterations;
 }
 
 // A rejected attempt leaves its iterate in x (the next predictor overwrites it); a
@@ -441,7 +459,7 @@ STRATA_HD void after_locate_attempt(const DfnShape& S, const V& v, const NewtonR
   const double c = r.length_s;
   if (nr.converged) r.narrow_bracket(c, event_value(S, v, *r.st, r.ref, r.current_limit));
   // Finish on the crossed side (b) so the limit is reached, never overshot by more than tol.
-  if (!nr.converged || !r.keep_locating()) r.kind = AttemptKind::Finish;
+  if (nr.converged ? !r.keep_locating() : !r.probe_failed(c)) r.kind = AttemptKind::Finish;
 }
 
 // The bookkeeping of the step that ends on the event.

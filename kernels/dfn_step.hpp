@@ -52,6 +52,9 @@ constexpr double kMinStep_s = 1e-7;    // below this a failing step fails the va
 // or 0.7 (docs/performance.md).
 constexpr double kSlowNewtonStepFactor = 0.5;
 constexpr int kMaxEventIterations = 40;
+// Probes of the event bracket whose Newton solve failed that the search retries
+// halfway toward the bracket's uncrossed end before it gives up (docs/physics.md 6).
+constexpr int kMaxFailedEventProbes = 8;
 // Where in the accepted band [0, tol] past a limit the event search aims (its middle).
 constexpr double kEventAim = 0.5;
 constexpr double kMinFirstStep_s = 1e-4;  // an event within this first step ends the step at its start

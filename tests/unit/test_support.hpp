@@ -148,11 +148,8 @@ inline double capacity_mAh_g(Batch& b, int v, int step) {
   return out(b, v, step, kOutCapacity_C_m2) / 3.6 / (b.view(v)[b.shape.o_scalar + kActiveMass_kg_m2] * 1000.0);
 }
 
-// The NVPF half cell of the PyBaMM comparison (tests/data/nvpf_1C_discharge/
-// scenario.toml, read from scenario_path) with its step replaced by a 3C discharge
-// (35.4 A/m2) to the same cut-off, at relative tolerance rtol. At its end the salt
-// runs out near the current collector and the potential collapses by hundreds of mV
-// within a microsecond (docs/physics.md 3.3 and 6).
+// The cut-off of the NVPF half cell of the PyBaMM comparison
+// (tests/data/nvpf_1C_discharge/scenario.toml).
 constexpr double kNvpfCutOff_V = 2.028811953;
 
 // Replaces the scenario's protocol by these steps.
@@ -162,20 +159,28 @@ inline void set_protocol(Scenario& s, const std::vector<std::string>& step_texts
   for (const std::string& t : step_texts) s.protocol.steps.push_back(parse_protocol_step(t));
 }
 
-inline Scenario nvpf_three_c_discharge(const std::string& scenario_path, double rtol) {
+// That cell (read from scenario_path) with its step replaced by a discharge at
+// rate_A_m2 (text, e.g. "11.81102362") to its cut-off, at relative tolerance rtol.
+inline Scenario nvpf_discharge(const std::string& scenario_path, const std::string& rate_A_m2, double rtol) {
   Scenario s = load_scenario(scenario_path);
-  set_protocol(s, {"Discharge at 35.4 A/m2 until 2.028811953 V"});
+  set_protocol(s, {"Discharge at " + rate_A_m2 + " A/m2 until 2.028811953 V"});
   s.numerics.relative_tolerance = rtol;
   return s;
+}
+
+// The same at 3C (35.4 A/m2). At its end the salt runs out near the current collector
+// and the potential collapses by hundreds of mV within a microsecond (docs/physics.md
+// 3.3 and 6).
+inline Scenario nvpf_three_c_discharge(const std::string& scenario_path, double rtol) {
+  return nvpf_discharge(scenario_path, "35.4", rtol);
 }
 
 // The same cell (rtol 1e-5) discharged at rate_A_m2 (text, e.g. "11.81102362") to the
 // cut-off, then rested for 600 s: the rest's first step must jump from the end of the
 // particles' window or from a depleted electrolyte (docs/physics.md 5).
 inline Scenario nvpf_discharge_then_rest(const std::string& scenario_path, const std::string& rate_A_m2) {
-  Scenario s = load_scenario(scenario_path);
-  set_protocol(s, {"Discharge at " + rate_A_m2 + " A/m2 until 2.028811953 V", "Rest for 600 seconds"});
-  s.numerics.relative_tolerance = 1e-5;
+  Scenario s = nvpf_discharge(scenario_path, rate_A_m2, 1e-5);
+  set_protocol(s, {s.protocol.step_texts[0], "Rest for 600 seconds"});
   return s;
 }
 
