@@ -193,9 +193,11 @@ void CommittedH5File::edit(Edit e) {
 }
 
 void CommittedH5File::commit() {
+  // Nothing new: no need to wait for the last commit's update (it runs on beside the
+  // caller's next batch).
+  if (!broken_ && (!is_open() || (pending_.empty() && published_))) return;
   wait_update();
   if (broken_) throw h5::H5Error(path_ + ": not committed, since an earlier write to it failed");
-  if (!work_.valid() || (pending_.empty() && published_)) return;
   const int n = ++commits_;
   const std::string part = part_path(path_), prev = prev_path(path_);
   flush(work_.id(), part);

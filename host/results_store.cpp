@@ -465,7 +465,7 @@ void ResultsStore::append_buffered(std::vector<PopulationRow> rows, double min_i
 }
 
 void ResultsStore::write_buffered() {
-  append(buffered_);
+  append(std::move(buffered_));
   buffered_.clear();
 }
 
@@ -613,10 +613,10 @@ void append_optimizer_rows(hid_t f, int k, const std::string& algorithm, const s
 
 }  // namespace
 
-void ResultsStore::append(const std::vector<PopulationRow>& rows) {
+void ResultsStore::append(std::vector<PopulationRow> rows) {
   if (rows.empty()) return;
   const auto t0 = std::chrono::steady_clock::now();
-  out_.edit([info = info_, r = std::make_shared<const std::vector<PopulationRow>>(rows)](hid_t f) {
+  out_.edit([info = info_, r = std::make_shared<const std::vector<PopulationRow>>(std::move(rows))](hid_t f) {
     append_population(f, *info, *r);
   });
   flush();

@@ -108,8 +108,8 @@ class ResultsStore {
   int64_t rows() const;
   bool has_trajectory(int64_t design_id) const;
 
-  // Appends the rows and commits.
-  void append(const std::vector<PopulationRow>& rows);
+  // Appends the rows and commits (the rows are kept until the other copy has them).
+  void append(std::vector<PopulationRow> rows);
   // Holds the rows and appends everything held once min_interval_s has passed since the
   // last write (finish() writes the rest). For many small batches: each commit
   // writes the file twice and renames it, so a campaign's rows are committed at most

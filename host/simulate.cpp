@@ -392,7 +392,7 @@ int run_simulate(const SimulateOptions& opt) {
           rows.push_back(make_row(out.results[v], req.specs[v], info, batch_index));
           results.push_back(out.results[v]);
         }
-        store->append(rows);
+        store->append(std::move(rows));
         if (record_all)
           for (size_t v = 0; v < req.specs.size(); ++v)
             if (out.ran[v]) store->write_trajectory(out.trajectories[v]);
