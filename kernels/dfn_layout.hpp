@@ -114,6 +114,7 @@ enum class VariantStatus : int {
   StepTooSmall,      // error control shrank the time step below the minimum
   ElectrolyteDepleted, // a failure with the salt (nearly) exhausted somewhere
   ElectrolyteBeyondTables, // a failure with c_e somewhere above an electrolyte property table's range
+  ParticleWindowExhausted, // a failure with a particle's outer shell at an end of its stoichiometry window
 };
 
 STRATA_HD inline const char* status_reason(VariantStatus s) {
@@ -130,6 +131,9 @@ STRATA_HD inline const char* status_reason(VariantStatus s) {
     case VariantStatus::ElectrolyteBeyondTables:
       return "electrolyte concentration above the highest concentration of its property tables, where they are "
              "extended linearly (a conductivity or diffusivity falling to zero there stops the solver)";
+    case VariantStatus::ParticleWindowExhausted:
+      return "a particle reached the end of its stoichiometry window: the electrode is fully charged or discharged "
+             "there and cannot carry the current (end the step on a voltage limit, or shorten it)";
   }
   return "unknown";
 }

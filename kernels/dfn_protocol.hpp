@@ -488,11 +488,14 @@ STRATA_HD bool end_protocol_step(const DfnShape& S, const SharedTables& tab, con
   if (r.fail != VariantStatus::Ok && r.fail != VariantStatus::TooManySteps) {
     // A solver failure is reported as what it is when the last accepted state shows
     // the cause: the salt nearly exhausted somewhere (the cell cannot carry the
-    // current any more), or c_e beyond the electrolyte's property tables.
+    // current any more), c_e beyond the electrolyte's property tables, or a particle
+    // emptied or filled to the end of its window (a charge or discharge past full).
     if (electrolyte_depleted(S, v))
       r.fail = VariantStatus::ElectrolyteDepleted;
     else if (electrolyte_beyond_tables(S, tab, v))
       r.fail = VariantStatus::ElectrolyteBeyondTables;
+    else if (particle_window_exhausted(S, v))
+      r.fail = VariantStatus::ParticleWindowExhausted;
   }
   if (tm.leader()) {  // every lane holds the same values; one writes them
     v[S.o_misc + kMiscTime_s] += r.t_s;

@@ -335,6 +335,25 @@ STRATA_HD void widen_ce_range(const DfnShape& S, const V& v, double& lo, double&
   hi = tm.max(h);
 }
 
+// True when the outer shell of some particle in the electrode is within 1e-3 of an end
+// of its stoichiometry window (0 or 1): the electrode is fully charged or discharged
+// there, the exchange current (~ sqrt(x (1 - x))) vanishes and the current cannot be
+// carried (the threshold of ParticleWindowExhausted; a charge run for a fixed time
+// past full leaves the outer shells at x ~ 1e-11 to 5e-4).
+template <class V>
+STRATA_HD bool particle_window_exhausted(const DfnShape& S, const V& v) {
+  for (int i = 0; i < S.ne; ++i) {
+    const int layer = S.cell_layer[i];
+    for (int col = S.cell_first_col[i], s = S.layer_first_slot[layer]; col < S.cell_first_col[i + 1]; ++col, ++s) {
+      const long sp = S.o_slot + (long)kSlotParams * s;
+      if (!(v[sp + kSlotVolumeFraction] > 0.0) || !(v[sp + kSlotCmax_mol_m3] > 0.0)) continue;  // padding, absent
+      const double x = v[S.o_x + S.s_cs() + (long)col * S.nr + S.nr - 1] / v[sp + kSlotCmax_mol_m3];
+      if (x < 1e-3 || x > 1.0 - 1e-3) return true;
+    }
+  }
+  return false;
+}
+
 // True when c_e in some cell lies above the last point of a tabulated electrolyte
 // property: beyond it the table is extended linearly (pchip.hpp), which can turn a
 // falling conductivity or diffusivity negative.

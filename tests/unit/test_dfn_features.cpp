@@ -152,6 +152,19 @@ TEST(DfnFeatures, ExhaustedSaltIsReportedAsElectrolyteDepletion) {
             std::string::npos);
 }
 
+// A charge run for a fixed time past full empties the particles (the CLI fixture's
+// outer shells end at x = 1e-11 to 5e-4) and fails with the ParticleWindowExhausted
+// status, not a solver symptom (until 2026-12-07: "Newton did not converge"); the
+// same charge ended on its voltage limit succeeds.
+TEST(DfnFeatures, ChargePastFullIsReportedAsAnExhaustedWindow) {
+  Batch a = test::run_scenarios({test::bilayer_scenario({"Charge at 1C until 3.6 V"})});
+  Batch b = test::run_scenarios({test::bilayer_scenario({"Charge at 1C for 3 hours"})});
+  EXPECT_EQ(test::status(a, 0), (int)VariantStatus::Ok);
+  EXPECT_EQ(test::status(b, 0), (int)VariantStatus::ParticleWindowExhausted);
+  EXPECT_NE(std::string(status_reason(VariantStatus::ParticleWindowExhausted)).find("end of its stoichiometry window"),
+            std::string::npos);
+}
+
 // A charge that drives c_e in the electrode above the last point of a falling
 // conductivity table (extended linearly beyond it, down through zero at 1,280 mol/m3)
 // fails with the ElectrolyteBeyondTables status, not a solver symptom; the same cell
