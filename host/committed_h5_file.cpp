@@ -121,7 +121,6 @@ CommittedH5File CommittedH5File::open(const std::string& path, hid_t fapl) {
   // Opened for writing first: HDF5's lock on it refuses a second run continuing the
   // same file, and it is the published copy until the first commit.
   c.other_ = h5::Handle(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDWR, c.fapl_.id()), "cannot open " + path));
-  c.published_ = true;
   remove_quietly(prev_path(path));
   copy_over(path, part_path(path));
   c.work_ = h5::Handle(
@@ -141,7 +140,6 @@ CommittedH5File& CommittedH5File::operator=(CommittedH5File&& o) noexcept {
     edit_s_ = o.edit_s_;
     copy_s_per_byte_ = o.copy_s_per_byte_;
     last_update_ = o.last_update_;
-    published_ = o.published_;
     broken_ = o.broken_;
     commits_ = o.commits_;
   }
@@ -195,7 +193,7 @@ void CommittedH5File::edit(Edit e) {
 void CommittedH5File::commit() {
   // Nothing new: no need to wait for the last commit's update (it runs on beside the
   // caller's next batch).
-  if (!broken_ && (!is_open() || (pending_.empty() && published_))) return;
+  if (!broken_ && (!is_open() || (pending_.empty() && other_.valid()))) return;
   wait_update();
   if (broken_) throw h5::H5Error(path_ + ": not committed, since an earlier write to it failed");
   const int n = ++commits_;
@@ -210,7 +208,6 @@ void CommittedH5File::commit() {
   }
   fault_point(n, "linked");
   rename_or_throw(part, path_);  // the commit: atomic on POSIX file systems
-  published_ = true;
   fault_point(n, "published");
   if (other_.valid()) rename_or_throw(prev, part);
 
@@ -269,10 +266,8 @@ void CommittedH5File::close() {
   // The working copy, equal to the published one, closed first and renamed over it:
   // the file left at the path is one HDF5 closed cleanly.
   work_ = h5::Handle();
-  std::error_code ec;
-  fs::rename(part_path(path_), path_, ec);
+  rename_or_throw(part_path(path_), path_);
   other_ = h5::Handle();
-  if (ec) throw h5::H5Error("cannot rename " + part_path(path_) + " to " + path_ + ": " + ec.message());
 }
 
 }  // namespace strata

@@ -75,13 +75,12 @@ class CommittedH5File {
   std::string path_;
   h5::Handle fapl_;
   mutable h5::Handle work_;  // invalid while an update runs
-  h5::Handle other_;         // the published copy (invalid until there is one of ours)
+  h5::Handle other_;         // the published copy at path_ (invalid until a file of ours is there)
   std::vector<Edit> pending_;
   mutable std::future<Updated> update_;  // the working copy being brought up to date
   double edit_s_ = 0.0;                  // time the pending edits took on the working copy
   mutable double copy_s_per_byte_ = 1e-9;  // measured by copies of 1 MB or more (first guess 1 GB/s)
   Update last_update_ = Update::None;
-  bool published_ = false;  // a complete file of ours is at path_
   mutable bool broken_ = false;
   int commits_ = 0;
 };

@@ -231,7 +231,53 @@ h5::Handle v18_file_access() {
   return fapl;
 }
 
-void write_population_skeleton(hid_t f, const RunInfo& info);
+// The empty population tables of a new file.
+void write_population_skeleton(hid_t f, const RunInfo& info) {
+  h5::Handle pop = h5::create_group(f, "population");
+  h5::set_attr(pop.id(), "description", std::string("one row per evaluated design"));
+  using h5::Type;
+  h5::create_table(f, "population/design_id", Type::Int64, {}, kChunkRows, "", "index of the design in the scenario's batch");
+  h5::create_table(f, "population/label", Type::String, {}, kChunkRows, "", "variant label");
+  h5::create_table(f, "population/status", Type::Int32, {}, kChunkRows, "", "0 ok, else the failure code");
+  h5::create_table(f, "population/reason", Type::String, {}, kChunkRows, "", "ok, or why the design failed");
+  h5::create_table(f, "population/batch", Type::Int32, {}, kChunkRows, "", "batch that evaluated the design");
+  h5::create_table(f, "population/producer", Type::String, {}, kChunkRows, "", "sweep, or the optimiser");
+  h5::create_table(f, "population/active_mass_mg_cm2", Type::Float64, {}, kChunkRows, "mg/cm2", "active mass per area");
+  h5::create_table(f, "population/layer_order", Type::String, {}, kChunkRows, "", "layer order of the variant");
+  h5::Handle var = h5::create_group(f, "population/var");
+  h5::set_attr(var.id(), "description", std::string("design variables: one column per override path"));
+  for (const auto& p : info.var_paths)
+    h5::create_table(var.id(), p, Type::Float64, {}, kChunkRows, override_path_units(p), "value of " + p);
+  h5::Handle step = h5::create_group(f, "population/step");
+  h5::set_attr(step.id(), "description", std::string("per-protocol-step metrics, rows x steps"));
+  const hsize_t ns = info.step_texts.size();
+  for (const StepMetric& m : kStepMetrics)
+    h5::create_table(step.id(), m.name, Type::Float64, {ns}, 256, m.units, m.description);
+  for (const auto& m : kStepCounts) h5::create_table(step.id(), m[0], Type::Int32, {ns}, 256, "", m[1]);
+  h5::create_table(step.id(), "material_charge_mAh_g", Type::Float64, {ns, (hsize_t)info.material_names.size()}, 64,
+                   "mAh/g", "charge passed by each material (/meta material_names), per gram of active material");
+  h5::create_table(step.id(), "layer_charge_mAh_g", Type::Float64, {ns, (hsize_t)info.n_layers}, 64, "mAh/g",
+                   "charge passed by each sub-layer position, per gram of active material");
+  h5::Handle obj = h5::create_group(f, "population/objective");
+  h5::set_attr(obj.id(), "description", std::string("objectives of the scenario, NaN for failed designs"));
+  for (const auto& o : info.objectives) {
+    h5::Handle d = h5::create_table(obj.id(), o.name, Type::Float64, {}, kChunkRows, objective_units(o),
+                                    fmt::format("{} of step {}{}", o.kind, o.step,
+                                                o.kind == "retention" ? fmt::format(" over step {}", o.reference_step)
+                                                                      : std::string()));
+    h5::set_attr(d.id(), "sense", std::string(o.maximize ? "maximize" : "minimize"));
+  }
+  h5::Handle con = h5::create_group(f, "population/constraint");
+  h5::set_attr(con.id(), "description", std::string("constraint metrics of the design search, NaN for failed designs"));
+  for (const auto& c : info.constraints) {
+    h5::Handle d = h5::create_table(con.id(), c.name, Type::Float64, {}, kChunkRows,
+                                    c.metric.kind == "active_mass_mg_cm2" ? "mg/cm2" : objective_units(c.metric),
+                                    c.metric.step < 0 ? c.metric.kind
+                                                      : fmt::format("{} of step {}", c.metric.kind, c.metric.step));
+    h5::set_attr(d.id(), "min", c.min);
+    h5::set_attr(d.id(), "max", c.max);
+  }
+}
 
 // /meta, the empty population tables and the groups of a new file.
 void write_skeleton(hid_t f, const RunInfo& info, const std::string& start_time) {
@@ -290,56 +336,6 @@ ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, 
   st.flush();
   return st;
 }
-
-namespace {
-void write_population_skeleton(hid_t f, const RunInfo& info) {
-  h5::Handle pop = h5::create_group(f, "population");
-  h5::set_attr(pop.id(), "description", std::string("one row per evaluated design"));
-  using h5::Type;
-  h5::create_table(f, "population/design_id", Type::Int64, {}, kChunkRows, "", "index of the design in the scenario's batch");
-  h5::create_table(f, "population/label", Type::String, {}, kChunkRows, "", "variant label");
-  h5::create_table(f, "population/status", Type::Int32, {}, kChunkRows, "", "0 ok, else the failure code");
-  h5::create_table(f, "population/reason", Type::String, {}, kChunkRows, "", "ok, or why the design failed");
-  h5::create_table(f, "population/batch", Type::Int32, {}, kChunkRows, "", "batch that evaluated the design");
-  h5::create_table(f, "population/producer", Type::String, {}, kChunkRows, "", "sweep, or the optimiser");
-  h5::create_table(f, "population/active_mass_mg_cm2", Type::Float64, {}, kChunkRows, "mg/cm2", "active mass per area");
-  h5::create_table(f, "population/layer_order", Type::String, {}, kChunkRows, "", "layer order of the variant");
-  h5::Handle var = h5::create_group(f, "population/var");
-  h5::set_attr(var.id(), "description", std::string("design variables: one column per override path"));
-  for (const auto& p : info.var_paths)
-    h5::create_table(var.id(), p, Type::Float64, {}, kChunkRows, override_path_units(p), "value of " + p);
-  h5::Handle step = h5::create_group(f, "population/step");
-  h5::set_attr(step.id(), "description", std::string("per-protocol-step metrics, rows x steps"));
-  const hsize_t ns = info.step_texts.size();
-  for (const StepMetric& m : kStepMetrics)
-    h5::create_table(step.id(), m.name, Type::Float64, {ns}, 256, m.units, m.description);
-  for (const auto& m : kStepCounts) h5::create_table(step.id(), m[0], Type::Int32, {ns}, 256, "", m[1]);
-  h5::create_table(step.id(), "material_charge_mAh_g", Type::Float64, {ns, (hsize_t)info.material_names.size()}, 64,
-                   "mAh/g", "charge passed by each material (/meta material_names), per gram of active material");
-  h5::create_table(step.id(), "layer_charge_mAh_g", Type::Float64, {ns, (hsize_t)info.n_layers}, 64, "mAh/g",
-                   "charge passed by each sub-layer position, per gram of active material");
-  h5::Handle obj = h5::create_group(f, "population/objective");
-  h5::set_attr(obj.id(), "description", std::string("objectives of the scenario, NaN for failed designs"));
-  for (const auto& o : info.objectives) {
-    h5::Handle d = h5::create_table(obj.id(), o.name, Type::Float64, {}, kChunkRows, objective_units(o),
-                                    fmt::format("{} of step {}{}", o.kind, o.step,
-                                                o.kind == "retention" ? fmt::format(" over step {}", o.reference_step)
-                                                                      : std::string()));
-    h5::set_attr(d.id(), "sense", std::string(o.maximize ? "maximize" : "minimize"));
-  }
-  h5::Handle con = h5::create_group(f, "population/constraint");
-  h5::set_attr(con.id(), "description", std::string("constraint metrics of the design search, NaN for failed designs"));
-  for (const auto& c : info.constraints) {
-    h5::Handle d = h5::create_table(con.id(), c.name, Type::Float64, {}, kChunkRows,
-                                    c.metric.kind == "active_mass_mg_cm2" ? "mg/cm2" : objective_units(c.metric),
-                                    c.metric.step < 0 ? c.metric.kind
-                                                      : fmt::format("{} of step {}", c.metric.kind, c.metric.step));
-    h5::set_attr(d.id(), "min", c.min);
-    h5::set_attr(d.id(), "max", c.max);
-  }
-}
-
-}  // namespace
 
 ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) {
   if (!std::filesystem::exists(path)) throw ResultsStoreError("cannot resume " + path + ": no such file");
@@ -624,8 +620,8 @@ void ResultsStore::append(std::vector<PopulationRow> rows) {
   write_s_ += std::chrono::duration<double>(last_write_ - t0).count();
 }
 
-void ResultsStore::write_trajectory(const TrajectoryData& t) {
-  out_.edit([info = info_, tr = std::make_shared<const TrajectoryData>(t)](hid_t f) {
+void ResultsStore::write_trajectory(TrajectoryData t) {
+  out_.edit([info = info_, tr = std::make_shared<const TrajectoryData>(std::move(t))](hid_t f) {
     write_trajectory_group(f, *info, *tr);
   });
 }

@@ -117,8 +117,9 @@ class ResultsStore {
   void append_buffered(std::vector<PopulationRow> rows, double min_interval_s);
   void write_buffered();
   double write_s() const { return write_s_; }  // time spent appending and committing
-  // Writes a design's trajectory (not committed: call flush() after a batch of them).
-  void write_trajectory(const TrajectoryData& t);
+  // Writes a design's trajectory (not committed: call flush() after a batch of them;
+  // kept until the other copy has it).
+  void write_trajectory(TrajectoryData t);
   // One optimiser instance's iterations (creates /optimizer/<k> on first use); commits.
   void append_optimizer(int k, const std::string& algorithm, const std::vector<std::string>& variables,
                         const std::vector<int64_t>& iteration, const std::vector<int64_t>& design_id,

@@ -276,9 +276,9 @@ void record_trajectories(const Scenario& base, VariantRunner& runner, const std:
   req.trajectory_spec = trajectory_spec_of(base.output);
   req.name_trajectories = true;
   req.cancellable = true;
-  const RunOutcome out = runner.run(req);
+  RunOutcome out = runner.run(req);
   for (size_t v = 0; v < specs.size(); ++v)
-    if (out.ran[v] && !store.has_trajectory(design_ids[v])) store.write_trajectory(out.trajectories[v]);
+    if (out.ran[v] && !store.has_trajectory(design_ids[v])) store.write_trajectory(std::move(out.trajectories[v]));
   store.flush();
 }
 
@@ -395,7 +395,7 @@ int run_simulate(const SimulateOptions& opt) {
         store->append(std::move(rows));
         if (record_all)
           for (size_t v = 0; v < req.specs.size(); ++v)
-            if (out.ran[v]) store->write_trajectory(out.trajectories[v]);
+            if (out.ran[v]) store->write_trajectory(std::move(out.trajectories[v]));
         store->flush();
         io_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_io).count();
         const BatchTotals& t = out.totals;

@@ -45,12 +45,13 @@ namespace strata {
 constexpr double kContractionTestOff = HUGE_VAL;
 
 constexpr int kMaxNewtonIterations = 20;
-// The first step of a protocol step (run_protocol_steps' start_attempt): the current or
-// voltage has just jumped, and from a state at the end of a particle's window (i0 -> 0)
-// or with the salt run out (c_e -> 0) the potentials must move by volts, at most
-// kMaxPotentialStep_V per iteration. A rest after the NVPF cell's discharge to its
-// cut-off needs more than 20 (docs/physics.md 5).
-constexpr int kMaxFirstStepNewtonIterations = 300;
+// Attempts whose guess can lie volts from the solution, which Newton approaches by at
+// most kMaxPotentialStep_V per iteration (start_attempt in dfn_protocol.hpp): the first
+// step of a protocol step, where the current or voltage has just jumped from a state
+// at the end of a particle's window (i0 -> 0) or with the salt run out (c_e -> 0) (a
+// rest after the NVPF cell's discharge to its cut-off needs more than 20; docs/physics.md
+// 5); and the event search's trials on a cliff of the potential (section 6).
+constexpr int kMaxFarGuessNewtonIterations = 300;
 
 struct StepControl {
   bool fixed_voltage = false;  // false: the current is fixed

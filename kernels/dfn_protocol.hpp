@@ -266,15 +266,12 @@ STRATA_HD void start_attempt(const DfnShape& S, const V& v, StepRun& r, const Te
   r.shift = false;
   r.x_len_s = 0.0;  // until this attempt converges
   r.newton_progress = NewtonProgress{};
-  // Two attempts whose guess can lie volts from the solution, which Newton approaches
-  // by at most kMaxPotentialStep_V per iteration, at any step length: the first step of
-  // a protocol step, whose guess is the state before the jump (where the control
-  // changes from a state at the end of a particle's window or with the salt run out);
-  // and a probe of the event bracket, which lands on the cliff where a particle
-  // surface empties and the potential falls by a volt within a second (the NVPF
-  // discharges to 2.03 V, from 2.7 V within one step).
+  // The two attempts whose guess can lie volts from the solution (dfn_newton.hpp): the
+  // first step of a protocol step, from the state before the jump, and a trial of the
+  // event bracket, which can land on a cliff (the NVPF discharges fall from 2.7 V
+  // through their 2.03 V cut-off within one step).
   r.ctl.max_iterations = (r.kind == AttemptKind::Step && r.steps == 0) || r.kind == AttemptKind::Locate
-                             ? kMaxFirstStepNewtonIterations
+                             ? kMaxFarGuessNewtonIterations
                              : kMaxNewtonIterations;
 }
 

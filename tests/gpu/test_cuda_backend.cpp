@@ -313,7 +313,7 @@ TEST(CudaBackend, BothMappingsEndTheNvpfThreeCDischargeAtItsWall) {
 // The same cell discharged to its cut-off at 1C and 3C and then rested: the rest's
 // first step needs more than 20 Newton iterations (the potentials jump by volts from
 // a state at the end of the particles' window, or with the salt run out), which
-// kMaxFirstStepNewtonIterations allows (CPU test
+// kMaxFarGuessNewtonIterations allows (CPU test
 // DfnFullParticle.NvpfRestAfterADischargeToItsCutOffRuns, docs/physics.md 5). Both
 // mappings run the rest to its end with the CPU's end potential.
 TEST(CudaBackend, BothMappingsRestAfterTheNvpfDischargeToItsCutOff) {
