@@ -1,12 +1,18 @@
 #include "host/committed_h5_file.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <thread>
 #include <utility>
 
 namespace strata {
@@ -102,14 +108,40 @@ bool hdf5_is_threadsafe() {
   return H5is_library_threadsafe(&ts) >= 0 && ts;
 }
 
+// True when some process holds a lock on the file at `path` (a reader with HDF5's
+// file locking takes one). Our own test, so that it holds when this process has
+// HDF5's locking turned off. Where flock is not implemented: false (nothing known).
+bool locked_by_another(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // lets go of the lock, if taken
+  return held;
+}
+
+// File access properties of both copies: H5Fclose fails while an object of the file
+// is still open (HDF5's default would keep the file open, and the published copy
+// with it).
+h5::Handle access_properties(hid_t fapl) {
+  h5::Handle p(h5::check(H5Pcopy(fapl), "copying file access properties"));
+  h5::check_status(H5Pset_fclose_degree(p.id(), H5F_CLOSE_SEMI), "setting the file close degree");
+  return p;
+}
+
+void close_file(h5::Handle& file, const std::string& what) {
+  h5::check_status(H5Fclose(file.release()), "closing " + what + " (an object of it still open?)");
+}
+
 }  // namespace
 
 CommittedH5File CommittedH5File::create(const std::string& path, hid_t fapl) {
   CommittedH5File c;
   c.path_ = path;
-  c.fapl_ = h5::Handle(h5::check(H5Pcopy(fapl), "copying file access properties"));
+  c.lock_ = WriterLock::acquire(path);
+  c.fapl_ = access_properties(fapl);
   remove_quietly(prev_path(path));  // left by a killed run
-  c.work_ = h5::Handle(h5::check(H5Fcreate(part_path(path).c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, c.fapl_.id()),
+  remove_quietly(part_path(path));
+  c.work_ = h5::Handle(h5::check(H5Fcreate(part_path(path).c_str(), H5F_ACC_EXCL, H5P_DEFAULT, c.fapl_.id()),
                                  "cannot create " + part_path(path)));
   return c;
 }
@@ -117,11 +149,12 @@ CommittedH5File CommittedH5File::create(const std::string& path, hid_t fapl) {
 CommittedH5File CommittedH5File::open(const std::string& path, hid_t fapl) {
   CommittedH5File c;
   c.path_ = path;
-  c.fapl_ = h5::Handle(h5::check(H5Pcopy(fapl), "copying file access properties"));
-  // Opened for writing first: HDF5's lock on it refuses a second run continuing the
-  // same file, and it is the published copy until the first commit.
-  c.other_ = h5::Handle(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDWR, c.fapl_.id()), "cannot open " + path));
+  c.lock_ = WriterLock::acquire(path);
+  c.fapl_ = access_properties(fapl);
+  h5::Handle(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, c.fapl_.id()), "cannot open " + path));
+  c.published_ = true;
   remove_quietly(prev_path(path));
+  remove_quietly(part_path(path));  // a new file: a reader may hold the old one
   copy_over(path, part_path(path));
   c.work_ = h5::Handle(
       h5::check(H5Fopen(part_path(path).c_str(), H5F_ACC_RDWR, c.fapl_.id()), "cannot open " + part_path(path)));
@@ -133,8 +166,9 @@ CommittedH5File& CommittedH5File::operator=(CommittedH5File&& o) noexcept {
     release();
     path_ = std::move(o.path_);
     fapl_ = std::move(o.fapl_);
+    lock_ = std::move(o.lock_);
     work_ = std::move(o.work_);
-    other_ = std::move(o.other_);
+    published_ = o.published_;
     pending_ = std::move(o.pending_);
     update_ = std::move(o.update_);
     edit_s_ = o.edit_s_;
@@ -149,19 +183,20 @@ CommittedH5File& CommittedH5File::operator=(CommittedH5File&& o) noexcept {
 CommittedH5File::~CommittedH5File() { release(); }
 
 void CommittedH5File::release() noexcept {
-  if (!is_open()) return;
-  try {
-    if (!broken_) commit();
-  } catch (...) {
+  if (is_open()) {
+    try {
+      if (!broken_) close();
+    } catch (...) {
+    }
+    try {
+      wait_update();
+    } catch (...) {
+    }
+    work_ = h5::Handle();
+    remove_quietly(part_path(path_));  // the working copy: equal to the published file, or damaged
+    remove_quietly(prev_path(path_));
   }
-  try {
-    wait_update();
-  } catch (...) {
-  }
-  work_ = h5::Handle();
-  other_ = h5::Handle();
-  remove_quietly(part_path(path_));  // the working copy: equal to the published file, or damaged
-  remove_quietly(prev_path(path_));
+  lock_.release();
 }
 
 void CommittedH5File::wait_update() const {
@@ -169,6 +204,7 @@ void CommittedH5File::wait_update() const {
   try {
     const Updated u = update_.get();
     work_ = h5::Handle(u.file);
+    last_update_ = u.how;
     if (u.copy_s_per_byte > 0.0) copy_s_per_byte_ = u.copy_s_per_byte;
   } catch (...) {
     broken_ = true;  // the published file is whole; the working copy is not
@@ -190,17 +226,12 @@ void CommittedH5File::edit(Edit e) {
   pending_.push_back(std::move(e));
 }
 
-void CommittedH5File::commit() {
-  // Nothing new: no need to wait for the last commit's update (it runs on beside the
-  // caller's next batch).
-  if (!broken_ && (!is_open() || (pending_.empty() && other_.valid()))) return;
-  wait_update();
-  if (broken_) throw h5::H5Error(path_ + ": not committed, since an earlier write to it failed");
-  const int n = ++commits_;
+// Closes the working copy and renames it over the path (a commit's steps 1 to 4).
+void CommittedH5File::publish(int n) {
   const std::string part = part_path(path_), prev = prev_path(path_);
-  flush(work_.id(), part);
+  close_file(work_, part);
   fault_point(n, "flushed");
-  if (other_.valid()) {  // keep the published file at a second name until the rename
+  if (published_) {  // keep the published file at a second name until the rename
     std::error_code ec;
     fs::remove(prev, ec);
     fs::create_hard_link(path_, prev, ec);
@@ -209,43 +240,66 @@ void CommittedH5File::commit() {
   fault_point(n, "linked");
   rename_or_throw(part, path_);  // the commit: atomic on POSIX file systems
   fault_point(n, "published");
-  if (other_.valid()) rename_or_throw(prev, part);
+  if (published_) rename_or_throw(prev, part);
+  published_ = true;
+}
+
+void CommittedH5File::commit() {
+  // Nothing new: no need to wait for the last commit's update (it runs on beside the
+  // caller's next batch).
+  if (!broken_ && (!is_open() || (pending_.empty() && published_))) return;
+  wait_update();
+  if (broken_) throw h5::H5Error(path_ + ": not committed, since an earlier write to it failed");
+  const int n = ++commits_;
+  const bool first = !published_;
+  try {
+    publish(n);
+  } catch (...) {
+    broken_ = true;
+    throw;
+  }
 
   // The old copy (now at part; none at a new file's first commit) becomes the working
   // copy: the same edits again, or a copy of the published file, whichever costs less.
-  const bool copy = !other_.valid() || (forced_update() == Update::None
-                                            ? static_cast<double>(fs::file_size(path_)) * copy_s_per_byte_ < edit_s_
-                                            : forced_update() == Update::Copy);
-  last_update_ = copy ? Update::Copy : Update::Replay;
+  const std::string part = part_path(path_);
+  const bool copy = first || (forced_update() == Update::None
+                                  ? static_cast<double>(fs::file_size(path_)) * copy_s_per_byte_ < edit_s_
+                                  : forced_update() == Update::Copy);
   auto edits = std::make_shared<const std::vector<Edit>>(std::move(pending_));
   pending_.clear();
   edit_s_ = 0.0;
-  const hid_t stale = other_.release();
-  other_ = std::move(work_);
-  auto task = [edits, stale, copy, path = path_, part, fapl = fapl_.id(), n]() -> Updated {
+  const bool threaded = hdf5_is_threadsafe();
+  auto task = [edits, copy, threaded, path = path_, part, fapl = fapl_.id(), n]() -> Updated {
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // HDF5's error printing is per thread
     const bool fault = fault_at(n, "updating");
-    if (!copy) {
+    // A reader that found the old copy at the path just before the rename has opened
+    // it but may not yet hold its lock: give it a moment (off the critical path), so
+    // that its lock is seen below rather than the reader refused by ours.
+    if (threaded && !copy) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // A reader holding the old copy keeps it as it is.
+    const hid_t old = copy || locked_by_another(part) ? -1 : H5Fopen(part.c_str(), H5F_ACC_RDWR, fapl);
+    if (old >= 0) {
+      h5::Handle stale(old);
       for (size_t k = 0; k < edits->size(); ++k) {
         if (fault && 2 * k + 1 >= edits->size()) {
-          flush(stale, part);
+          flush(stale.id(), part);
           garble_and_die(part);
         }
-        (*edits)[k](stale);
+        (*edits)[k](stale.id());
       }
-      flush(stale, part);
-      return {stale, -1.0};
+      flush(stale.id(), part);
+      return {stale.release(), Update::Replay, -1.0};
     }
-    if (stale >= 0) h5::check_status(H5Fclose(stale), "closing " + part);
     const auto t0 = Clock::now();
+    remove_quietly(part);  // a new file: the old one may be open in a reader
     copy_over(path, part);
     // The rate of a copy of a megabyte or more (smaller ones measure the fixed cost).
     const double bytes = static_cast<double>(fs::file_size(part));
     const double s_per_byte = bytes >= 1e6 ? seconds_since(t0) / bytes : -1.0;
     if (fault) garble_and_die(part);
-    return {h5::check(H5Fopen(part.c_str(), H5F_ACC_RDWR, fapl), "cannot open " + part), s_per_byte};
+    return {h5::check(H5Fopen(part.c_str(), H5F_ACC_RDWR, fapl), "cannot open " + part), Update::Copy, s_per_byte};
   };
-  if (hdf5_is_threadsafe()) {
+  if (threaded) {
     update_ = std::async(std::launch::async, std::move(task));
     return;
   }
@@ -261,13 +315,22 @@ void CommittedH5File::commit() {
 
 void CommittedH5File::close() {
   if (!is_open()) return;
-  commit();
   wait_update();
-  // The working copy, equal to the published one, closed first and renamed over it:
-  // the file left at the path is one HDF5 closed cleanly.
-  work_ = h5::Handle();
-  rename_or_throw(part_path(path_), path_);
-  other_ = h5::Handle();
+  if (broken_) throw h5::H5Error(path_ + ": not committed, since an earlier write to it failed");
+  // The working copy, closed cleanly, is the last file published: no update after it.
+  if (!pending_.empty() || !published_) {
+    try {
+      publish(++commits_);
+    } catch (...) {
+      broken_ = true;
+      throw;
+    }
+    pending_.clear();
+  } else {
+    close_file(work_, part_path(path_));
+  }
+  remove_quietly(part_path(path_));
+  lock_.release();
 }
 
 }  // namespace strata

@@ -4,11 +4,13 @@
 #include <cmath>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "host/population_reader.hpp"
 #include "host/results_store.hpp"
+#include "host/writer_lock.hpp"
 
 namespace strata {
 
@@ -62,7 +64,10 @@ int print_info(const std::string& path, int top) {
     fmt::print("program:   strata {} ({}), {}\n", h5::get_attr_string(meta.id(), "version"),
                h5::get_attr_string(meta.id(), "git_revision"), h5::get_attr_string(meta.id(), "device"));
     const std::string run_status = h5::get_attr_string(meta.id(), "status");
-    if (run_status == "running")  // the lock is free (open_read checked), so the run that wrote it is gone
+    const std::optional<std::string> writer = WriterLock::holder(path);
+    if (writer)  // the file at the path is the run's last commit (host/committed_h5_file.hpp)
+      fmt::print("run:       running now ({}), as of its last commit\n", *writer);
+    else if (run_status == "running")  // no writer holds the lock here
       fmt::print("run:       running when last written: killed, or still going on another machine "
                  "(started {}; --resume continues it)\n", h5::get_attr_string(meta.id(), "start_time"));
     else

@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -329,7 +330,9 @@ ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, 
   // the old file until the new one is readable).
   try {
     st.out_ = CommittedH5File::create(path, v18_file_access().id());
-  } catch (const h5::H5Error& e) {
+  } catch (const FileInUse& e) {
+    throw ResultsStoreError(std::string("cannot write it: ") + e.what());
+  } catch (const std::runtime_error& e) {  // h5::H5Error, or the lock file
     throw ResultsStoreError(e.what());
   }
   st.out_.edit([info = st.info_, start = iso_time_now()](hid_t f) { write_skeleton(f, *info, start); });
@@ -344,9 +347,13 @@ ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) 
   st.info_ = std::make_shared<const RunInfo>(info);
   try {
     st.out_ = CommittedH5File::open(path, v18_file_access().id());
+  } catch (const FileInUse& e) {
+    throw ResultsStoreError("cannot resume " + path + ": " + e.what());
   } catch (const h5::H5Error&) {
     throw ResultsStoreError("cannot resume " + path +
-                            ": HDF5 refuses it (not a readable HDF5 file, or a run still writing it holds its lock)");
+                            ": HDF5 refuses it (not a readable HDF5 file, or another program holds it open for writing)");
+  } catch (const std::runtime_error& e) {  // the lock file
+    throw ResultsStoreError("cannot resume " + path + ": " + e.what());
   }
   const hid_t f = st.file();
   if (!h5::exists(f, "meta") || !h5::exists(f, "population/design_id"))
@@ -418,12 +425,17 @@ bool has_hdf5_signature(const std::string& path) {
 ResultsStore ResultsStore::open_read(const std::string& path) {
   if (!std::filesystem::exists(path)) throw ResultsStoreError("cannot open " + path + ": no such file");
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  // A file opened just as a run commits can be the old copy, locked by then for the
+  // run's next writes: the path names the new one a moment later.
+  for (int retry = 0; f < 0 && retry < 5; ++retry) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  }
   if (f < 0 && has_hdf5_signature(path))
-    // HDF5 1.10 locks a file its writer holds open: a run still writing it, or one not
-    // yet exited, holds it.
-    throw ResultsStoreError("cannot open " + path + ": HDF5 refuses it; a run may still be writing it (HDF5 file "
-                            "lock: wait for the run to end, or read it now with HDF5_USE_FILE_LOCKING=FALSE), or it "
-                            "is damaged");
+    // HDF5 1.10 locks a file a writer holds open. strata's runs do not hold the file at
+    // the path (host/committed_h5_file.hpp), but another program may (h5py in "a" mode).
+    throw ResultsStoreError("cannot open " + path + ": HDF5 refuses it; another program holds it open for "
+                            "writing (HDF5 file lock), or it is damaged");
   if (f < 0) throw ResultsStoreError("cannot open " + path + ": not a readable HDF5 file");
   ResultsStore st;
   st.path_ = path;

@@ -197,12 +197,18 @@ def test_errors(results_file, tmp_path, args, message):
 
 # ----------------------------------------------------------------- the real engine
 
-def test_engine_file(tmp_path):
+def engine():
+    """The strata binary and repository the tests run against (CTest sets both)."""
     binary, source = os.environ.get("STRATA_BINARY"), os.environ.get("STRATA_SOURCE_DIR")
     if not binary or not os.access(binary, os.X_OK):
         pytest.skip("STRATA_BINARY is not set to an executable strata binary")
     if not source or not os.path.isfile(os.path.join(source, "scenarios", "default.toml")):
         pytest.skip("STRATA_SOURCE_DIR is not set to the strata repository")
+    return binary, source
+
+
+def test_engine_file(tmp_path):
+    binary, source = engine()
     out = tmp_path / "run.h5"
     cmd = [binary, "simulate", os.path.join(source, "scenarios", "default.toml"), "--out", str(out), "--quiet"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
@@ -221,6 +227,59 @@ def test_engine_file(tmp_path):
         png = tmp_path / f"{args[0]}.png"
         mining(args[0], out, *args[1:], "--out", png)
         assert png.stat().st_size > 1000
+
+
+def test_reading_while_a_run_writes(tmp_path):
+    """h5py opens a run's file while it is written (every commit of 20 batches of 20
+    designs), sees whole batches that never go back, and a handle kept open across
+    later commits keeps what it saw; strata info says the run is going on."""
+    import time
+
+    import h5py
+    binary, source = engine()
+    with open(os.path.join(source, "tests", "data", "cli_good.toml")) as f:
+        text = f.read().replace('path = "../../materials"', f'path = "{source}/materials"')
+    text = text[:text.index("[[batch.variants]]")] + (
+        '[batch.sweep]\n"layers[0].porosity" = { from = 0.30, to = 0.45, count = 20 }\n'
+        '"layers[0].thickness_m" = { from = 20e-6, to = 60e-6, count = 20 }\n[output]\nbatch_size = 20\n')
+    scenario, out = tmp_path / "sweep.toml", tmp_path / "sweep.h5"
+    scenario.write_text(text)
+    run = subprocess.Popen([binary, "simulate", str(scenario), "--out", str(out), "--quiet", "--threads", "1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    rows_seen, info_said, held, held_ids = [], [], None, None
+    try:
+        while run.poll() is None:
+            if not out.exists():
+                time.sleep(0.002)
+                continue
+            with h5py.File(out, "r") as f:
+                n = len(f["population/design_id"])
+                assert all(len(f["population/" + d]) == n for d in ("label", "status", "batch", "reason"))
+                assert (f["population/status"][:] == 0).all()
+            rows_seen.append(n)
+            if held is None and n > 0:
+                held = h5py.File(out, "r")
+                held_ids = held["population/design_id"][:]
+            if len(rows_seen) % 10 == 1:
+                info = subprocess.run([binary, "info", str(out)], capture_output=True, text=True, timeout=60)
+                assert info.returncode == 0, info.stderr
+                info_said.append(info.stdout)
+            time.sleep(0.01)
+        assert run.returncode == 0, run.stderr.read()
+        assert held is not None, "no commit seen while the run went on"
+        assert len(held["population/design_id"]) == len(held_ids)
+        assert (held["population/design_id"][:] == held_ids).all()
+    finally:
+        if held is not None:
+            held.close()
+        if run.poll() is None:
+            run.kill()
+    assert rows_seen == sorted(rows_seen) and all(n % 20 == 0 for n in rows_seen)
+    assert len(set(rows_seen)) >= 3, rows_seen
+    assert any("running now (pid " in said for said in info_said), info_said
+    with h5py.File(out, "r") as f:
+        assert len(f["population/design_id"]) == 400
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.h5", "sweep.toml"]
 
 
 def test_file_caught_mid_append(results_file, tmp_path):

@@ -1,6 +1,7 @@
 // The HDF5 results file: exact round trip of every group, appending across
 // batches, refusal cases, and the schema document checked against a real file.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -245,16 +246,29 @@ TEST(ResultsStore, CreatesUnderATemporaryNameAndRenames) {
   EXPECT_FALSE(fs::exists(part));
 }
 
-// A file its writer holds open is locked by HDF5 1.10: reading it from another process
-// says so, rather than calling it unreadable.
-TEST(ResultsStore, ReadingAFileBeingWrittenSaysARunHoldsIt) {
+// A run does not hold its file open (host/committed_h5_file.hpp): another process
+// reads its last commit and is told the run is going on; a second run is refused.
+TEST(ResultsStore, AFileBeingWrittenIsReadableAndNamesItsWriter) {
   TempDir tmp;
   const std::string path = (tmp.path() / "x.h5").string();
   ResultsStore writing = ResultsStore::create(path, small_info(), false);
   const test::RunResult r = test::run_strata("info " + test::sh_quote(path), tmp.path());
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("a run may still be writing it"), std::string::npos) << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("running now (pid " + std::to_string(getpid()) + " on "), std::string::npos) << r.out;
+  for (bool overwrite : {false, true}) {
+    try {
+      if (overwrite)
+        ResultsStore::create(path, small_info(), true);
+      else
+        ResultsStore::resume(path, small_info());
+      ADD_FAILURE() << "a second writer was let in";
+    } catch (const ResultsStoreError& e) {
+      EXPECT_NE(std::string(e.what()).find("is being written by another run (pid"), std::string::npos) << e.what();
+    }
+  }
   writing.finish("complete");
+  const test::RunResult done = test::run_strata("info " + test::sh_quote(path), tmp.path());
+  EXPECT_NE(done.out.find("run:       complete"), std::string::npos) << done.out;
 }
 
 namespace {

@@ -1,0 +1,46 @@
+#pragma once
+// One writer per results file. The results file itself is left free for readers
+// (host/committed_h5_file.hpp: the writer never holds the published file open), so
+// the writer takes an advisory lock (flock) on `<file>.lock` for its whole life,
+// with a line naming it (pid, host, start time). A second run writing the same file
+// is refused with that line, and `strata info` reads it to say a run is going on.
+// A killed writer's lock goes with its process; the file it leaves is taken over.
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace strata {
+
+// Another process holds the lock.
+class FileInUse : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class WriterLock {
+ public:
+  // Takes the lock for the results file at `path`. Throws FileInUse naming the
+  // holder, std::runtime_error when the lock file cannot be made. Where the file
+  // system has no flock, no lock is taken (as HDF5's own locking there).
+  static WriterLock acquire(const std::string& path);
+  // The holder's line ("pid 123 on node7 since 2026-12-07T16:40:00Z") while a
+  // writer holds the lock of `path`; nothing otherwise.
+  static std::optional<std::string> holder(const std::string& path);
+  static std::string lock_path(const std::string& path) { return path + ".lock"; }
+
+  WriterLock() = default;
+  WriterLock(WriterLock&& o) noexcept;
+  WriterLock& operator=(WriterLock&& o) noexcept;
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+  ~WriterLock() { release(); }
+
+  // Removes the lock file and lets go.
+  void release() noexcept;
+
+ private:
+  std::string lock_path_;
+  int fd_ = -1;
+};
+
+}  // namespace strata
