@@ -125,7 +125,7 @@ void fill_record(const DfnShape& S, const Scenario& s, const std::map<std::strin
       v[sp + kSlotCeRef_mol_m3] = am.reference_concentration_mol_m3;
       v[sp + kSlotAlphaA] = am.alpha_anodic;
       v[sp + kSlotAlphaC] = am.alpha_cathodic;
-      v[sp + kSlotXInit] = am.stoichiometry_discharged;
+      v[sp + kSlotXInit] = initial_stoichiometry_of(am, s.cell.initial_soc);
       v[sp + kSlotXCharged] = am.stoichiometry_charged;
       v[sp + kSlotXDischarged] = am.stoichiometry_discharged;
       v[sp + kSlotDensity_kg_m3] = am.density_kg_m3;

@@ -129,7 +129,8 @@ h5::Handle access_properties(hid_t fapl) {
 }
 
 void close_file(h5::Handle& file, const std::string& what) {
-  h5::check_status(H5Fclose(file.release()), "closing " + what + " (an object of it still open?)");
+  h5::check_status(H5Fclose(file.id()), "closing " + what + " (an object of it still open?)");
+  file.release();
 }
 
 }  // namespace

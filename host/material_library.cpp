@@ -614,9 +614,16 @@ void validate_active_material(const ActiveMaterial& m, const std::string& where,
         range_fail(where, fmt::format("{}[{}]", key("diffusivity_factor.factor"), i),
                    m.diffusivity_factor.y[i], "factor > 0");
   }
+  const double x0 = m.initial_stoichiometry;  // NaN: not given
+  if (!std::isnan(x0) && !(x0 > 0.0 && x0 < 1.0))
+    range_fail(where, key("initial_stoichiometry"), x0, "0 < initial_stoichiometry < 1");
   if (m.ocp_tabulated) {
     const Table1D& t = m.ocp_table_V;
     check_table(t, where, key("ocp.table.sto"), key("ocp.table.V"));
+    if (!std::isnan(x0) && (x0 < t.x.front() || x0 > t.x.back()))
+      throw ScenarioError(fmt::format(
+          "{}: {} = {} lies outside {} = {}; allowed: a start inside the OCP table", where,
+          key("initial_stoichiometry"), format_number(x0), key("ocp.table.sto"), show_values(t.x)));
     if (t.x.front() > xc || t.x.back() < xd)
       throw ScenarioError(fmt::format(
           "{}: {} = {} does not cover the stoichiometry window [{}, {}]; allowed: a table whose "

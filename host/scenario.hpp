@@ -3,6 +3,7 @@
 // Loading (scenario_loader.cpp) validates every value; the batch builder turns a
 // Scenario into device arrays. See docs/scenario-format.md for the file format.
 #include <cmath>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -46,7 +47,10 @@ struct ActiveMaterial {
   double accessible_fraction = 1.0;
   double max_concentration_mol_m3 = 0.0;
   double stoichiometry_charged = 0.0;     // x at the top of the usable window (charged cathode)
-  double stoichiometry_discharged = 1.0;  // x at the bottom (discharged cathode); initial state
+  double stoichiometry_discharged = 1.0;  // x at the bottom (discharged cathode)
+  // x at t = 0 when given (override path materials.<name>.initial_stoichiometry);
+  // NaN: from cell.initial_soc (initial_stoichiometry_of below).
+  double initial_stoichiometry = std::numeric_limits<double>::quiet_NaN();
   bool ocp_tabulated = true;
   Table1D ocp_table_V;        // x -> U (V)
   OcpClosedForm ocp_closed;
@@ -58,6 +62,12 @@ struct ActiveMaterial {
   double alpha_anodic = 0.5;
   double alpha_cathodic = 0.5;
 };
+
+// x of material m at t = 0 in a cell whose initial state of charge is initial_soc.
+inline double initial_stoichiometry_of(const ActiveMaterial& m, double initial_soc) {
+  if (!std::isnan(m.initial_stoichiometry)) return m.initial_stoichiometry;
+  return m.stoichiometry_discharged - initial_soc * (m.stoichiometry_discharged - m.stoichiometry_charged);
+}
 
 struct Electrolyte {
   std::string name, file, source;
@@ -127,6 +137,9 @@ struct Cell {
   // Reference electrode position in the separator: 0 at the working electrode face,
   // 1 at the counter electrode.
   double reference_position_fraction = 1.0;
+  // State of charge of every active material at t = 0: 0 at stoichiometry_discharged,
+  // 1 at stoichiometry_charged (a material's initial_stoichiometry wins).
+  double initial_soc = 0.0;
   bool counter_ideal = false;                 // ideal (non-polarisable) counter electrode
   bool counter_porous = false;                // porous counter electrode ([counter_electrode])
   double counter_exchange_current_density_A_m2 = 10.0;  // planar metal counter

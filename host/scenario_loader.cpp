@@ -746,13 +746,16 @@ DesignVariable read_variable(const toml::table& t, const std::string& key, const
           "thickness given to layers[{}]; allowed 0 < total_thickness_m <= 5e-3 (m)",
           file, total_key, tr.key_path("path"), v.path, li));
   } else {
-    // stoichiometry_charged only scales the reported state of charge: a search over it
-    // would see the same objective everywhere.
+    // stoichiometry_charged only scales the reported state of charge (and places a
+    // start given as cell.initial_soc > 0): a search over it would see the same
+    // objective everywhere, or search the start by a detour.
     if (ends_with(v.path, ".stoichiometry_charged"))
       tr.fail("path", fmt::format("is not {}: stoichiometry_charged does not enter the simulation, it "
                                   "only scales the reported state of charge (material_soc; "
-                                  "docs/physics.md, Simplifications and known limits); allowed "
-                                  "another override path, e.g. \"materials.NAME.stoichiometry_discharged\"",
+                                  "docs/physics.md, Simplifications and known limits) and places a "
+                                  "start given by cell.initial_soc; allowed another override path, e.g. "
+                                  "\"materials.NAME.stoichiometry_discharged\" or, for the start, "
+                                  "\"materials.NAME.initial_stoichiometry\"",
                                   rules.noun));
     if (rules.total_thickness && path_layer_index(v.path) && ends_with(v.path, ".thickness_m"))
       tr.fail("path", fmt::format("is not allowed with {} = {}: the total electrode thickness is "
@@ -1684,6 +1687,8 @@ void validate_scenario(const Scenario& s, const std::string& where) {
   if (!(c.reference_position_fraction >= 0.0 && c.reference_position_fraction <= 1.0))
     range_fail(where, "cell.reference_position_fraction", c.reference_position_fraction,
                "0 <= reference_position_fraction <= 1");
+  if (!(c.initial_soc >= 0.0 && c.initial_soc <= 1.0))
+    range_fail(where, "cell.initial_soc", c.initial_soc, "0 <= initial_soc <= 1");
   if (!(c.counter_exchange_current_density_A_m2 > 0.0 &&
         c.counter_exchange_current_density_A_m2 <= 1e6))
     range_fail(where, "cell.counter_exchange_current_density_A_m2",
@@ -1812,6 +1817,7 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
         tr.number("electrode_tortuosity_scale", kNone, c.electrode_tortuosity_scale);
     c.reference_position_fraction =
         tr.number("reference_position_fraction", kNone, c.reference_position_fraction);
+    c.initial_soc = tr.number("initial_soc", kNone, c.initial_soc);
     if (auto ce = tr.one_of("counter_electrode", {{"metal"}, {"ideal"}, {"porous"}})) {
       c.counter_ideal = *ce == "ideal";
       c.counter_porous = *ce == "porous";

@@ -27,13 +27,13 @@ const char* const kLayerMaterialFields[] = {"solid_volume_fraction", "particle_r
 const char* const kSeparatorFields[] = {"thickness_m", "porosity", "tortuosity",
                                         "bruggeman_exponent"};
 const char* const kCellFields[] = {"temperature_K", "contact_resistance_ohm_m2", "electrode_tortuosity_scale",
-                                   "reference_position_fraction",
+                                   "reference_position_fraction", "initial_soc",
                                    "counter_exchange_current_density_A_m2"};
 const char* const kElectrolyteFields[] = {"initial_concentration_mol_m3"};
 const char* const kMaterialFields[] = {"diffusivity_m2_s",         "exchange_current_density_A_m2",
                                        "max_concentration_mol_m3", "stoichiometry_charged",
                                        "stoichiometry_discharged", "density_kg_m3",
-                                       "accessible_fraction"};
+                                       "accessible_fraction",      "initial_stoichiometry"};
 
 template <size_t N>
 bool in(const char* const (&list)[N], const std::string& f) {
@@ -320,6 +320,7 @@ void apply_override(Scenario& s, const std::string& path, double value) {
       else if (f == "contact_resistance_ohm_m2") c.contact_resistance_ohm_m2 = value;
       else if (f == "electrode_tortuosity_scale") c.electrode_tortuosity_scale = value;
       else if (f == "reference_position_fraction") c.reference_position_fraction = value;
+      else if (f == "initial_soc") c.initial_soc = value;
       else if (f == "counter_exchange_current_density_A_m2")
         c.counter_exchange_current_density_A_m2 = value;
       break;
@@ -336,6 +337,7 @@ void apply_override(Scenario& s, const std::string& path, double value) {
       else if (f == "stoichiometry_discharged") m.stoichiometry_discharged = value;
       else if (f == "density_kg_m3") m.density_kg_m3 = value;
       else if (f == "accessible_fraction") m.accessible_fraction = value;
+      else if (f == "initial_stoichiometry") m.initial_stoichiometry = value;
       break;
     }
   }

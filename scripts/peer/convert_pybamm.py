@@ -278,7 +278,7 @@ def scenario_toml(case, pv, prefixes, materials, electrolyte, mesh, rtol, librar
     ]
     # 1C of strata (Newton scaling) equal to the set's 1C: q = I_1C / active mass
     lines.insert(lines.index("[protocol]") + 1, "nominal_capacity_mAh_g = NOMINAL")
-    sets = {f"materials.{m}.stoichiometry_discharged": x for m, x in zip(materials, x0)}
+    sets = {f"materials.{m}.initial_stoichiometry": x for m, x in zip(materials, x0)}
     if len(set(materials)) < len(materials):  # one material file per phase below
         raise ValueError("each phase needs its own material name")
     lines += ["[[batch.variants]]", f'label = "{case["name"]}"',

@@ -16,6 +16,7 @@ Column names of :func:`load_population` (see docs/mining.md):
 """
 
 import os
+import time
 
 import h5py
 import numpy as np
@@ -73,10 +74,20 @@ def _scalar(value):
 # ---------------------------------------------------------------- file level
 
 def open_results(path):
-    """Open a results file read-only (works on a file still being written: SWMR off,
-    but HDF5 locking is disabled so a running writer does not block readers)."""
+    """Open a results file read-only. A file a strata run is writing opens too: the run
+    never holds the file at the path open, and this reader's HDF5 lock keeps the run
+    from writing into the copy it reads (docs/hdf5-schema.md). A file another program
+    holds open for writing (HDF5's lock refuses it) is read without the lock."""
     if not os.path.exists(path):
         raise MiningError(f"{path}: no such file")
+    for attempt in range(5):
+        try:
+            return h5py.File(path, "r")
+        except OSError as e:
+            if "lock" not in str(e):
+                raise
+            # Opened just as a run committed: the path names the new copy a moment later.
+            time.sleep(0.02)
     try:
         return h5py.File(path, "r", locking=False)
     except (TypeError, ValueError):  # an HDF5 library without the locking switch

@@ -232,7 +232,8 @@ def test_engine_file(tmp_path):
 def test_reading_while_a_run_writes(tmp_path):
     """h5py opens a run's file while it is written (every commit of 20 batches of 20
     designs), sees whole batches that never go back, and a handle kept open across
-    later commits keeps what it saw; strata info says the run is going on."""
+    later commits keeps what it saw; strata info says the run is going on, and the
+    mining library reads it too."""
     import time
 
     import h5py
@@ -264,6 +265,7 @@ def test_reading_while_a_run_writes(tmp_path):
                 info = subprocess.run([binary, "info", str(out)], capture_output=True, text=True, timeout=60)
                 assert info.returncode == 0, info.stderr
                 info_said.append(info.stdout)
+                assert len(load_population(str(out))) >= n
             time.sleep(0.01)
         assert run.returncode == 0, run.stderr.read()
         assert held is not None, "no commit seen while the run went on"

@@ -184,7 +184,7 @@ TEST(MpiRuns, KilledWorkerRankLeavesAFileThatResumeCompletes) {
     const pid_t leader = rank_pid(launcher, 0), worker = rank_pid(launcher, 1);
     if (worker > 0) kill(worker, SIGKILL);
     const int code = wait_exit(launcher);
-    // mpirun can return before rank 0 has exited; until it has, it holds the file's HDF5 lock.
+    // mpirun can return before rank 0 has exited; until it has, it may commit and holds the writer lock.
     wait_gone(leader);
     if (!fs::exists(out)) {
       search.too_early();
@@ -263,7 +263,7 @@ TEST(MpiRuns, KilledWorkerRankOfACampaignResumesOnAnotherRankCount) {
       }
     }
     if (!exited) wait_exit(launcher);
-    wait_gone(leader);  // it holds the file's HDF5 lock until it has exited
+    wait_gone(leader);  // it may commit and holds the writer lock until it has exited
     if (worker <= 0 || !fs::exists(out)) continue;
     int64_t rows = 0;
     try {  // rank 0 taken down at any moment leaves a readable file (host/committed_h5_file.hpp)

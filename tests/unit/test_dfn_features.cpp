@@ -136,6 +136,40 @@ TEST(DfnFeatures, LayerContactResistanceFollowsTheLayerAtTheCollector) {
   EXPECT_EQ(test::capacity_mAh_g(b, 0, 0), test::capacity_mAh_g(b, 2, 0));
 }
 
+// cell.initial_soc starts every material at its share of the window. A single
+// sloping material rests at the open-circuit potential of its start, rising with the
+// state of charge, and exactly as a cell whose window begins there; from full, a C/5
+// discharge gives at least 90% of the window's capacity, from half full about half.
+TEST(DfnFeatures, InitialSocStartsTheCellPartlyCharged) {
+  Scenario base = test::bilayer_scenario({"Rest for 10 seconds", "Discharge at C/5 until 2.3 V"});
+  base.materials.erase("plateau");
+  base.layers = {test::layer("sloping", 50e-6)};
+  std::vector<Scenario> cells;
+  for (double soc : {0.0, 0.5, 1.0}) {
+    cells.push_back(base);
+    cells.back().cell.initial_soc = soc;
+  }
+  Scenario moved_window = base;  // the old way to start half full
+  ActiveMaterial& m = moved_window.materials.at("sloping");
+  m.stoichiometry_discharged -= 0.5 * (m.stoichiometry_discharged - m.stoichiometry_charged);
+  cells.push_back(moved_window);
+  Batch b = test::run_scenarios(cells);
+  for (int v = 0; v < 4; ++v) ASSERT_EQ(test::status(b, v), 0) << v;
+  const double rest_V[3] = {test::out(b, 0, 0, kOutEndPotential_V), test::out(b, 1, 0, kOutEndPotential_V),
+                            test::out(b, 2, 0, kOutEndPotential_V)};
+  EXPECT_LT(rest_V[0], rest_V[1]);
+  EXPECT_LT(rest_V[1], rest_V[2]);
+  EXPECT_EQ(rest_V[1], test::out(b, 3, 0, kOutEndPotential_V));
+  const ActiveMaterial& s = base.materials.at("sloping");
+  const double window_mAh_g = (s.stoichiometry_discharged - s.stoichiometry_charged) * s.max_concentration_mol_m3 *
+                              kFaraday_C_mol / 3.6 / (s.density_kg_m3 * 1000.0);  // C/kg to mAh/g
+  const double full = test::capacity_mAh_g(b, 2, 1), half = test::capacity_mAh_g(b, 1, 1);
+  EXPECT_GT(full, 0.9 * window_mAh_g);
+  EXPECT_LE(full, window_mAh_g * 1.05);  // the cut-off lies a little past the window's end
+  EXPECT_NEAR(half / full, 0.5, 0.05);
+  EXPECT_LT(test::capacity_mAh_g(b, 0, 1), 0.05 * full);
+}
+
 // A charge that exhausts the salt (slow electrolyte diffusion, high rate) fails with
 // the ElectrolyteDepleted status, not a solver symptom; the same cell with the usual
 // diffusivity reaches its cut-off.

@@ -133,8 +133,18 @@ TEST(ScenarioVariant, ApplyOrderAndOverrides) {
                  {"separator.tortuosity", 1.5},
                  {"cell.temperature_K", 310.0},
                  {"electrolyte.initial_concentration_mol_m3", 800.0},
-                 {"materials.NVP.diffusivity_m2_s", 2e-15}};
+                 {"materials.NVP.diffusivity_m2_s", 2e-15},
+                 {"cell.initial_soc", 0.25},
+                 {"materials.NMO.initial_stoichiometry", 0.4}};
   const Scenario a = apply_variant(s, v);
+  EXPECT_DOUBLE_EQ(a.cell.initial_soc, 0.25);
+  EXPECT_DOUBLE_EQ(a.materials.at("NMO").initial_stoichiometry, 0.4);
+  const ActiveMaterial& nvp = a.materials.at("NVP");  // from the cell's state of charge
+  EXPECT_DOUBLE_EQ(initial_stoichiometry_of(nvp, a.cell.initial_soc),
+                   nvp.stoichiometry_discharged - 0.25 * (nvp.stoichiometry_discharged - nvp.stoichiometry_charged));
+  EXPECT_DOUBLE_EQ(initial_stoichiometry_of(a.materials.at("NMO"), a.cell.initial_soc), 0.4);
+  EXPECT_DOUBLE_EQ(initial_stoichiometry_of(s.materials.at("NVP"), s.cell.initial_soc),
+                   s.materials.at("NVP").stoichiometry_discharged);
   EXPECT_EQ(a.layers[0].materials[0].material, "NVP");
   EXPECT_DOUBLE_EQ(a.layers[0].porosity, 0.35);
   EXPECT_DOUBLE_EQ(a.layers[1].porosity, 0.40);
@@ -172,6 +182,18 @@ TEST(ScenarioVariant, ApplyRejectsOutOfRangeAndBadPaths) {
   EXPECT_THROW(apply_variant(s, v), ScenarioError);
   v.overrides = {{"materials.NVP.stoichiometry_charged", 0.99}};
   EXPECT_THROW(apply_variant(s, v), ScenarioError);
+  v.overrides = {{"cell.initial_soc", -0.1}};
+  EXPECT_THROW(apply_variant(s, v), ScenarioError);
+  for (double x0 : {0.0, 1.0}) {
+    v.overrides = {{"materials.NVP.initial_stoichiometry", x0}};
+    try {
+      apply_variant(s, v);
+      ADD_FAILURE() << "no error for " << x0;
+    } catch (const ScenarioError& e) {
+      EXPECT_HAS(std::string(e.what()), "materials.NVP.initial_stoichiometry");
+      EXPECT_HAS(std::string(e.what()), "0 < initial_stoichiometry < 1");
+    }
+  }
   v.overrides.clear();
   v.layer_order = {0, 0};
   EXPECT_THROW(apply_variant(s, v), ScenarioError);
@@ -245,6 +267,8 @@ TEST(ScenarioErrors, OtherRanges) {
              "layers[0].materials[0].particle_radius_m = 0.01");
   EXPECT_HAS(load_error(minimal_text() + "\n[cell]\ntemperature_K = 500\n"),
              "cell.temperature_K = 500");
+  EXPECT_HAS(load_error(minimal_text() + "\n[cell]\ninitial_soc = 1.5\n"), "cell.initial_soc = 1.5");
+  EXPECT_HAS(load_error(minimal_text() + "\n[cell]\ninitial_soc = 1.5\n"), "0 <= initial_soc <= 1");
   EXPECT_HAS(load_error(minimal_text() + "\n[numerics]\nparticle_shells = 2\n"),
              "numerics.particle_shells = 2");
   EXPECT_HAS(load_error(minimal_text() + "\n[cell]\ncounter_electrode = \"hard carbon\"\n"),
