@@ -8,7 +8,7 @@ import numpy as np
 
 from . import plots
 from .io import (MiningError, load_population, load_profiles, objective_sense,
-                 optimizer_runs, read_meta, trajectory_ids)
+                 optimizer_runs, read_meta, trajectory_ids, writer)
 
 
 def default_out(path, name):
@@ -32,7 +32,9 @@ def info(path, columns=False, file=sys.stdout):
     df = load_population(path)
     p = lambda *a: print(*a, file=file)  # noqa: E731
     p(f"file:        {path}")
-    p(f"scenario:    {meta.get('scenario_name', '?')}   status: {meta.get('status', '?')}")
+    now = writer(path)
+    status = f"running now ({now}), as of its last commit" if now else meta.get('status', '?')
+    p(f"scenario:    {meta.get('scenario_name', '?')}   status: {status}")
     p(f"program:     {meta.get('program', '?')} {meta.get('version', '')} "
       f"({meta.get('git_revision', '')}, {meta.get('build_type', '')}) on {meta.get('device', '?')}")
     p(f"started:     {meta.get('start_time', '?')}   ended: {meta.get('end_time', '') or '-'}")

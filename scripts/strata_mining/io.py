@@ -94,6 +94,28 @@ def open_results(path):
         return h5py.File(path, "r")
 
 
+def writer(path):
+    """The line naming the strata run that is writing the file at path now ("pid 4711
+    on node07 since 2026-12-07T16:40:00Z"), or None: the run's advisory lock on
+    <path>.lock (host/writer_lock.hpp)."""
+    import fcntl
+    try:
+        fd = os.open(path + ".lock", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "a run"
+        except OSError:  # a file system without flock: nothing known
+            return None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
 def _as_file(path_or_file):
     """Context helper: accept an open h5py.File or a path."""
     if isinstance(path_or_file, h5py.File):

@@ -230,7 +230,7 @@ def test_engine_file(tmp_path):
 
 
 def test_reading_while_a_run_writes(tmp_path):
-    """h5py opens a run's file while it is written (every commit of 20 batches of 20
+    """h5py opens a run's file while it is written (every commit of 40 batches of 20
     designs), sees whole batches that never go back, and a handle kept open across
     later commits keeps what it saw; strata info says the run is going on, and the
     mining library reads it too."""
@@ -242,7 +242,7 @@ def test_reading_while_a_run_writes(tmp_path):
         text = f.read().replace('path = "../../materials"', f'path = "{source}/materials"')
     text = text[:text.index("[[batch.variants]]")] + (
         '[batch.sweep]\n"layers[0].porosity" = { from = 0.30, to = 0.45, count = 20 }\n'
-        '"layers[0].thickness_m" = { from = 20e-6, to = 60e-6, count = 20 }\n[output]\nbatch_size = 20\n')
+        '"layers[0].thickness_m" = { from = 20e-6, to = 60e-6, count = 40 }\n[output]\nbatch_size = 20\n')
     scenario, out = tmp_path / "sweep.toml", tmp_path / "sweep.h5"
     scenario.write_text(text)
     run = subprocess.Popen([binary, "simulate", str(scenario), "--out", str(out), "--quiet", "--threads", "1"],
@@ -261,11 +261,13 @@ def test_reading_while_a_run_writes(tmp_path):
             if held is None and n > 0:
                 held = h5py.File(out, "r")
                 held_ids = held["population/design_id"][:]
+                assert len(load_population(str(out))) >= n
+                said = mining("info", out).stdout  # about 0.5 s: once
+                assert "status: running now (pid " in said or run.poll() is not None, said
             if len(rows_seen) % 10 == 1:
                 info = subprocess.run([binary, "info", str(out)], capture_output=True, text=True, timeout=60)
                 assert info.returncode == 0, info.stderr
                 info_said.append(info.stdout)
-                assert len(load_population(str(out))) >= n
             time.sleep(0.01)
         assert run.returncode == 0, run.stderr.read()
         assert held is not None, "no commit seen while the run went on"
@@ -280,7 +282,7 @@ def test_reading_while_a_run_writes(tmp_path):
     assert len(set(rows_seen)) >= 3, rows_seen
     assert any("running now (pid " in said for said in info_said), info_said
     with h5py.File(out, "r") as f:
-        assert len(f["population/design_id"]) == 400
+        assert len(f["population/design_id"]) == 800
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.h5", "sweep.toml"]
 
 
