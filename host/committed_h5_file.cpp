@@ -108,57 +108,92 @@ bool hdf5_is_threadsafe() {
   return H5is_library_threadsafe(&ts) >= 0 && ts;
 }
 
-// True when some process holds a lock on the file at `path` (a reader with HDF5's
-// file locking takes one). Our own test, so that it holds when this process has
-// HDF5's locking turned off. Where flock is not implemented: false (nothing known).
-bool locked_by_another(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool held = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-  ::close(fd);  // lets go of the lock, if taken
-  return held;
-}
-
 // File access properties of both copies: H5Fclose fails while an object of the file
 // is still open (HDF5's default would keep the file open, and the published copy
-// with it).
+// with it); HDF5's own file locking is off, since the working copy carries a
+// FileClaim (host/writer_lock.hpp), which HDF5's lock would collide with.
 h5::Handle access_properties(hid_t fapl) {
   h5::Handle p(h5::check(H5Pcopy(fapl), "copying file access properties"));
   h5::check_status(H5Pset_fclose_degree(p.id(), H5F_CLOSE_SEMI), "setting the file close degree");
+  h5::check_status(H5Pset_file_locking(p.id(), false, true), "turning HDF5's file locking off");
   return p;
 }
 
 void close_file(h5::Handle& file, const std::string& what) {
-  h5::check_status(H5Fclose(file.id()), "closing " + what + " (an object of it still open?)");
+  h5::check_status(H5Fclose(file.id()), "closing " + what);
   file.release();
+}
+
+// A new inode for a working copy: the old one may be open in a reader.
+void remove_or_throw(const std::string& path) {
+  std::error_code ec;
+  fs::remove(path, ec);
+  if (ec) throw h5::H5Error("cannot remove " + path + ": " + ec.message());
+}
+
+// The working copy and its claim, open for writing.
+struct Working {
+  h5::Handle file;
+  FileClaim claim;
+};
+
+// Opens the fresh file at part (made by this run: nobody else holds it).
+Working open_fresh(const std::string& part, hid_t fapl) {
+  Working w;
+  FileClaim::Outcome outcome;
+  w.claim = FileClaim::take(part, outcome);
+  if (outcome == FileClaim::Outcome::HeldByAnother)
+    throw h5::H5Error("cannot claim " + part + ": another process holds a lock on it");
+  w.file = h5::Handle(h5::check(H5Fopen(part.c_str(), H5F_ACC_RDWR, fapl), "cannot open " + part));
+  return w;
+}
+
+// A copy of the file at path as the working copy at part.
+Working copy_to_fresh(const std::string& path, const std::string& part, hid_t fapl) {
+  remove_or_throw(part);
+  copy_over(path, part);
+  return open_fresh(part, fapl);
 }
 
 }  // namespace
 
+std::string CommittedH5File::aside_path(const std::string& path) {
+  return prev_path(WriterLock::resolved_path(path));
+}
+
 CommittedH5File CommittedH5File::create(const std::string& path, hid_t fapl) {
   CommittedH5File c;
-  c.path_ = path;
-  c.lock_ = WriterLock::acquire(path);
+  c.path_ = WriterLock::resolved_path(path);
+  c.lock_ = WriterLock::acquire(c.path_);
   c.fapl_ = access_properties(fapl);
-  remove_quietly(prev_path(path));  // left by a killed run
-  remove_quietly(part_path(path));
-  c.work_ = h5::Handle(h5::check(H5Fcreate(part_path(path).c_str(), H5F_ACC_EXCL, H5P_DEFAULT, c.fapl_.id()),
-                                 "cannot create " + part_path(path)));
+  const std::string part = part_path(c.path_);
+  remove_quietly(prev_path(c.path_));  // left by a killed run (the caller checked it is not the only copy)
+  remove_or_throw(part);
+  h5::Handle made(h5::check(H5Fcreate(part.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, c.fapl_.id()), "cannot create " + part));
+  close_file(made, part);
+  Working w = open_fresh(part, c.fapl_.id());
+  c.work_ = std::move(w.file);
+  c.claim_ = std::move(w.claim);
+  c.open_ = true;
   return c;
 }
 
 CommittedH5File CommittedH5File::open(const std::string& path, hid_t fapl) {
   CommittedH5File c;
-  c.path_ = path;
-  c.lock_ = WriterLock::acquire(path);
+  c.path_ = WriterLock::resolved_path(path);
+  c.lock_ = WriterLock::acquire(c.path_);
   c.fapl_ = access_properties(fapl);
-  h5::Handle(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, c.fapl_.id()), "cannot open " + path));
+  const std::string part = part_path(c.path_), prev = prev_path(c.path_);
+  // A kill between moving the published file aside and the rename (only where the
+  // file system has no hard links) leaves the last commit at prev alone.
+  if (!fs::exists(c.path_) && fs::exists(prev)) rename_or_throw(prev, c.path_);
+  h5::Handle(h5::check(H5Fopen(c.path_.c_str(), H5F_ACC_RDONLY, c.fapl_.id()), "cannot open " + c.path_));
   c.published_ = true;
-  remove_quietly(prev_path(path));
-  remove_quietly(part_path(path));  // a new file: a reader may hold the old one
-  copy_over(path, part_path(path));
-  c.work_ = h5::Handle(
-      h5::check(H5Fopen(part_path(path).c_str(), H5F_ACC_RDWR, c.fapl_.id()), "cannot open " + part_path(path)));
+  remove_quietly(prev);
+  Working w = copy_to_fresh(c.path_, part, c.fapl_.id());
+  c.work_ = std::move(w.file);
+  c.claim_ = std::move(w.claim);
+  c.open_ = true;
   return c;
 }
 
@@ -169,6 +204,8 @@ CommittedH5File& CommittedH5File::operator=(CommittedH5File&& o) noexcept {
     fapl_ = std::move(o.fapl_);
     lock_ = std::move(o.lock_);
     work_ = std::move(o.work_);
+    claim_ = std::move(o.claim_);
+    open_ = std::exchange(o.open_, false);
     published_ = o.published_;
     pending_ = std::move(o.pending_);
     update_ = std::move(o.update_);
@@ -184,18 +221,22 @@ CommittedH5File& CommittedH5File::operator=(CommittedH5File&& o) noexcept {
 CommittedH5File::~CommittedH5File() { release(); }
 
 void CommittedH5File::release() noexcept {
-  if (is_open()) {
+  if (open_) {
     try {
       if (!broken_) close();
     } catch (...) {
     }
+  }
+  if (open_) {  // close() failed, or an earlier write did: the published file stays as last committed
     try {
       wait_update();
     } catch (...) {
     }
     work_ = h5::Handle();
-    remove_quietly(part_path(path_));  // the working copy: equal to the published file, or damaged
-    remove_quietly(prev_path(path_));
+    claim_.release();
+    remove_quietly(part_path(path_));  // the working copy: damaged, or short of the last edits
+    if (fs::exists(path_)) remove_quietly(prev_path(path_));  // else the last commit, set aside
+    open_ = false;
   }
   lock_.release();
 }
@@ -203,8 +244,9 @@ void CommittedH5File::release() noexcept {
 void CommittedH5File::wait_update() const {
   if (!update_.valid()) return;
   try {
-    const Updated u = update_.get();
+    Updated u = update_.get();
     work_ = h5::Handle(u.file);
+    claim_ = std::move(u.claim);
     last_update_ = u.how;
     if (u.copy_s_per_byte > 0.0) copy_s_per_byte_ = u.copy_s_per_byte;
   } catch (...) {
@@ -228,18 +270,31 @@ void CommittedH5File::edit(Edit e) {
 }
 
 // Closes the working copy and renames it over the path (a commit's steps 1 to 4).
+// Throws with the path naming the last commit still (or again, where a failed rename
+// is undone); the caller marks the pair broken.
 void CommittedH5File::publish(int n) {
   const std::string part = part_path(path_), prev = prev_path(path_);
   close_file(work_, part);
   fault_point(n, "flushed");
+  bool moved_aside = false;
   if (published_) {  // keep the published file at a second name until the rename
     std::error_code ec;
     fs::remove(prev, ec);
     fs::create_hard_link(path_, prev, ec);
-    if (ec) rename_or_throw(path_, prev);  // a file system without hard links
+    if (ec) {  // a file system without hard links: the path is empty until the rename
+      rename_or_throw(path_, prev);
+      moved_aside = true;
+    }
   }
   fault_point(n, "linked");
-  rename_or_throw(part, path_);  // the commit: atomic on POSIX file systems
+  try {
+    rename_or_throw(part, path_);  // the commit: atomic on POSIX file systems
+  } catch (...) {
+    std::error_code ec;
+    if (moved_aside) fs::rename(prev, path_, ec);
+    throw;
+  }
+  claim_.release();  // published: readers may lock it now
   fault_point(n, "published");
   if (published_) rename_or_throw(prev, part);
   published_ = true;
@@ -248,24 +303,26 @@ void CommittedH5File::publish(int n) {
 void CommittedH5File::commit() {
   // Nothing new: no need to wait for the last commit's update (it runs on beside the
   // caller's next batch).
-  if (!broken_ && (!is_open() || (pending_.empty() && published_))) return;
+  if (!broken_ && (!open_ || (pending_.empty() && published_))) return;
   wait_update();
   if (broken_) throw h5::H5Error(path_ + ": not committed, since an earlier write to it failed");
   const int n = ++commits_;
   const bool first = !published_;
+  const std::string part = part_path(path_);
+  bool copy = first;
   try {
     publish(n);
+    // The old copy (now at part; none at a new file's first commit) becomes the
+    // working copy: the same edits again, or a copy of the published file, whichever
+    // costs less.
+    if (!copy)
+      copy = forced_update() == Update::None
+                 ? static_cast<double>(fs::file_size(path_)) * copy_s_per_byte_ < edit_s_
+                 : forced_update() == Update::Copy;
   } catch (...) {
     broken_ = true;
     throw;
   }
-
-  // The old copy (now at part; none at a new file's first commit) becomes the working
-  // copy: the same edits again, or a copy of the published file, whichever costs less.
-  const std::string part = part_path(path_);
-  const bool copy = first || (forced_update() == Update::None
-                                  ? static_cast<double>(fs::file_size(path_)) * copy_s_per_byte_ < edit_s_
-                                  : forced_update() == Update::Copy);
   auto edits = std::make_shared<const std::vector<Edit>>(std::move(pending_));
   pending_.clear();
   edit_s_ = 0.0;
@@ -273,32 +330,43 @@ void CommittedH5File::commit() {
   auto task = [edits, copy, threaded, path = path_, part, fapl = fapl_.id(), n]() -> Updated {
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // HDF5's error printing is per thread
     const bool fault = fault_at(n, "updating");
-    // A reader that found the old copy at the path just before the rename has opened
-    // it but may not yet hold its lock: give it a moment (off the critical path), so
-    // that its lock is seen below rather than the reader refused by ours.
-    if (threaded && !copy) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    // A reader holding the old copy keeps it as it is.
-    const hid_t old = copy || locked_by_another(part) ? -1 : H5Fopen(part.c_str(), H5F_ACC_RDWR, fapl);
-    if (old >= 0) {
-      h5::Handle stale(old);
-      for (size_t k = 0; k < edits->size(); ++k) {
-        if (fault && 2 * k + 1 >= edits->size()) {
-          flush(stale.id(), part);
-          garble_and_die(part);
+    Updated u;
+    if (!copy) {
+      // A reader that found the old copy at the path just before the rename has
+      // opened it but may not yet hold its lock: give it a moment (off the critical
+      // path), so that its lock is seen here rather than the reader refused by ours.
+      if (threaded) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      FileClaim::Outcome outcome;
+      FileClaim claim = FileClaim::take(part, outcome);
+      // A reader holding the old copy keeps it as it is: copy to a new file instead.
+      if (outcome != FileClaim::Outcome::HeldByAnother) {
+        h5::Handle stale(h5::check(H5Fopen(part.c_str(), H5F_ACC_RDWR, fapl), "cannot open " + part));
+        for (size_t k = 0; k < edits->size(); ++k) {
+          if (fault && 2 * k + 1 >= edits->size()) {
+            flush(stale.id(), part);
+            garble_and_die(part);
+          }
+          (*edits)[k](stale.id());
         }
-        (*edits)[k](stale.id());
+        flush(stale.id(), part);
+        u.file = stale.release();
+        u.claim = std::move(claim);
+        u.how = Update::Replay;
+        return u;
       }
-      flush(stale.id(), part);
-      return {stale.release(), Update::Replay, -1.0};
     }
     const auto t0 = Clock::now();
-    remove_quietly(part);  // a new file: the old one may be open in a reader
+    remove_or_throw(part);
     copy_over(path, part);
     // The rate of a copy of a megabyte or more (smaller ones measure the fixed cost).
     const double bytes = static_cast<double>(fs::file_size(part));
-    const double s_per_byte = bytes >= 1e6 ? seconds_since(t0) / bytes : -1.0;
+    u.copy_s_per_byte = bytes >= 1e6 ? seconds_since(t0) / bytes : -1.0;
     if (fault) garble_and_die(part);
-    return {h5::check(H5Fopen(part.c_str(), H5F_ACC_RDWR, fapl), "cannot open " + part), Update::Copy, s_per_byte};
+    Working w = open_fresh(part, fapl);
+    u.file = w.file.release();
+    u.claim = std::move(w.claim);
+    u.how = Update::Copy;
+    return u;
   };
   if (threaded) {
     update_ = std::async(std::launch::async, std::move(task));
@@ -315,22 +383,24 @@ void CommittedH5File::commit() {
 }
 
 void CommittedH5File::close() {
-  if (!is_open()) return;
+  if (!open_) return;
   wait_update();
   if (broken_) throw h5::H5Error(path_ + ": not committed, since an earlier write to it failed");
   // The working copy, closed cleanly, is the last file published: no update after it.
-  if (!pending_.empty() || !published_) {
-    try {
+  try {
+    if (!pending_.empty() || !published_) {
       publish(++commits_);
-    } catch (...) {
-      broken_ = true;
-      throw;
+      pending_.clear();
+    } else {
+      close_file(work_, part_path(path_));
+      claim_.release();
     }
-    pending_.clear();
-  } else {
-    close_file(work_, part_path(path_));
+  } catch (...) {
+    broken_ = true;
+    throw;
   }
   remove_quietly(part_path(path_));
+  open_ = false;
   lock_.release();
 }
 

@@ -16,7 +16,11 @@
 // has open never changes under it. That update runs on a thread of its own while
 // the caller goes on; the next edit or read waits for it.
 //
-// One writer per path: the writer holds host/writer_lock.hpp's `path.lock`.
+// The working copy carries an exclusive flock (FileClaim) until it is published, so
+// a reader that found the old copy at the path just before a rename is refused, and
+// opens again, rather than reading a file being written. One writer per path: the
+// writer holds host/writer_lock.hpp's `path.lock`. Through a symbolic link, all of
+// this is done at the link's target.
 // A kill leaves `path` as of the last commit (or the commit in flight, once its
 // rename is done) and perhaps a damaged `path.part` / `path.prev`, which the next
 // create or open replaces.
@@ -54,7 +58,7 @@ class CommittedH5File {
   // Commits what is pending (unless an edit failed) and closes.
   ~CommittedH5File();
 
-  bool is_open() const { return work_.valid() || update_.valid(); }
+  bool is_open() const { return open_; }
   const std::string& path() const { return path_; }
   // The working copy, current with every edit: for reading back.
   hid_t work() const {
@@ -75,20 +79,28 @@ class CommittedH5File {
   // Publishes what is pending and closes, leaving one file at `path`.
   void close();
 
+  // Where a commit keeps the published file while it renames the working copy over
+  // it: what a kill there leaves (alone, where the file system has no hard links,
+  // and then open() takes it back).
+  static std::string aside_path(const std::string& path);
+
  private:
   struct Updated {
     hid_t file = -1;
+    FileClaim claim;
     Update how = Update::None;
     double copy_s_per_byte = -1.0;  // measured by a copy; -1: none made
   };
   void wait_update() const;  // rethrows a failed update
-  void publish(int n);  // closes the working copy and renames it over path_ (throws: broken)
+  void publish(int n);  // closes the working copy and renames it over path_
   void release() noexcept;
   std::string path_;
   h5::Handle fapl_;
   WriterLock lock_;
-  mutable h5::Handle work_;  // invalid while an update runs
-  bool published_ = false;   // a file of ours is at path_
+  mutable h5::Handle work_;    // invalid while an update runs
+  mutable FileClaim claim_;    // on the working copy (host/writer_lock.hpp)
+  bool open_ = false;          // from create/open until close
+  bool published_ = false;     // a file of ours is at path_
   std::vector<Edit> pending_;
   mutable std::future<Updated> update_;  // the working copy being brought up to date
   double edit_s_ = 0.0;                  // time the pending edits took on the working copy

@@ -320,6 +320,10 @@ void write_skeleton(hid_t f, const RunInfo& info, const std::string& start_time)
 ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, bool overwrite) {
   if (std::filesystem::exists(path) && !overwrite)
     throw ResultsStoreError(path + " exists; pass --resume " + path + " to continue it or --overwrite to replace it");
+  if (!std::filesystem::exists(path) && std::filesystem::exists(CommittedH5File::aside_path(path)) && !overwrite)
+    throw ResultsStoreError(path + " is missing but " + CommittedH5File::aside_path(path) +
+                            " holds its last commit (a run killed while committing); pass --resume " + path +
+                            " to continue it or --overwrite to replace it");
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
   ResultsStore st;
@@ -331,7 +335,7 @@ ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, 
   try {
     st.out_ = CommittedH5File::create(path, v18_file_access().id());
   } catch (const FileInUse& e) {
-    throw ResultsStoreError(std::string("cannot write it: ") + e.what());
+    throw ResultsStoreError("cannot write " + path + ": " + e.what());
   } catch (const std::runtime_error& e) {  // h5::H5Error, or the lock file
     throw ResultsStoreError(e.what());
   }
@@ -341,7 +345,8 @@ ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, 
 }
 
 ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) {
-  if (!std::filesystem::exists(path)) throw ResultsStoreError("cannot resume " + path + ": no such file");
+  if (!std::filesystem::exists(path) && !std::filesystem::exists(CommittedH5File::aside_path(path)))
+    throw ResultsStoreError("cannot resume " + path + ": no such file");
   ResultsStore st;
   st.path_ = path;
   st.info_ = std::make_shared<const RunInfo>(info);
@@ -427,7 +432,7 @@ ResultsStore ResultsStore::open_read(const std::string& path) {
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   // A file opened just as a run commits can be the old copy, locked by then for the
   // run's next writes: the path names the new one a moment later.
-  for (int retry = 0; f < 0 && retry < 5; ++retry) {
+  for (int retry = 0; f < 0 && retry < 5 && has_hdf5_signature(path); ++retry) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   }

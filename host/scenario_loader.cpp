@@ -746,16 +746,16 @@ DesignVariable read_variable(const toml::table& t, const std::string& key, const
           "thickness given to layers[{}]; allowed 0 < total_thickness_m <= 5e-3 (m)",
           file, total_key, tr.key_path("path"), v.path, li));
   } else {
-    // stoichiometry_charged only scales the reported state of charge (and places a
-    // start given as cell.initial_soc > 0): a search over it would see the same
-    // objective everywhere, or search the start by a detour.
+    // stoichiometry_charged scales the reported state of charge, and enters the
+    // simulation only through a start given as cell.initial_soc > 0: the start is
+    // searched directly (initial_stoichiometry, initial_soc).
     if (ends_with(v.path, ".stoichiometry_charged"))
-      tr.fail("path", fmt::format("is not {}: stoichiometry_charged does not enter the simulation, it "
-                                  "only scales the reported state of charge (material_soc; "
-                                  "docs/physics.md, Simplifications and known limits) and places a "
-                                  "start given by cell.initial_soc; allowed another override path, e.g. "
-                                  "\"materials.NAME.stoichiometry_discharged\" or, for the start, "
-                                  "\"materials.NAME.initial_stoichiometry\"",
+      tr.fail("path", fmt::format("is not {}: stoichiometry_charged scales the reported state of charge "
+                                  "(material_soc; docs/physics.md, Simplifications and known limits) and "
+                                  "enters the simulation only through a start given as cell.initial_soc; "
+                                  "allowed another override path, e.g. "
+                                  "\"materials.NAME.stoichiometry_discharged\", or for the start "
+                                  "\"materials.NAME.initial_stoichiometry\" or \"cell.initial_soc\"",
                                   rules.noun));
     if (rules.total_thickness && path_layer_index(v.path) && ends_with(v.path, ".thickness_m"))
       tr.fail("path", fmt::format("is not allowed with {} = {}: the total electrode thickness is "
@@ -1702,6 +1702,18 @@ void validate_scenario(const Scenario& s, const std::string& where) {
 
   for (const auto& [name, m] : s.materials)
     validate_active_material(m, where, fmt::format("materials.{}.", name));
+  // A start given as a state of charge: inside (0, 1), where the exchange current is
+  // not zero (an explicit initial_stoichiometry is checked with its material).
+  for (const auto& [name, m] : s.materials) {
+    const double x0 = initial_stoichiometry_of(m, c.initial_soc);
+    if (std::isnan(m.initial_stoichiometry) && !(x0 > 0.0 && x0 < 1.0))
+      throw ScenarioError(fmt::format(
+          "{}: cell.initial_soc = {} starts materials.{} at x = {} (stoichiometry_charged = {}, "
+          "stoichiometry_discharged = {}); allowed a start strictly inside (0, 1): a lower initial_soc, or "
+          "materials.{}.initial_stoichiometry",
+          where, format_number(c.initial_soc), name, format_number(x0), format_number(m.stoichiometry_charged),
+          format_number(m.stoichiometry_discharged), name));
+  }
 
   if (s.cell.counter_porous) {
     const PorousCounter& C = s.counter;

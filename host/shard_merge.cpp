@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 
 #include "host/results_store.hpp"
+#include "host/writer_lock.hpp"
 
 namespace strata {
 
@@ -216,15 +217,21 @@ int run_merge(const MergeOptions& opt) {
   std::vector<std::string> missing, unfinished;
   for (int64_t i = 0; i < first.count; ++i)
     if (!by_index.count(i)) missing.push_back(shard_name(i, first.count));
-  for (const ShardFile& s : shards)
-    if (s.status != "complete") unfinished.push_back(fmt::format("{} ({}, status '{}')", shard_name(s.index, s.count), s.path, s.status));
+  for (const ShardFile& s : shards) {
+    if (s.status == "complete") continue;
+    const std::optional<std::string> writer = WriterLock::holder(s.path);  // still running: not to be resumed
+    unfinished.push_back(writer ? fmt::format("{} ({}, being written now by {})", shard_name(s.index, s.count), s.path,
+                                              *writer)
+                                : fmt::format("{} ({}, status '{}')", shard_name(s.index, s.count), s.path, s.status));
+  }
   if ((!missing.empty() || !unfinished.empty()) && !opt.allow_partial) {
     if (!missing.empty())
       std::cerr << fmt::format("error: missing shard(s) {} of the {} shards of scenario '{}'\n",
                                fmt::join(missing, ", "), first.count, first.scenario_name);
     if (!unfinished.empty())
-      std::cerr << fmt::format("error: unfinished shard(s): {} (continue each with strata simulate SCENARIO --shard "
-                               "i/N --resume FILE)\n", fmt::join(unfinished, ", "));
+      std::cerr << fmt::format("error: unfinished shard(s): {} (wait for those being written; continue the others "
+                               "with strata simulate SCENARIO --shard i/N --resume FILE)\n",
+                               fmt::join(unfinished, ", "));
     std::cerr << "(--allow-partial merges what is there)\n";
     return 2;
   }

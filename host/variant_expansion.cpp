@@ -337,7 +337,10 @@ void apply_override(Scenario& s, const std::string& path, double value) {
       else if (f == "stoichiometry_discharged") m.stoichiometry_discharged = value;
       else if (f == "density_kg_m3") m.density_kg_m3 = value;
       else if (f == "accessible_fraction") m.accessible_fraction = value;
-      else if (f == "initial_stoichiometry") m.initial_stoichiometry = value;
+      else if (f == "initial_stoichiometry") {
+        if (std::isnan(value)) throw std::invalid_argument("allowed 0 < initial_stoichiometry < 1");  // NaN: unset
+        m.initial_stoichiometry = value;
+      }
       break;
     }
   }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <thread>
 #include <utility>
 
@@ -42,6 +43,29 @@ std::string this_writer() {
                      fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
 }
 
+std::string in_use_message(const std::string& path, const std::string& who, const std::string& lp) {
+  return fmt::format("{} is being written by another run ({}; its lock: {})", path, who, lp);
+}
+
+// A lock file another user left opens read-only for us: held, FileInUse; left by a
+// killed run, it goes (true: make it afresh). False: it does not open at all.
+bool take_over_foreign_lock_file(const std::string& path, const std::string& lp) {
+  const int fd = ::open(lp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const std::string who = read_all(fd);
+    ::close(fd);
+    throw FileInUse(in_use_message(path, who, lp));
+  }
+  const bool gone = unlink(lp.c_str()) == 0;
+  ::close(fd);
+  if (!gone)
+    throw std::runtime_error(fmt::format("cannot take {}: a lock file another user's killed run left, which this "
+                                         "user may not remove; remove it",
+                                         lp));
+  return true;
+}
+
 bool same_file(int fd, const std::string& path) {
   struct stat a {}, b {};
   return fstat(fd, &a) == 0 && stat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
@@ -49,12 +73,19 @@ bool same_file(int fd, const std::string& path) {
 
 }  // namespace
 
+std::string WriterLock::resolved_path(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::path p = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
+  return ec || p.empty() ? path : p.string();
+}
+
 WriterLock WriterLock::acquire(const std::string& path) {
   WriterLock lock;
   const std::string lp = lock_path(path);
   // A reader asking who writes (holder) holds the lock shared for a moment: a few tries.
   for (int attempt = 0; attempt < 20; ++attempt) {
     const int fd = ::open(lp.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EACCES && take_over_foreign_lock_file(path, lp)) continue;
     if (fd < 0) throw std::runtime_error(fmt::format("cannot create {}: {}", lp, std::strerror(errno)));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
@@ -69,7 +100,7 @@ WriterLock WriterLock::acquire(const std::string& path) {
       if (attempt + 1 == 20) {
         const std::string who = read_all(fd);
         ::close(fd);
-        throw FileInUse(fmt::format("{} is being written by another run ({}; its lock: {})", path, who, lp));
+        throw FileInUse(in_use_message(path, who, lp));
       }
       ::close(fd);
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -118,6 +149,37 @@ WriterLock& WriterLock::operator=(WriterLock&& o) noexcept {
     fd_ = std::exchange(o.fd_, -1);
   }
   return *this;
+}
+
+FileClaim FileClaim::take(const std::string& path, Outcome& outcome) {
+  FileClaim claim;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);  // read-write: NFS emulates flock by fcntl locks
+  if (fd < 0) throw std::runtime_error(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+    outcome = Outcome::Taken;
+    claim.fd_ = fd;
+    return claim;
+  }
+  const int err = errno;
+  ::close(fd);
+  // Any other failure says nothing about readers: take it as held.
+  outcome = no_locks_here(err) ? Outcome::NoLocksHere : Outcome::HeldByAnother;
+  return claim;
+}
+
+FileClaim::FileClaim(FileClaim&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+
+FileClaim& FileClaim::operator=(FileClaim&& o) noexcept {
+  if (this != &o) {
+    release();
+    fd_ = std::exchange(o.fd_, -1);
+  }
+  return *this;
+}
+
+void FileClaim::release() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
 }
 
 void WriterLock::release() noexcept {

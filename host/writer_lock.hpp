@@ -5,6 +5,7 @@
 // with a line naming it (pid, host, start time). A second run writing the same file
 // is refused with that line, and `strata info` reads it to say a run is going on.
 // A killed writer's lock goes with its process; the file it leaves is taken over.
+// Both work on the file a path names: through a symbolic link, the link's target.
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -26,7 +27,10 @@ class WriterLock {
   // The holder's line ("pid 123 on node7 since 2026-12-07T16:40:00Z") while a
   // writer holds the lock of `path`; nothing otherwise.
   static std::optional<std::string> holder(const std::string& path);
-  static std::string lock_path(const std::string& path) { return path + ".lock"; }
+  static std::string lock_path(const std::string& path) { return resolved_path(path) + ".lock"; }
+  // The path of the file `path` names, symbolic links resolved (the file need not
+  // exist): the same file reached by two spellings gets one lock.
+  static std::string resolved_path(const std::string& path);
 
   WriterLock() = default;
   WriterLock(WriterLock&& o) noexcept;
@@ -40,6 +44,28 @@ class WriterLock {
 
  private:
   std::string lock_path_;
+  int fd_ = -1;
+};
+
+// An exclusive flock on an existing file, held while this object lives: the working
+// copy of host/committed_h5_file.hpp, so that a reader that found that file at the
+// path just before it was renamed away is refused (and opens again), not shown a
+// file being written.
+class FileClaim {
+ public:
+  enum class Outcome { Taken, HeldByAnother, NoLocksHere };
+  // Throws std::runtime_error when the file does not open for writing.
+  static FileClaim take(const std::string& path, Outcome& outcome);
+
+  FileClaim() = default;
+  FileClaim(FileClaim&& o) noexcept;
+  FileClaim& operator=(FileClaim&& o) noexcept;
+  FileClaim(const FileClaim&) = delete;
+  FileClaim& operator=(const FileClaim&) = delete;
+  ~FileClaim() { release(); }
+  void release() noexcept;
+
+ private:
   int fd_ = -1;
 };
 

@@ -84,7 +84,7 @@ def open_results(path):
         try:
             return h5py.File(path, "r")
         except OSError as e:
-            if "lock" not in str(e):
+            if "unable to lock file" not in str(e):
                 raise
             # Opened just as a run committed: the path names the new copy a moment later.
             time.sleep(0.02)
@@ -100,7 +100,7 @@ def writer(path):
     <path>.lock (host/writer_lock.hpp)."""
     import fcntl
     try:
-        fd = os.open(path + ".lock", os.O_RDONLY)
+        fd = os.open(os.path.realpath(path) + ".lock", os.O_RDONLY)
     except OSError:
         return None
     try:

@@ -225,3 +225,39 @@ TEST(CommittedH5File, ASecondWriterIsRefusedWhileTheFirstWrites) {
   CommittedH5File again = CommittedH5File::open(path, v18().id());  // free once the first has closed
   again.close();
 }
+
+// Through a symbolic link the writer works at the link's target: the link stays a
+// link to the committed file, and a second writer using the other spelling is refused.
+TEST(CommittedH5File, ALinkedPathIsTheSameFileAndStaysALink) {
+  TempDir tmp;
+  const std::string real = (tmp.path() / "real.h5").string(), link = (tmp.path() / "latest.h5").string();
+  with_a_committed(real).close();
+  fs::create_symlink(real, link);
+  {
+    CommittedH5File f = CommittedH5File::open(link, v18().id());
+    EXPECT_THROW(CommittedH5File::open(real, v18().id()), FileInUse);
+    f.edit(add_group("b"));
+    f.commit();
+    EXPECT_TRUE(fs::is_symlink(link));
+    EXPECT_EQ(groups_in(link), (std::vector<std::string>{"a", "b"}));
+    f.close();
+  }
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_EQ(groups_in(real), (std::vector<std::string>{"a", "b"}));
+  EXPECT_FALSE(fs::exists(real + ".part"));
+}
+
+// Where the file system has no hard links a commit moves the published file aside
+// before the rename: a kill there leaves the last commit at aside_path alone, which
+// continuing the file takes back.
+TEST(CommittedH5File, ALastCommitLeftAsideIsTakenBack) {
+  TempDir tmp;
+  const std::string path = (tmp.path() / "f.h5").string();
+  with_a_committed(path).close();
+  fs::rename(path, CommittedH5File::aside_path(path));
+  CommittedH5File f = CommittedH5File::open(path, v18().id());
+  EXPECT_TRUE(h5::exists(f.work(), "a"));
+  f.close();
+  EXPECT_EQ(groups_in(path), std::vector<std::string>{"a"});
+  EXPECT_FALSE(fs::exists(CommittedH5File::aside_path(path)));
+}

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "host/scenario_loader.hpp"
 #include "tests/unit/test_support.hpp"
 
 using namespace strata;
@@ -168,6 +169,18 @@ TEST(DfnFeatures, InitialSocStartsTheCellPartlyCharged) {
   EXPECT_LE(full, window_mAh_g * 1.05);  // the cut-off lies a little past the window's end
   EXPECT_NEAR(half / full, 0.5, 0.05);
   EXPECT_LT(test::capacity_mAh_g(b, 0, 1), 0.05 * full);
+  // A state of charge that puts a start at x = 0 (no exchange current) is refused.
+  Scenario at_zero = cells[2];
+  at_zero.materials.at("sloping").ocp_closed.ideality = 0.0;
+  at_zero.materials.at("sloping").stoichiometry_charged = 0.0;
+  EXPECT_NO_THROW(validate_scenario(cells[2], "test"));
+  try {
+    validate_scenario(at_zero, "test");
+    ADD_FAILURE() << "no error";
+  } catch (const ScenarioError& e) {
+    EXPECT_NE(std::string(e.what()).find("cell.initial_soc = 1 starts materials.sloping at x = 0"), std::string::npos)
+        << e.what();
+  }
 }
 
 // A charge that exhausts the salt (slow electrolyte diffusion, high rate) fails with

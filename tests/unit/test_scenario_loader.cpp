@@ -184,7 +184,7 @@ TEST(ScenarioVariant, ApplyRejectsOutOfRangeAndBadPaths) {
   EXPECT_THROW(apply_variant(s, v), ScenarioError);
   v.overrides = {{"cell.initial_soc", -0.1}};
   EXPECT_THROW(apply_variant(s, v), ScenarioError);
-  for (double x0 : {0.0, 1.0}) {
+  for (double x0 : {0.0, 1.0, std::nan("")}) {
     v.overrides = {{"materials.NVP.initial_stoichiometry", x0}};
     try {
       apply_variant(s, v);
@@ -934,7 +934,7 @@ TEST(ScenarioDesignErrors, UnknownParameterPath) {
   EXPECT_HAS(load_error(design_edited("path = \"layers[0].porosity\"",
                                       "path = \"materials.test_plateau.stoichiometry_charged\"")),
              "design.variables[0].path = \"materials.test_plateau.stoichiometry_charged\" is not a design "
-             "variable: stoichiometry_charged does not enter the simulation");
+             "variable: stoichiometry_charged scales the reported state of charge");
   EXPECT_HAS(load_error(design_edited("path = \"materials.test_plateau.diffusivity_m2_s\"",
                                       "path = \"materials.NVP.diffusivity_m2_s\"")),
              "design.variables[3].path = \"materials.NVP.diffusivity_m2_s\" is not a design "
@@ -1339,7 +1339,7 @@ TEST(ScenarioFitErrors, UnknownParameterPath) {
   EXPECT_HAS(load_error(fit_edited("path = \"materials.test_plateau.diffusivity_m2_s\"",
                                    "path = \"materials.test_plateau.stoichiometry_charged\"")),
              "fit.parameters[0].path = \"materials.test_plateau.stoichiometry_charged\" is not a fit "
-             "parameter: stoichiometry_charged does not enter the simulation");
+             "parameter: stoichiometry_charged scales the reported state of charge");
   // The same parameter twice; tortuosity and Bruggeman exponent of one layer.
   EXPECT_HAS(load_error(fit_with("[fit]\n" + kFitTarget + kFitParameter + kFitParameter)),
              "fit.parameters[1].path = \"layers[0].porosity\" is also the path of "
