@@ -429,12 +429,16 @@ bool has_hdf5_signature(const std::string& path) {
 
 ResultsStore ResultsStore::open_read(const std::string& path) {
   if (!std::filesystem::exists(path)) throw ResultsStoreError("cannot open " + path + ": no such file");
-  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  // HDF5's lock (a run never writes a copy a reader holds), except on a file system
+  // without flock, where HDF5 would refuse every file (some Lustre mounts).
+  h5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+  H5Pset_file_locking(fapl.id(), true, true);
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.id());
   // A file opened just as a run commits can be the old copy, locked by then for the
   // run's next writes: the path names the new one a moment later.
   for (int retry = 0; f < 0 && retry < 5 && has_hdf5_signature(path); ++retry) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.id());
   }
   if (f < 0 && has_hdf5_signature(path))
     // HDF5 1.10 locks a file a writer holds open. strata's runs do not hold the file at
