@@ -73,30 +73,70 @@ STRATA_HD inline TrajectoryLayout trajectory_layout_of(const DfnShape& S, const 
 template <class V>
 STRATA_HD double slot_sodium_mol_m2(const DfnShape& S, const V& v, long ox, int s);  // dfn_step.hpp
 
+// Makes room in a full series (n samples) by dropping every other sample of the
+// protocol step holding the most (of each, at a tie; of every step when that frees
+// nothing), except the kept ones (the start, each step's first and last: at most
+// kept_slots). A curve keeps its ends and its every step however long the protocol,
+// and the steps' shares even out: a short step after long ones is not thinned for
+// them. Returns the samples left; current_thinned: the last step in the series lost
+// samples.
+template <class VT>
+STRATA_HD long thin_samples(const TrajectoryLayout& L, const VT& tr, long n, bool& current_thinned) {
+  long most = 0;  // samples of the step holding the most
+  for (long first = 0, k = 1; k <= n; ++k)
+    if (k == n || tr[L.o_samples + k * L.sample_size + kSampleStep] !=
+                      tr[L.o_samples + (k - 1) * L.sample_size + kSampleStep]) {
+      most = k - first > most ? k - first : most;
+      first = k;
+    }
+  long m = n;
+  for (int pass = 0; pass < 2 && m == n; ++pass) {
+    m = 0;
+    current_thinned = false;
+    for (long first = 0; first < n;) {
+      const double step = tr[L.o_samples + first * L.sample_size + kSampleStep];
+      long end = first + 1;
+      while (end < n && tr[L.o_samples + end * L.sample_size + kSampleStep] == step) ++end;
+      const bool thin = pass == 1 || end - first == most;  // pass 1: every step
+      long thinnable = 0;
+      for (long k = first; k < end; ++k) {
+        const long from = L.o_samples + k * L.sample_size;
+        if (thin && tr[from + kSampleKept] == 0.0 && (thinnable++ & 1)) {
+          if (end == n) current_thinned = true;
+          continue;
+        }
+        if (m != k)
+          for (long f = 0; f < L.sample_size; ++f) tr[L.o_samples + m * L.sample_size + f] = tr[from + f];
+        ++m;
+      }
+      first = end;
+    }
+  }
+  return m;
+}
+
 // Appends a sample with these values and slot_mol_m2(s), the sodium held by slot s.
-// Unless forced, a sample closer than the current interval to the last one is
-// skipped. When the series is full it is thinned 2:1, every other sample going except
-// the kept ones (the start, each protocol step's first and last: at most kept_slots),
-// so a curve keeps its ends and its every step however long the protocol, and at
-// least capacity / 2 slots free up.
+// Each protocol step starts at the interval asked for; unless forced, a sample closer
+// than the current interval to the last one is skipped. When the series is full it is
+// thinned (thin_samples), and when that took samples of the step being recorded its
+// interval doubles (at least its span over its samples left).
 template <class VT, class SlotFn>
 STRATA_HD void append_sample(const DfnShape& S, const TrajectorySpec& ts, const TrajectoryLayout& L, const VT& tr,
                              double time_s, int step, double current_A_m2, double potential_V, double capacity_C_m2,
                              const SlotFn& slot_mol_m2, bool force, bool kept) {
   long n = (long)tr[L.o_count];
+  const bool same_step = n > 0 && tr[L.o_samples + (n - 1) * L.sample_size + kSampleStep] == step;
+  if (!same_step) tr[L.o_interval] = ts.interval_s;
   if (!force && n > 0 && time_s - tr[L.o_last] < tr[L.o_interval]) return;
   if (n >= (long)ts.capacity + ts.kept_slots) {
-    long m = 0, thinnable = 0;
-    for (long k = 0; k < n; ++k) {
-      const long from = L.o_samples + k * L.sample_size;
-      if (tr[from + kSampleKept] == 0.0 && (thinnable++ & 1)) continue;
-      if (m != k)
-        for (long f = 0; f < L.sample_size; ++f) tr[L.o_samples + m * L.sample_size + f] = tr[from + f];
-      ++m;
+    bool current_thinned = false;
+    n = thin_samples(L, tr, n, current_thinned);
+    if (current_thinned && same_step) {
+      long first = n - 1;  // the step's first sample left
+      while (first > 0 && tr[L.o_samples + (first - 1) * L.sample_size + kSampleStep] == step) --first;
+      const double span = time_s - tr[L.o_samples + first * L.sample_size + kSampleTime_s];
+      tr[L.o_interval] = fmax(2.0 * tr[L.o_interval], span / (double)(n - first));
     }
-    n = m;
-    const double span = time_s - tr[L.o_samples + kSampleTime_s];
-    tr[L.o_interval] = fmax(2.0 * tr[L.o_interval], span / (double)n);
   }
   const long o = L.o_samples + n * L.sample_size;
   tr[o + kSampleTime_s] = time_s;
