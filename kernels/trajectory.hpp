@@ -79,9 +79,10 @@ STRATA_HD double slot_sodium_mol_m2(const DfnShape& S, const V& v, long ox, int 
 // kept_slots). A curve keeps its ends and its every step however long the protocol,
 // and the steps' shares even out: a short step after long ones is not thinned for
 // them. Returns the samples left; current_thinned: the last step in the series lost
-// samples.
+// samples. Out of line: it runs once per thinning, and inlined it made nvcc move the
+// whole protocol runner of the warp kernel out of line (sm_90).
 template <class VT>
-STRATA_HD long thin_samples(const TrajectoryLayout& L, const VT& tr, long n, bool& current_thinned) {
+STRATA_HD STRATA_NOINLINE long thin_samples(const TrajectoryLayout& L, const VT& tr, long n, bool& current_thinned) {
   long most = 0;  // samples of the step holding the most
   for (long first = 0, k = 1; k <= n; ++k)
     if (k == n || tr[L.o_samples + k * L.sample_size + kSampleStep] !=
@@ -93,12 +94,13 @@ STRATA_HD long thin_samples(const TrajectoryLayout& L, const VT& tr, long n, boo
   for (int pass = 0; pass < 2 && m == n; ++pass) {
     m = 0;
     current_thinned = false;
+    long thinnable = 0;  // pass 1: counted over the series, so that any two free one slot
     for (long first = 0; first < n;) {
       const double step = tr[L.o_samples + first * L.sample_size + kSampleStep];
       long end = first + 1;
       while (end < n && tr[L.o_samples + end * L.sample_size + kSampleStep] == step) ++end;
       const bool thin = pass == 1 || end - first == most;  // pass 1: every step
-      long thinnable = 0;
+      if (pass == 0) thinnable = 0;
       for (long k = first; k < end; ++k) {
         const long from = L.o_samples + k * L.sample_size;
         if (thin && tr[from + kSampleKept] == 0.0 && (thinnable++ & 1)) {

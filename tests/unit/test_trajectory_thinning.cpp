@@ -124,6 +124,35 @@ TEST(TrajectoryThinning, AFastStepAfterSlowOnesKeepsTheIntervalAskedFor) {
       << per_step[0] << " and " << per_step[1] << " samples";
 }
 
+// A series full of short steps, each with its two kept ends and one ordinary sample
+// between, has no step with two ordinary samples: thinning then counts over the whole
+// series, so a full series always frees a slot and never outgrows its record.
+TEST(TrajectoryThinning, ManyShortStepsNeverOverfillTheSeries) {
+  DfnShape S;
+  S.n_slots = 1;
+  TrajectorySpec ts;
+  ts.enabled = 1;
+  ts.capacity = 10;
+  ts.kept_slots = 2 * 40 + 1;
+  const TrajectoryLayout L = trajectory_layout_of(S, ts);
+  std::vector<double> record(L.record_size + 1, 0.0);
+  record.back() = 12345.0;  // a guard just past the record
+  const Strided<double> tr{record.data(), 1};
+  const auto sodium = [](int) { return 1.0; };
+  double t = 0.0;
+  append_sample(S, ts, L, tr, t, 0, 0.0, 3.0, 0.0, sodium, true, true);  // the start
+  for (int step = 0; step < 40; ++step) {
+    append_sample(S, ts, L, tr, t += 1.0, step, 1.0, 3.0, 0.0, sodium, true, true);
+    append_sample(S, ts, L, tr, t += 1.0, step, 1.0, 3.1, 1.0, sodium, true, false);
+    append_sample(S, ts, L, tr, t += 1.0, step, 1.0, 3.2, 2.0, sodium, true, true);
+    ASSERT_LE(tr[L.o_count], ts.capacity + ts.kept_slots) << "step " << step;
+  }
+  EXPECT_EQ(record.back(), 12345.0);
+  long kept = 0;
+  for (long k = 0; k < (long)tr[L.o_count]; ++k) kept += tr[L.o_samples + k * L.sample_size + kSampleKept] != 0.0;
+  EXPECT_EQ(kept, 2 * 40 + 1) << "every step's ends and the start";
+}
+
 // A protocol step that ends at a voltage wall ends on its last accepted state
 // (docs/physics.md 6), whose sample, taken as an ordinary one at interval 0, is then
 // flagged kept as the step's end, so that a later step's thinning cannot drop it.
