@@ -1,11 +1,6 @@
 #include "host/committed_h5_file.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <cerrno>
 
 #include <chrono>
 #include <cstdlib>
@@ -137,13 +132,19 @@ struct Working {
   FileClaim claim;
 };
 
-// Opens the fresh file at part (made by this run: nobody else holds it).
-Working open_fresh(const std::string& part, hid_t fapl) {
-  Working w;
+// The claim on the fresh file at part (made by this run: nobody else holds it).
+FileClaim claim_fresh(const std::string& part) {
   FileClaim::Outcome outcome;
-  w.claim = FileClaim::take(part, outcome);
+  FileClaim claim = FileClaim::take(part, outcome);
   if (outcome == FileClaim::Outcome::HeldByAnother)
     throw h5::H5Error("cannot claim " + part + ": another process holds a lock on it");
+  return claim;
+}
+
+// Opens the fresh file at part as the working copy.
+Working open_fresh(const std::string& part, hid_t fapl) {
+  Working w;
+  w.claim = claim_fresh(part);
   w.file = h5::Handle(h5::check(H5Fopen(part.c_str(), H5F_ACC_RDWR, fapl), "cannot open " + part));
   return w;
 }
@@ -169,11 +170,8 @@ CommittedH5File CommittedH5File::create(const std::string& path, hid_t fapl) {
   const std::string part = part_path(c.path_);
   remove_quietly(prev_path(c.path_));  // left by a killed run (the caller checked it is not the only copy)
   remove_or_throw(part);
-  h5::Handle made(h5::check(H5Fcreate(part.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, c.fapl_.id()), "cannot create " + part));
-  close_file(made, part);
-  Working w = open_fresh(part, c.fapl_.id());
-  c.work_ = std::move(w.file);
-  c.claim_ = std::move(w.claim);
+  c.work_ = h5::Handle(h5::check(H5Fcreate(part.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, c.fapl_.id()), "cannot create " + part));
+  c.claim_ = claim_fresh(part);
   c.open_ = true;
   return c;
 }
@@ -307,14 +305,12 @@ void CommittedH5File::commit() {
   wait_update();
   if (broken_) throw h5::H5Error(path_ + ": not committed, since an earlier write to it failed");
   const int n = ++commits_;
-  const bool first = !published_;
   const std::string part = part_path(path_);
-  bool copy = first;
+  bool copy = !published_;  // a new file's first commit leaves no old copy
   try {
     publish(n);
-    // The old copy (now at part; none at a new file's first commit) becomes the
-    // working copy: the same edits again, or a copy of the published file, whichever
-    // costs less.
+    // The old copy (now at part) becomes the working copy: the same edits again, or
+    // a copy of the published file, whichever costs less.
     if (!copy)
       copy = forced_update() == Update::None
                  ? static_cast<double>(fs::file_size(path_)) * copy_s_per_byte_ < edit_s_

@@ -320,9 +320,9 @@ void write_skeleton(hid_t f, const RunInfo& info, const std::string& start_time)
 ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, bool overwrite) {
   if (std::filesystem::exists(path) && !overwrite)
     throw ResultsStoreError(path + " exists; pass --resume " + path + " to continue it or --overwrite to replace it");
-  if (!std::filesystem::exists(path) && std::filesystem::exists(CommittedH5File::aside_path(path)) && !overwrite)
-    throw ResultsStoreError(path + " is missing but " + CommittedH5File::aside_path(path) +
-                            " holds its last commit (a run killed while committing); pass --resume " + path +
+  const std::string aside = CommittedH5File::aside_path(path);
+  if (!std::filesystem::exists(path) && std::filesystem::exists(aside) && !overwrite)
+    throw ResultsStoreError(path + " is missing but " + aside + " holds its last commit (a run killed while committing); pass --resume " + path +
                             " to continue it or --overwrite to replace it");
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);

@@ -120,7 +120,7 @@ WriterLock WriterLock::acquire(const std::string& path) {
       throw std::runtime_error(fmt::format("cannot write {}: {}", lp, std::strerror(err)));
     }
     lock.lock_path_ = lp;
-    lock.fd_ = fd;
+    lock.claim_ = FileClaim(fd);
     return lock;
   }
   throw std::runtime_error("cannot take " + lp + ": it keeps being replaced");
@@ -139,14 +139,11 @@ std::optional<std::string> WriterLock::holder(const std::string& path) {
   return who;
 }
 
-WriterLock::WriterLock(WriterLock&& o) noexcept
-    : lock_path_(std::move(o.lock_path_)), fd_(std::exchange(o.fd_, -1)) {}
-
 WriterLock& WriterLock::operator=(WriterLock&& o) noexcept {
   if (this != &o) {
     release();
     lock_path_ = std::move(o.lock_path_);
-    fd_ = std::exchange(o.fd_, -1);
+    claim_ = std::move(o.claim_);
   }
   return *this;
 }
@@ -183,10 +180,9 @@ void FileClaim::release() noexcept {
 }
 
 void WriterLock::release() noexcept {
-  if (fd_ < 0) return;
+  if (!claim_.held()) return;
   unlink(lock_path_.c_str());  // before letting go, so that no one locks a file about to vanish
-  ::close(fd_);
-  fd_ = -1;
+  claim_.release();
 }
 
 }  // namespace strata

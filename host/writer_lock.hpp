@@ -18,6 +18,32 @@ class FileInUse : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// An exclusive flock on an existing file, held while this object lives: a writer's
+// lock file (WriterLock below), and the working copy of host/committed_h5_file.hpp,
+// so that a reader that found that file at the path just before it was renamed away
+// is refused (and opens again), not shown a file being written.
+class FileClaim {
+ public:
+  enum class Outcome { Taken, HeldByAnother, NoLocksHere };
+  // Throws std::runtime_error when the file does not open for writing.
+  static FileClaim take(const std::string& path, Outcome& outcome);
+
+  FileClaim() = default;
+  FileClaim(FileClaim&& o) noexcept;
+  FileClaim& operator=(FileClaim&& o) noexcept;
+  FileClaim(const FileClaim&) = delete;
+  FileClaim& operator=(const FileClaim&) = delete;
+  ~FileClaim() { release(); }
+  bool held() const { return fd_ >= 0; }
+  void release() noexcept;
+
+ private:
+  friend class WriterLock;
+  explicit FileClaim(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+// The writer's lock on `<file>.lock` (the top of this file).
 class WriterLock {
  public:
   // Takes the lock for the results file at `path`. Throws FileInUse naming the
@@ -33,7 +59,7 @@ class WriterLock {
   static std::string resolved_path(const std::string& path);
 
   WriterLock() = default;
-  WriterLock(WriterLock&& o) noexcept;
+  WriterLock(WriterLock&& o) noexcept = default;
   WriterLock& operator=(WriterLock&& o) noexcept;
   WriterLock(const WriterLock&) = delete;
   WriterLock& operator=(const WriterLock&) = delete;
@@ -44,29 +70,7 @@ class WriterLock {
 
  private:
   std::string lock_path_;
-  int fd_ = -1;
-};
-
-// An exclusive flock on an existing file, held while this object lives: the working
-// copy of host/committed_h5_file.hpp, so that a reader that found that file at the
-// path just before it was renamed away is refused (and opens again), not shown a
-// file being written.
-class FileClaim {
- public:
-  enum class Outcome { Taken, HeldByAnother, NoLocksHere };
-  // Throws std::runtime_error when the file does not open for writing.
-  static FileClaim take(const std::string& path, Outcome& outcome);
-
-  FileClaim() = default;
-  FileClaim(FileClaim&& o) noexcept;
-  FileClaim& operator=(FileClaim&& o) noexcept;
-  FileClaim(const FileClaim&) = delete;
-  FileClaim& operator=(const FileClaim&) = delete;
-  ~FileClaim() { release(); }
-  void release() noexcept;
-
- private:
-  int fd_ = -1;
+  FileClaim claim_;  // the flock on lock_path_
 };
 
 }  // namespace strata

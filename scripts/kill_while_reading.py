@@ -20,13 +20,15 @@ import h5py
 BATCH, DESIGNS = 10, 400
 
 
-def sweep_scenario(source, directory):
-    """tests/data/cli_good.toml as a 20 x 20 sweep in batches of BATCH."""
+def sweep_scenario(source, directory, batch=BATCH, thicknesses=20):
+    """tests/data/cli_good.toml as a sweep of 20 porosities x `thicknesses`, in
+    batches of `batch` (also the Python test test_reading_while_a_run_writes)."""
     with open(os.path.join(source, "tests", "data", "cli_good.toml")) as f:
         text = f.read().replace('path = "../../materials"', f'path = "{source}/materials"')
     text = text[:text.index("[[batch.variants]]")] + (
         '[batch.sweep]\n"layers[0].porosity" = { from = 0.30, to = 0.45, count = 20 }\n'
-        f'"layers[0].thickness_m" = {{ from = 20e-6, to = 60e-6, count = 20 }}\n[output]\nbatch_size = {BATCH}\n')
+        f'"layers[0].thickness_m" = {{ from = 20e-6, to = 60e-6, count = {thicknesses} }}\n'
+        f'[output]\nbatch_size = {batch}\n')
     path = os.path.join(directory, "sweep.toml")
     with open(path, "w") as f:
         f.write(text)

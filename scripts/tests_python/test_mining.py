@@ -237,14 +237,9 @@ def test_reading_while_a_run_writes(tmp_path):
     import time
 
     import h5py
+    from kill_while_reading import sweep_scenario
     binary, source = engine()
-    with open(os.path.join(source, "tests", "data", "cli_good.toml")) as f:
-        text = f.read().replace('path = "../../materials"', f'path = "{source}/materials"')
-    text = text[:text.index("[[batch.variants]]")] + (
-        '[batch.sweep]\n"layers[0].porosity" = { from = 0.30, to = 0.45, count = 20 }\n'
-        '"layers[0].thickness_m" = { from = 20e-6, to = 60e-6, count = 40 }\n[output]\nbatch_size = 20\n')
-    scenario, out = tmp_path / "sweep.toml", tmp_path / "sweep.h5"
-    scenario.write_text(text)
+    scenario, out = sweep_scenario(source, str(tmp_path), batch=20, thicknesses=40), tmp_path / "sweep.h5"
     run = subprocess.Popen([binary, "simulate", str(scenario), "--out", str(out), "--quiet", "--threads", "1"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     rows_seen, info_said, held, held_ids = [], [], None, None
