@@ -344,6 +344,32 @@ ResultsStore ResultsStore::create(const std::string& path, const RunInfo& info, 
   return st;
 }
 
+std::string material_data_difference(hid_t meta, const std::vector<std::string>& files,
+                                     const std::vector<std::string>& texts, const std::string& ours,
+                                     const std::string& theirs) {
+  if (H5Aexists(meta, "material_files") <= 0 || H5Aexists(meta, "material_texts") <= 0) return "";
+  const auto by_name = [](const std::vector<std::string>& f, const std::vector<std::string>& t) {
+    std::map<std::string, std::pair<std::string, std::string>> m;  // file name -> (path, text)
+    for (size_t k = 0; k < f.size() && k < t.size(); ++k)
+      m[std::filesystem::path(f[k]).filename().string()] = {f[k], t[k]};
+    return m;
+  };
+  const auto recorded = by_name(h5::get_attr_strings(meta, "material_files"), h5::get_attr_strings(meta, "material_texts"));
+  const auto given = by_name(files, texts);
+  for (const auto& [name, pt] : given) {
+    const auto it = recorded.find(name);
+    if (it == recorded.end()) return ours + " uses the data file " + pt.first + ", which " + theirs + " did not";
+    if (it->second.second != pt.second)
+      return it->second.first == pt.first
+                 ? "the data file " + pt.first + " has changed since " + theirs + " read it"
+                 : "the data file " + pt.first + " (" + ours + ") differs from " + it->second.first + " as " +
+                       theirs + " read it";
+  }
+  for (const auto& [name, pt] : recorded)
+    if (!given.count(name)) return theirs + " used the data file " + pt.first + ", which " + ours + " does not";
+  return "";
+}
+
 ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) {
   if (!std::filesystem::exists(path) && !std::filesystem::exists(CommittedH5File::aside_path(path)))
     throw ResultsStoreError("cannot resume " + path + ": no such file");
@@ -372,6 +398,10 @@ ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) 
                             ") whose text differs from " + info.scenario_file + "; use the same scenario file");
   const std::string file_objective =
       H5Aexists(meta.id(), "design_objective") > 0 ? h5::get_attr_string(meta.id(), "design_objective") : "";
+  if (const std::string d = material_data_difference(meta.id(), info.material_files, info.material_texts); !d.empty())
+    throw ResultsStoreError("cannot resume " + path + ": " + d +
+                            ", so its designs and this run's would not share one set of physics; restore that file "
+                            "or start a new results file");
   if (file_objective != info.design_objective)
     throw ResultsStoreError("cannot resume " + path + ": it holds a campaign for objective '" + file_objective +
                             "' and this run optimises '" + info.design_objective +

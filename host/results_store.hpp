@@ -43,6 +43,15 @@ struct RunInfo {
 // Builds the RunInfo of a scenario (reads the material files it used).
 RunInfo run_info_for(const Scenario& s, const std::string& command, const std::string& device);
 
+// Material and electrolyte data files of two runs, compared by file name (the
+// directory may differ between machines): "" when both used the same files with the
+// same texts, else which file was added, dropped or edited. /meta material_files and
+// material_texts hold one side (`theirs` in the message), files and texts the other
+// (`ours`); a results file written without them compares equal.
+std::string material_data_difference(hid_t meta, const std::vector<std::string>& files,
+                                     const std::vector<std::string>& texts, const std::string& ours = "this run",
+                                     const std::string& theirs = "the run that wrote the file");
+
 // One population row.
 struct PopulationRow {
   VariantResult result;

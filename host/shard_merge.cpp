@@ -22,6 +22,7 @@ struct ShardFile {
   std::string path;
   ResultsStore store;
   std::string scenario_text, scenario_name, status;
+  std::vector<std::string> material_files, material_texts;  // empty: written before they were recorded
   int64_t index = 0, count = 0;
   std::vector<int64_t> design_ids;
 };
@@ -155,7 +156,7 @@ int run_merge(const MergeOptions& opt) {
   std::vector<ShardFile> shards;
   for (const std::string& path : opt.files) {
     try {
-      ShardFile s{path, ResultsStore::open_read(path), "", "", "", 0, 0, {}};
+      ShardFile s{path, ResultsStore::open_read(path), "", "", "", {}, {}, 0, 0, {}};
       h5::Handle meta = h5::open_group(s.store.file(), "meta");
       if (!has_attr(meta.id(), "shard_count")) {
         std::cerr << "error: " << path << " is not a shard file (no /meta shard_count: it was not written by "
@@ -165,6 +166,10 @@ int run_merge(const MergeOptions& opt) {
       s.scenario_text = h5::get_attr_string(meta.id(), "scenario_text");
       s.scenario_name = h5::get_attr_string(meta.id(), "scenario_name");
       s.status = h5::get_attr_string(meta.id(), "status");
+      if (has_attr(meta.id(), "material_files") && has_attr(meta.id(), "material_texts")) {
+        s.material_files = h5::get_attr_strings(meta.id(), "material_files");
+        s.material_texts = h5::get_attr_strings(meta.id(), "material_texts");
+      }
       s.index = h5::get_attr_int(meta.id(), "shard_index");
       s.count = h5::get_attr_int(meta.id(), "shard_count");
       s.design_ids = h5::read_int64(s.store.file(), "population/design_id");
@@ -187,6 +192,16 @@ int run_merge(const MergeOptions& opt) {
                 << "' whose text differs from that of " << first.path << " ('" << first.scenario_name
                 << "'); merge only the shards of one sweep\n";
       return 2;
+    }
+    if (!first.material_files.empty()) {
+      h5::Handle meta = h5::open_group(s.store.file(), "meta");
+      if (const std::string d =
+              material_data_difference(meta.id(), first.material_files, first.material_texts, first.path, s.path);
+          !d.empty()) {
+        std::cerr << "error: " << s.path << " and " << first.path << " were run with different material data: " << d
+                  << "; merge only shards run with the same data files\n";
+        return 2;
+      }
     }
     if (s.count != first.count) {
       std::cerr << "error: " << s.path << " is shard " << shard_name(s.index, s.count) << " but " << first.path

@@ -392,6 +392,7 @@ int run_simulate(const SimulateOptions& opt) {
           rows.push_back(make_row(out.results[v], req.specs[v], info, batch_index));
           results.push_back(out.results[v]);
         }
+        const int rows_done = static_cast<int>(rows.size());
         store->append(std::move(rows));
         if (record_all)
           for (size_t v = 0; v < req.specs.size(); ++v)
@@ -403,7 +404,7 @@ int run_simulate(const SimulateOptions& opt) {
         tot.newton_iterations += t.newton_iterations;
         tot.ok += t.ok;
         tot.failed += t.failed;
-        done_now += static_cast<int>(rows.size());
+        done_now += rows_done;
         ++batch_index;
         ++batches_run;
         interrupted = interrupt_requested();

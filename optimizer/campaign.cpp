@@ -3,6 +3,7 @@
 #include <nlopt.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <mutex>
@@ -69,6 +70,17 @@ std::string nlopt_result_name(nlopt::result r) {
     case nlopt::MAXEVAL_REACHED: return "maxeval reached";
     case nlopt::MAXTIME_REACHED: return "maxtime reached";
     default: return "stopped";
+  }
+}
+
+// Why the gate stopped answering an optimiser (nlopt::forced_stop).
+enum class StopCause { EvaluationBudget, TimeLimit, Interrupted };
+
+const char* stop_cause_name(StopCause c) {
+  switch (c) {
+    case StopCause::TimeLimit: return "time limit (max_time_s) reached";
+    case StopCause::Interrupted: return "interrupted";
+    default: return "evaluation budget spent";
   }
 }
 
@@ -141,6 +153,7 @@ CampaignResult run_campaign(const Scenario& base, BatchEvaluator& evaluator,
 
   // 3. The optimisers, each on its own thread, behind the gate.
   BatchGate gate(n_opt);
+  std::atomic<int> stop_cause{static_cast<int>(StopCause::EvaluationBudget)};
   const nlopt::algorithm algorithm = static_cast<nlopt::algorithm>(nlopt_algorithm_from_string(spec.algorithm.c_str()));
   auto run_optimizer = [&](int k) {
     gate.start(k);
@@ -215,7 +228,7 @@ CampaignResult run_campaign(const Scenario& base, BatchEvaluator& evaluator,
       double fmin = 0.0;
       log.end = nlopt_result_name(opt.optimize(u, fmin));
     } catch (const nlopt::forced_stop&) {
-      log.end = "evaluation budget or time spent";
+      log.end = stop_cause_name(static_cast<StopCause>(stop_cause.load()));
     } catch (const nlopt::roundoff_limited&) {
       log.end = "roundoff limited";
     } catch (const std::exception& e) {
@@ -227,8 +240,14 @@ CampaignResult run_campaign(const Scenario& base, BatchEvaluator& evaluator,
   for (int k = 0; k < n_opt; ++k) threads.emplace_back(run_optimizer, k);
   const long first_evals = res.evaluations, first_batches = res.batches;
   gate.run(evaluate, [&]() -> long {
-    if (spec.max_time_s > 0 && std::chrono::duration<double>(Clock::now() - t0).count() > spec.max_time_s) return 0;
-    if (stop && stop()) return 0;
+    if (spec.max_time_s > 0 && std::chrono::duration<double>(Clock::now() - t0).count() > spec.max_time_s) {
+      stop_cause = static_cast<int>(StopCause::TimeLimit);
+      return 0;
+    }
+    if (stop && stop()) {
+      stop_cause = static_cast<int>(StopCause::Interrupted);
+      return 0;
+    }
     return spec.max_evaluations - res.evaluations;
   });
   for (auto& t : threads) t.join();

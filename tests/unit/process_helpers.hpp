@@ -127,14 +127,14 @@ inline RunResult simulate(const std::string& scenario, const fs::path& out_dir, 
 }
 
 // Starts the program args[0] with stdout and stderr discarded.
-inline pid_t spawn(const std::vector<std::string>& args) {
+inline pid_t spawn(const std::vector<std::string>& args, const std::string& stderr_path = "/dev/null") {
   const pid_t pid = fork();
   if (pid == 0) {
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
+    freopen(stderr_path.c_str(), "w", stderr);
     execv(argv[0], argv.data());
     _exit(127);
   }

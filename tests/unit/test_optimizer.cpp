@@ -179,6 +179,17 @@ TEST(OptimizerBudget, StopsAtTheEvaluationBudget) {
   EXPECT_LE(r.evaluations, 100);
   EXPECT_GE(r.evaluations, 96);  // the last batch may not fit whole
   EXPECT_EQ((long)ev.seen.size(), r.evaluations);
+  for (const OptimizerLog& log : r.logs) EXPECT_EQ(log.end, "evaluation budget spent");
+}
+
+TEST(OptimizerBudget, AnInterruptedCampaignSaysSo) {
+  Scenario s = synthetic_scenario("LN_SBPLX");
+  SyntheticEvaluator ev(s);
+  int asked = 0;
+  const CampaignResult r = run_campaign(s, ev, nullptr, [&] { return ++asked > 3; });
+  EXPECT_LT(r.evaluations, s.design.max_evaluations);
+  ASSERT_FALSE(r.logs.empty());
+  for (const OptimizerLog& log : r.logs) EXPECT_EQ(log.end, "interrupted");
 }
 
 TEST(OptimizerObjectives, WeightedSumCombinesOtherObjectives) {

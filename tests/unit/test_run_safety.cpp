@@ -68,13 +68,15 @@ void expect_consistent_rows(const std::string& path, int64_t rows) {
 // Starts a run and signals it once it has been going for a while, so that some but
 // not all batches are done; retries with a longer or shorter wait (KillDelaySearch). With
 // `times` = 2 the signal is sent twice 2 ms apart, as GNU timeout and a terminal do
-// (to the process, then to its group).
-std::string interrupted_run(const fs::path& dir, const fs::path& scenario, int sig, int times = 1) {
+// (to the process, then to its group). What the run printed on stderr goes to *stderr_text.
+std::string interrupted_run(const fs::path& dir, const fs::path& scenario, int sig, int times = 1,
+                            std::string* stderr_text = nullptr) {
   KillDelaySearch search;
   for (int wait_ms; search.next(wait_ms);) {
     const std::string out = (dir / ("run_" + std::to_string(sig) + "_" + std::to_string(wait_ms) + ".h5")).string();
     fs::remove(out);
-    const pid_t pid = spawn({kBinary, "simulate", scenario.string(), "--out", out, "--quiet", "--threads", "1"});
+    const fs::path err = dir / "stderr.txt";
+    const pid_t pid = spawn({kBinary, "simulate", scenario.string(), "--out", out, "--quiet", "--threads", "1"}, err);
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
     for (int k = 0; k < times; ++k) {
       if (k > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // not merged as one pending signal
@@ -96,6 +98,7 @@ std::string interrupted_run(const fs::path& dir, const fs::path& scenario, int s
     } else {
       EXPECT_EQ(code, 130);
     }
+    if (stderr_text) *stderr_text = slurp(err);
     return out;
   }
   ADD_FAILURE() << "could not interrupt a run between batches";
@@ -173,11 +176,17 @@ TEST(RunSafety, KillAtEveryStageOfACommitLeavesTheLastCommit) {
 TEST(RunSafety, SigintStopsCleanlyAndResumeCompletes) {
   TempDir tmp;
   const fs::path scenario = write_sweep_scenario(tmp.path());
-  const std::string stopped = interrupted_run(tmp.path(), scenario, SIGINT);
+  std::string said;
+  const std::string stopped = interrupted_run(tmp.path(), scenario, SIGINT, 1, &said);
   ASSERT_FALSE(stopped.empty());
   EXPECT_EQ(meta_status(stopped), "interrupted");
   const auto partial = population(stopped);
   expect_consistent_rows(stopped, partial.size());
+  // The message counts what the file holds (it once said 0: the rows were counted
+  // after being moved into the store).
+  EXPECT_NE(said.find(": " + std::to_string(partial.size()) + " designs of " + std::to_string(kDesigns) + " are in"),
+            std::string::npos)
+      << said;
   ASSERT_EQ(wait_exit(spawn({kBinary, "simulate", scenario.string(), "--resume", stopped, "--quiet"})), 0);
   const auto resumed = population(stopped);
   EXPECT_EQ(resumed.size(), (size_t)kDesigns);  // no duplicated or missing design

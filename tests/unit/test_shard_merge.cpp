@@ -15,10 +15,12 @@ using namespace strata::test;
 
 namespace {
 
-// A coarse single-layer sweep of 10 designs in batches of 3, every trajectory kept.
-fs::path write_sweep(const fs::path& dir, const std::string& extra = "") {
+// A coarse single-layer sweep of 10 designs in batches of 3, every trajectory kept;
+// its material library is the source tree's unless `library` names another.
+fs::path write_sweep(const fs::path& dir, const std::string& extra = "",
+                     const fs::path& library = fs::path(STRATA_SOURCE_DIR) / "materials") {
   std::string text = slurp(std::string(STRATA_TEST_DATA_DIR) + "/cli_good.toml");
-  text.replace(text.find("path = \"../../materials\""), 24, "path = \"" + std::string(STRATA_SOURCE_DIR) + "/materials\"");
+  text.replace(text.find("path = \"../../materials\""), 24, "path = \"" + library.string() + "\"");
   text.erase(text.find("[[batch.variants]]"));
   text += "[batch.sweep]\n\"layers[0].porosity\" = { from = 0.30, to = 0.45, count = 10 }\n"
           "[output]\nbatch_size = 3\ntrajectories = \"all\"\n" + extra;
@@ -144,4 +146,35 @@ TEST(ShardMerge, ShardsOfDifferentVersionsAreRefusedUntilResumed) {
   ASSERT_EQ(ce.size(), 10u * 2u);
   EXPECT_GT(ce.front(), 1000.0);        // shard 0's first design, written with the dataset
   EXPECT_TRUE(std::isnan(ce.back()));   // shard 1's last design, written before it
+}
+
+// A material file edited between the shards of a sweep, or between a run and its
+// resume, would leave one results file with two sets of physics: merge and --resume
+// refuse, naming the file; with the text restored the resume goes through.
+TEST(ShardMerge, ShardsOrAResumeWithEditedMaterialDataAreRefused) {
+  TempDir tmp;
+  const fs::path d = tmp.path();
+  fs::copy(fs::path(STRATA_SOURCE_DIR) / "materials", d / "mat");
+  const std::string scen = sh_quote(write_sweep(d, "", d / "mat").string());
+  const std::string s0 = sh_quote((d / "s0.h5").string()), s1 = sh_quote((d / "s1.h5").string());
+  ASSERT_EQ(run("simulate " + scen + " --quiet --threads 1 --shard 0/2 --out " + s0, d), 0);
+  const fs::path edited = d / "mat" / "test_sloping.toml";
+  const std::string original = slurp(edited);
+  std::string changed = original;  // the solid diffusivity ten times higher
+  const size_t at = changed.find("diffusivity_m2_s = 1.0e-14");
+  ASSERT_NE(at, std::string::npos);
+  changed.replace(at, 26, "diffusivity_m2_s = 1.0e-13");
+  spit(edited, changed);
+  ASSERT_EQ(run("simulate " + scen + " --quiet --threads 1 --shard 1/2 --out " + s1, d), 0);
+  RunResult r;
+  EXPECT_EQ(run("merge " + sh_quote((d / "m.h5").string()) + " " + s0 + " " + s1, d, &r), 2);
+  EXPECT_NE(r.err.find("different material data"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("test_sloping.toml"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(d / "m.h5"));
+  // Shard 0 resumed with the edited file: refused, naming it.
+  EXPECT_EQ(run("simulate " + scen + " --quiet --threads 1 --shard 0/2 --resume " + s0, d, &r), 2);
+  EXPECT_NE(r.err.find("test_sloping.toml"), std::string::npos) << r.err;
+  // Restored: the resume is accepted (nothing left to run), the merge still refused.
+  spit(edited, original);
+  EXPECT_EQ(run("simulate " + scen + " --quiet --threads 1 --shard 0/2 --resume " + s0, d, &r), 0) << r.err;
 }
