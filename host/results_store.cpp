@@ -402,6 +402,13 @@ ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) 
     throw ResultsStoreError("cannot resume " + path + ": " + d +
                             ", so its designs and this run's would not share one set of physics; restore that file "
                             "or start a new results file");
+  if (file_objective.empty() && !info.design_objective.empty())
+    throw ResultsStoreError("cannot resume " + path + " with strata optimize: it holds no design "
+                            "campaign (strata simulate or strata fit wrote it); continue it with the command that "
+                            "wrote it, or give the campaign its own file with --out");
+  if (!file_objective.empty() && info.design_objective.empty())
+    throw ResultsStoreError("cannot resume " + path + ": it holds a strata optimize campaign (objective '" +
+                            file_objective + "'); continue it with strata optimize --resume");
   if (file_objective != info.design_objective)
     throw ResultsStoreError("cannot resume " + path + ": it holds a campaign for objective '" + file_objective +
                             "' and this run optimises '" + info.design_objective +
@@ -630,32 +637,39 @@ void write_trajectory_group(hid_t f, const RunInfo& info, const TrajectoryData& 
   }
 }
 
-void append_optimizer_rows(hid_t f, int k, const std::string& algorithm, const std::vector<std::string>& variables,
-                           const std::vector<int64_t>& iteration, const std::vector<int64_t>& design_id,
-                           const std::vector<double>& points, const std::vector<double>& objective,
-                           const std::vector<double>& best_objective) {
+void write_optimizer_group(hid_t f, const RunInfo& info, int k, const std::string& algorithm, const std::string& end,
+                           const std::vector<std::string>& variables, const std::vector<int64_t>& iteration,
+                           const std::vector<int64_t>& design_id, const std::vector<double>& points,
+                           const std::vector<double>& objective, const std::vector<double>& best_objective) {
   const std::string g = "optimizer/" + std::to_string(k);
   using h5::Type;
-  const hsize_t nv = variables.size();
-  if (!h5::exists(f, g)) {
-    h5::Handle grp = h5::create_group(f, g);
-    h5::set_attr(grp.id(), "description", std::string("one optimiser instance, one row per evaluation"));
-    h5::set_attr(grp.id(), "algorithm", algorithm);
-    h5::set_attr(grp.id(), "variables", variables);
-    h5::set_attr(grp.id(), "start_design_id", static_cast<int64_t>(design_id.empty() ? -1 : design_id[0]));
-    h5::create_table(grp.id(), "iteration", Type::Int64, {}, 256, "", "iteration number");
-    h5::create_table(grp.id(), "design_id", Type::Int64, {}, 256, "", "design evaluated (row in /population)");
-    h5::create_table(grp.id(), "point", Type::Float64, {nv}, 256, "per variable", "the point asked for");
-    h5::create_table(grp.id(), "objective", Type::Float64, {}, 256, "-", "objective at the point");
-    h5::create_table(grp.id(), "best_objective", Type::Float64, {}, 256, "-", "best objective so far");
-  }
-  auto open = [&](const std::string& p) { return h5::Handle(h5::check(H5Dopen2(f, (g + "/" + p).c_str(), H5P_DEFAULT), p)); };
-  const hsize_t n = iteration.size();
-  h5::append_rows(open("iteration").id(), Type::Int64, n, iteration.data());
-  h5::append_rows(open("design_id").id(), Type::Int64, n, design_id.data());
-  h5::append_rows(open("point").id(), Type::Float64, n, points.data());
-  h5::append_rows(open("objective").id(), Type::Float64, n, objective.data());
-  h5::append_rows(open("best_objective").id(), Type::Float64, n, best_objective.data());
+  if (h5::exists(f, g) && H5Ldelete(f, g.c_str(), H5P_DEFAULT) < 0) throw h5::H5Error("cannot replace " + g);
+  std::string objective_unit = "-";
+  for (const ObjectiveSpec& o : info.objectives)
+    if (o.name == info.design_objective) objective_unit = objective_units(o);
+  std::vector<std::string> variable_units;
+  for (const std::string& v : variables) variable_units.push_back(override_path_units(v));
+  const bool one_unit = std::all_of(variable_units.begin(), variable_units.end(),
+                                    [&](const std::string& u) { return u == variable_units.front(); });
+  const hsize_t nv = variables.size(), n = iteration.size();
+  h5::Handle grp = h5::create_group(f, g);
+  h5::set_attr(grp.id(), "description", std::string("one optimiser instance, one row per evaluation"));
+  h5::set_attr(grp.id(), "algorithm", algorithm);
+  h5::set_attr(grp.id(), "end", end);
+  h5::set_attr(grp.id(), "variables", variables);
+  h5::set_attr(grp.id(), "variable_units", variable_units);
+  h5::set_attr(grp.id(), "start_design_id", static_cast<int64_t>(design_id.empty() ? -1 : design_id[0]));
+  auto table = [&](const char* name, Type type, std::vector<hsize_t> cols, const std::string& units,
+                   const std::string& what, const void* data) {
+    h5::Handle ds = h5::create_table(grp.id(), name, type, cols, 256, units, what);
+    h5::append_rows(ds.id(), type, n, data);
+  };
+  table("iteration", Type::Int64, {}, "", "iteration number", iteration.data());
+  table("design_id", Type::Int64, {}, "", "design evaluated (row in /population)", design_id.data());
+  table("point", Type::Float64, {nv}, one_unit && nv ? variable_units.front() : "per variable: variable_units",
+        "the point asked for", points.data());
+  table("objective", Type::Float64, {}, objective_unit, "objective at the point", objective.data());
+  table("best_objective", Type::Float64, {}, objective_unit, "best objective so far", best_objective.data());
 }
 
 }  // namespace
@@ -677,12 +691,13 @@ void ResultsStore::write_trajectory(TrajectoryData t) {
   });
 }
 
-void ResultsStore::append_optimizer(int k, const std::string& algorithm, const std::vector<std::string>& variables,
-                                    const std::vector<int64_t>& iteration, const std::vector<int64_t>& design_id,
-                                    const std::vector<double>& points, const std::vector<double>& objective,
-                                    const std::vector<double>& best_objective) {
-  out_.edit([=](hid_t f) {
-    append_optimizer_rows(f, k, algorithm, variables, iteration, design_id, points, objective, best_objective);
+void ResultsStore::write_optimizer(int k, const std::string& algorithm, const std::string& end,
+                                   const std::vector<std::string>& variables, const std::vector<int64_t>& iteration,
+                                   const std::vector<int64_t>& design_id, const std::vector<double>& points,
+                                   const std::vector<double>& objective, const std::vector<double>& best_objective) {
+  out_.edit([=, info = info_](hid_t f) {
+    write_optimizer_group(f, *info, k, algorithm, end, variables, iteration, design_id, points, objective,
+                          best_objective);
   });
   flush();
 }

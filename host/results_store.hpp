@@ -129,11 +129,13 @@ class ResultsStore {
   // Writes a design's trajectory (not committed: call flush() after a batch of them;
   // kept until the other copy has it).
   void write_trajectory(TrajectoryData t);
-  // One optimiser instance's iterations (creates /optimizer/<k> on first use); commits.
-  void append_optimizer(int k, const std::string& algorithm, const std::vector<std::string>& variables,
-                        const std::vector<int64_t>& iteration, const std::vector<int64_t>& design_id,
-                        const std::vector<double>& points, const std::vector<double>& objective,
-                        const std::vector<double>& best_objective);
+  // One optimiser instance's whole trajectory as /optimizer/<k>, replacing what was
+  // there (an interrupted run writes the iterations it got to; resumed, the campaign
+  // replays from the start and writes them all); `end` says how it stopped. Commits.
+  void write_optimizer(int k, const std::string& algorithm, const std::string& end,
+                       const std::vector<std::string>& variables, const std::vector<int64_t>& iteration,
+                       const std::vector<int64_t>& design_id, const std::vector<double>& points,
+                       const std::vector<double>& objective, const std::vector<double>& best_objective);
   // Any other write (e.g. /fit): applied now, committed at the next flush().
   void edit(CommittedH5File::Edit e);
   // Sets /meta status and end time, commits and closes.

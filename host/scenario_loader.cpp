@@ -9,6 +9,7 @@
 #include <cctype>
 #include <climits>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -1805,6 +1806,20 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
     tr.finish();
   }
   const std::string libdir = library_dir_for(path, lib);
+  if (std::error_code ec; !fs::is_directory(libdir, ec)) {
+    const std::string where = fs::absolute(libdir, ec).lexically_normal().string();
+    const char* env = std::getenv("STRATA_MATERIALS_DIR");
+    if (lib)
+      throw ScenarioError(fmt::format("{}: library.path = \"{}\" names no directory ({}{}); allowed the directory "
+                                      "of the material and electrolyte files",
+                                      file, *lib, where,
+                                      fs::path(*lib).is_absolute() ? "" : ", relative to the scenario file's directory"));
+    throw ScenarioError(fmt::format("{}: the material library directory {} does not exist ({}); set [library] path "
+                                    "in the scenario or STRATA_MATERIALS_DIR to the directory of the material files",
+                                    file, where,
+                                    env && *env ? "from the environment variable STRATA_MATERIALS_DIR"
+                                                : "the default: the source tree's materials/"));
+  }
 
   // [electrolyte]
   std::string electrolyte_name;
@@ -1953,6 +1968,9 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
         tr.fail("particle_shell_ratio", "is not used with numerics.particle_mesh = \"equal_volume\" (shells of "
                                         "equal volume); remove it, or use particle_mesh = \"geometric\"");
     }
+    if (t->contains("nodes_per_layer") && n.cell_size_m > 0.0)
+      tr.fail("nodes_per_layer", "is not used with numerics.cell_size_m (each layer then gets cells in proportion "
+                                 "to its thickness, at least min_nodes_per_layer); remove one of the two");
     if (t->contains("min_nodes_per_layer") && !(n.cell_size_m > 0.0))
       tr.fail("min_nodes_per_layer", "is not used without numerics.cell_size_m (it is the floor of the cells in "
                                      "proportion to thickness); give cell_size_m, or remove it");

@@ -310,6 +310,17 @@ ShardRange shard_range(const std::string& text, size_t n_designs) {
 int run_simulate(const SimulateOptions& opt) {
   Scenario base;
   if (!load_scenario_reporting(opt.scenario_path, base)) return 2;
+  if (base.output.trajectories == "none" && !base.output.profiles.empty()) {
+    // Profiles belong to recorded trajectories (strata optimize records its best
+    // designs' whatever this says, so the loader allows the pair).
+    std::cerr << fmt::format(
+        "error: {}: output.profiles asks for {} profile(s), but output.trajectories = \"none\" (the default if "
+        "unset) records no "
+        "trajectory for strata simulate to put them in; set output.trajectories to \"all\", \"best\" or "
+        "\"list\", or remove output.profiles\n",
+        base.file, base.output.profiles.size());
+    return 2;
+  }
   const std::vector<ResolvedVariant> vars = resolve_variants(base);
   ShardRange shard;
   try {

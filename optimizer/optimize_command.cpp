@@ -103,12 +103,13 @@ int run_optimize(const SimulateOptions& opt) {
     res = run_campaign(base, evaluator, progress, interrupt_requested);
     store->write_buffered();
     if (tty) std::fprintf(stderr, "\n");
-    // Optimiser trajectories (a resumed run that already wrote them keeps them).
+    // Optimiser trajectories. A resumed campaign replays its search from the start, so
+    // its logs are whole and replace those an interrupted run wrote.
     for (size_t k = 0; k < res.logs.size(); ++k)
-      if (!h5::exists(store->file(), "optimizer/" + std::to_string(k)) && !res.logs[k].iteration.empty())
-        store->append_optimizer(static_cast<int>(k), res.logs[k].algorithm, info.var_paths, res.logs[k].iteration,
-                                res.logs[k].design_id, res.logs[k].points, res.logs[k].objective,
-                                res.logs[k].best_objective);
+      if (!res.logs[k].iteration.empty())
+        store->write_optimizer(static_cast<int>(k), res.logs[k].algorithm, res.logs[k].end, info.var_paths,
+                               res.logs[k].iteration, res.logs[k].design_id, res.logs[k].points,
+                               res.logs[k].objective, res.logs[k].best_objective);
     // Trajectories of the best design of every discrete choice.
     std::vector<VariantSpec> best;
     std::vector<int64_t> best_ids;

@@ -43,7 +43,7 @@ struct RunCommand {
     options.command = command;
     app = parent.add_subcommand(name, help);
     app->add_option("scenario", options.scenario_path, scenario_help)->required();
-    app->add_option("--out", options.out,
+    CLI::Option* out = app->add_option("--out", options.out,
                     "results: a directory (the file is named after the scenario) or a file ending in .h5 "
                     "or .hdf5 (default: results)")
         ->check(CLI::Validator(
@@ -56,7 +56,10 @@ struct RunCommand {
             },
             "DIR|FILE.h5", "results path"));
     CLI::Option* resume =
-        app->add_option("--resume", options.resume, "continue this results file (same scenario), skipping finished designs");
+        app->add_option("--resume", options.resume,
+                        "continue this results file (same scenario), skipping finished designs; it is also where "
+                        "the run writes, so --out is not given with it")
+            ->excludes(out);
     app->add_flag("--overwrite", options.overwrite, "replace an existing results file")->excludes(resume);
     app->add_option("--threads", options.threads, "CPU threads (default: all cores)")
         ->check(strata::whole_number_at_least(0, "give a number of threads, or 0 for all cores"));

@@ -239,6 +239,14 @@ TEST(CliBadInvocation, BadThreadsAndOutSayWhatIsAllowed) {
   ASSERT_EQ(named.exit_code, 0) << named.err;
   EXPECT_TRUE(fs::is_regular_file(hdf5));
   EXPECT_TRUE(fs::is_regular_file(tmp.path() / "named.csv"));
+  // --resume writes into the file it continues: an --out beside it was once ignored.
+  const fs::path other = tmp.path() / "other.h5";
+  const RunResult both = run_strata("simulate " + sh_quote(good) + " --quiet --resume " + sh_quote(hdf5.string()) +
+                                        " --out " + sh_quote(other.string()),
+                                    tmp.path());
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_HAS(both.err, "--out excludes --resume");
+  EXPECT_FALSE(fs::exists(other));
 }
 
 // `strata bench` runs the benchmark program with the arguments that follow.
@@ -255,7 +263,7 @@ TEST(CliBadInvocation, BenchSubcommandRunsTheBenchmarkProgram) {
   // Designs of two shapes (cells in proportion to thickness: 40 and 20 um) are refused
   // with a message, not thrown out of main.
   std::string text = slurp(kData + "/cli_good.toml");
-  text.replace(text.find("[numerics]\n"), 11, "[numerics]\ncell_size_m = 5e-6\n");
+  text.replace(text.find("[numerics]\nnodes_per_layer = 6\n"), 30, "[numerics]\ncell_size_m = 5e-6\n");
   text.replace(text.find("path = \"../../materials\""), 24, "path = \"" + std::string(STRATA_SOURCE_DIR) + "/materials\"");
   const fs::path scen = tmp.path() / "two_shapes.toml";
   spit(scen, text);

@@ -48,9 +48,11 @@ fs::path small_campaign(const fs::path& dir, long budget, int nodes_per_layer = 
   return p;
 }
 
-// Runs `strata <args...> --out killed` and kills it with SIGKILL once part of its
-// designs are in the file (fewer than total, the rows of an uninterrupted run).
-bool kill_part_way(const std::vector<std::string>& args, const std::string& killed, int64_t total) {
+// Runs `strata <args...> --out killed` and sends it `sig` (SIGKILL, or SIGINT as Ctrl-C
+// does) once part of its designs are in the file (fewer than total, the rows of an
+// uninterrupted run).
+bool kill_part_way(const std::vector<std::string>& args, const std::string& killed, int64_t total,
+                   int sig = SIGKILL) {
   KillDelaySearch search;
   for (int wait_ms; search.next(wait_ms);) {
     fs::remove(killed);
@@ -62,7 +64,7 @@ bool kill_part_way(const std::vector<std::string>& args, const std::string& kill
     int st = 0;
     const bool finished = waitpid(pid, &st, WNOHANG) == pid;  // on its own, before the kill
     if (!finished) {
-      kill(pid, SIGKILL);
+      kill(pid, sig);
       wait_exit(pid);
     }
     const int64_t n = fs::exists(killed) ? ResultsStore::open_read(killed).rows() : 0;
@@ -138,6 +140,48 @@ TEST(OptimizeCampaign, KilledCampaignResumesToTheSamePopulation) {
   const std::string evaluated = fmt::format("designs:   {} evaluated (budget 120 evaluations)",
                                             h5::read_int64(a.file(), "population/design_id").size());
   EXPECT_NE(info.out.find(evaluated), std::string::npos) << info.out;
+}
+
+// Ctrl-C writes the optimisers' trajectories as far as they got (group attribute
+// end = "interrupted"); the resumed campaign replays its search from the start and
+// replaces them with the whole trajectories of an uninterrupted run (they were kept
+// as interrupted: one iteration each where the run had 19 to 71).
+TEST(OptimizeCampaign, InterruptedCampaignResumesToTheWholeOptimiserTrajectories) {
+  TempDir tmp;
+  const fs::path scen = small_campaign(tmp.path(), 120, 32);
+  const std::string full = (tmp.path() / "full.h5").string(), stopped = (tmp.path() / "stopped.h5").string();
+  ASSERT_EQ(run_strata("optimize " + sh_quote(scen.string()) + " --out " + sh_quote(full) + " --quiet --threads 1",
+                       tmp.path()).exit_code, 0);
+  ASSERT_TRUE(kill_part_way({"optimize", scen.string()}, stopped, ResultsStore::open_read(full).rows(), SIGINT))
+      << "could not interrupt the campaign part-way";
+  bool cut_short = false;
+  {
+    const ResultsStore b = ResultsStore::open_read(stopped);
+    if (h5::exists(b.file(), "optimizer/0")) {
+      h5::Handle g = h5::open_group(b.file(), "optimizer/0");
+      EXPECT_EQ(h5::get_attr_string(g.id(), "end"), "interrupted");
+      cut_short = true;
+    }
+  }
+  const RunResult resumed =
+      run_strata("optimize " + sh_quote(scen.string()) + " --resume " + sh_quote(stopped) + " --quiet --threads 1",
+                 tmp.path());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const ResultsStore a = ResultsStore::open_read(full), b = ResultsStore::open_read(stopped);
+  h5::Handle ga = h5::open_group(a.file(), "optimizer");
+  hsize_t groups = 0;
+  H5Gget_num_objs(ga.id(), &groups);
+  ASSERT_GT(groups, 0u);
+  for (hsize_t k = 0; k < groups; ++k) {
+    const std::string g = "optimizer/" + std::to_string(k);
+    ASSERT_TRUE(h5::exists(b.file(), g)) << g;
+    for (const char* d : {"/objective", "/best_objective", "/point"})
+      EXPECT_EQ(h5::read_float64(a.file(), g + d), h5::read_float64(b.file(), g + d)) << g << d;
+    EXPECT_EQ(h5::read_int64(a.file(), g + "/design_id"), h5::read_int64(b.file(), g + "/design_id")) << g;
+    h5::Handle gb = h5::open_group(b.file(), g);
+    EXPECT_NE(h5::get_attr_string(gb.id(), "end"), "interrupted") << g;
+  }
+  RecordProperty("interrupted_file_had_optimiser_groups", cut_short ? "yes" : "no");
 }
 
 // The calibration resumes like the design search: a killed `strata fit` continued with

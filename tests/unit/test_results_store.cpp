@@ -171,8 +171,10 @@ TEST(ResultsStore, TrajectoryAndOptimizerRoundTripIsExact) {
     ResultsStore st = ResultsStore::create(path, small_info(), false);
     st.write_trajectory(t);
     EXPECT_TRUE(st.has_trajectory(7));
-    st.append_optimizer(0, "LN_BOBYQA", {"a", "b"}, {0, 1}, {10, 11}, {0.1, 0.2, 0.3, 0.4}, {1.0, 0.5}, {1.0, 0.5});
-    st.append_optimizer(0, "LN_BOBYQA", {"a", "b"}, {2}, {12}, {0.5, 0.6}, {0.7}, {0.5});
+    // The second write replaces the first (an interrupted run's part, then the whole).
+    st.write_optimizer(0, "LN_BOBYQA", "interrupted", {"a", "b"}, {0}, {10}, {0.1, 0.2}, {1.0}, {1.0});
+    st.write_optimizer(0, "LN_BOBYQA", "xtol reached", {"layers[0].thickness_m", "layers[1].thickness_m"}, {0, 1, 2},
+                       {10, 11, 12}, {0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, {1.0, 0.5, 0.7}, {1.0, 0.5, 0.5});
     st.finish("complete");
   }
   const ResultsStore rd = ResultsStore::open_read(path);
@@ -193,6 +195,10 @@ TEST(ResultsStore, TrajectoryAndOptimizerRoundTripIsExact) {
   EXPECT_EQ(h5::read_float64(f, "optimizer/0/best_objective"), (std::vector<double>{1.0, 0.5, 0.5}));
   h5::Handle g = h5::open_group(f, "optimizer/0");
   EXPECT_EQ(h5::get_attr_string(g.id(), "algorithm"), "LN_BOBYQA");
+  EXPECT_EQ(h5::get_attr_string(g.id(), "end"), "xtol reached");
+  EXPECT_EQ(h5::get_attr_strings(g.id(), "variable_units"), (std::vector<std::string>{"m", "m"}));
+  h5::Handle point(H5Dopen2(f, "optimizer/0/point", H5P_DEFAULT));
+  EXPECT_EQ(h5::get_attr_string(point.id(), "units"), "m");
 }
 
 TEST(ResultsStore, RefusesExistingFileAndForeignScenarioOnResume) {
@@ -214,6 +220,26 @@ TEST(ResultsStore, RefusesExistingFileAndForeignScenarioOnResume) {
   } catch (const ResultsStoreError& e) {
     EXPECT_NE(std::string(e.what()).find("roundtrip"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("differs"), std::string::npos) << e.what();
+  }
+  // A sweep's file resumed as a campaign, and a campaign's as a sweep: the message
+  // says which command wrote it (it once asked for "the same --objective" as '').
+  RunInfo campaign = small_info();
+  campaign.design_objective = "retention_3C";
+  try {
+    ResultsStore::resume(path, campaign);
+    FAIL() << "resumed a sweep's file as a campaign";
+  } catch (const ResultsStoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("with strata optimize: it holds no design campaign"), std::string::npos)
+        << e.what();
+  }
+  const std::string campaign_path = (tmp.path() / "campaign.h5").string();
+  { ResultsStore::create(campaign_path, campaign, false).finish("interrupted"); }
+  try {
+    ResultsStore::resume(campaign_path, small_info());
+    FAIL() << "resumed a campaign's file as a sweep";
+  } catch (const ResultsStoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("strata optimize campaign (objective 'retention_3C')"), std::string::npos)
+        << e.what();
   }
   EXPECT_NO_THROW(ResultsStore::resume(path, small_info()));
   EXPECT_NO_THROW(ResultsStore::create(path, small_info(), true));
@@ -348,7 +374,7 @@ TEST(ResultsStore, SchemaDocumentMatchesWrittenFile) {
   {
     Scenario s = load_scenario(opt.scenario_path);
     ResultsStore st = ResultsStore::resume(path, run_info_for(s, "test", "cpu"));
-    st.append_optimizer(0, "LN_COBYLA", {"x"}, {0}, {0}, {0.5}, {1.0}, {1.0});
+    st.write_optimizer(0, "LN_COBYLA", "maxeval reached", {"x"}, {0}, {0}, {0.5}, {1.0}, {1.0});
     st.finish("complete");
   }
   const std::set<std::string> doc = documented_datasets();

@@ -56,6 +56,15 @@ std::string load_error(const std::string& text, const std::string& name = "bad.t
 
 #define EXPECT_HAS(msg, part) EXPECT_NE((msg).find(part), std::string::npos) << "message: " << (msg)
 
+// A library directory that does not exist is named as such, with where its path came
+// from, not reported as a material missing from it.
+TEST(ScenarioLoader, AMissingLibraryDirectoryIsNamedWithItsSource) {
+  const std::string e = load_error(replaced_once(minimal_text(), "path = \"../../materials\"", "path = \"nowhere\""));
+  EXPECT_HAS(e, "bad.toml: library.path = \"nowhere\" names no directory (");
+  EXPECT_HAS(e, "relative to the scenario file's directory");
+  EXPECT_FALSE(e.find("not found") != std::string::npos) << e;
+}
+
 TEST(ScenarioLoader, DefaultScenarioLoads) {
   const Scenario s = load_scenario(kSource + "/scenarios/default.toml");
   EXPECT_EQ(s.name, "bilayer_reference");
@@ -2004,6 +2013,8 @@ TEST(ScenarioNumerics, CellsInProportionToThicknessAndParticleMesh) {
              "particle_shell_ratio = 0.7 is not used with numerics.particle_mesh = \"equal_volume\"");
   EXPECT_HAS(load_error(minimal_text() + "\n[numerics]\nmin_nodes_per_layer = 4\n"),
              "min_nodes_per_layer = 4 is not used without numerics.cell_size_m");
+  EXPECT_HAS(load_error(minimal_text() + "\n[numerics]\ncell_size_m = 5e-6\nnodes_per_layer = 4\n"),
+             "nodes_per_layer = 4 is not used with numerics.cell_size_m");
   EXPECT_HAS(load_error(minimal_text() + "\n[numerics]\ncell_size_m = 1e-8\n"), "raise numerics.cell_size_m");
   // A campaign over the thickness split: the fractions give the layers shares of the
   // total (100 um), whatever the listed layers (here 10 um each), so the check uses the
