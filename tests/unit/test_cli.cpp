@@ -239,6 +239,17 @@ TEST(CliBadInvocation, BadThreadsAndOutSayWhatIsAllowed) {
   ASSERT_EQ(named.exit_code, 0) << named.err;
   EXPECT_TRUE(fs::is_regular_file(hdf5));
   EXPECT_TRUE(fs::is_regular_file(tmp.path() / "named.csv"));
+  // Profiles with no trajectory to hold them were once dropped without a word.
+  std::string no_traj = slurp(good);
+  no_traj.replace(no_traj.find("path = \"../../materials\""), 24,
+                  "path = \"" + std::string(STRATA_SOURCE_DIR) + "/materials\"");
+  no_traj += "\n[output]\nprofiles = [{ step = 0, at = \"end\" }]\n";
+  spit(tmp.path() / "no_traj.toml", no_traj);
+  const RunResult dropped = run_strata("simulate " + sh_quote((tmp.path() / "no_traj.toml").string()) + " --quiet --out " + sh_quote((tmp.path() / "nt.h5").string()),
+                                       tmp.path());
+  EXPECT_EQ(dropped.exit_code, 2);
+  EXPECT_HAS(dropped.err, "output.profiles asks for 1 profile(s), but output.trajectories = \"none\"");
+  EXPECT_FALSE(fs::exists(tmp.path() / "nt.h5"));
   // --resume writes into the file it continues: an --out beside it was once ignored.
   const fs::path other = tmp.path() / "other.h5";
   const RunResult both = run_strata("simulate " + sh_quote(good) + " --quiet --resume " + sh_quote(hdf5.string()) +
