@@ -78,24 +78,48 @@ STRATA_HD T porous_counter_reaction_A_m3(double a_i0_A_m3, double ce0_mol_m3, do
   return 2.0 * a_i0_A_m3 * sqrt(c / ce0_mol_m3) * sinh(-f * phie);
 }
 
-// Ionic current from the last cell centre to the counter electrode. The cation flux
-// there is I/F (sodium plates or strips), which fixes the boundary concentration
-//   c_L = c_N - (1 - t+) I (dx/2) / (F D_eff);
-// the potential at the surface comes from the counter kinetics.
+// c_L / c_N at the counter electrode's face: the cation flux there is I/F (sodium
+// plates or strips), which fixes the boundary concentration
+//   c_L = c_N - (1 - t+) I (dx/2) / (F D_eff)
+// from the last cell's centre c_N (dx: that cell's width).
+template <class T>
+STRATA_HD T counter_face_ratio(const double* data, const ElectrolyteFns& el, double dx_m, double trans, const T& ce,
+                               const T& current_A_m2) {
+  const T D = eval_property(data, el.diffusivity_m2_s, ce) * trans;
+  const T tp = eval_property(data, el.transference_number, ce);
+  return 1.0 - (1.0 - tp) * current_A_m2 * (0.5 * dx_m) / (kFaraday_C_mol * D * ce);
+}
+
+// ln(x), continued below x0 by its tangent there, ln(x0) + (x - x0) / x0: finite and
+// still falling with a non-zero derivative where x -> 0 or below.
+template <class T>
+STRATA_HD T log_tangent_below(const T& x, double x0) {
+  return value_of(x) >= x0 ? log(x) : T(log(x0)) + (x - x0) / x0;
+}
+
+// Where c_L / c_N falls below this, the counter face's concentration term continues
+// linearly (log_tangent_below). Until 2026-12-07 the ratio was held at it, which
+// made the term constant there (no derivative for Newton) and capped it at
+// (2RT/F)(1 - t+) ln(1e-6), about 0.4 V: a charge whose cut-off lay beyond that went
+// on at a potential with the counter face dry. The continuation keeps the potential
+// rising as the face runs dry, so a cut-off is met where transport limits.
+constexpr double kCounterFaceLogFloor = 1e-6;
+
+// Ionic current from the last cell centre to the counter electrode, with the boundary
+// concentration of counter_face_ratio; the potential at the surface comes from the
+// counter kinetics.
 template <class T>
 STRATA_HD T counter_face_current(const double* data, const ElectrolyteFns& el, double temperature_K,
                                  double dx_m, double trans, double counter_i0_A_m2,
                                  const T& ce, const T& phie, const T& current_A_m2) {
   const T k = eval_property(data, el.conductivity_S_m, ce) * trans;
-  const T D = eval_property(data, el.diffusivity_m2_s, ce) * trans;
   const T tp = eval_property(data, el.transference_number, ce);
   const T tdf = eval_property(data, el.thermodynamic_factor, ce);
   const double two_rt_f = 2.0 * kGasOverFaraday_V_K * temperature_K;
-  // ln(c_L / c_N), kept finite when the boundary layer would be depleted.
-  T ratio = 1.0 - (1.0 - tp) * current_A_m2 * (0.5 * dx_m) / (kFaraday_C_mol * D * ce);
-  if (value_of(ratio) < 1e-6) ratio = T(1e-6);
+  const T ratio = counter_face_ratio(data, el, dx_m, trans, ce, current_A_m2);
   const T phiL = counter_phi_e_V(current_A_m2, counter_i0_A_m2, temperature_K);
-  return ((phie - phiL) + two_rt_f * (1.0 - tp) * tdf * log(ratio)) * k / (0.5 * dx_m);
+  return ((phie - phiL) + two_rt_f * (1.0 - tp) * tdf * log_tangent_below(ratio, kCounterFaceLogFloor)) * k /
+         (0.5 * dx_m);
 }
 
 // x^p, with the common symmetric case p = 1/2 as a square root (pow is a hot spot).

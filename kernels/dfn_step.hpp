@@ -312,13 +312,21 @@ STRATA_HD double event_tolerance(const DfnShape& S, const V& v, const ProtocolSt
   return 1e-4 * current_limit_A_m2;
 }
 
-// True when c_e in some cell is below 1% of the initial concentration (the
-// threshold of ElectrolyteDepleted; concentration overpotentials diverge as c_e -> 0).
+// True when c_e in some cell, or at a metal counter electrode's face (c_L of
+// counter_face_ratio), is below 1% of the initial concentration (the threshold of
+// ElectrolyteDepleted; concentration overpotentials diverge as c_e -> 0).
 template <class V>
-STRATA_HD bool electrolyte_depleted(const DfnShape& S, const V& v) {
+STRATA_HD bool electrolyte_depleted(const DfnShape& S, const SharedTables& tab, const V& v) {
   const double floor = 0.01 * v[S.o_scalar + kCeInit_mol_m3];
   for (int i = 0; i < S.nx; ++i)
     if (!(v[S.o_x + S.s_ce() + i] >= floor)) return true;
+  if (S.n_ctr == 0) {
+    const int n = S.nx - 1;
+    const double ce = v[S.o_x + S.s_ce() + n];
+    const double ratio =
+        counter_face_ratio(tab.data, tab.electrolyte, v[S.o_dx + n], v[S.o_trans + n], ce, v[S.o_x + S.s_I()]);
+    if (!(ratio * ce >= floor)) return true;
+  }
   return false;
 }
 
