@@ -1,5 +1,7 @@
 #include "host/results.hpp"
 
+#include <cmath>
+
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -46,6 +48,17 @@ std::vector<VariantResult> collect_results(Batch& b, const std::vector<int>& ids
                                             : b.rejected_reason[v];
     const double mass_kg_m2 = rec[S.o_scalar + kActiveMass_kg_m2];
     r.active_mass_mg_cm2 = mass_kg_m2 * 100.0;  // 1 kg/m2 = 100 mg/cm2
+    r.layer_thickness_m.assign(S.n_layers, 0.0);
+    r.layer_porosity.assign(S.n_layers, 0.0);
+    for (int i = 0; i < S.ne; ++i) {
+      const double dx = rec[S.o_dx + i];
+      r.layer_thickness_m[S.cell_layer[i]] += dx;
+      r.layer_porosity[S.cell_layer[i]] += rec[S.o_eps + i] * dx;
+    }
+    for (int k = 0; k < S.n_layers; ++k) {
+      r.layer_porosity[k] /= r.layer_thickness_m[k];
+      if (!b.rejected_reason[v].empty()) r.layer_thickness_m[k] = r.layer_porosity[k] = std::nan("");
+    }
     // C/m2 -> mAh/g: / 3.6 C per mAh / (g per m2).
     const double to_mAh_g = mass_kg_m2 > 0 ? 1.0 / (3.6 * mass_kg_m2 * 1000.0) : 0.0;
     for (size_t k = 0; k < b.steps.size(); ++k) {

@@ -61,6 +61,10 @@ struct VariantResult {
   int status = 0;
   std::string reason;               // "ok" or why the variant failed
   double active_mass_mg_cm2 = 0.0;
+  // The sub-layers as simulated, by position from the current collector (after the
+  // variant's layer order): thickness (m) and porosity (volume-weighted over the
+  // layer's cells); NaN for a variant rejected before the run.
+  std::vector<double> layer_thickness_m, layer_porosity;
   std::vector<StepResult> steps;
 };
 

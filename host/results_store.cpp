@@ -232,6 +232,17 @@ h5::Handle v18_file_access() {
   return fapl;
 }
 
+// /population/layer_thickness_m and layer_porosity, rows x layers (positions from the
+// collector), empty.
+void create_layer_geometry_tables(hid_t f, const RunInfo& info) {
+  using h5::Type;
+  const hsize_t nl = static_cast<hsize_t>(info.n_layers);
+  h5::create_table(f, "population/layer_thickness_m", Type::Float64, {nl}, 256, "m",
+                   "thickness of each sub-layer as simulated, by position from the current collector");
+  h5::create_table(f, "population/layer_porosity", Type::Float64, {nl}, 256, "-",
+                   "porosity of each sub-layer as simulated, by position from the current collector");
+}
+
 // The empty population tables of a new file.
 void write_population_skeleton(hid_t f, const RunInfo& info) {
   h5::Handle pop = h5::create_group(f, "population");
@@ -245,6 +256,7 @@ void write_population_skeleton(hid_t f, const RunInfo& info) {
   h5::create_table(f, "population/producer", Type::String, {}, kChunkRows, "", "sweep, or the optimiser");
   h5::create_table(f, "population/active_mass_mg_cm2", Type::Float64, {}, kChunkRows, "mg/cm2", "active mass per area");
   h5::create_table(f, "population/layer_order", Type::String, {}, kChunkRows, "", "layer order of the variant");
+  create_layer_geometry_tables(f, info);
   h5::Handle var = h5::create_group(f, "population/var");
   h5::set_attr(var.id(), "description", std::string("design variables: one column per override path"));
   for (const auto& p : info.var_paths)
@@ -445,6 +457,15 @@ ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) 
       const std::vector<double> missing(existing * ns, kNaN);
       if (existing > 0) h5::append_rows(d.id(), h5::Type::Float64, existing, missing.data());
     }
+    if (!h5::exists(f, "population/layer_thickness_m")) {  // from before 2026-12-07
+      create_layer_geometry_tables(f, *info);
+      const std::vector<double> missing(existing * info->n_layers, kNaN);
+      if (existing > 0)
+        for (const char* d : {"population/layer_thickness_m", "population/layer_porosity"}) {
+          h5::Handle ds(h5::check(H5Dopen2(f, d, H5P_DEFAULT), d));
+          h5::append_rows(ds.id(), h5::Type::Float64, existing, missing.data());
+        }
+    }
     h5::Handle meta = h5::open_group(f, "meta");
     if (H5Aexists(meta.id(), "electrolyte_table_end_mol_m3") <= 0) set_table_end(meta.id(), info->electrolyte_tables);
     h5::set_attr(meta.id(), "status", std::string("running"));
@@ -552,6 +573,14 @@ void append_population(hid_t f, const RunInfo& info, const std::vector<Populatio
   h5::append_strings(open("population/producer").id(), producer);
   h5::append_rows(open("population/active_mass_mg_cm2").id(), Type::Float64, n, mass.data());
   h5::append_strings(open("population/layer_order").id(), order);
+  std::vector<double> thick, poro;
+  for (const PopulationRow& r : rows)
+    for (size_t k = 0; k < nl; ++k) {
+      thick.push_back(k < r.result.layer_thickness_m.size() ? r.result.layer_thickness_m[k] : kNaN);
+      poro.push_back(k < r.result.layer_porosity.size() ? r.result.layer_porosity[k] : kNaN);
+    }
+  h5::append_rows(open("population/layer_thickness_m").id(), Type::Float64, n, thick.data());
+  h5::append_rows(open("population/layer_porosity").id(), Type::Float64, n, poro.data());
   for (size_t k = 0; k < info.var_paths.size(); ++k) {
     std::vector<double> col;
     for (const PopulationRow& r : rows) col.push_back(k < r.variables.size() ? r.variables[k] : kNaN);

@@ -219,6 +219,8 @@ std::string encode_outcome(const SliceOutcome& s) {
     w.pod<int32_t>(v.status);
     w.str(v.reason);
     w.pod(v.active_mass_mg_cm2);
+    w.pods(v.layer_thickness_m);
+    w.pods(v.layer_porosity);
     w.pod<uint64_t>(v.steps.size());
     for (const StepResult& st : v.steps) put_step(w, st);
   }
@@ -246,6 +248,8 @@ SliceOutcome decode_outcome(const std::string& bytes) {
     v.status = r.pod<int32_t>();
     v.reason = r.str();
     v.active_mass_mg_cm2 = r.pod<double>();
+    v.layer_thickness_m = r.pods<double>();
+    v.layer_porosity = r.pods<double>();
     const uint64_t ns = r.pod<uint64_t>();
     for (uint64_t j = 0; j < ns; ++j) v.steps.push_back(get_step(r));
     o.results.push_back(std::move(v));

@@ -166,7 +166,9 @@ struct NewtonProgress {
   bool damped = false;    // an update of this solve was damped
 };
 
-enum class NewtonIterate : int { Continue, Converged, NotFinite, Singular, Slow };
+// Depleted: converged to a state whose metal counter face needs a concentration term
+// beyond kMaxCounterFaceTerm_V (dfn_physics.hpp): no solution; the solve has failed.
+enum class NewtonIterate : int { Continue, Converged, NotFinite, Singular, Slow, Depleted };
 
 // One Newton iteration of the implicit step ts (kernels/time_scheme.hpp) from the state
 // at o_xold (and, for BDF2, o_xprev),
@@ -387,11 +389,13 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
       v[oR + 4] += I;
       v[oR + 5] += -1.0;
     }
+    double face_term_V = 0.0;  // concentration term at a metal counter's face
     if (t.leader() && S.n_ctr == 0) {
       const int n = nx - 1;
       using D3 = Dual<3>;
       const D3 ieL = counter_face_current(data, el, T_K, v[S.o_dx + n], v[S.o_trans + n], counter_i0,
-                                          D3::var(v[oce + n], 0), D3::var(v[ope + n], 1), D3::var(I, 2));
+                                          D3::var(v[oce + n], 0), D3::var(v[ope + n], 1), D3::var(I, 2),
+                                          &face_term_V);
       // salt: F N = I leaves through the counter face (less t+ i_e: the combined row)
       const double tp_n = salt_row_weight(data, el, v[oce + n]);
       v[oR + 6L * n + 0] -= I - tp_n * ieL.v;
@@ -497,8 +501,9 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
     t.sync();
     err = t.max(err);
     if (!(err == err) || !is_finite(v[oI])) return NewtonIterate::NotFinite;
+    const bool face_dry = t.any(face_term_V < -kMaxCounterFaceTerm_V);
     if (lambda == 1.0 && newton_converged(err, err_prev, newton_tolerance(v[S.o_scalar + kRelTol])))
-      return NewtonIterate::Converged;
+      return face_dry ? NewtonIterate::Depleted : NewtonIterate::Converged;
     progress.damped = progress.damped || lambda < 1.0;
     if (newton_contracts_too_slowly(err, err_prev, progress.damped, ctl.max_contraction)) return NewtonIterate::Slow;
     progress.err_prev = lambda == 1.0 ? err : 0.0;

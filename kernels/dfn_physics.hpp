@@ -102,24 +102,34 @@ STRATA_HD T log_tangent_below(const T& x, double x0) {
 // made the term constant there (no derivative for Newton) and capped it at
 // (2RT/F)(1 - t+) ln(1e-6), about 0.4 V: a charge whose cut-off lay beyond that went
 // on at a potential with the counter face dry. The continuation keeps the potential
-// rising as the face runs dry, so a cut-off is met where transport limits.
+// rising as the face runs dry, so a cut-off the measured potential sees (a reference
+// at the counter) is met where transport limits (the continued ratio then ends a
+// little below 0 where the logarithm's would be a little above: the same moment).
+// With the reference in the separator the measured potential never shows it, and the
+// term would run away: a state needing more than kMaxCounterFaceTerm_V of it is no
+// solution (NewtonIterate::Depleted; a variant failing on it is ElectrolyteDepleted,
+// the cell cannot carry the current).
 constexpr double kCounterFaceLogFloor = 1e-6;
+constexpr double kMaxCounterFaceTerm_V = 5.0;
 
 // Ionic current from the last cell centre to the counter electrode, with the boundary
 // concentration of counter_face_ratio; the potential at the surface comes from the
-// counter kinetics.
+// counter kinetics. *concentration_term_V (when given) receives the value of the
+// concentration term (2RT/F)(1 - t+) TDF ln(c_L / c_N).
 template <class T>
 STRATA_HD T counter_face_current(const double* data, const ElectrolyteFns& el, double temperature_K,
                                  double dx_m, double trans, double counter_i0_A_m2,
-                                 const T& ce, const T& phie, const T& current_A_m2) {
+                                 const T& ce, const T& phie, const T& current_A_m2,
+                                 double* concentration_term_V = nullptr) {
   const T k = eval_property(data, el.conductivity_S_m, ce) * trans;
   const T tp = eval_property(data, el.transference_number, ce);
   const T tdf = eval_property(data, el.thermodynamic_factor, ce);
   const double two_rt_f = 2.0 * kGasOverFaraday_V_K * temperature_K;
   const T ratio = counter_face_ratio(data, el, dx_m, trans, ce, current_A_m2);
+  const T term = two_rt_f * (1.0 - tp) * tdf * log_tangent_below(ratio, kCounterFaceLogFloor);
+  if (concentration_term_V) *concentration_term_V = value_of(term);
   const T phiL = counter_phi_e_V(current_A_m2, counter_i0_A_m2, temperature_K);
-  return ((phie - phiL) + two_rt_f * (1.0 - tp) * tdf * log_tangent_below(ratio, kCounterFaceLogFloor)) * k /
-         (0.5 * dx_m);
+  return ((phie - phiL) + term) * k / (0.5 * dx_m);
 }
 
 // x^p, with the common symmetric case p = 1/2 as a square root (pow is a hot spot).

@@ -487,7 +487,7 @@ STRATA_HD bool end_protocol_step(const DfnShape& S, const SharedTables& tab, con
     // the cause: the salt nearly exhausted somewhere (the cell cannot carry the
     // current any more), c_e beyond the electrolyte's property tables, or a particle
     // emptied or filled to the end of its window (a charge or discharge past full).
-    if (electrolyte_depleted(S, tab, v))
+    if (electrolyte_depleted(S, tab, v, r.ctl.fixed_voltage ? v[S.o_x + S.s_I()] : r.ctl.current_A_m2))
       r.fail = VariantStatus::ElectrolyteDepleted;
     else if (electrolyte_beyond_tables(S, tab, v))
       r.fail = VariantStatus::ElectrolyteBeyondTables;

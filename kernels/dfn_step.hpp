@@ -313,10 +313,12 @@ STRATA_HD double event_tolerance(const DfnShape& S, const V& v, const ProtocolSt
 }
 
 // True when c_e in some cell, or at a metal counter electrode's face (c_L of
-// counter_face_ratio), is below 1% of the initial concentration (the threshold of
-// ElectrolyteDepleted; concentration overpotentials diverge as c_e -> 0).
+// counter_face_ratio at current_A_m2: the current the step asks for, which a state
+// accepted before a failed first attempt may not carry yet), is below 1% of the
+// initial concentration (the threshold of ElectrolyteDepleted; concentration
+// overpotentials diverge as c_e -> 0).
 template <class V>
-STRATA_HD bool electrolyte_depleted(const DfnShape& S, const SharedTables& tab, const V& v) {
+STRATA_HD bool electrolyte_depleted(const DfnShape& S, const SharedTables& tab, const V& v, double current_A_m2) {
   const double floor = 0.01 * v[S.o_scalar + kCeInit_mol_m3];
   for (int i = 0; i < S.nx; ++i)
     if (!(v[S.o_x + S.s_ce() + i] >= floor)) return true;
@@ -324,7 +326,7 @@ STRATA_HD bool electrolyte_depleted(const DfnShape& S, const SharedTables& tab, 
     const int n = S.nx - 1;
     const double ce = v[S.o_x + S.s_ce() + n];
     const double ratio =
-        counter_face_ratio(tab.data, tab.electrolyte, v[S.o_dx + n], v[S.o_trans + n], ce, v[S.o_x + S.s_I()]);
+        counter_face_ratio(tab.data, tab.electrolyte, v[S.o_dx + n], v[S.o_trans + n], ce, current_A_m2);
     if (!(ratio * ce >= floor)) return true;
   }
   return false;

@@ -4,6 +4,8 @@ Column names of :func:`load_population` (see docs/mining.md):
 
 * ``design_id``, ``label``, ``status``, ``reason``, ``batch``, ``producer``,
   ``active_mass_mg_cm2``, ``layer_order`` (and any other 1-D dataset of /population)
+* ``<name>[layer<j>]`` for a rows x layers dataset of /population, e.g.
+  ``layer_thickness_m[layer0]`` (the sub-layer at the current collector, in metres)
 * ``<path>`` for ``/population/var/<path>``, e.g. ``layers[1].thickness_m``
 * ``<metric>[s<k>]`` for ``/population/step/<metric>`` column k, e.g. ``capacity_mAh_g[s5]``
 * ``material_charge_mAh_g[s<k>,<material>]`` and ``layer_charge_mAh_g[s<k>,layer<j>]``
@@ -183,6 +185,11 @@ def load_population(path):
             if ds.ndim == 1:
                 columns[name] = read_dataset(ds)
                 units[name] = units_of(ds)
+            elif ds.ndim == 2:  # rows x layers (layer_thickness_m, layer_porosity)
+                data = read_dataset(ds)
+                for j in range(data.shape[1]):
+                    columns[f"{name}[layer{j}]"] = data[:, j]
+                    units[f"{name}[layer{j}]"] = units_of(ds)
         for sub in ("var", "objective"):
             for name, ds in sorted(pop.get(sub, {}).items()):
                 col = name if sub == "var" else f"objective:{name}"

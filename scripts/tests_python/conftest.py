@@ -102,6 +102,8 @@ def write_synthetic(path, kind="vlen"):
         _dataset(pop, "producer", ["sweep"] * n, "", "who asked for the design", kind)
         _dataset(pop, "active_mass_mg_cm2", np.array([12.0, 13.0, 12.0, 13.0]), "mg/cm2", "active mass", kind)
         _dataset(pop, "layer_order", ["" if d in (0, 2) else "1,0" for d in DESIGN_IDS], "", "layer order", kind)
+        _dataset(pop, "layer_thickness_m", np.array([[50e-6, 40e-6], [40e-6, 50e-6], [60e-6, 40e-6], [40e-6, 60e-6]]),
+                 "m", "thickness of each sub-layer by position", kind)
         var = _group(pop, "var", "design variables", kind)
         _dataset(var, "layers[1].thickness_m", np.array([np.nan if d in (0, 1) else 60e-6 for d in DESIGN_IDS]),
                  "m", "override", kind)

@@ -45,6 +45,9 @@ def test_population(request, which):
             assert f"layer_charge_mAh_g[s{k},layer{j}]" in df.columns
     assert "layers[1].thickness_m" in df.columns
     assert np.isnan(df["layers[1].thickness_m"].iloc[0])
+    # a rows x layers dataset of /population: one column per layer position
+    assert df["layer_thickness_m[layer1]"].iloc[1] == pytest.approx(50e-6)
+    assert df.attrs["units"]["layer_thickness_m[layer0]"] == "m"
     assert df.attrs["objectives"] == ["objective:retention_3C"]
     units = df.attrs["units"]
     assert set(units) == set(df.columns)

