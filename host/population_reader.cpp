@@ -35,12 +35,16 @@ PopulationColumns::PopulationColumns(const ResultsStore& store) {
   const h5::Handle lay_set(h5::check(H5Dopen2(f, lay_path.c_str(), H5P_DEFAULT), "opening " + lay_path));
   const std::vector<hsize_t> lay_dims = h5::dims(lay_set.id());
   nl_ = lay_dims.size() == 3 ? static_cast<size_t>(lay_dims[2]) : 0;
+  for (auto [name, col] : {std::pair<const char*, std::vector<double>*>{"population/layer_thickness_m", &thick_},
+                           {"population/layer_porosity", &poro_}})
+    *col = h5::exists(f, name) ? h5::read_float64(f, name) : std::vector<double>(n * nl_, std::nan(""));
   const auto short_of = [&](size_t have, size_t per_row) { return have < n * per_row; };
   bool short_metric = false;
   for (const std::vector<double>& m : metric_) short_metric = short_metric || short_of(m.size(), ns_);
   if (labels_.size() < n || status_.size() < n || reasons_.size() < n || mass_.size() < n || short_metric ||
       short_of(end_.size(), ns_) || short_of(steps_.size(), ns_) || short_of(newton_.size(), ns_) ||
-      short_of(mat_.size(), ns_ * nm_) || short_of(lay_.size(), ns_ * nl_))
+      short_of(mat_.size(), ns_ * nm_) || short_of(lay_.size(), ns_ * nl_) || short_of(thick_.size(), nl_) ||
+      short_of(poro_.size(), nl_))
     throw h5::H5Error(store.path() + ": /population datasets have fewer rows than population/design_id");
 }
 
@@ -57,6 +61,10 @@ VariantResult PopulationColumns::row(size_t r) const {
   v.status = status_[r];
   v.reason = reasons_[r];
   v.active_mass_mg_cm2 = mass_[r];
+  // The design's own layer positions (those its charges have; NaN past them in the file).
+  const size_t layers = ns_ > 0 ? layers_in(r * ns_) : nl_;
+  v.layer_thickness_m.assign(thick_.begin() + r * nl_, thick_.begin() + r * nl_ + layers);
+  v.layer_porosity.assign(poro_.begin() + r * nl_, poro_.begin() + r * nl_ + layers);
   for (size_t k = 0; k < ns_; ++k) {
     const size_t q = r * ns_ + k;
     StepResult st;

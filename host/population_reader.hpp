@@ -31,6 +31,7 @@ class PopulationColumns {
   std::vector<int64_t> ids_;
   std::vector<int32_t> status_, end_, steps_, newton_;
   std::vector<double> mass_, mat_, lay_;
+  std::vector<double> thick_, poro_;  // rows x nl_ (NaN: a file from before they were written)
   std::vector<std::vector<double>> metric_;  // by kStepMetrics
   size_t ns_ = 0, nm_ = 0, nl_ = 0;
 };

@@ -180,6 +180,7 @@ ResultsCsvWriter::ResultsCsvWriter(const std::string& path, const std::vector<st
   f_ << ",time_steps,newton_iterations,end_reason";
   for (const auto& m : materials_) f_ << ",charge_" << m << "_mAh_g";
   for (size_t k = 0; k < n_layers_; ++k) f_ << ",charge_layer" << k << "_mAh_g";
+  for (size_t k = 0; k < n_layers_; ++k) f_ << ",thickness_layer" << k << "_m,porosity_layer" << k;
   f_ << "\n";
 }
 
@@ -197,6 +198,11 @@ void ResultsCsvWriter::add(const VariantResult& r) {
     }
     for (size_t q = 0; q < n_layers_; ++q)
       f_ << (q < s.layer_charge_mAh_g.size() ? fmt::format(",{:.10g}", s.layer_charge_mAh_g[q]) : std::string(","));
+    // The design's sub-layers (blank past its own layer count).
+    for (size_t q = 0; q < n_layers_; ++q)
+      f_ << (q < s.layer_charge_mAh_g.size() && q < r.layer_thickness_m.size() && q < r.layer_porosity.size()
+                 ? fmt::format(",{:.10g},{:.10g}", r.layer_thickness_m[q], r.layer_porosity[q])
+                 : std::string(",,"));
     f_ << "\n";
   }
 }

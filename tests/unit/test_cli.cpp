@@ -342,6 +342,9 @@ TEST(CliSimulate, GoodScenarioPrintsTableAndWritesCsv) {
     EXPECT_TRUE(std::isfinite(q) && q > 1.0 && q < 1000.0) << row[col["capacity_mAh_g"]];
     mass[v] = to_double(row[col["active_mass_mg_cm2"]]);
     EXPECT_TRUE(mass[v] > 0.0) << row[col["active_mass_mg_cm2"]];
+    // The layer as simulated: 40 um at porosity 0.35, the second variant 20 um at 0.5.
+    EXPECT_NEAR(to_double(row[col["thickness_layer0_m"]]), v == 0 ? 40e-6 : 20e-6, 1e-15);
+    EXPECT_NEAR(to_double(row[col["porosity_layer0"]]), v == 0 ? 0.35 : 0.5, 1e-12);
     // mAh/cm2 = mAh/g * mg/cm2 / 1000 (the CSV rounds the mass to 6 digits).
     EXPECT_NEAR(to_double(row[col["capacity_mAh_cm2"]]), q * mass[v] / 1000.0, 1e-5 * q * mass[v] / 1000.0);
     EXPECT_NEAR(to_double(row[col["end_potential_V"]]), k == 0 ? 3.6 : 2.3, 1e-3);

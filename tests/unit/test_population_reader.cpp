@@ -41,6 +41,10 @@ VariantResult design(int id, int layers, bool has_nvp, int fail_step) {
   r.status = fail_step >= 0 ? 2 : 0;
   r.reason = fail_step >= 0 ? "Newton did not converge" : "ok";
   r.active_mass_mg_cm2 = 12.0 + id / 3.0;
+  for (int q = 0; q < layers; ++q) {
+    r.layer_thickness_m.push_back((30.0 + id + 10.0 * q) * 1e-6);
+    r.layer_porosity.push_back(0.3 + 0.01 * id + 0.1 * q);
+  }
   const char* ends[] = {"limit", "duration", "limit (not located to tolerance)", "limit at start"};
   for (int k = 0; k < 3; ++k) {
     StepResult s;
@@ -103,6 +107,8 @@ TEST(PopulationReader, GivesBackEveryFieldOfEveryDesignOrderedById) {
     EXPECT_EQ(g.status, e.status);
     EXPECT_EQ(g.reason, e.reason);
     EXPECT_EQ(g.active_mass_mg_cm2, e.active_mass_mg_cm2);
+    EXPECT_EQ(g.layer_thickness_m, e.layer_thickness_m);
+    EXPECT_EQ(g.layer_porosity, e.layer_porosity);
     ASSERT_EQ(g.steps.size(), e.steps.size());
     for (size_t k = 0; k < e.steps.size(); ++k) {
       const StepResult &a = e.steps[k], &b = g.steps[k];
