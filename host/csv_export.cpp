@@ -20,8 +20,8 @@ std::string csv_path_beside(const std::string& h5_path) {
 size_t write_csv_of_results_file(const std::string& h5_path, const std::string& csv_path) {
   const ResultsStore store = ResultsStore::open_read(h5_path);
   const PopulationColumns cols(store);
-  ResultsCsvWriter w(csv_path, cols.step_texts(), cols.materials_present(), cols.layers_used());
-  for (size_t r : cols.rows_by_design_id()) w.add(cols.row(r));  // one design in memory at a time
+  ResultsCsvWriter w(csv_path, cols.step_texts(), cols.materials_present(), cols.layers_used(), cols.design_columns());
+  for (size_t r : cols.rows_by_design_id()) w.add(cols.row(r), cols.design_values(r));  // one design at a time
   w.close();
   return cols.rows();
 }

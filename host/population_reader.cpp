@@ -38,13 +38,25 @@ PopulationColumns::PopulationColumns(const ResultsStore& store) {
   for (auto [name, col] : {std::pair<const char*, std::vector<double>*>{"population/layer_thickness_m", &thick_},
                            {"population/layer_porosity", &poro_}})
     *col = h5::exists(f, name) ? h5::read_float64(f, name) : std::vector<double>(n * nl_, std::nan(""));
+  for (const auto& [group, prefix] : {std::pair<std::string, std::string>{"population/var", ""},
+                                       {"population/objective", "objective:"}}) {
+    if (!h5::exists(f, group)) continue;
+    std::vector<std::string> paths;
+    h5::Handle g = h5::open_group(f, group);
+    h5::list_datasets(g.id(), group, paths);
+    for (const std::string& p : paths) {
+      design_names_.push_back(prefix + p.substr(group.size() + 1));
+      design_.push_back(h5::read_float64(f, p));
+    }
+  }
   const auto short_of = [&](size_t have, size_t per_row) { return have < n * per_row; };
   bool short_metric = false;
   for (const std::vector<double>& m : metric_) short_metric = short_metric || short_of(m.size(), ns_);
   if (labels_.size() < n || status_.size() < n || reasons_.size() < n || mass_.size() < n || short_metric ||
       short_of(end_.size(), ns_) || short_of(steps_.size(), ns_) || short_of(newton_.size(), ns_) ||
       short_of(mat_.size(), ns_ * nm_) || short_of(lay_.size(), ns_ * nl_) || short_of(thick_.size(), nl_) ||
-      short_of(poro_.size(), nl_))
+      short_of(poro_.size(), nl_) ||
+      std::any_of(design_.begin(), design_.end(), [&](const std::vector<double>& c) { return short_of(c.size(), 1); }))
     throw h5::H5Error(store.path() + ": /population datasets have fewer rows than population/design_id");
 }
 
@@ -80,6 +92,12 @@ VariantResult PopulationColumns::row(size_t r) const {
     v.steps.push_back(std::move(st));
   }
   return v;
+}
+
+std::vector<double> PopulationColumns::design_values(size_t r) const {
+  std::vector<double> out;
+  for (const std::vector<double>& c : design_) out.push_back(c[r]);
+  return out;
 }
 
 std::vector<size_t> PopulationColumns::rows_by_design_id() const {

@@ -24,6 +24,10 @@ class PopulationColumns {
   std::vector<size_t> rows_by_design_id() const;   // row indices in design_id order
   std::set<std::string> materials_present() const;  // with a value in any row
   size_t layers_used() const;                        // the most layer positions any row has
+  // The per-design columns of /population/var (named by path) and /population/objective
+  // ("objective:<name>"), and their values in row r.
+  const std::vector<std::string>& design_columns() const { return design_names_; }
+  std::vector<double> design_values(size_t r) const;
 
  private:
   size_t layers_in(size_t q) const;  // layer positions with a value in row-step q
@@ -33,6 +37,8 @@ class PopulationColumns {
   std::vector<double> mass_, mat_, lay_;
   std::vector<double> thick_, poro_;  // rows x nl_ (NaN: a file from before they were written)
   std::vector<std::vector<double>> metric_;  // by kStepMetrics
+  std::vector<std::string> design_names_;
+  std::vector<std::vector<double>> design_;  // by design_names_
   size_t ns_ = 0, nm_ = 0, nl_ = 0;
 };
 

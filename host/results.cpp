@@ -172,8 +172,10 @@ std::vector<std::string> step_end_notes(const std::vector<std::string>& step_tex
 }
 
 ResultsCsvWriter::ResultsCsvWriter(const std::string& path, const std::vector<std::string>& step_texts,
-                                   const std::set<std::string>& materials, size_t n_layers)
-    : path_(path), step_texts_(step_texts), materials_(materials), n_layers_(n_layers), f_(path) {
+                                   const std::set<std::string>& materials, size_t n_layers,
+                                   const std::vector<std::string>& design_columns)
+    : path_(path), step_texts_(step_texts), design_columns_(design_columns), materials_(materials),
+      n_layers_(n_layers), f_(path) {
   if (!f_) throw std::runtime_error("cannot write " + path);
   f_ << "variant_id,label,status,reason,active_mass_mg_cm2,step,step_text";
   for (const StepMetric& m : kStepMetrics) f_ << "," << m.name;
@@ -181,10 +183,11 @@ ResultsCsvWriter::ResultsCsvWriter(const std::string& path, const std::vector<st
   for (const auto& m : materials_) f_ << ",charge_" << m << "_mAh_g";
   for (size_t k = 0; k < n_layers_; ++k) f_ << ",charge_layer" << k << "_mAh_g";
   for (size_t k = 0; k < n_layers_; ++k) f_ << ",thickness_layer" << k << "_m,porosity_layer" << k;
+  for (const std::string& c : design_columns_) f_ << "," << csv_quote(c);
   f_ << "\n";
 }
 
-void ResultsCsvWriter::add(const VariantResult& r) {
+void ResultsCsvWriter::add(const VariantResult& r, const std::vector<double>& design_values) {
   for (size_t k = 0; k < r.steps.size(); ++k) {
     const StepResult& s = r.steps[k];
     f_ << fmt::format("{},{},{},{},{:.6g},{},{}", r.id, csv_quote(r.label), r.status, csv_quote(r.reason),
@@ -203,6 +206,8 @@ void ResultsCsvWriter::add(const VariantResult& r) {
       f_ << (q < s.layer_charge_mAh_g.size() && q < r.layer_thickness_m.size() && q < r.layer_porosity.size()
                  ? fmt::format(",{:.10g},{:.10g}", r.layer_thickness_m[q], r.layer_porosity[q])
                  : std::string(",,"));
+    for (size_t c = 0; c < design_columns_.size(); ++c)
+      f_ << (c < design_values.size() ? fmt::format(",{:.10g}", design_values[c]) : std::string(","));
     f_ << "\n";
   }
 }

@@ -124,14 +124,17 @@ std::vector<std::string> step_end_notes(const std::vector<std::string>& step_tex
 // written (close() reports a failed write).
 class ResultsCsvWriter {
  public:
+  // design_columns: per-design values written last on every row (a results file's
+  // design variables and objectives, named as the mining package names them).
   ResultsCsvWriter(const std::string& path, const std::vector<std::string>& step_texts,
-                   const std::set<std::string>& materials, size_t n_layers);
-  void add(const VariantResult& r);  // one row per step
+                   const std::set<std::string>& materials, size_t n_layers,
+                   const std::vector<std::string>& design_columns = {});
+  void add(const VariantResult& r, const std::vector<double>& design_values = {});  // one row per step
   void close();
 
  private:
   std::string path_;
-  std::vector<std::string> step_texts_;
+  std::vector<std::string> step_texts_, design_columns_;
   std::set<std::string> materials_;
   size_t n_layers_;
   std::ofstream f_;

@@ -345,6 +345,10 @@ TEST(CliSimulate, GoodScenarioPrintsTableAndWritesCsv) {
     // The layer as simulated: 40 um at porosity 0.35, the second variant 20 um at 0.5.
     EXPECT_NEAR(to_double(row[col["thickness_layer0_m"]]), v == 0 ? 40e-6 : 20e-6, 1e-15);
     EXPECT_NEAR(to_double(row[col["porosity_layer0"]]), v == 0 ? 0.35 : 0.5, 1e-12);
+    // The design variables, last, as /population/var holds them (NaN: not set).
+    ASSERT_TRUE(col.count("layers[0].thickness_m"));
+    if (v == 0) EXPECT_EQ(row[col["layers[0].thickness_m"]], "nan");
+    else EXPECT_EQ(to_double(row[col["layers[0].thickness_m"]]), 20e-6);
     // mAh/cm2 = mAh/g * mg/cm2 / 1000 (the CSV rounds the mass to 6 digits).
     EXPECT_NEAR(to_double(row[col["capacity_mAh_cm2"]]), q * mass[v] / 1000.0, 1e-5 * q * mass[v] / 1000.0);
     EXPECT_NEAR(to_double(row[col["end_potential_V"]]), k == 0 ? 3.6 : 2.3, 1e-3);
