@@ -1,6 +1,7 @@
 #include "host/results_store.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -232,15 +233,28 @@ h5::Handle v18_file_access() {
   return fapl;
 }
 
+// A float64 table of per_row columns at loc/name, NaN for the `existing` rows a file
+// already holds (a dataset added to a file written before it existed).
+void create_nan_filled_table(hid_t loc, const std::string& name, hsize_t per_row, const std::string& units,
+                             const std::string& what, hsize_t existing) {
+  h5::Handle d = h5::create_table(loc, name, h5::Type::Float64, {per_row}, 256, units, what);
+  const std::vector<double> missing(existing * per_row, kNaN);
+  if (existing > 0) h5::append_rows(d.id(), h5::Type::Float64, existing, missing.data());
+}
+
 // /population/layer_thickness_m and layer_porosity, rows x layers (positions from the
-// collector), empty.
-void create_layer_geometry_tables(hid_t f, const RunInfo& info) {
-  using h5::Type;
+// collector): those of the file's run missing from f, NaN for its existing rows.
+void add_layer_geometry_tables(hid_t f, const RunInfo& info, hsize_t existing) {
   const hsize_t nl = static_cast<hsize_t>(info.n_layers);
-  h5::create_table(f, "population/layer_thickness_m", Type::Float64, {nl}, 256, "m",
-                   "thickness of each sub-layer as simulated, by position from the current collector");
-  h5::create_table(f, "population/layer_porosity", Type::Float64, {nl}, 256, "-",
-                   "porosity of each sub-layer as simulated, by position from the current collector");
+  for (const auto& [name, units, quantity] : {std::array<const char*, 3>{"layer_thickness_m", "m", "thickness"},
+                                              std::array<const char*, 3>{"layer_porosity", "-", "porosity"}}) {
+    const std::string path = std::string("population/") + name;
+    if (!h5::exists(f, path))
+      create_nan_filled_table(f, path, nl, units,
+                              std::string(quantity) + " of each sub-layer as simulated, by position from the current "
+                                                      "collector",
+                              existing);
+  }
 }
 
 // The empty population tables of a new file.
@@ -256,7 +270,7 @@ void write_population_skeleton(hid_t f, const RunInfo& info) {
   h5::create_table(f, "population/producer", Type::String, {}, kChunkRows, "", "sweep, or the optimiser");
   h5::create_table(f, "population/active_mass_mg_cm2", Type::Float64, {}, kChunkRows, "mg/cm2", "active mass per area");
   h5::create_table(f, "population/layer_order", Type::String, {}, kChunkRows, "", "layer order of the variant");
-  create_layer_geometry_tables(f, info);
+  add_layer_geometry_tables(f, info, 0);
   h5::Handle var = h5::create_group(f, "population/var");
   h5::set_attr(var.id(), "description", std::string("design variables: one column per override path"));
   for (const auto& p : info.var_paths)
@@ -451,21 +465,9 @@ ResultsStore ResultsStore::resume(const std::string& path, const RunInfo& info) 
   st.out_.edit([info = st.info_, existing = static_cast<hsize_t>(st.rows())](hid_t f) {
     const hsize_t ns = info->step_texts.size();
     h5::Handle step = h5::open_group(f, "population/step");
-    for (const StepMetric& m : kStepMetrics) {
-      if (h5::exists(step.id(), m.name)) continue;
-      h5::Handle d = h5::create_table(step.id(), m.name, h5::Type::Float64, {ns}, 256, m.units, m.description);
-      const std::vector<double> missing(existing * ns, kNaN);
-      if (existing > 0) h5::append_rows(d.id(), h5::Type::Float64, existing, missing.data());
-    }
-    if (!h5::exists(f, "population/layer_thickness_m")) {  // from before 2026-12-07
-      create_layer_geometry_tables(f, *info);
-      const std::vector<double> missing(existing * info->n_layers, kNaN);
-      if (existing > 0)
-        for (const char* d : {"population/layer_thickness_m", "population/layer_porosity"}) {
-          h5::Handle ds(h5::check(H5Dopen2(f, d, H5P_DEFAULT), d));
-          h5::append_rows(ds.id(), h5::Type::Float64, existing, missing.data());
-        }
-    }
+    for (const StepMetric& m : kStepMetrics)
+      if (!h5::exists(step.id(), m.name)) create_nan_filled_table(step.id(), m.name, ns, m.units, m.description, existing);
+    add_layer_geometry_tables(f, *info, existing);  // from before 2026-12-07
     h5::Handle meta = h5::open_group(f, "meta");
     if (H5Aexists(meta.id(), "electrolyte_table_end_mol_m3") <= 0) set_table_end(meta.id(), info->electrolyte_tables);
     h5::set_attr(meta.id(), "status", std::string("running"));
@@ -673,9 +675,8 @@ void write_optimizer_group(hid_t f, const RunInfo& info, int k, const std::strin
   const std::string g = "optimizer/" + std::to_string(k);
   using h5::Type;
   if (h5::exists(f, g) && H5Ldelete(f, g.c_str(), H5P_DEFAULT) < 0) throw h5::H5Error("cannot replace " + g);
-  std::string objective_unit = "-";
-  for (const ObjectiveSpec& o : info.objectives)
-    if (o.name == info.design_objective) objective_unit = objective_units(o);
+  const ObjectiveSpec* optimised = find_objective(info.objectives, info.design_objective);
+  const std::string objective_unit = optimised ? objective_units(*optimised) : "-";
   std::vector<std::string> variable_units;
   for (const std::string& v : variables) variable_units.push_back(override_path_units(v));
   const bool one_unit = std::all_of(variable_units.begin(), variable_units.end(),
