@@ -501,9 +501,10 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
     t.sync();
     err = t.max(err);
     if (!(err == err) || !is_finite(v[oI])) return NewtonIterate::NotFinite;
-    const bool face_dry = t.any(face_term_V < -kMaxCounterFaceTerm_V);
+    // (The face test is asked only of a converged iterate; the condition is the same on
+    // every lane, so the reduction stays uniform.)
     if (lambda == 1.0 && newton_converged(err, err_prev, newton_tolerance(v[S.o_scalar + kRelTol])))
-      return face_dry ? NewtonIterate::Depleted : NewtonIterate::Converged;
+      return t.any(face_term_V < -kMaxCounterFaceTerm_V) ? NewtonIterate::Depleted : NewtonIterate::Converged;
     progress.damped = progress.damped || lambda < 1.0;
     if (newton_contracts_too_slowly(err, err_prev, progress.damped, ctl.max_contraction)) return NewtonIterate::Slow;
     progress.err_prev = lambda == 1.0 ? err : 0.0;
