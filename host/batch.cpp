@@ -164,6 +164,7 @@ void fill_record(const DfnShape& S, const Scenario& s, const std::map<std::strin
                                           ? s.layers.front().contact_resistance_ohm_m2
                                           : s.cell.contact_resistance_ohm_m2;
   v[sc + kReferenceFraction] = s.cell.reference_position_fraction;
+  v[sc + kMeasuredAgainstCounter] = s.cell.measured_against_counter ? 1.0 : 0.0;
   v[sc + kCounterI0_A_m2] = s.cell.counter_ideal ? 0.0 : s.cell.counter_exchange_current_density_A_m2;
   // 1C current density: mAh/g equals Ah/kg, so (Ah/kg) * (kg/m2) / (1 h) is A/m2.
   v[sc + kOneC_A_m2] = s.protocol.nominal_capacity_mAh_g * mass;

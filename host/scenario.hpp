@@ -137,6 +137,9 @@ struct Cell {
   // Reference electrode position in the separator: 0 at the working electrode face,
   // 1 at the counter electrode.
   double reference_position_fraction = 1.0;
+  // Two-electrode measurement: the potential against the grounded counter metal
+  // (cell.measured_against = "counter") instead of the reference electrode.
+  bool measured_against_counter = false;
   // State of charge of every active material at t = 0: 0 at stoichiometry_discharged,
   // 1 at stoichiometry_charged (a material's initial_stoichiometry wins).
   double initial_soc = 0.0;

@@ -1716,6 +1716,12 @@ void validate_scenario(const Scenario& s, const std::string& where) {
           format_number(m.stoichiometry_discharged), name));
   }
 
+  if (c.measured_against_counter && c.counter_porous)
+    throw ScenarioError(fmt::format(
+        "{}: cell.measured_against = \"counter\" with cell.counter_electrode = \"porous\"; allowed only with a "
+        "\"metal\" or \"ideal\" counter (the porous counter's equilibrium potential is not modelled, so a "
+        "potential against it means nothing; docs/physics.md 2.6b)",
+        where));
   if (s.cell.counter_porous) {
     const PorousCounter& C = s.counter;
     if (!(C.thickness_m > 0.0 && C.thickness_m <= 1e-2))
@@ -1727,6 +1733,8 @@ void validate_scenario(const Scenario& s, const std::string& where) {
                  "0 < solid_volume_fraction <= 1");
     if (!(C.particle_radius_m > 0.0 && C.particle_radius_m <= 1e-3))
       range_fail(where, "counter_electrode.particle_radius_m", C.particle_radius_m, "0 < particle_radius_m <= 1e-3");
+    transport("counter_electrode", C.use_bruggeman, C.tortuosity, C.bruggeman_exponent);
+    nodes("counter_electrode.nodes", C.nodes);
   }
 
   const Numerics& n = s.numerics;
@@ -1845,6 +1853,14 @@ Scenario load_scenario_text(const std::string& toml_text, const std::string& pat
     c.reference_position_fraction =
         tr.number("reference_position_fraction", kNone, c.reference_position_fraction);
     c.initial_soc = tr.number("initial_soc", kNone, c.initial_soc);
+    if (auto m = tr.one_of("measured_against", {{"reference"}, {"counter"}})) {
+      c.measured_against_counter = *m == "counter";
+      if (c.measured_against_counter && t->contains("reference_position_fraction"))
+        throw ScenarioError(fmt::format(
+            "{}: cell.measured_against = \"counter\" and cell.reference_position_fraction = {} are both given; "
+            "allowed one of the two: a two-electrode potential has no reference electrode",
+            file, format_number(c.reference_position_fraction)));
+    }
     if (auto ce = tr.one_of("counter_electrode", {{"metal"}, {"ideal"}, {"porous"}})) {
       c.counter_ideal = *ce == "ideal";
       c.counter_porous = *ce == "porous";

@@ -241,7 +241,7 @@ TrajectorySpec trajectory_spec_of(const OutputSpec& out) {
 
 // Designs whose trajectories are kept after the sweep: the best k by an objective
 // (from the file, so a resumed run sees every design) or a list.
-std::vector<int64_t> selected_designs(const Scenario& base, const ResultsStore& store) {
+std::vector<int64_t> selected_designs(const Scenario& base, const ResultsStore& store, RankDevice rank_device) {
   const OutputSpec& out = base.output;
   if (out.trajectories == "list") return std::vector<int64_t>(out.design_ids.begin(), out.design_ids.end());
   if (out.trajectories != "best") return {};
@@ -258,7 +258,7 @@ std::vector<int64_t> selected_designs(const Scenario& base, const ResultsStore& 
   std::sort(cand.begin(), cand.end());
   std::vector<double> keys(cand.size());
   for (size_t k = 0; k < cand.size(); ++k) keys[k] = cand[k].second;
-  const std::vector<int> order = rank_ascending(keys);
+  const std::vector<int> order = rank_ascending(keys, rank_device);
   std::vector<int64_t> best;
   for (size_t k = 0; k < order.size() && (int)k < out.best_k; ++k) best.push_back(cand[order[k]].first);
   return best;
@@ -426,7 +426,7 @@ int run_simulate(const SimulateOptions& opt) {
     if (!interrupted && !record_all) {
       std::vector<VariantSpec> sel;
       std::vector<int64_t> sel_ids;
-      for (int64_t id : selected_designs(base, *store))
+      for (int64_t id : selected_designs(base, *store, opt.rank_device))
         if (id >= shard_first && id < shard_end && !store->has_trajectory(id) && vars[id].rejected.empty()) {
           sel.push_back(base.variants[id]);
           sel_ids.push_back(id);
@@ -471,6 +471,11 @@ int run_simulate(const SimulateOptions& opt) {
       return 3;
     }
   }
+  // Exit status 0 all the same: in a sharded sweep a shard whose designs all fail is a
+  // result (and a non-zero status would hold back the merge, afterok).
+  if (tot.ok == 0 && tot.failed > 0)
+    std::cerr << fmt::format("warning: all {} designs run failed (each row gives the reason); {} holds them\n",
+                             tot.failed, h5_path);
   if (interrupted) {
     std::cerr << fmt::format("interrupted by signal {}: {} designs of {} are in {}; continue with --resume {}\n",
                              interrupt_signal(), done.size() + done_now, vars.size(), h5_path, h5_path);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "host/batch.hpp"
+#include "host/population_rank.hpp"
 #include "host/results_store.hpp"
 #include "host/scenario.hpp"
 #include "host/variant_runner.hpp"
@@ -29,6 +30,9 @@ struct SimulateOptions {
   std::string shard;               // simulate: "i/N" runs the i-th of N parts of the variant list ("" : all)
   RunnerFactory make_runner;       // how batches are evaluated (MPI mode, --device cuda); empty: this process's CPU
   std::string device_note;         // --device: what was chosen and why, printed under the run header
+  // Where large populations are ranked (output.trajectories = "best"): Auto only when
+  // the run uses the CUDA backend; --device cpu and MPI mode never touch a GPU.
+  RankDevice rank_device = RankDevice::Cpu;
 };
 
 // The designs of shard i of N: [first, end) of the scenario's variant list, in

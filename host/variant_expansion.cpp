@@ -319,7 +319,12 @@ void apply_override(Scenario& s, const std::string& path, double value) {
       if (f == "temperature_K") c.temperature_K = value;
       else if (f == "contact_resistance_ohm_m2") c.contact_resistance_ohm_m2 = value;
       else if (f == "electrode_tortuosity_scale") c.electrode_tortuosity_scale = value;
-      else if (f == "reference_position_fraction") c.reference_position_fraction = value;
+      else if (f == "reference_position_fraction") {
+        if (c.measured_against_counter)
+          throw std::invalid_argument(
+              "the scenario's cell.measured_against = \"counter\" (two electrodes) has no reference electrode to place");
+        c.reference_position_fraction = value;
+      }
       else if (f == "initial_soc") c.initial_soc = value;
       else if (f == "counter_exchange_current_density_A_m2")
         c.counter_exchange_current_density_A_m2 = value;

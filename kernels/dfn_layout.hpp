@@ -48,6 +48,7 @@ enum ScalarParam : int {
   kCounterVolumetricI0_A_m3,   // porous counter: a i0 of its reaction (n_ctr > 0 only)
   kNewtonMaxContraction,       // contraction test of the time steps' Newton solves (dfn_newton.hpp)
   kPredictiveStepControl,      // 1: predictive step-length controller; 0: standard (time_scheme.hpp)
+  kMeasuredAgainstCounter,     // 1: two-electrode potential, against the grounded counter metal; 0: the reference
   kScalarParams
 };
 

@@ -122,13 +122,15 @@ STRATA_HD inline bool newton_contracts_too_slowly(double err, double err_prev, b
 }
 
 // Measured potential of the working electrode against the reference:
-// V = phi_s(x=0) + I R_contact - phi_e(x_ref), phi_s(x=0) = phi_s[0] + I dx0/(2 sigma0).
+// V = phi_s(x=0) + I R_contact - phi_e(x_ref), phi_s(x=0) = phi_s[0] + I dx0/(2 sigma0);
+// against the counter metal (two electrodes, grounded): V = phi_s(x=0) + I R_contact.
 template <class V>
 STRATA_HD double measured_potential_V(const DfnShape& S, const V& v, long ox, const ReferencePoint& ref) {
   const double T_K = v[S.o_scalar + kTemperature_K];
   const double I = v[ox + S.s_I()];
   const double dx0 = v[S.o_dx + 0];
   const double phis_cc = v[ox + S.s_phis()] + I * 0.5 * dx0 / v[S.o_sigma + 0];
+  if (ref.against_counter_metal()) return phis_cc + I * v[S.o_scalar + kContactResistance_ohm_m2];
   const double phi_p = v[ox + S.s_phie() + ref.p];
   const double phi_q = (ref.p + 1 < S.nx) ? v[ox + S.s_phie() + ref.p + 1]
                                           : counter_phi_e_V(I, v[S.o_scalar + kCounterI0_A_m2], T_K);
@@ -417,7 +419,10 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
       r_phie_p = -(1.0 - ref.theta);
       r_phie_q = -ref.theta;
       d_corner = 0.5 * v[S.o_dx + 0] / v[S.o_sigma + 0] + v[S.o_scalar + kContactResistance_ohm_m2];
-      if (ref.p + 1 >= nx) {
+      if (ref.against_counter_metal()) {
+        r_phie_p = 0.0;  // V holds no phi_e
+        r_phie_q = 0.0;
+      } else if (ref.p + 1 >= nx) {
         using D1 = Dual<1>;
         d_corner -= ref.theta * counter_phi_e_V(D1::var(I, 0), counter_i0, T_K).d[0];
         r_phie_q = 0.0;
@@ -432,7 +437,10 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
     if (!solved) return NewtonIterate::Singular;
     // du = y1 - y2 dI, with r . du + d dI = -Rrow.
     double ry1 = 0.0, ry2 = 0.0;
-    if (ctl.fixed_voltage) {
+    if (ctl.fixed_voltage && ref.against_counter_metal()) {
+      ry1 = r_phis0 * rhs[4];
+      ry2 = r_phis0 * rhs[5];
+    } else if (ctl.fixed_voltage) {
       ry1 = r_phis0 * rhs[4] + r_phie_p * rhs[6L * ref.p + 2];
       ry2 = r_phis0 * rhs[5] + r_phie_p * rhs[6L * ref.p + 3];
       if (ref.p + 1 < nx) {

@@ -270,14 +270,18 @@ struct ShellGrid {
 
 // Where the reference electrode sits: the measured potential uses
 // phi_e(x_ref) = (1 - theta) phi_e[p] + theta phi_e[p+1], with p + 1 == nx meaning the
-// counter-electrode surface.
+// counter-electrode surface; p == kAgainstCounterMetal: no reference electrode, the
+// potential is taken against the grounded counter metal (two electrodes).
+constexpr int kAgainstCounterMetal = -1;
 struct ReferencePoint {
   int p = 0;
   double theta = 0.0;
+  STRATA_HD bool against_counter_metal() const { return p == kAgainstCounterMetal; }
 };
 
 template <class V>
 STRATA_HD ReferencePoint locate_reference(const DfnShape& S, const V& v) {
+  if (v[S.o_scalar + kMeasuredAgainstCounter] != 0.0) return ReferencePoint{kAgainstCounterMetal, 0.0};
   double Lw = 0.0, Lsep = 0.0;
   for (int i = 0; i < S.ne; ++i) Lw += v[S.o_dx + i];
   for (int i = S.ne; i < S.ne + S.n_sep; ++i) Lsep += v[S.o_dx + i];

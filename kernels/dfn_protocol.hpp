@@ -185,10 +185,11 @@ struct StepRun {
     failed_c = 0.0;
   }
   // Records a probe at length c whose Newton solve failed; false when the search
-  // should give up (too many failures, or the bracket below a has closed).
+  // should give up: this was the kMaxFailedEventProbes-th failure (until 2026-12-07
+  // the search went on to one more than that), or the bracket below a has closed.
   STRATA_HD bool probe_failed(double c) {
     failed_c = c;
-    return ++failed_probes <= kMaxFailedEventProbes && (c - a) > 1e-12 * h_s;
+    return ++failed_probes < kMaxFailedEventProbes && (c - a) > 1e-12 * h_s;
   }
   // Length of the next probe: the inverse quadratic through (a, fa), (b, fb) and
   // (d, fd) where there are three points and it falls inside the bracket, else the

@@ -260,15 +260,16 @@ STRATA_HD void predict_state(const DfnShape& S, const V& v, double dt, double dt
 // tolerance, from the converged state's distance to the predictor's extrapolation
 // (before its range checks) on the concentrations (the differential unknowns), scaled
 // by the initial electrolyte concentration and each particle's c_max:
-//   order 1: LTE ~ dt/(dt + dt_prev) (x - x_pred), x_pred linear;
-//   order 2: Milne's estimate against the quadratic (kernels/time_scheme.hpp).
+//   order 1: Milne's estimate against the linear extrapolation;
+//   order 2: Milne's estimate against the quadratic (both in kernels/time_scheme.hpp).
 // dt_prev and dt_prev2: the two accepted steps before (0: none).
 template <class V, class Team = SerialTeam>
 STRATA_HD double error_ratio(const DfnShape& S, const V& v, int order, const ImplicitStep& ts, double dt,
                              double dt_prev, double dt_prev2, const Team& t = Team{}) {
   if (dt_prev <= 0.0) return 0.0;
   const Extrapolation ex = extrapolation(order, dt, dt_prev, dt_prev2);
-  const double weight = ex.quadratic ? bdf2_error_weight(ts, dt, dt_prev, dt_prev2) : dt / (dt + dt_prev);
+  const double weight = ex.quadratic ? bdf2_error_weight(ts, dt, dt_prev, dt_prev2)
+                                     : backward_euler_error_weight(dt, dt_prev);
   const double tol = v[S.o_scalar + kRelTol];
   const double inv_ce_scale = 1.0 / v[S.o_scalar + kCeInit_mol_m3];
   const long ox = S.o_x;

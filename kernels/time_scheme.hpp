@@ -62,6 +62,12 @@ STRATA_HD inline double step_increment(const ImplicitStep& ts, double previous_i
   return ts.beta == 0.0 ? ts.h_eff_s * g : ts.beta * previous_increment + ts.h_eff_s * g;
 }
 
+// Milne's estimate of a backward-Euler step's local error from its distance to the
+// linear predictor through the two previous accepted states: the corrector errs by
+// h^2 x''/2, the predictor by h (h + h1) x''/2 (the other way), so
+//   LTE ~ h / (2h + h1) (x - x_pred)   (1/3 (x - x_pred) at equal steps).
+STRATA_HD inline double backward_euler_error_weight(double h_s, double h1_s) { return h_s / (2.0 * h_s + h1_s); }
+
 // Milne's estimate of an order-2 step's local error from its distance to the quadratic
 // predictor through the three previous accepted states: the corrector errs by
 // h_eff h (h + h1) x'''/6, the predictor by h (h + h1) (h + h1 + h2) x'''/6, so

@@ -65,7 +65,7 @@ bool try_alloc(DeviceBuffer& b, size_t bytes, const std::string& context) {
     b.p = nullptr;
     return false;
   }
-  STRATA_CUDA_CHECK(e, context);
+  STRATA_CUDA_CHECK_RESULT(e, "cudaMalloc", context);
   return true;
 }
 
@@ -189,7 +189,10 @@ CudaRunReport run_protocol_cuda(const CudaBatchInput& in, const CudaRunOptions& 
     for (;;) {
       const cudaError_t q = cudaEventQuery(ev1.e);
       if (q == cudaSuccess) break;
-      if (q != cudaErrorNotReady) STRATA_CUDA_CHECK(q, ctx + (warps ? ", run_protocol_warps" : ", run_protocol_interleaved"));
+      // A fault in a kernel (or, with warps, in the transposes around it) surfaces here.
+      if (q != cudaErrorNotReady)
+        STRATA_CUDA_CHECK_RESULT(q, "cudaEventQuery",
+                                 ctx + (warps ? ", run_protocol_warps or its layout transposes" : ", run_protocol_interleaved"));
       if (progress) progress((int)(first + *static_cast<volatile unsigned int*>(counter.host)));
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

@@ -24,3 +24,6 @@ inline void cuda_check(cudaError_t e, const char* call, const char* file, int li
 }  // namespace strata
 
 #define STRATA_CUDA_CHECK(call, context) ::strata::cuda_check((call), #call, __FILE__, __LINE__, (context))
+// For an error kept in a variable: the call that returned it is named by hand.
+#define STRATA_CUDA_CHECK_RESULT(error, call_name, context) \
+  ::strata::cuda_check((error), (call_name), __FILE__, __LINE__, (context))

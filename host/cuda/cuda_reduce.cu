@@ -36,7 +36,7 @@ long cuda_count_nonzero_device(const double* d_values, long n, cudaStream_t stre
   if (e == cudaSuccess) e = cudaMemcpyAsync(&h_sum, d_sum, sizeof(long long), cudaMemcpyDeviceToHost, stream);
   if (e == cudaSuccess) e = cudaStreamSynchronize(stream);
   cudaFree(d_temp);
-  STRATA_CUDA_CHECK(e, context + ", status count");
+  STRATA_CUDA_CHECK_RESULT(e, "cub::DeviceReduce::Sum, cudaMemcpyAsync or cudaStreamSynchronize", context + ", status count");
   return static_cast<long>(h_sum);
 }
 

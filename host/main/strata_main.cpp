@@ -196,6 +196,7 @@ int main(int argc, char** argv) {
   run->options.device_note = decision.note;
   if (decision.use_cuda) {
     strata::SimulateOptions opt = run->parsed();
+    opt.rank_device = strata::RankDevice::Auto;
     try {
       const strata::CudaRunOptions cuda_options = strata::cuda_options_from_env();
       opt.make_runner = [cuda_options](const strata::Scenario& base, int threads, strata::Layout) {

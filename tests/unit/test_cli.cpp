@@ -395,6 +395,9 @@ TEST(CliSimulate, AFailedRowNamesItsStep) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_HAS(r.out, "FAIL");
   EXPECT_HAS(r.out, " (in s1: Charge at 1C for 3 hours)\n");
+  // Every design failed: said on stderr (a run with designs that finish says nothing
+  // there, CliSimulate.QuietPrintsNothingButWritesCsv), and still exit 0.
+  EXPECT_HAS(r.err, "warning: all " + std::to_string(kVariants) + " designs run failed (each row gives the reason)");
 }
 
 TEST(CliSimulate, QuietPrintsNothingButWritesCsv) {

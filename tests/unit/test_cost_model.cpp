@@ -17,9 +17,10 @@ TEST(CostModel, ReferenceBilayerRecordAccesses) {
   EXPECT_EQ(b.shape.nx, 21);
   EXPECT_EQ(b.shape.n_cols, 16);
   EXPECT_EQ(b.shape.time_order, 2);
-  // docs: 2,169 doubles (2,168 before the step controller's scalar, 2,167 before the
-  // Newton contraction limit's; 1,959 before BDF2's third copy of c_e, c_s)
-  EXPECT_EQ(b.shape.record_size, 2169);
+  // docs: 2,170 doubles (2,169 before the two-electrode switch's scalar, 2,168 before the
+  // step controller's, 2,167 before the Newton contraction limit's; 1,959 before BDF2's
+  // third copy of c_e, c_s)
+  EXPECT_EQ(b.shape.record_size, 2170);
   const AccessCount c = count_record_accesses(b, 0);
   EXPECT_GT(c.time_steps, 30);
   // docs: 6,299 accesses per Newton iteration with the convergence test of 2026-12-07

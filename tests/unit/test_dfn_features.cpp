@@ -100,6 +100,43 @@ TEST(DfnFeatures, ContactResistanceShiftsTheMeasuredPotential) {
   EXPECT_NEAR(test::out(b, 1, 0, kOutEndPotential_V), 3.6, 1e-4);
 }
 
+// Two electrodes (cell.measured_against = "counter"): the potential is taken against the
+// grounded metal, so it holds the counter's kinetic overpotential, which a reference
+// electrode (even at the counter's surface) never sees: phi_L(I) = (2RT/F) asinh(I/2i0)
+// exactly, on the same state (the measured potential steers nothing in a CC step of
+// fixed length). A voltage hold keeps the two-electrode potential.
+TEST(DfnFeatures, TwoElectrodePotentialHoldsTheCounterOverpotential) {
+  Scenario three = test::bilayer_scenario({"Charge at 1C for 20 minutes"});
+  three.cell.reference_position_fraction = 1.0;
+  Scenario two = three;
+  two.cell.measured_against_counter = true;
+  Scenario two_slow = two;
+  two_slow.cell.counter_exchange_current_density_A_m2 = 0.5;
+  Scenario three_slow = three;
+  three_slow.cell.counter_exchange_current_density_A_m2 = 0.5;
+  Batch b = test::run_scenarios({three, two, two_slow, three_slow});
+  for (int v = 0; v < 4; ++v) ASSERT_EQ(test::status(b, v), 0) << v;
+  const double I_A_m2 = three.protocol.nominal_capacity_mAh_g * active_mass_kg_m2(three);
+  const double T = three.cell.temperature_K;
+  const double V3 = test::out(b, 0, 0, kOutEndPotential_V);
+  for (int v : {1, 2}) {
+    const double i0 = v == 1 ? 10.0 : 0.5;
+    EXPECT_NEAR(test::out(b, v, 0, kOutEndPotential_V) - V3, counter_phi_e_V(I_A_m2, i0, T), 1e-9) << "i0 " << i0;
+    EXPECT_NEAR(test::capacity_mAh_g(b, v, 0), test::capacity_mAh_g(b, 0, 0), 1e-9);
+  }
+  EXPECT_GT(counter_phi_e_V(I_A_m2, 0.5, T) - counter_phi_e_V(I_A_m2, 10.0, T), 0.01);  // a visible difference
+  // With the reference electrode the counter's kinetics change nothing measured.
+  EXPECT_NEAR(test::out(b, 3, 0, kOutEndPotential_V), V3, 1e-9);
+
+  Scenario hold = test::bilayer_scenario({"Charge at 1C until 3.5 V", "Hold at 3.5 V for 10 minutes"});
+  hold.cell.measured_against_counter = true;
+  hold.cell.counter_exchange_current_density_A_m2 = 0.5;
+  Batch h = test::run_scenarios({hold});
+  ASSERT_EQ(test::status(h, 0), 0);
+  EXPECT_NEAR(test::out(h, 0, 0, kOutEndPotential_V), 3.5, 1e-4);
+  EXPECT_NEAR(test::out(h, 0, 1, kOutEndPotential_V), 3.5, 1e-6);
+}
+
 // The electrode tortuosity scale multiplies each layer's tortuosity (not the
 // separator's): a scale of 2 gives what doubling every layer's tortuosity gives,
 // and a more tortuous electrode charges less at 3C.

@@ -33,6 +33,16 @@ TEST(EventBracket, ProbesMoveTheEndOnTheirSide) {
   EXPECT_EQ(r.probes, 2);
 }
 
+// A search takes at most kMaxFailedEventProbes failed probes (docs/physics.md 5): the
+// last of them ends it. Each failure sends the next probe halfway toward it.
+TEST(EventBracket, GivesUpAtTheLastAllowedFailedProbe) {
+  StepRun r = bracket(2.0, -1e-3, 1e-3, 1e-5);
+  double c = 1.0;
+  for (int k = 1; k < kMaxFailedEventProbes; ++k, c *= 0.5) EXPECT_TRUE(r.probe_failed(c)) << "failure " << k;
+  EXPECT_FALSE(r.probe_failed(c));
+  EXPECT_EQ(r.failed_probes, kMaxFailedEventProbes);
+}
+
 // Runs the search on g(c) from the bracket [0, h]; returns the probes it took and
 // checks that it ends located: g(b) in [0, tol].
 int probes_to_locate(const std::function<double(double)>& g, double h, double tol) {

@@ -167,6 +167,21 @@ TEST(ScenarioVariant, ApplyOrderAndOverrides) {
   EXPECT_DOUBLE_EQ(a.electrolyte.initial_concentration_mol_m3, 800.0);
   EXPECT_DOUBLE_EQ(a.materials.at("NVP").diffusivity_m2_s, 2e-15);
   EXPECT_NE(s.materials.at("NVP").diffusivity_m2_s, 2e-15);  // base untouched
+
+  // A two-electrode scenario has no reference electrode for a variant to move.
+  Scenario two = s;
+  two.cell.measured_against_counter = true;
+  VariantSpec moved;
+  moved.label = "moved";
+  moved.overrides = {{"cell.reference_position_fraction", 0.2}};
+  EXPECT_NO_THROW(apply_variant(s, moved));
+  try {
+    apply_variant(two, moved);
+    ADD_FAILURE() << "a reference position was accepted in a two-electrode scenario";
+  } catch (const ScenarioError& e) {
+    EXPECT_HAS(std::string(e.what()), "cell.reference_position_fraction = 0.2");
+    EXPECT_HAS(std::string(e.what()), "no reference electrode");
+  }
 }
 
 TEST(ScenarioVariant, ApplyRejectsOutOfRangeAndBadPaths) {
@@ -293,6 +308,24 @@ TEST(ScenarioErrors, OtherRanges) {
   EXPECT_HAS(load_error(minimal_text() + "\n[cell]\ncounter_electrode = \"porous\"\n" +
                         replaced_once(porous_table, "porosity = 0.45", "porosity = 1.2")),
              "counter_electrode.porosity = 1.2");
+  // A two-electrode potential has no reference to place, and needs a metal (or ideal) counter.
+  EXPECT_EQ(load_error(minimal_text() + "\n[cell]\nmeasured_against = \"counter\"\n"), "");
+  EXPECT_HAS(load_error(minimal_text() + "\n[cell]\nmeasured_against = \"counter\"\nreference_position_fraction = 0.5\n"),
+             "cell.measured_against = \"counter\" and cell.reference_position_fraction = 0.5 are both given");
+  EXPECT_HAS(load_error(minimal_text() + "\n[cell]\nmeasured_against = \"counter\"\ncounter_electrode = \"porous\"\n" +
+                        porous_table),
+             "cell.measured_against = \"counter\" with cell.counter_electrode = \"porous\"");
+  EXPECT_HAS(load_error(minimal_text() + "\n[cell]\nmeasured_against = \"metal\"\n"), "cell.measured_against");
+  // Its transport and mesh have the separator's ranges (a tortuosity of 0 made its
+  // transport factor infinite until 2026-12-07).
+  EXPECT_HAS(load_error(minimal_text() + "\n[cell]\ncounter_electrode = \"porous\"\n" +
+                        replaced_once(porous_table, "bruggeman_exponent = 1.5", "tortuosity = 0")),
+             "counter_electrode.tortuosity = 0");
+  EXPECT_HAS(load_error(minimal_text() + "\n[cell]\ncounter_electrode = \"porous\"\n" +
+                        replaced_once(porous_table, "bruggeman_exponent = 1.5", "bruggeman_exponent = 9")),
+             "counter_electrode.bruggeman_exponent = 9");
+  EXPECT_HAS(load_error(minimal_text() + "\n[cell]\ncounter_electrode = \"porous\"\n" + porous_table + "nodes = 1\n"),
+             "counter_electrode.nodes = 1");
   EXPECT_HAS(load_error(minimal_text() + "\n[cell]\ncounter_electrode = \"porous\"\n" +
                         replaced_once(porous_table, "hard_carbon", "unobtainium")),
              "counter_electrode.material = \"unobtainium\"");

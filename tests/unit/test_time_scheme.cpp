@@ -46,6 +46,26 @@ TEST(TimeScheme, Bdf2DifferentiatesQuadraticsExactlyAtAnyStepRatio) {
   EXPECT_EQ(history_value(be, 2.0, 5.0), 2.0);
 }
 
+// A backward-Euler step misses a quadratic by h^2 x''/2 and the linear predictor by
+// h (h + h1) x''/2 the other way: Milne's weight h/(2h + h1) turns their gap into the
+// step's own error, 1/3 of it at equal steps (until 2026-12-07 the weight was
+// h/(h + h1), which overstated the error 1.5 times at equal steps).
+TEST(TimeScheme, MilneEstimateOfBackwardEulerMatchesTheLocalErrorOfAQuadratic) {
+  EXPECT_DOUBLE_EQ(backward_euler_error_weight(1.0, 1.0), 1.0 / 3.0);
+  const Cubic q{0.2, 0.9, -1.4, 0.0};
+  for (double h : {0.1, 0.05})
+    for (double ratio : {0.5, 1.0, 3.0}) {
+      const double h1 = ratio * h, t1 = 0.3, t0 = t1 + h1, tn = t0 + h;
+      const ImplicitStep ts = implicit_step(1, h, h1);
+      const double xn = history_value(ts, q.x(t0), q.x(t1)) + ts.h_eff_s * q.dx(tn);
+      const double true_error = xn - q.x(tn);
+      const double predicted = q.x(t0) + (h / h1) * (q.x(t0) - q.x(t1));
+      EXPECT_NEAR(backward_euler_error_weight(h, h1) * (xn - predicted), true_error, 1e-12 * std::fabs(true_error))
+          << "h " << h << ", h1 " << h1;
+      EXPECT_NEAR(true_error, h * h * q.a2, 1e-15) << "h " << h;  // h^2 x''/2 with x'' = 2 a2
+    }
+}
+
 // The quadratic predictor is exact on quadratics and misses a cubic by
 // h (h + h1) (h + h1 + h2) x'''/6; Milne's weight turns the corrector-predictor gap
 // into the corrector's own error, 2/11 of it at equal steps.
