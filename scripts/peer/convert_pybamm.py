@@ -15,14 +15,13 @@ in short:
 | Bruggeman (electrolyte) b_e | `bruggeman_exponent` = b_e |
 | active material volume fraction eps_act | `solid_volume_fraction` = eps_act / (1 - eps) |
 | Li-metal exchange current j0_Li(c_e, 1/V_Li, T) | `counter_exchange_current_density_A_m2` = j0_Li(c_e0) (strata's counter i0 is constant) |
-| "Voltage [V]" = phi_s(cc) - phi_metal | strata V at reference_position_fraction = 1 is phi_s(0) - phi_e(counter surface), so the cut-offs are shifted by the counter overpotential (2RT/F) asinh(I / (2 i0_ce)) and the harness adds it back (run_strata.py) |
+| "Voltage [V]" = phi_s(cc) - phi_metal | `measured_against = "counter"`: strata's two-electrode potential phi_s(0) + I R_contact against the grounded metal, the same quantity (until 2026-12-07 strata had only a reference electrode; the harness then shifted the cut-offs by the counter overpotential (2RT/F) asinh(I / (2 i0_ce)) and added it back) |
 
 Usage (writes DIR/materials/*.toml and DIR/<case>.toml for every case):
 
     build/peer-venv/bin/python scripts/peer/convert_pybamm.py --out build/peer/convert
 """
 import argparse
-import math
 import os
 import sys
 
@@ -32,8 +31,6 @@ import pybamm
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import param_sets  # noqa: E402
 
-F = 96485.33212
-R = 8.314462618
 OCP_POINTS = 2001
 FACTOR_POINTS = 401
 ELECTROLYTE_GRID_MOL_M3 = np.concatenate([[1.0, 5.0, 10.0, 25.0], np.arange(50.0, 6001.0, 50.0)])
@@ -196,12 +193,6 @@ def current_density_1C(pv):
     return value(pv, "Nominal cell capacity [A.h]") / (area * n_par)
 
 
-def counter_overpotential_V(pv, current_A_m2):
-    """Grounded metal: phi_e at its surface, (2RT/F) asinh(I / (2 i0)); I > 0 charges the WE."""
-    T = temperature(pv)
-    return 2 * R * T / F * math.asinh(current_A_m2 / (2 * counter_i0(pv)))
-
-
 def initial_stoichiometry(pv, prefixes, direction):
     """Discharge starts at the set's initial concentration; charge at the OCP of the
     lower cut-off ("Open-circuit voltage at 0% SOC"), or at 0.99 when the OCP never
@@ -230,7 +221,6 @@ def scenario_toml(case, pv, prefixes, materials, electrolyte, mesh, rtol, librar
         v_cut = value(pv, "Upper voltage cut-off [V]")
     else:
         v_cut = value(pv, "Lower voltage cut-off [V]")
-    v_cut_strata = v_cut - counter_overpotential_V(pv, current)
     verb = "Charge" if sign > 0 else "Discharge"
     x0 = initial_stoichiometry(pv, prefixes, case["direction"])
     fractions, mass = [], 0.0
@@ -248,7 +238,7 @@ def scenario_toml(case, pv, prefixes, materials, electrolyte, mesh, rtol, librar
         f"initial_concentration_mol_m3 = "
         f"{fmt(value(pv, 'Initial concentration in electrolyte [mol.m-3]'))}",
         "[cell]", f"temperature_K = {fmt(T)}", "contact_resistance_ohm_m2 = 0.0",
-        "reference_position_fraction = 1.0", 'counter_electrode = "metal"',
+        'measured_against = "counter"', 'counter_electrode = "metal"',
         f"counter_exchange_current_density_A_m2 = {fmt(counter_i0(pv))}",
         "[separator]", f"thickness_m = {fmt(value(pv, 'Separator thickness [m]'))}",
         f"porosity = {fmt(value(pv, 'Separator porosity'))}",
@@ -268,7 +258,7 @@ def scenario_toml(case, pv, prefixes, materials, electrolyte, mesh, rtol, librar
         f"relative_tolerance = {rtol:g}", f"max_step_s = {fmt(case.get('max_step_s', 200.0))}",
         "voltage_event_tolerance_V = 1e-6",
         "[protocol]",
-        f"steps = [\"{verb} at {abs(current):.10g} A/m2 until {v_cut_strata:.10g} V\"]",
+        f"steps = [\"{verb} at {abs(current):.10g} A/m2 until {v_cut:.10g} V\"]",
         # a sample at least every 1.5 s at 1C (ten per interval of run_pybamm.solve's
         # uniform grid, 600 points over 2.5 h / C-rate): accepted steps further apart
         # than that are filled in by interpolation (dense output), closer ones thinned
@@ -284,7 +274,7 @@ def scenario_toml(case, pv, prefixes, materials, electrolyte, mesh, rtol, librar
     lines += ["[[batch.variants]]", f'label = "{case["name"]}"',
               "set = { " + ", ".join(f'"{k}" = {fmt(v)}' for k, v in sets.items()) + " }"]
     return "\n".join(lines) + "\n", {"current_A_m2": current, "v_cut": v_cut,
-                                     "v_cut_strata": v_cut_strata, "x0": x0,
+                                     "x0": x0,
                                      "fractions": fractions, "i1c": i1c}
 
 

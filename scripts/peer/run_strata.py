@@ -1,5 +1,4 @@
 """strata side: run `strata simulate` on a converted scenario and read the curve back."""
-import math
 import os
 import subprocess
 import time
@@ -7,7 +6,6 @@ import time
 import h5py
 import numpy as np
 
-import convert_pybamm as conv
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -31,12 +29,9 @@ def simulate(scenario, out_h5, threads=1):
 
 def curve(out_h5, meta, design_id=0):
     """Capacity (mAh/cm2), the two-electrode voltage and the run status of one design
-    (a failed design keeps its curve up to the failure).
-
-    strata's potential at reference_position_fraction = 1 is phi_s(0) - phi_e at the
-    counter surface; PyBaMM's "Voltage [V]" is phi_s(0) - phi_metal with the metal at 0,
-    so we add the metal's overpotential phi_L(I) = (2RT/F) asinh(I / (2 i0_ce)) back
-    (docs/physics.md 2.6)."""
+    (a failed design keeps its curve up to the failure). The converted scenarios measure
+    against the counter metal (`measured_against = "counter"`), as PyBaMM's "Voltage [V]"
+    does (docs/physics.md 1)."""
     with h5py.File(out_h5, "r") as f:
         status = int(f["population/status"][0])
         reason = f["population/reason"][0]
@@ -47,13 +42,11 @@ def curve(out_h5, meta, design_id=0):
         q = g["capacity_mAh_g"][:]
         steps = int(f["population/step/time_steps"][0][0])
     reason = reason.decode() if isinstance(reason, bytes) else str(reason)
-    T, i0 = meta["T"], meta["counter_i0"]
-    phi_L = 2 * conv.R * T / conv.F * np.arcsinh(I / (2 * i0))
     q_cm2 = q * mass_mg_cm2 * 1e-3  # mAh/g * g/cm2
     # the first sample is the initial state at zero current (before the step); PyBaMM's
     # first point is already under current, so the comparison starts at strata's first step
     on = I != 0.0
-    q_cm2, v2 = q_cm2[on], (V + phi_L)[on]
+    q_cm2, v2 = q_cm2[on], V[on]
     q_cm2, v2 = truncate_at_cut_off(q_cm2, v2, meta["v_cut"], meta["current_A_m2"])
     return q_cm2, v2, {"time_steps": steps, "status": status, "reason": reason}
 
