@@ -20,16 +20,37 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr double kGradientStep = 1e-3;  // forward-difference step in unit-cube coordinates
+// NLopt's first step, the same in every unit-cube coordinate: its default (a quarter of
+// the range, less near a bound) differs per coordinate where a start lies near a bound,
+// and BOBYQA keeps that scaling for the whole run (a start at u = 0.99 got steps of
+// 0.005 in that coordinate against 0.25 in the others).
+constexpr double kInitialStep = 0.1;
 
 void keep_best(CampaignBest& best, const DesignPoint& p, const Evaluation& e) {
-  if (e.merit < best.merit) {
+  Evaluation held;
+  held.objective = best.objective;
+  held.violation = best.violation;
+  held.merit = best.merit;
+  if (best.design_id < 0 || ranks_before(e, held)) {
     best.merit = e.merit;
     best.objective = e.objective;
     best.violation = e.violation;
+    best.constraints = e.constraints;
     best.design_id = e.design_id;
     best.x = p.x;
     best.choice = p.choice;
   }
+}
+
+// What a failed design's merit is, for the optimisers: worse than every design of the
+// first population that ran, by a margin (make_evaluation's 1e6 is not, where the
+// merit is unbounded: a fit's chi2 of a curve with mV uncertainties reaches 1e7), and
+// fixed for the campaign, so that NLopt sees one function.
+double failure_merit(const std::vector<Evaluation>& first) {
+  double worst = -std::numeric_limits<double>::infinity();
+  for (const Evaluation& e : first)
+    if (standing(e.objective, e.violation) < 2 && std::isfinite(e.merit)) worst = std::max(worst, e.merit);
+  return std::isfinite(worst) ? std::max(1e6, worst + 10.0 * (std::fabs(worst) + 1.0)) : 1e6;
 }
 
 // Start points of one discrete choice: the best first population point, then, from
@@ -37,7 +58,7 @@ void keep_best(CampaignBest& best, const DesignPoint& p, const Evaluation& e) {
 std::vector<int> pick_starts(const std::vector<int>& members, const std::vector<std::vector<double>>& u,
                              const std::vector<Evaluation>& ev, int n) {
   std::vector<int> sorted = members;
-  std::stable_sort(sorted.begin(), sorted.end(), [&](int a, int b) { return ev[a].merit < ev[b].merit; });
+  std::stable_sort(sorted.begin(), sorted.end(), [&](int a, int b) { return ranks_before(ev[a], ev[b]); });
   const size_t half = std::max<size_t>(n, (sorted.size() + 1) / 2);
   if (sorted.size() > half) sorted.resize(half);
   std::vector<int> chosen;
@@ -85,6 +106,16 @@ const char* stop_cause_name(StopCause c) {
 }
 
 }  // namespace
+
+int standing(double objective, double violation) {
+  if (!std::isfinite(objective)) return 2;
+  return violation > 0.0 ? 1 : 0;
+}
+
+bool ranks_before(const Evaluation& a, const Evaluation& b) {
+  const int sa = standing(a.objective, a.violation), sb = standing(b.objective, b.violation);
+  return sa != sb ? sa < sb : a.merit < b.merit;
+}
 
 int planned_optimizers(const DesignSpec& spec, int choices) {
   const long n0 = std::min<long>(spec.initial_population, spec.max_evaluations);
@@ -148,6 +179,10 @@ CampaignResult run_campaign(const Scenario& base, BatchEvaluator& evaluator,
     for (int i : pick_starts(members, u0, ev0, spec.starts_per_choice)) starts.push_back({c, u0[i]});
   }
   const int n_opt = static_cast<int>(starts.size());
+  const double failed_merit = failure_merit(ev0);
+  auto merit_for_nlopt = [failed_merit](const Evaluation& e) {
+    return standing(e.objective, e.violation) == 2 ? failed_merit : e.merit;
+  };
   res.optimizers = n_opt;
   res.logs.resize(n_opt);
 
@@ -169,6 +204,7 @@ CampaignResult run_campaign(const Scenario& base, BatchEvaluator& evaluator,
       opt.set_xtol_rel(spec.xtol_rel);
       opt.set_ftol_rel(spec.ftol_rel);
       opt.set_maxeval(static_cast<int>(spec.max_evaluations_per_optimizer));
+      opt.set_initial_step(std::vector<double>(d, kInitialStep));
       // Algorithms that drive a subsidiary local optimiser (AUGLAG, MLSL) get one:
       // derivative-free or gradient-based like themselves.
       if (spec.algorithm.find("AUGLAG") != std::string::npos || spec.algorithm.find("MLSL") != std::string::npos) {
@@ -177,6 +213,7 @@ CampaignResult run_campaign(const Scenario& base, BatchEvaluator& evaluator,
         nlopt::opt local(gradient ? nlopt::LD_MMA : nlopt::LN_BOBYQA, d);
         local.set_xtol_rel(spec.xtol_rel);
         local.set_ftol_rel(spec.ftol_rel);
+        local.set_initial_step(std::vector<double>(d, kInitialStep));
         opt.set_local_optimizer(local);
       }
       std::function<double(const std::vector<double>&, std::vector<double>&)> f =
@@ -204,9 +241,10 @@ CampaignResult run_campaign(const Scenario& base, BatchEvaluator& evaluator,
               if (got.empty()) throw nlopt::forced_stop();
               for (size_t i = 0; i < fresh_at.size(); ++i) ev[fresh_at[i]] = got[i];
             }
-            for (size_t j = 0; j < grad.size(); ++j) grad[j] = (ev[j + 1].merit - ev[0].merit) / h[j];
-            if (ev[0].merit < best_merit) {
-              best_merit = ev[0].merit;
+            const double merit = merit_for_nlopt(ev[0]);
+            for (size_t j = 0; j < grad.size(); ++j) grad[j] = (merit_for_nlopt(ev[j + 1]) - merit) / h[j];
+            if (merit < best_merit) {
+              best_merit = merit;
               best_obj = ev[0].objective;
             }
             log.iteration.push_back(static_cast<int64_t>(log.iteration.size()));
@@ -214,7 +252,7 @@ CampaignResult run_campaign(const Scenario& base, BatchEvaluator& evaluator,
             log.points.insert(log.points.end(), pts[0].x.begin(), pts[0].x.end());
             log.objective.push_back(ev[0].objective);
             log.best_objective.push_back(best_obj);
-            return ev[0].merit;
+            return merit;
           };
       auto trampoline = [](unsigned n, const double* x, double* g, void* data) {
         auto& fn = *static_cast<std::function<double(const std::vector<double>&, std::vector<double>&)>*>(data);

@@ -24,14 +24,23 @@ struct OptimizerLog {
   std::vector<double> objective, best_objective;
 };
 
+// The best design: among those that ran and meet every constraint, the lowest merit;
+// failing that, among those that ran, the lowest merit (a penalised breach); a failed
+// design only when nothing ran (ranks_before).
 struct CampaignBest {
   int choice = 0;
   int64_t design_id = -1;
   double objective = std::numeric_limits<double>::quiet_NaN();
   double merit = std::numeric_limits<double>::infinity();
   double violation = 0.0;
+  std::vector<double> constraints;  // the constraint metrics, as [[design.constraints]] lists them
   std::vector<double> x;
 };
+
+// 0: ran and meets every constraint; 1: ran, breaks a constraint; 2: failed.
+int standing(double objective, double violation);
+// a ranks before b: better standing, then lower merit.
+bool ranks_before(const Evaluation& a, const Evaluation& b);
 
 struct CampaignProgress {
   long evaluations = 0, budget = 0, batches = 0;

@@ -18,11 +18,34 @@ namespace strata {
 
 namespace {
 
-// units: the objective's ("-" dimensionless).
-std::string describe(const DesignSpace& space, const CampaignBest& b, const std::string& units) {
+std::string with_units(double value, const std::string& units) {
+  return fmt::format("{:.6g}{}", value, units == "-" ? "" : " " + units);
+}
+
+// Each constraint the design breaks, in the constraint's own units.
+std::string constraint_breaches(const DesignSpec& d, const CampaignBest& b) {
+  std::string s;
+  for (size_t k = 0; k < d.constraints.size() && k < b.constraints.size(); ++k) {
+    const ConstraintSpec& c = d.constraints[k];
+    const std::string units = c.metric.kind == "active_mass_mg_cm2" ? "mg/cm2" : objective_units(c.metric);
+    const double v = b.constraints[k];
+    if (v < c.min)
+      s += fmt::format("; {} = {} is below its minimum {}", c.name, with_units(v, units), with_units(c.min, units));
+    else if (v > c.max)
+      s += fmt::format("; {} = {} is above its maximum {}", c.name, with_units(v, units), with_units(c.max, units));
+  }
+  return s;
+}
+
+// units: the objective's ("-" dimensionless). A best that breaks a constraint is one
+// only because no design that ran met them all (CampaignBest).
+std::string describe(const DesignSpace& space, const DesignSpec& d, const CampaignBest& b, const std::string& units,
+                     const char* scope) {
   if (b.design_id < 0) return "none";
-  std::string s = fmt::format("design {} objective {:.6g}{}", b.design_id, b.objective, units == "-" ? "" : " " + units);
-  if (b.violation > 0) s += fmt::format(" (constraint violation {:.3g})", b.violation);
+  std::string s = fmt::format("design {} objective {}", b.design_id, with_units(b.objective, units));
+  if (b.violation > 0)
+    s += fmt::format(" (no design{} met every constraint{}; penalised violation {:.3g})", scope,
+                     constraint_breaches(d, b), b.violation);
   s += " " + space.describe_choice(b.choice);
   const auto names = space.variable_names();
   for (size_t k = 0; k < b.x.size(); ++k) s += fmt::format(" {}={:.6g}", names[k], b.x[k]);
@@ -138,8 +161,8 @@ int run_optimize(const SimulateOptions& opt) {
     const ObjectiveSpec* spec = find_objective(base.objectives, d.objective);
     const std::string units = spec ? objective_units(*spec) : "-";
     for (const CampaignBest& b : res.best_per_choice)
-      fmt::print("best of choice {}: {}\n", b.choice, describe(space, b, units));
-    fmt::print("overall best: {}\n", describe(space, res.best, units));
+      fmt::print("best of choice {}: {}\n", b.choice, describe(space, d, b, units, " of this choice"));
+    fmt::print("overall best: {}\n", describe(space, d, res.best, units, ""));
     for (size_t k = 0; k < res.logs.size(); ++k)
       fmt::print("  optimiser {} (choice {}): {} iterations, {}\n", k, res.logs[k].choice, res.logs[k].iteration.size(),
                  res.logs[k].end);
