@@ -3,6 +3,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include <fmt/format.h>
+
 namespace strata {
 
 namespace {
@@ -233,6 +235,17 @@ std::string encode_outcome(const SliceOutcome& s) {
   w.pod<int32_t>(o.totals.failed);
   w.pod(o.wall_s);
   return w.take();
+}
+
+std::string encode_outcome_within(const SliceOutcome& s, int rank, size_t max_bytes) {
+  std::string bytes = encode_outcome(s);
+  if (bytes.size() <= max_bytes) return bytes;
+  SliceOutcome too_big;
+  too_big.error = fmt::format(
+      "rank {}: the results of its {} designs take {} bytes, more than one MPI message holds ({}); use a smaller "
+      "[output] batch_size, or fewer trajectory samples (trajectory_max_points, trajectories)",
+      rank, s.outcome.results.size(), bytes.size(), max_bytes);
+  return encode_outcome(too_big);
 }
 
 SliceOutcome decode_outcome(const std::string& bytes) {

@@ -23,5 +23,9 @@ struct SliceOutcome {
 };
 std::string encode_outcome(const SliceOutcome& s);
 SliceOutcome decode_outcome(const std::string& bytes);  // throws CodecError when truncated
+// A rank's slice as it is sent: its encoding, or, when that exceeds max_bytes (an MPI
+// message's int count), the encoding of an error that says so, so that every rank
+// still takes part in the exchange and the batch fails with that message.
+std::string encode_outcome_within(const SliceOutcome& s, int rank, size_t max_bytes);
 
 }  // namespace strata

@@ -1,5 +1,6 @@
 #include "host/mpi/mpi_variant_runner.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <iostream>
@@ -19,9 +20,8 @@ using Clock = std::chrono::steady_clock;
 
 enum Command : int64_t { kStop = 0, kRun = 1 };
 
-// Seconds to wait for the other ranks' results once a stop signal has arrived: they
-// were signalled too and skip the rest of their slice; silence means one has died.
-constexpr double kGraceAfterSignal_s = 5.0;
+// Tag of a rank's results sent to rank 0.
+constexpr int kResultsTag = 7;
 
 // How long a worker polls for the next batch without sleeping.
 constexpr double kSpinForNextBatch_s = 0.002;
@@ -44,6 +44,11 @@ bool wait_polling(MPI_Request& req, const std::function<bool()>& give_up = {}, d
     if (seconds_since(t0) >= spin_s) std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
 }
+
+// Results are sent point to point, each within one int count (encode_outcome_within):
+// a gather's int displacements overflowed once all slices together passed 2^31 bytes
+// (a thousand designs with full trajectories).
+constexpr size_t kMaxMessageBytes = static_cast<size_t>(INT_MAX);
 
 int checked_count(size_t bytes) {
   if (bytes > static_cast<size_t>(INT_MAX))
@@ -132,47 +137,58 @@ RunOutcome MpiVariantRunner::run(const RunRequest& q, const std::function<void(i
   bcast_s_ += seconds_since(tc);
   comm_s_ += seconds_since(tc);
 
-  const std::string mine = encode_outcome(run_slice(&local_, "", slice_of(q, 0, sizes[0]), progress, 0));
+  // From here until every rank's results are in, the workers are inside this batch's
+  // exchange: an exception on rank 0 would leave them there for good (the job would
+  // hang until its time limit), so it ends the job instead.
+  std::vector<std::string> parts(p);
+  try {
+    parts[0] = encode_outcome_within(run_slice(&local_, "", slice_of(q, 0, sizes[0]), progress, 0), 0,
+                                     kMaxMessageBytes);
 
-  // Wait for the others' sizes (this is where a slower rank shows), then the bytes.
-  const auto tw = Clock::now();
-  int my_len = checked_count(mine.size());
-  std::vector<int> lens(p, 0);
-  MPI_Request req;
-  MPI_Igather(&my_len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, MPI_COMM_WORLD, &req);
-  Clock::time_point signalled{};
-  const bool complete = wait_polling(req, [&] {
-    if (!interrupt_requested()) return false;
-    if (signalled == Clock::time_point{}) {
-      signalled = Clock::now();
-      std::cerr << fmt::format("strata: signal {} while waiting for the other ranks' results; if a rank died, every "
-                               "batch written before is in the results file: continue it with --resume FILE (any "
-                               "rank count)\n", interrupt_signal());
+    // Wait for the others' sizes (this is where a slower rank shows), then the bytes.
+    const auto tw = Clock::now();
+    int my_len = static_cast<int>(parts[0].size());
+    std::vector<int> lens(p, 0);
+    MPI_Request req;
+    MPI_Igather(&my_len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, MPI_COMM_WORLD, &req);
+    Clock::time_point signalled{};
+    const double grace_s = grace_after_signal_s(longest_batch_s_);
+    const bool complete = wait_polling(req, [&] {
+      if (!interrupt_requested()) return false;
+      if (signalled == Clock::time_point{}) {
+        signalled = Clock::now();
+        std::cerr << fmt::format("strata: signal {} while waiting for the other ranks' results (up to {:.0f} s more); "
+                                 "if a rank died, every batch written before is in the results file: continue it "
+                                 "with --resume FILE (any rank count)\n", interrupt_signal(), grace_s);
+      }
+      return seconds_since(signalled) > grace_s;
+    });
+    if (!complete)
+      session_.abort(4, fmt::format("error: MPI run stopped: signal {} arrived and the other ranks sent no results "
+                                    "within {:.0f} s (a rank died or the job was cancelled); every batch written "
+                                    "before is in the results file: continue it with --resume FILE (any rank count)\n",
+                                    interrupt_signal(), grace_s));
+    wait_s_ += seconds_since(tw);
+
+    tc = Clock::now();
+    std::vector<MPI_Request> recvs(p - 1);
+    for (int r = 1; r < p; ++r) {
+      parts[r].assign(static_cast<size_t>(lens[r]), '\0');
+      MPI_Irecv(parts[r].data(), lens[r], MPI_BYTE, r, kResultsTag, MPI_COMM_WORLD, &recvs[r - 1]);
     }
-    return seconds_since(signalled) > kGraceAfterSignal_s;
-  });
-  if (!complete)
-    session_.abort(4, fmt::format("error: MPI run stopped: signal {} arrived and the other ranks sent no results "
-                                  "within {:.0f} s (a rank died or the job was cancelled); every batch written "
-                                  "before is in the results file: continue it with --resume FILE (any rank count)\n",
-                                  interrupt_signal(), kGraceAfterSignal_s));
-  wait_s_ += seconds_since(tw);
-
-  tc = Clock::now();
-  std::vector<int> displs(p, 0);
-  for (int r = 1; r < p; ++r) displs[r] = displs[r - 1] + lens[r - 1];
-  std::string all(static_cast<size_t>(displs[p - 1]) + lens[p - 1], '\0');
-  // Nonblocking on every rank: a blocking collective does not match a nonblocking one.
-  MPI_Igatherv(mine.data(), my_len, MPI_BYTE, all.data(), lens.data(), displs.data(), MPI_BYTE, 0, MPI_COMM_WORLD,
-               &req);
-  MPI_Wait(&req, MPI_STATUS_IGNORE);
-  comm_s_ += seconds_since(tc);
-  bytes_gathered_ += all.size();
+    MPI_Waitall(p - 1, recvs.data(), MPI_STATUSES_IGNORE);
+    comm_s_ += seconds_since(tc);
+    for (const std::string& part : parts) bytes_gathered_ += part.size();
+  } catch (const std::exception& e) {
+    session_.abort(5, fmt::format("error: MPI run stopped: rank 0 failed while the other ranks were sending their "
+                                  "results ({}); every batch written before is in the results file: continue it "
+                                  "with --resume FILE (any rank count)\n", e.what()));
+  }
 
   RunOutcome out;
   if (q.record) out.trajectories.reserve(n);
   for (int r = 0; r < p; ++r) {
-    SliceOutcome so = decode_outcome(all.substr(displs[r], lens[r]));
+    SliceOutcome so = decode_outcome(parts[r]);
     if (!so.error.empty()) throw std::runtime_error(so.error);
     RunOutcome& o = so.outcome;
     if (static_cast<int>(o.results.size()) != sizes[r])
@@ -188,6 +204,7 @@ RunOutcome MpiVariantRunner::run(const RunRequest& q, const std::function<void(i
   }
   out.wall_s = seconds_since(t0);  // the batch as the run sees it
   batch_s_ += out.wall_s;
+  longest_batch_s_ = std::max(longest_batch_s_, out.wall_s);
   ++batches_;
   return out;
 }
@@ -218,14 +235,13 @@ int run_mpi_worker(MpiSession& session, VariantRunner* runner, const std::string
     } catch (const std::exception& e) {
       so.error = fmt::format("rank {}: {}", rank, e.what());
     }
-    const std::string mine = encode_outcome(so);
-    int my_len = checked_count(mine.size());
+    const std::string mine = encode_outcome_within(so, rank, kMaxMessageBytes);
+    int my_len = static_cast<int>(mine.size());
     MPI_Request req;
     // Rank 0 is waiting for these: complete them at once (no polling sleeps).
     MPI_Igather(&my_len, 1, MPI_INT, nullptr, 1, MPI_INT, 0, MPI_COMM_WORLD, &req);
     MPI_Wait(&req, MPI_STATUS_IGNORE);
-    MPI_Igatherv(mine.data(), my_len, MPI_BYTE, nullptr, nullptr, nullptr, MPI_BYTE, 0, MPI_COMM_WORLD, &req);
-    MPI_Wait(&req, MPI_STATUS_IGNORE);
+    MPI_Send(mine.data(), my_len, MPI_BYTE, 0, kResultsTag, MPI_COMM_WORLD);
   }
 }
 

@@ -34,6 +34,7 @@ class MpiVariantRunner : public VariantRunner {
   LocalVariantRunner local_;
   ThroughputTracker throughput_;
   double batch_s_ = 0.0, comm_s_ = 0.0, bcast_s_ = 0.0, wait_s_ = 0.0;
+  double longest_batch_s_ = 0.0;  // for the wait after a stop signal (grace_after_signal_s)
   double bytes_gathered_ = 0.0;
   long batches_ = 0;
 };

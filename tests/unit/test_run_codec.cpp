@@ -135,3 +135,24 @@ TEST(RunCodec, TruncatedMessageIsRefused) {
   EXPECT_EQ(decode_outcome(ob).error, "rank 2: cannot load");
   EXPECT_THROW(decode_outcome(ob.substr(0, 5)), CodecError);
 }
+
+// A slice whose results exceed one MPI message is sent as an error that says so (every
+// rank still takes part in the exchange, and the batch fails with the reason); within
+// the limit, the encoding itself.
+TEST(RunCodec, AnOutcomeBeyondOneMessageBecomesAnErrorThatSaysSo) {
+  SliceOutcome s;
+  for (int k = 0; k < 50; ++k) {
+    VariantResult v;
+    v.id = k;
+    v.label = "design " + std::to_string(k);
+    s.outcome.results.push_back(v);
+  }
+  const std::string full = encode_outcome(s);
+  EXPECT_EQ(encode_outcome_within(s, 3, full.size()), full);
+  const SliceOutcome e = decode_outcome(encode_outcome_within(s, 3, full.size() - 1));
+  EXPECT_TRUE(e.outcome.results.empty());
+  EXPECT_NE(e.error.find("rank 3: the results of its 50 designs take " + std::to_string(full.size()) + " bytes"),
+            std::string::npos)
+      << e.error;
+  EXPECT_NE(e.error.find("smaller [output] batch_size"), std::string::npos);
+}

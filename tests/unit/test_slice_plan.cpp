@@ -26,6 +26,26 @@ TEST(SlicePlan, SizesFollowThroughputAndSumToTheBatch) {
     }
 }
 
+// A rate measured on one batch mostly says which designs the rank drew: a share stays
+// within twice (or half) the median rank's, so no rank is starved for good and none
+// takes most of a batch.
+TEST(SlicePlan, SharesStayWithinTwiceTheMedianRanks) {
+  // A rank that drew slow designs (10x) still gets designs to be measured on again.
+  const std::vector<int> s = slice_sizes(8, {10.0, 10.0, 10.0, 1.0});
+  EXPECT_EQ(s, (std::vector<int>{3, 2, 2, 1}));
+  // A rank whose designs failed at once (100x "faster") gets twice an even share, not most.
+  const std::vector<int> f = slice_sizes(256, {100.0, 1.0, 1.0, 1.0});
+  EXPECT_EQ(f[0], 103);  // 256 * 2/5 = 102.4, and the largest remainder
+  // Ranks within the bound keep their proportion.
+  EXPECT_EQ(slice_sizes(30, {100, 60}), (std::vector<int>{19, 11}));
+}
+
+TEST(SlicePlan, TheWaitAfterAStopSignalOutlastsTheLongestBatch) {
+  EXPECT_EQ(grace_after_signal_s(0.0), 30.0);  // before any batch has finished
+  EXPECT_EQ(grace_after_signal_s(8.0), 30.0);
+  EXPECT_EQ(grace_after_signal_s(120.0), 240.0);
+}
+
 TEST(SlicePlan, TrackerKeepsTheLastMeasuredRate) {
   ThroughputTracker t(2);
   t.record(0, 100, 2.0);
