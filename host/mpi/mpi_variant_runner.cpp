@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cstdlib>
 #include <iostream>
 #include <stdexcept>
 #include <thread>
@@ -144,6 +145,10 @@ RunOutcome MpiVariantRunner::run(const RunRequest& q, const std::function<void(i
   try {
     parts[0] = encode_outcome_within(run_slice(&local_, "", slice_of(q, 0, sizes[0]), progress, 0), 0,
                                      kMaxMessageBytes);
+    // Fault injection for tests/mpi (MpiRuns.AnErrorOnRankZeroMidBatchEndsTheJob): rank
+    // 0 fails here, as running out of memory would.
+    if (const char* fault = std::getenv("STRATA_TEST_FAULT"); fault && std::string(fault) == "rank0_exchange")
+      throw std::runtime_error("injected fault (STRATA_TEST_FAULT=rank0_exchange)");
 
     // Wait for the others' sizes (this is where a slower rank shows), then the bytes.
     const auto tw = Clock::now();

@@ -103,6 +103,27 @@ TEST(MpiRuns, SweepGivesTheSamePopulationOnOneTwoAndThreeRanks) {
   }
 }
 
+// An error on rank 0 while the workers are sending their results (out of memory; here
+// injected) ends the whole job with the reason, exit 5; until 2026-12-07 rank 0 left and
+// the workers waited in the exchange until the job's time limit.
+TEST(MpiRuns, AnErrorOnRankZeroMidBatchEndsTheJob) {
+  REQUIRE_MPI();
+  TempDir tmp;
+  const std::string scen = sh_quote(write_sweep(tmp.path(), 30, 8).string());
+  const std::string out = (tmp.path() / "fault.h5").string();
+  const auto t0 = std::chrono::steady_clock::now();
+  const RunResult r = run_shell("STRATA_TEST_FAULT=rank0_exchange timeout -k 5 120 " + strata_on(3) + " simulate " +
+                                    scen + " --threads 1 --out " + sh_quote(out),
+                                tmp.path());
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_NE(r.exit_code, 124) << "the job hung until timeout ended it";
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_LT(s, 60.0);
+  EXPECT_NE(r.err.find("rank 0 failed while the other ranks were sending their results (injected fault"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(MpiRuns, CampaignGivesTheSamePopulationOnOneTwoAndThreeRanks) {
   REQUIRE_MPI();
   TempDir tmp;
