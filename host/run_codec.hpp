@@ -1,6 +1,6 @@
 #pragma once
 // Byte encoding of RunRequest and RunOutcome, so that the MPI runner can broadcast a
-// batch and gather its results as plain bytes (MPI_Bcast / MPI_Gatherv of MPI_BYTE).
+// batch and gather its results as plain bytes (MPI_Bcast of MPI_BYTE; each rank's results sent to rank 0).
 // Every value round-trips bit for bit (doubles are copied, not printed). The format is
 // private to one build: all ranks run the same binary.
 #include <string>

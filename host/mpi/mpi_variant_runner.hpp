@@ -2,7 +2,7 @@
 // MPI mode's runner (rank 0) and the loop of the other ranks. Rank 0 broadcasts each
 // batch (the variant specs: every rank loaded the same scenario) and the slice sizes;
 // every rank, rank 0 too, runs its contiguous slice on its own backend; the encoded
-// outcomes are gathered to rank 0 (MPI_Gatherv of bytes) and returned in request
+// outcomes are sent to rank 0 (the sizes gathered, then each rank's bytes point to point) and returned in request
 // order. Slices follow each rank's throughput in the previous batch. Only rank 0
 // prints and writes files.
 #include <memory>
