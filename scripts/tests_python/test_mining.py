@@ -7,7 +7,7 @@ import pytest
 
 from conftest import DESIGN_IDS, INTERFACES_DESIGN_1, MATERIALS, N_ELECTRODE, N_SEPARATOR, SCRIPTS, STEPS
 from strata_mining import (load_population, load_profiles, load_trajectory, material_names,
-                           pareto_front, parse_c_rate, read_meta, step_texts)
+                           open_results, pareto_front, parse_c_rate, read_meta, step_texts)
 from strata_mining.analysis import layer_interfaces
 from strata_mining.plots import profile_interfaces
 
@@ -251,13 +251,15 @@ def test_reading_while_a_run_writes(tmp_path):
             if not out.exists():
                 time.sleep(0.002)
                 continue
-            with h5py.File(out, "r") as f:
+            # A reader opening at the instant of a commit is refused once ("unable to lock
+            # file") and opens again (docs/hdf5-schema.md): open_results does that.
+            with open_results(str(out)) as f:
                 n = len(f["population/design_id"])
                 assert all(len(f["population/" + d]) == n for d in ("label", "status", "batch", "reason"))
                 assert (f["population/status"][:] == 0).all()
             rows_seen.append(n)
             if held is None and n > 0:
-                held = h5py.File(out, "r")
+                held = open_results(str(out))
                 held_ids = held["population/design_id"][:]
                 assert len(load_population(str(out))) >= n
                 said = mining("info", out).stdout  # about 0.5 s: once
