@@ -98,6 +98,10 @@ std::string objective_units(const ObjectiveSpec& o) {
   return "-";
 }
 
+std::string constraint_units(const ConstraintSpec& c) {
+  return c.metric.kind == "active_mass_mg_cm2" ? "mg/cm2" : objective_units(c.metric);
+}
+
 std::vector<double> objective_values(const std::vector<ObjectiveSpec>& objectives, const VariantResult& r) {
   std::vector<double> out;
   for (const ObjectiveSpec& o : objectives) {
@@ -298,7 +302,7 @@ void write_population_skeleton(hid_t f, const RunInfo& info) {
   h5::set_attr(con.id(), "description", std::string("constraint metrics of the design search, NaN for failed designs"));
   for (const auto& c : info.constraints) {
     h5::Handle d = h5::create_table(con.id(), c.name, Type::Float64, {}, kChunkRows,
-                                    c.metric.kind == "active_mass_mg_cm2" ? "mg/cm2" : objective_units(c.metric),
+                                    constraint_units(c),
                                     c.metric.step < 0 ? c.metric.kind
                                                       : fmt::format("{} of step {}", c.metric.kind, c.metric.step));
     h5::set_attr(d.id(), "min", c.min);

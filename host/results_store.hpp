@@ -65,6 +65,8 @@ struct PopulationRow {
 
 // The unit of an objective's values ("-" for retentions and weighted sums).
 std::string objective_units(const ObjectiveSpec& o);
+// A constraint metric's units: its objective kind's, or mg/cm2 for the mass loading.
+std::string constraint_units(const ConstraintSpec& c);
 // Objective values of a result (NaN for a failed design).
 std::vector<double> objective_values(const std::vector<ObjectiveSpec>& objectives, const VariantResult& r);
 // Constraint metric values of a result (NaN for a failed design).

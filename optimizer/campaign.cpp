@@ -27,11 +27,7 @@ constexpr double kGradientStep = 1e-3;  // forward-difference step in unit-cube 
 constexpr double kInitialStep = 0.1;
 
 void keep_best(CampaignBest& best, const DesignPoint& p, const Evaluation& e) {
-  Evaluation held;
-  held.objective = best.objective;
-  held.violation = best.violation;
-  held.merit = best.merit;
-  if (best.design_id < 0 || ranks_before(e, held)) {
+  if (best.design_id < 0 || rank_key(e) < rank_key(best)) {
     best.merit = e.merit;
     best.objective = e.objective;
     best.violation = e.violation;
@@ -49,7 +45,8 @@ void keep_best(CampaignBest& best, const DesignPoint& p, const Evaluation& e) {
 double failure_merit(const std::vector<Evaluation>& first) {
   double worst = -std::numeric_limits<double>::infinity();
   for (const Evaluation& e : first)
-    if (standing(e.objective, e.violation) < 2 && std::isfinite(e.merit)) worst = std::max(worst, e.merit);
+    if (standing(e.objective, e.violation) != Standing::Failed && std::isfinite(e.merit))
+      worst = std::max(worst, e.merit);
   return std::isfinite(worst) ? std::max(1e6, worst + 10.0 * (std::fabs(worst) + 1.0)) : 1e6;
 }
 
@@ -58,7 +55,7 @@ double failure_merit(const std::vector<Evaluation>& first) {
 std::vector<int> pick_starts(const std::vector<int>& members, const std::vector<std::vector<double>>& u,
                              const std::vector<Evaluation>& ev, int n) {
   std::vector<int> sorted = members;
-  std::stable_sort(sorted.begin(), sorted.end(), [&](int a, int b) { return ranks_before(ev[a], ev[b]); });
+  std::stable_sort(sorted.begin(), sorted.end(), [&](int a, int b) { return rank_key(ev[a]) < rank_key(ev[b]); });
   const size_t half = std::max<size_t>(n, (sorted.size() + 1) / 2);
   if (sorted.size() > half) sorted.resize(half);
   std::vector<int> chosen;
@@ -107,14 +104,9 @@ const char* stop_cause_name(StopCause c) {
 
 }  // namespace
 
-int standing(double objective, double violation) {
-  if (!std::isfinite(objective)) return 2;
-  return violation > 0.0 ? 1 : 0;
-}
-
-bool ranks_before(const Evaluation& a, const Evaluation& b) {
-  const int sa = standing(a.objective, a.violation), sb = standing(b.objective, b.violation);
-  return sa != sb ? sa < sb : a.merit < b.merit;
+Standing standing(double objective, double violation) {
+  if (!std::isfinite(objective)) return Standing::Failed;
+  return violation > 0.0 ? Standing::BreaksAConstraint : Standing::MeetsConstraints;
 }
 
 int planned_optimizers(const DesignSpec& spec, int choices) {
@@ -181,7 +173,7 @@ CampaignResult run_campaign(const Scenario& base, BatchEvaluator& evaluator,
   const int n_opt = static_cast<int>(starts.size());
   const double failed_merit = failure_merit(ev0);
   auto merit_for_nlopt = [failed_merit](const Evaluation& e) {
-    return standing(e.objective, e.violation) == 2 ? failed_merit : e.merit;
+    return standing(e.objective, e.violation) == Standing::Failed ? failed_merit : e.merit;
   };
   res.optimizers = n_opt;
   res.logs.resize(n_opt);

@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/scenario.hpp"
@@ -26,7 +27,7 @@ struct OptimizerLog {
 
 // The best design: among those that ran and meet every constraint, the lowest merit;
 // failing that, among those that ran, the lowest merit (a penalised breach); a failed
-// design only when nothing ran (ranks_before).
+// design only when nothing ran (rank_key).
 struct CampaignBest {
   int choice = 0;
   int64_t design_id = -1;
@@ -37,10 +38,15 @@ struct CampaignBest {
   std::vector<double> x;
 };
 
-// 0: ran and meets every constraint; 1: ran, breaks a constraint; 2: failed.
-int standing(double objective, double violation);
-// a ranks before b: better standing, then lower merit.
-bool ranks_before(const Evaluation& a, const Evaluation& b);
+// How a design stands, best first.
+enum class Standing { MeetsConstraints, BreaksAConstraint, Failed };
+Standing standing(double objective, double violation);
+// The ranking of designs (an Evaluation or a CampaignBest): better standing, then
+// lower merit; a ranks before b when rank_key(a) < rank_key(b).
+template <class E>
+std::pair<Standing, double> rank_key(const E& e) {
+  return {standing(e.objective, e.violation), e.merit};
+}
 
 struct CampaignProgress {
   long evaluations = 0, budget = 0, batches = 0;

@@ -27,7 +27,7 @@ std::string constraint_breaches(const DesignSpec& d, const CampaignBest& b) {
   std::string s;
   for (size_t k = 0; k < d.constraints.size() && k < b.constraints.size(); ++k) {
     const ConstraintSpec& c = d.constraints[k];
-    const std::string units = c.metric.kind == "active_mass_mg_cm2" ? "mg/cm2" : objective_units(c.metric);
+    const std::string units = constraint_units(c);
     const double v = b.constraints[k];
     if (v < c.min)
       s += fmt::format("; {} = {} is below its minimum {}", c.name, with_units(v, units), with_units(c.min, units));
