@@ -237,9 +237,11 @@ struct OutputSpec {
 
 // Design-space search (`strata optimize`, docs/optimizer.md).
 struct DesignVariable {
-  // Any numeric override path (docs/scenario-format.md), or layers[i].thickness_fraction
-  // (needs DesignSpec::total_thickness_m: layer i gets fraction * total, the other
-  // layers share the rest in proportion to their listed thicknesses).
+  // Any numeric override path (docs/scenario-format.md), or a split of
+  // DesignSpec::total_thickness_m (docs/scenario-format.md, [[design.variables]]):
+  // layers[i].thickness_fraction (layer i gets fraction * total; the other layers share
+  // the rest in proportion to their listed thicknesses) or layers[i].thickness_share
+  // (stick-breaking: every point of the unit cube is a valid split).
   std::string path;
   double min = 0.0, max = 0.0;
   bool log = false;           // search in log space (min > 0)
@@ -267,6 +269,7 @@ struct DesignSpec {
   std::vector<MaterialChoice> material_choices;  // discrete, crossed with the layer orders
   std::vector<DesignVariable> variables;
   double total_thickness_m = 0.0;             // > 0: fixed total electrode thickness
+  double min_layer_thickness_m = 0.0;         // with thickness shares: what every layer keeps
   std::vector<std::vector<int>> layer_orders; // discrete choices; empty: the listed order only
   std::string objective;                      // name of an [[objectives]] entry (default: the first)
   std::vector<ConstraintSpec> constraints;    // handled by a quadratic penalty (stated in the output)

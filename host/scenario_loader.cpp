@@ -601,6 +601,17 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// "thickness_fraction" or "thickness_share" for a path "layers[i].thickness_fraction" or
+// "layers[i].thickness_share" (i a plain index): the design variables that split
+// design.total_thickness_m between the layers. Empty for every other path.
+std::string thickness_split_kind(const std::string& path) {
+  const std::optional<size_t> li = path_layer_index(path);
+  if (!li) return "";
+  for (const char* kind : {"thickness_fraction", "thickness_share"})
+    if (path == fmt::format("layers[{}].{}", *li, kind)) return kind;
+  return "";
+}
+
 // design.layer_orders: "all" or an array of permutations of 0..K-1, each once.
 std::vector<std::vector<int>> read_layer_orders(const TableReader& tr, const toml::node& n,
                                                 size_t K) {
@@ -679,7 +690,7 @@ struct VariableScope {
 struct VariableRules {
   std::string noun;                          // one entry in messages: "a design variable"
   std::string item;                          // "variable", "parameter"
-  bool thickness_fraction = false;           // layers[i].thickness_fraction allowed
+  bool thickness_split = false;              // layers[i].thickness_fraction / _share allowed
   std::optional<double> total_thickness;     // design.total_thickness_m, when given
   std::vector<VariableScope> scopes;         // empty: the base as listed only
 };
@@ -701,13 +712,13 @@ DesignVariable read_variable(const toml::table& t, const std::string& key, const
   if (!path)
     tr.missing("path", fmt::format("an override path such as \"layers[0].porosity\" "
                                    "(docs/scenario-format.md, Override paths){}",
-                                   rules.thickness_fraction
-                                       ? " or \"layers[i].thickness_fraction\""
+                                   rules.thickness_split
+                                       ? " or \"layers[i].thickness_fraction\" or "
+                                         "\"layers[i].thickness_share\""
                                        : ""));
   v.path = *path;
-  const bool fraction = ends_with(v.path, ".thickness_fraction") && path_layer_index(v.path) &&
-                        v.path == fmt::format("layers[{}].thickness_fraction",
-                                              *path_layer_index(v.path));
+  const std::string split = thickness_split_kind(v.path);
+  const bool fraction = !split.empty();
   const Unit unit = fraction ? kNone : unit_of_path(v.path);
   const std::string total_key = "design.total_thickness_m";
   const std::vector<VariableScope> base_only(1);
@@ -731,12 +742,12 @@ DesignVariable read_variable(const toml::table& t, const std::string& key, const
   // The path.
   if (fraction) {
     const size_t li = *path_layer_index(v.path);
-    if (!rules.thickness_fraction)
-      tr.fail("path", fmt::format("is not {}: layers[i].thickness_fraction is a [design] "
+    if (!rules.thickness_split)
+      tr.fail("path", fmt::format("is not {}: layers[i].{} is a [design] "
                                   "variable only (a share of {}); allowed an override path "
                                   "(docs/scenario-format.md, Override paths), e.g. "
                                   "\"layers[{}].thickness_m\"",
-                                  rules.noun, total_key, li));
+                                  rules.noun, split, total_key, li));
     if (li >= K)
       tr.fail("path", fmt::format("is not {}: layer index {} is out of range; the scenario has "
                                   "{} layer(s), allowed layers[0] to layers[{}]",
@@ -759,8 +770,9 @@ DesignVariable read_variable(const toml::table& t, const std::string& key, const
                                   "\"materials.NAME.initial_stoichiometry\" or \"cell.initial_soc\"",
                                   rules.noun));
     if (rules.total_thickness && path_layer_index(v.path) && ends_with(v.path, ".thickness_m"))
-      tr.fail("path", fmt::format("is not allowed with {} = {}: the total electrode thickness is "
-                                  "fixed; allowed layers[{}].thickness_fraction instead",
+      tr.fail("path", fmt::format("is not allowed with {0} = {1}: the total electrode thickness is "
+                                  "fixed; allowed layers[{2}].thickness_fraction or "
+                                  "layers[{2}].thickness_share instead",
                                   total_key, format_number(*rules.total_thickness),
                                   *path_layer_index(v.path)));
     // Layer indices count after the layer order: check the path in every scope (only the
@@ -779,10 +791,11 @@ DesignVariable read_variable(const toml::table& t, const std::string& key, const
         throw ScenarioError(fmt::format(
             "{}: {} = \"{}\" is not {}{}: {}{}", file, tr.key_path("path"), v.path, rules.noun,
             scope_words(k, false), why,
-            !rules.thickness_fraction ||
+            !rules.thickness_split ||
                     why.find("is not an allowed override path") == std::string::npos
                 ? ""
-                : "\nor layers[i].thickness_fraction (with design.total_thickness_m)"));
+                : "\nor layers[i].thickness_fraction or layers[i].thickness_share (with "
+                  "design.total_thickness_m)"));
     }
   }
 
@@ -803,13 +816,24 @@ DesignVariable read_variable(const toml::table& t, const std::string& key, const
     tr.fail("min", fmt::format("is not allowed with {} = true: a {} searched in log space "
                                "needs min > 0",
                                tr.key_path("log"), rules.item));
-  if (fraction) {
+  if (split == "thickness_fraction") {
     const std::string w = fmt::format(
         "is out of range; allowed 0 < min < max < 1 for a thickness_fraction (the share of {} "
         "given to layers[{}])",
         total_key, *path_layer_index(v.path));
     if (!(v.min > 0.0)) tr.fail("min", w);
     if (!(v.max < 1.0)) tr.fail("max", w);
+    return v;
+  }
+  if (split == "thickness_share") {
+    // 0 and 1 are checked against design.min_layer_thickness_m by read_design.
+    const std::string w = fmt::format(
+        "is out of range; allowed 0 <= min < max <= 1 for a thickness_share (the share of the "
+        "free thickness that the shares before it leave, given to layers[{}])",
+        *path_layer_index(v.path));
+    if (!(v.min >= 0.0)) tr.fail("min", w);
+    if (!(v.max <= 1.0)) tr.fail("max", w);
+    if (v.log) tr.fail("log", "is not allowed for a thickness_share (a share may be 0)");
     return v;
   }
   // Each bound must be a valid value of the parameter: apply it on top of each scope (the
@@ -1087,6 +1111,76 @@ std::vector<MaterialChoice> read_material_choices(const TableReader& tr, const t
   return out;
 }
 
+// The thickness split of [design] (tr: its table): at most one kind of split variable
+// (layers[i].thickness_fraction or layers[i].thickness_share), not on every layer,
+// total_thickness_m with it and only with it, min_layer_thickness_m only with shares.
+// Sets d.total_thickness_m and d.min_layer_thickness_m.
+void read_thickness_split(const TableReader& tr, DesignSpec& d, size_t K,
+                          const std::optional<double>& total,
+                          const std::optional<double>& min_layer) {
+  const std::string& file = tr.file();
+  std::vector<std::string> kind_at(K);  // the split variable's kind at each layer position
+  std::map<std::string, size_t> first_of_kind;
+  double fraction_min_sum = 0.0;
+  for (size_t k = 0; k < d.variables.size(); ++k) {
+    const std::string kind = thickness_split_kind(d.variables[k].path);
+    if (kind.empty()) continue;
+    kind_at[*path_layer_index(d.variables[k].path)] = kind;
+    first_of_kind.emplace(kind, k);
+    if (kind == "thickness_fraction") fraction_min_sum += d.variables[k].min;
+  }
+  const size_t n_split = K - static_cast<size_t>(std::count(kind_at.begin(), kind_at.end(), ""));
+  if (first_of_kind.size() > 1)
+    throw ScenarioError(fmt::format(
+        "{}: design.variables[{}].path = \"{}\" and design.variables[{}].path = \"{}\" split the "
+        "thickness in two ways; allowed thickness_fraction variables or thickness_share variables, "
+        "not both",
+        file, first_of_kind["thickness_fraction"], d.variables[first_of_kind["thickness_fraction"]].path,
+        first_of_kind["thickness_share"], d.variables[first_of_kind["thickness_share"]].path));
+  const std::string kind = first_of_kind.empty() ? "" : first_of_kind.begin()->first;
+  if (n_split > 0 && n_split == K)
+    throw ScenarioError(fmt::format(
+        "{}: design.variables: every layer ({} of {}) has a {} variable; allowed at most {}: the "
+        "layers without one share the rest of design.total_thickness_m",
+        file, n_split, K, kind, K - 1));
+  if (kind == "thickness_fraction" && !(fraction_min_sum < 1.0))
+    throw ScenarioError(fmt::format(
+        "{}: design.variables: the thickness_fraction lower bounds (min) sum to {}; allowed a sum "
+        "< 1 (no design could give every layer its minimum share)",
+        file, format_number(fraction_min_sum)));
+  if (total && n_split == 0)
+    tr.fail("total_thickness_m",
+            "is not allowed without a layers[i].thickness_fraction or layers[i].thickness_share "
+            "variable (it fixes the total electrode thickness that they split)");
+  if (min_layer) {
+    if (kind != "thickness_share")
+      tr.fail("min_layer_thickness_m",
+              "is not allowed without a layers[i].thickness_share variable (it is the thickness "
+              "every layer keeps before the shares split the rest)");
+    const double limit = d.total_thickness_m / static_cast<double>(K);
+    if (!(*min_layer >= 0.0 && *min_layer < limit))
+      tr.fail("min_layer_thickness_m",
+              fmt::format("is out of range; allowed 0 <= min_layer_thickness_m < "
+                          "total_thickness_m / {} layers = {} (m)",
+                          K, format_number(limit)));
+    d.min_layer_thickness_m = *min_layer;
+  }
+  if (d.min_layer_thickness_m > 0.0) return;
+  // Without a floor, a share of 0 (or of 1: nothing left for the layers without a
+  // share) would give a layer no thickness.
+  for (size_t k = 0; k < d.variables.size(); ++k) {
+    const DesignVariable& v = d.variables[k];
+    if (thickness_split_kind(v.path) != "thickness_share" || (v.min > 0.0 && v.max < 1.0)) continue;
+    const bool at_min = !(v.min > 0.0);
+    throw ScenarioError(fmt::format(
+        "{}: design.variables[{}].{} = {} can leave {} no thickness; allowed 0 < min < max < 1, "
+        "or bounds 0 and 1 with design.min_layer_thickness_m > 0, the thickness every layer "
+        "keeps",
+        file, k, at_min ? "min" : "max", format_number(at_min ? v.min : v.max),
+        at_min ? "the layer with the share" : "the layers without a share"));
+  }
+}
+
 DesignSpec read_design(const toml::table* t, Scenario& s, Scenario& light,
                        const std::string& libdir) {
   DesignSpec d;
@@ -1106,6 +1200,7 @@ DesignSpec read_design(const toml::table* t, Scenario& s, Scenario& light,
   d.ftol_rel = tr.number("ftol_rel", kNone, d.ftol_rel);
   auto seed = tr.integer("seed");
   auto total = tr.number("total_thickness_m", kM);
+  auto min_layer = tr.number("min_layer_thickness_m", kM);
   d.penalty_weight = tr.number("penalty_weight", kNone, d.penalty_weight);
   const toml::node* orders_n = tr.node("layer_orders");
   const toml::node* vars_n = tr.node("variables");
@@ -1172,36 +1267,14 @@ DesignSpec read_design(const toml::table* t, Scenario& s, Scenario& light,
   VariableRules rules;
   rules.noun = "a design variable";
   rules.item = "variable";
-  rules.thickness_fraction = true;
+  rules.thickness_split = true;
   rules.total_thickness = total;
   for (size_t k = 0; k < d.layer_orders.size(); ++k)
     rules.scopes.push_back({d.layer_orders[k], {},
                             fmt::format("design.layer_orders[{}] = {}", k,
                                         show_order(d.layer_orders[k]))});
   d.variables = read_variables(tr, "variables", vars_n, s, light, rules);
-  std::vector<bool> has_fraction(K, false);
-  double fraction_min_sum = 0.0;
-  for (const DesignVariable& v : d.variables)
-    if (ends_with(v.path, ".thickness_fraction")) {
-      has_fraction[*path_layer_index(v.path)] = true;
-      fraction_min_sum += v.min;
-    }
-  const size_t n_fraction =
-      static_cast<size_t>(std::count(has_fraction.begin(), has_fraction.end(), true));
-  if (n_fraction > 0 && n_fraction == K)
-    throw ScenarioError(fmt::format(
-        "{}: design.variables: every layer ({} of {}) has a thickness_fraction variable; allowed "
-        "at most {}: the layers without one share the rest of design.total_thickness_m",
-        file, n_fraction, K, K - 1));
-  if (n_fraction > 0 && !(fraction_min_sum < 1.0))
-    throw ScenarioError(fmt::format(
-        "{}: design.variables: the thickness_fraction lower bounds (min) sum to {}; allowed a sum "
-        "< 1 (no design could give every layer its minimum share)",
-        file, format_number(fraction_min_sum)));
-  if (total && n_fraction == 0)
-    tr.fail("total_thickness_m",
-            "is not allowed without a layers[i].thickness_fraction variable (it fixes the total "
-            "electrode thickness that the fractions share)");
+  read_thickness_split(tr, d, K, total, min_layer);
 
   // Constraints.
   if (cons_n) {

@@ -12,13 +12,33 @@
 namespace strata {
 
 namespace {
-// "layers[3].thickness_fraction" -> 3; -1 for other paths.
-int thickness_fraction_layer(const std::string& path) {
-  const std::string suffix = "].thickness_fraction";
+// "layers[3].<suffix>" -> 3; -1 for other paths.
+int split_variable_layer(const std::string& path, const std::string& suffix) {
   if (path.rfind("layers[", 0) != 0 || path.size() <= suffix.size() ||
       path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0)
     return -1;
   return std::stoi(path.substr(7, path.size() - 7 - suffix.size()));
+}
+
+// Stick-breaking: the positions with a share (NaN: none), in order, each take their
+// share of what the ones before them left; the positions without one split the
+// remainder in proportion to `weight`. Any shares in [0, 1] give fractions >= 0 that
+// sum to 1 (at least one position has no share, and the weights are > 0).
+std::vector<double> stick_breaking_fractions(const std::vector<double>& share,
+                                             const std::vector<double>& weight) {
+  std::vector<double> f(share.size(), 0.0);
+  double left = 1.0, rest_weight = 0.0;
+  for (size_t j = 0; j < share.size(); ++j) {
+    if (std::isnan(share[j])) {
+      rest_weight += weight[j];
+      continue;
+    }
+    f[j] = share[j] * left;
+    left *= 1.0 - share[j];
+  }
+  for (size_t j = 0; j < share.size(); ++j)
+    if (std::isnan(share[j])) f[j] = left * weight[j] / rest_weight;
+  return f;
 }
 }  // namespace
 
@@ -82,7 +102,8 @@ VariantSpec DesignSpace::variant(const DesignPoint& p) const {
   VariantSpec vs;
   vs.layer_order = order(p.choice);
   const size_t K = vs.layer_order.size();
-  std::vector<double> fraction(K, -1.0);
+  const double none = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> fraction(K, -1.0), share(K, none);
   const std::vector<std::string> mats = materials(p.choice);
   for (size_t k = 0; k < mats.size(); ++k)
     vs.material_overrides[fmt::format("layers[{}].materials[{}].name", spec_.material_choices[k].layer,
@@ -91,18 +112,31 @@ VariantSpec DesignSpace::variant(const DesignPoint& p) const {
   for (size_t k = 0; k < p.x.size(); ++k) {
     const std::string& path = spec_.variables[k].path;
     label += fmt::format(" {}={:.6g}", path, p.x[k]);
-    const int layer = thickness_fraction_layer(path);
+    const int layer = split_variable_layer(path, "].thickness_fraction");
+    const int shared = split_variable_layer(path, "].thickness_share");
     if (layer >= 0) fraction[layer] = p.x[k];
+    else if (shared >= 0) share[shared] = p.x[k];
     else vs.overrides[path] = p.x[k];
   }
   vs.label = label;
+  std::vector<double> listed_m(K);  // listed thicknesses in the variant's order
+  for (size_t j = 0; j < K; ++j) listed_m[j] = base_thickness_m_[vs.layer_order[j]];
+  if (std::any_of(share.begin(), share.end(), [](double s) { return !std::isnan(s); })) {
+    // Every layer keeps the floor; the shares split the rest.
+    const double floor_m = spec_.min_layer_thickness_m;
+    const double free_m = spec_.total_thickness_m - static_cast<double>(K) * floor_m;
+    const std::vector<double> f = stick_breaking_fractions(share, listed_m);
+    for (size_t j = 0; j < K; ++j)
+      vs.overrides[fmt::format("layers[{}].thickness_m", j)] = floor_m + f[j] * free_m;
+    return vs;
+  }
   // Thickness fractions at a fixed total: the layers without a fraction share the
   // rest in proportion to their listed thicknesses (in the variant's order).
   bool any = false;
   double given = 0.0, rest_base = 0.0;
   for (size_t j = 0; j < K; ++j) {
     if (fraction[j] >= 0.0) { any = true; given += fraction[j]; }
-    else rest_base += base_thickness_m_[vs.layer_order[j]];
+    else rest_base += listed_m[j];
   }
   if (any) {
     const double total = spec_.total_thickness_m, rest = 1.0 - given;
@@ -112,7 +146,7 @@ VariantSpec DesignSpace::variant(const DesignPoint& p) const {
       return vs;
     }
     for (size_t j = 0; j < K; ++j) {
-      const double f = fraction[j] >= 0.0 ? fraction[j] : rest * base_thickness_m_[vs.layer_order[j]] / rest_base;
+      const double f = fraction[j] >= 0.0 ? fraction[j] : rest * listed_m[j] / rest_base;
       vs.overrides[fmt::format("layers[{}].thickness_m", j)] = f * total;
     }
   }

@@ -32,8 +32,9 @@ class DesignSpace {
   std::vector<double> to_unit(const std::vector<double>& x) const;
 
   // The variant (layer order and overrides) of a design point. Thickness fractions
-  // become layer thicknesses at the fixed total; a point whose fractions leave no
-  // room for the other layers gets an empty order and an "infeasible" label.
+  // and shares become layer thicknesses at the fixed total; a point whose fractions
+  // leave no room for the other layers gets a rejected thickness and an "infeasible"
+  // label (shares cannot).
   VariantSpec variant(const DesignPoint& p) const;
 
  private:

@@ -249,6 +249,72 @@ TEST(OptimizerDesignSpace, MaterialChoicesCrossLayerOrders) {
   EXPECT_EQ(seen.size(), 12u);  // every (order, material, material) combination once
 }
 
+// Thickness shares (stick-breaking) give a valid split at every point of the unit cube,
+// corners included: each layer keeps the floor and the layers fill the total. A share
+// belongs to the position, whatever layer the order puts there.
+TEST(OptimizerDesignSpace, ThicknessSharesSplitTheTotalAtEveryPoint) {
+  Scenario s;
+  s.layers.resize(3);
+  s.layers[0].thickness_m = 10e-6;
+  s.layers[1].thickness_m = 20e-6;
+  s.layers[2].thickness_m = 30e-6;
+  DesignSpec& d = s.design;
+  d.present = true;
+  d.total_thickness_m = 100e-6;
+  d.min_layer_thickness_m = 10e-6;
+  d.variables = {{"layers[0].thickness_share", 0.0, 1.0, false},
+                 {"layers[2].thickness_share", 0.0, 1.0, false}};
+  d.layer_orders = {{0, 1, 2}, {2, 1, 0}};
+  const DesignSpace space(s);
+  auto thickness_um = [&](int choice, std::vector<double> share) {
+    const VariantSpec vs = space.variant({choice, share, "t"});
+    std::vector<double> t;
+    for (int j = 0; j < 3; ++j) t.push_back(vs.overrides.at("layers[" + std::to_string(j) + "].thickness_m") * 1e6);
+    EXPECT_EQ(vs.label.find("infeasible"), std::string::npos) << vs.label;
+    return t;
+  };
+  // Free 70 um: position 0 takes half (35), position 2 0.4 of the 35 left (14), and
+  // position 1, without a share, the last 21.
+  for (int choice : {0, 1}) {
+    const std::vector<double> t = thickness_um(choice, {0.5, 0.4});
+    EXPECT_NEAR(t[0], 45.0, 1e-9);
+    EXPECT_NEAR(t[1], 31.0, 1e-9);
+    EXPECT_NEAR(t[2], 24.0, 1e-9);
+  }
+  for (double a : {0.0, 1.0, 0.3})
+    for (double b : {0.0, 1.0, 0.8}) {
+      const std::vector<double> t = thickness_um(0, {a, b});
+      for (double tj : t) EXPECT_GE(tj, 10.0 - 1e-9) << a << " " << b;
+      EXPECT_NEAR(t[0] + t[1] + t[2], 100.0, 1e-9) << a << " " << b;
+    }
+  // Two layers without a share split what is left in proportion to their listed
+  // thicknesses (here the layers the order puts at positions 1 and 2).
+  d.variables = {{"layers[0].thickness_share", 0.0, 1.0, false}};
+  const DesignSpace one(s);
+  const VariantSpec vs = one.variant({1, {0.25}, "t"});  // order 2, 1, 0: listed 30, 20, 10
+  EXPECT_NEAR(vs.overrides.at("layers[0].thickness_m") * 1e6, 10.0 + 17.5, 1e-9);
+  EXPECT_NEAR(vs.overrides.at("layers[1].thickness_m") * 1e6, 10.0 + 52.5 * 20.0 / 30.0, 1e-9);
+  EXPECT_NEAR(vs.overrides.at("layers[2].thickness_m") * 1e6, 10.0 + 52.5 * 10.0 / 30.0, 1e-9);
+}
+
+// Thickness fractions, by contrast, can ask for more than the total: such a point is
+// flagged infeasible and rejected (the campaign records it as failed).
+TEST(OptimizerDesignSpace, ThicknessFractionsBeyondTheTotalAreInfeasible) {
+  Scenario s;
+  s.layers.resize(3);
+  for (Layer& l : s.layers) l.thickness_m = 30e-6;
+  s.design.present = true;
+  s.design.total_thickness_m = 100e-6;
+  s.design.variables = {{"layers[0].thickness_fraction", 0.1, 0.8, false},
+                        {"layers[1].thickness_fraction", 0.1, 0.8, false}};
+  const DesignSpace space(s);
+  const VariantSpec ok = space.variant({0, {0.3, 0.3}, "t"});
+  EXPECT_NEAR(ok.overrides.at("layers[2].thickness_m"), 40e-6, 1e-15);
+  const VariantSpec bad = space.variant({0, {0.7, 0.7}, "t"});
+  EXPECT_NE(bad.label.find("infeasible"), std::string::npos) << bad.label;
+  EXPECT_LT(bad.overrides.at("layers[0].thickness_m"), 0.0);
+}
+
 // The optimiser count announced before a campaign is the one it starts, also when the
 // first population is too small to give every choice its starts_per_choice points.
 TEST(OptimizerStarts, PlannedCountMatchesTheCampaign) {

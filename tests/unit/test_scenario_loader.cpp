@@ -1024,11 +1024,80 @@ TEST(ScenarioDesignErrors, ThicknessFractionNeedsTotal) {
   // A total without a fraction variable does nothing: an error.
   EXPECT_HAS(load_error(design_with("[design]\ntotal_thickness_m = 1e-4\n" + kOneVariable.substr(9))),
              "design.total_thickness_m = 0.0001 is not allowed without a "
-             "layers[i].thickness_fraction variable");
+             "layers[i].thickness_fraction or layers[i].thickness_share variable");
   // Every layer a fraction: the total over-determines them.
   EXPECT_HAS(load_error(design_edited("path = \"layers[0].porosity\"\nmin = 0.30\nmax = 0.45",
                                       "path = \"layers[0].thickness_fraction\"\nmin = 0.2\nmax = 0.8")),
              "every layer (2 of 2) has a thickness_fraction variable");
+}
+
+// Thickness shares: a stick-breaking split of the total, bounds 0..1 with a floor
+// every layer keeps (docs/scenario-format.md, [[design.variables]]).
+const std::string kShareVariable = "path = \"layers[1].thickness_share\"";
+
+std::string share_design(const std::string& bounds, const std::string& floor) {
+  std::string t = design_edited("path = \"layers[1].thickness_fraction\"\nmin = 0.2\nmax = 0.8",
+                                kShareVariable + "\n" + bounds);
+  return floor.empty() ? t : replaced_once(t, "total_thickness_m = 100e-6\n",
+                                           "total_thickness_m = 100e-6\n" + floor + "\n");
+}
+
+TEST(ScenarioDesign, ThicknessSharesLoad) {
+  const Scenario s = load_scenario_text(share_design("min = 0\nmax = 1", "min_layer_thickness_m = 15e-6"),
+                                        kData + "/design_share.toml");
+  EXPECT_DOUBLE_EQ(s.design.min_layer_thickness_m, 15e-6);
+  EXPECT_EQ(s.design.variables[1].path, "layers[1].thickness_share");
+  EXPECT_DOUBLE_EQ(s.design.variables[1].min, 0.0);
+  EXPECT_DOUBLE_EQ(s.design.variables[1].max, 1.0);
+  // Without a floor, open bounds.
+  EXPECT_EQ(load_error(share_design("min = 0.1\nmax = 0.9", "")), "");
+  // Three layers, shares on two of them.
+  std::string three = share_design("min = 0\nmax = 1", "min_layer_thickness_m = 15e-6");
+  three.replace(three.find("[protocol]"), 0, kThirdLayer);
+  three = replaced_once(three, "layer_orders = [[0, 1], [1, 0]]", "layer_orders = \"all\"");
+  three = replaced_once(three, "[[design.constraints]]",
+                        "[[design.variables]]\npath = \"layers[0].thickness_share\"\nmin = 0\nmax = 1\n\n"
+                        "[[design.constraints]]");
+  EXPECT_EQ(load_error(three), "");
+}
+
+TEST(ScenarioDesignErrors, ThicknessShareRules) {
+  // A share of 0 or 1 without a floor leaves a layer no thickness.
+  EXPECT_HAS(load_error(share_design("min = 0\nmax = 0.9", ""), "design_share0.toml"),
+             "design_share0.toml: design.variables[1].min = 0 can leave the layer with the share no "
+             "thickness; allowed 0 < min < max < 1, or bounds 0 and 1 with "
+             "design.min_layer_thickness_m > 0");
+  EXPECT_HAS(load_error(share_design("min = 0.1\nmax = 1", "")),
+             "design.variables[1].max = 1 can leave the layers without a share no thickness");
+  EXPECT_HAS(load_error(share_design("min = 0.1\nmax = 1", "min_layer_thickness_m = 0")),
+             "design.variables[1].max = 1 can leave the layers without a share no thickness");
+  EXPECT_HAS(load_error(share_design("min = 0\nmax = 1.5", "min_layer_thickness_m = 1e-5")),
+             "design.variables[1].max = 1.5 is out of range; allowed 0 <= min < max <= 1 for a "
+             "thickness_share");
+  EXPECT_HAS(load_error(share_design("min = 0.1\nmax = 0.9\nlog = true", "")),
+             "design.variables[1].log = true is not allowed for a thickness_share");
+  // The floor: below total / layers, and only with shares.
+  EXPECT_HAS(load_error(share_design("min = 0\nmax = 1", "min_layer_thickness_m = 50e-6")),
+             "design.min_layer_thickness_m = 5e-05 is out of range; allowed 0 <= "
+             "min_layer_thickness_m < total_thickness_m / 2 layers = 5e-05 (m)");
+  EXPECT_HAS(load_error(design_edited("total_thickness_m = 100e-6\n",
+                                      "total_thickness_m = 100e-6\nmin_layer_thickness_m = 1e-5\n")),
+             "design.min_layer_thickness_m = 1e-05 is not allowed without a "
+             "layers[i].thickness_share variable");
+  // One kind of split at a time, and not on every layer.
+  EXPECT_HAS(load_error(design_edited("path = \"layers[0].porosity\"\nmin = 0.30\nmax = 0.45",
+                                      "path = \"layers[0].thickness_share\"\nmin = 0.2\nmax = 0.8")),
+             "design.variables[1].path = \"layers[1].thickness_fraction\" and "
+             "design.variables[0].path = \"layers[0].thickness_share\" split the thickness in two "
+             "ways");
+  EXPECT_HAS(load_error(replaced_once(share_design("min = 0.2\nmax = 0.8", ""),
+                                      "path = \"layers[0].porosity\"\nmin = 0.30\nmax = 0.45",
+                                      "path = \"layers[0].thickness_share\"\nmin = 0.2\nmax = 0.8")),
+             "every layer (2 of 2) has a thickness_share variable; allowed at most 1");
+  // It needs the total, like a fraction.
+  EXPECT_HAS(load_error(replaced_once(share_design("min = 0.2\nmax = 0.8", ""),
+                                      "total_thickness_m = 100e-6\n", "")),
+             "missing required key design.total_thickness_m");
 }
 
 TEST(ScenarioDesignErrors, LogNeedsPositiveMin) {
@@ -1171,7 +1240,7 @@ TEST(ScenarioDesignErrors, SettingsAndUnknownKeys) {
   EXPECT_HAS(u, "unknown key design.sead = 42");
   EXPECT_HAS(u, "allowed keys in design: objective, algorithm, sampler, initial_population, "
                 "starts_per_choice, max_evaluations, max_evaluations_per_optimizer, max_time_s, "
-                "xtol_rel, ftol_rel, seed, total_thickness_m, penalty_weight, layer_orders, "
+                "xtol_rel, ftol_rel, seed, total_thickness_m, min_layer_thickness_m, penalty_weight, layer_orders, "
                 "variables, constraints");
   EXPECT_HAS(load_error(design_edited("log = true", "log = true\nscale = 2")),
              "unknown key design.variables[2].scale = 2");
@@ -1346,6 +1415,12 @@ TEST(ScenarioFitErrors, ThicknessFractionParameter) {
   EXPECT_HAS(m, "fit.parameters[1].path = \"layers[0].thickness_fraction\" is not a fit "
                 "parameter: layers[i].thickness_fraction is a [design] variable only");
   EXPECT_HAS(m, "\"layers[0].thickness_m\"");
+}
+
+TEST(ScenarioFitErrors, ThicknessShareParameter) {
+  EXPECT_HAS(load_error(fit_edited("path = \"layers[0].tortuosity\"", "path = \"layers[0].thickness_share\"")),
+             "fit.parameters[1].path = \"layers[0].thickness_share\" is not a fit "
+             "parameter: layers[i].thickness_share is a [design] variable only");
 }
 
 TEST(ScenarioFitErrors, EmptyBounds) {
