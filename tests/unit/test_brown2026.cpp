@@ -222,3 +222,35 @@ TEST(Brown2026, OptimizeObjectiveAndScaleOptions) {
   const test::RunResult same = test::run_strata(resume + " --objective capacity_3C_mAh_cm2 --scale 0.02", tmp.path());
   EXPECT_EQ(same.exit_code, 0) << same.err;
 }
+
+// The three-layer campaign of scenarios/brown2026_trilayer_3c.toml splits the thickness
+// with shares: at a quarter of its budget, every design it asks for is an electrode
+// (none failed), every layer keeps the 15 um floor and the layers fill the 100 um, and
+// it improves on its first population.
+TEST(Brown2026, TrilayerCampaignWithSharesAsksOnlyForRealElectrodes) {
+  test::TempDir tmp;
+  Scenario base = load_scenario(kScenarios + "brown2026_trilayer_3c.toml");
+  scale_design_budget(base.design, 0.25);
+  ASSERT_EQ(base.layers.size(), 3u);
+  ASSERT_EQ(base.design.layer_orders.size(), 6u);
+  const double floor_m = base.design.min_layer_thickness_m, total_m = base.design.total_thickness_m;
+  ASSERT_GT(floor_m, 0.0);
+  const std::string out = (tmp.path() / "c.h5").string();
+  const CampaignResult r = test::run_campaign_into(base, out);
+  const ResultsStore rd = ResultsStore::open_read(out);
+  const auto status = h5::read_int32(rd.file(), "population/status");
+  const auto thickness = h5::read_float64(rd.file(), "population/layer_thickness_m");  // rows x 3
+  ASSERT_GT(status.size(), static_cast<size_t>(base.design.initial_population));
+  ASSERT_EQ(thickness.size(), 3 * status.size());
+  for (size_t i = 0; i < status.size(); ++i) {
+    EXPECT_EQ(status[i], 0) << "row " << i;
+    double sum = 0.0;
+    for (int j = 0; j < 3; ++j) {
+      EXPECT_GE(thickness[3 * i + j], floor_m * (1.0 - 1e-12)) << "row " << i << " layer " << j;
+      sum += thickness[3 * i + j];
+    }
+    EXPECT_NEAR(sum, total_m, 1e-12 * total_m) << "row " << i;
+  }
+  const double min_areal = base.design.constraints.at(0).min;
+  EXPECT_GT(r.best.objective, test::first_population_best(out, "retention_3C", "low_rate_mAh_cm2", min_areal));
+}
