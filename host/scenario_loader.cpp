@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -612,6 +613,20 @@ std::string thickness_split_kind(const std::string& path) {
   return "";
 }
 
+// For "layers[i].materials[j].active_share" (a design variable: material j's share of the
+// layer's active solid), the override path it sets, "layers[i].materials[j].solid_volume_fraction";
+// empty for every other path.
+std::string active_share_target(const std::string& path) {
+  const std::string suffix = ".active_share";
+  if (!path_layer_index(path) || !ends_with(path, suffix)) return "";
+  const std::string target = path.substr(0, path.size() - suffix.size()) + ".solid_volume_fraction";
+  const size_t open = target.find("].materials[");
+  if (open == std::string::npos) return "";
+  for (size_t k = open + 12; k < target.size() && target[k] != ']'; ++k)
+    if (!std::isdigit(static_cast<unsigned char>(target[k]))) return "";
+  return target;
+}
+
 // design.layer_orders: "all" or an array of permutations of 0..K-1, each once.
 std::vector<std::vector<int>> read_layer_orders(const TableReader& tr, const toml::node& n,
                                                 size_t K) {
@@ -690,7 +705,9 @@ struct VariableScope {
 struct VariableRules {
   std::string noun;                          // one entry in messages: "a design variable"
   std::string item;                          // "variable", "parameter"
-  bool thickness_split = false;              // layers[i].thickness_fraction / _share allowed
+  // layers[i].thickness_fraction / thickness_share and layers[i].materials[j].active_share
+  // allowed ([design] only: DesignSpace turns them into thicknesses and solid fractions)
+  bool design_splits = false;
   std::optional<double> total_thickness;     // design.total_thickness_m, when given
   std::vector<VariableScope> scopes;         // empty: the base as listed only
 };
@@ -712,14 +729,17 @@ DesignVariable read_variable(const toml::table& t, const std::string& key, const
   if (!path)
     tr.missing("path", fmt::format("an override path such as \"layers[0].porosity\" "
                                    "(docs/scenario-format.md, Override paths){}",
-                                   rules.thickness_split
+                                   rules.design_splits
                                        ? " or \"layers[i].thickness_fraction\" or "
                                          "\"layers[i].thickness_share\""
                                        : ""));
   v.path = *path;
   const std::string split = thickness_split_kind(v.path);
   const bool fraction = !split.empty();
-  const Unit unit = fraction ? kNone : unit_of_path(v.path);
+  // An active share is checked as the solid fraction it sets (indices in every scope).
+  const std::string share_target = active_share_target(v.path);
+  const std::string checked_path = share_target.empty() ? v.path : share_target;
+  const Unit unit = fraction || !share_target.empty() ? kNone : unit_of_path(v.path);
   const std::string total_key = "design.total_thickness_m";
   const std::vector<VariableScope> base_only(1);
   const std::vector<VariableScope>& scopes = rules.scopes.empty() ? base_only : rules.scopes;
@@ -742,7 +762,7 @@ DesignVariable read_variable(const toml::table& t, const std::string& key, const
   // The path.
   if (fraction) {
     const size_t li = *path_layer_index(v.path);
-    if (!rules.thickness_split)
+    if (!rules.design_splits)
       tr.fail("path", fmt::format("is not {}: layers[i].{} is a [design] "
                                   "variable only (a share of {}); allowed an override path "
                                   "(docs/scenario-format.md, Override paths), e.g. "
@@ -758,6 +778,11 @@ DesignVariable read_variable(const toml::table& t, const std::string& key, const
           "thickness given to layers[{}]; allowed 0 < total_thickness_m <= 5e-3 (m)",
           file, total_key, tr.key_path("path"), v.path, li));
   } else {
+    if (!share_target.empty() && !rules.design_splits)
+      tr.fail("path", fmt::format("is not {}: active_share is a [design] variable only (the "
+                                  "blend at a fixed active content); allowed an override path "
+                                  "(docs/scenario-format.md, Override paths), e.g. \"{}\"",
+                                  rules.noun, share_target));
     // stoichiometry_charged scales the reported state of charge, and enters the
     // simulation only through a start given as cell.initial_soc > 0: the start is
     // searched directly (initial_stoichiometry, initial_soc).
@@ -786,16 +811,16 @@ DesignVariable read_variable(const toml::table& t, const std::string& key, const
       shape.layers = s.layers;
       shape.materials = s.materials;
       if (!scopes[k].layer_order.empty()) apply_layer_order(shape, scopes[k].layer_order);
-      const std::string why = check_override_path(shape, v.path);
+      const std::string why = check_override_path(shape, checked_path);
       if (!why.empty())
         throw ScenarioError(fmt::format(
             "{}: {} = \"{}\" is not {}{}: {}{}", file, tr.key_path("path"), v.path, rules.noun,
             scope_words(k, false), why,
-            !rules.thickness_split ||
+            !rules.design_splits ||
                     why.find("is not an allowed override path") == std::string::npos
                 ? ""
                 : "\nor layers[i].thickness_fraction or layers[i].thickness_share (with "
-                  "design.total_thickness_m)"));
+                  "design.total_thickness_m), or layers[i].materials[j].active_share"));
     }
   }
 
@@ -834,6 +859,14 @@ DesignVariable read_variable(const toml::table& t, const std::string& key, const
     if (!(v.min >= 0.0)) tr.fail("min", w);
     if (!(v.max <= 1.0)) tr.fail("max", w);
     if (v.log) tr.fail("log", "is not allowed for a thickness_share (a share may be 0)");
+    return v;
+  }
+  if (!share_target.empty()) {
+    const std::string w = "is out of range; allowed 0 <= min < max <= 1 for an active_share (the "
+                          "material's share of the layer's active solid)";
+    if (!(v.min >= 0.0)) tr.fail("min", w);
+    if (!(v.max <= 1.0)) tr.fail("max", w);
+    if (v.log) tr.fail("log", "is not allowed for an active_share (a share may be 0)");
     return v;
   }
   // Each bound must be a valid value of the parameter: apply it on top of each scope (the
@@ -1181,6 +1214,46 @@ void read_thickness_split(const TableReader& tr, DesignSpec& d, size_t K,
   }
 }
 
+// The active shares of [design]: per layer position, not together with a
+// solid_volume_fraction variable of the same position, and in every layer order at
+// least one material of the layer at that position without a share (it takes the rest).
+void check_active_shares(const std::string& file, const DesignSpec& d, const Scenario& s) {
+  const size_t K = s.layers.size();
+  std::vector<std::vector<size_t>> shares_at(K);  // variable indices, per position
+  for (size_t k = 0; k < d.variables.size(); ++k)
+    if (!active_share_target(d.variables[k].path).empty())
+      shares_at[*path_layer_index(d.variables[k].path)].push_back(k);
+  for (size_t k = 0; k < d.variables.size(); ++k) {
+    const std::string& p = d.variables[k].path;
+    if (!ends_with(p, ".solid_volume_fraction") || !path_layer_index(p) || shares_at[*path_layer_index(p)].empty())
+      continue;
+    const size_t k_share = shares_at[*path_layer_index(p)].front();
+    throw ScenarioError(fmt::format(
+        "{}: design.variables[{}].path = \"{}\" and design.variables[{}].path = \"{}\" both set the "
+        "blend of layers[{}]; allowed active_share variables (the blend at the listed active "
+        "content) or solid_volume_fraction variables, not both",
+        file, k, p, k_share, d.variables[k_share].path, *path_layer_index(p)));
+  }
+  std::vector<std::vector<int>> orders = d.layer_orders;
+  if (orders.empty()) {
+    orders.emplace_back(K);
+    std::iota(orders.back().begin(), orders.back().end(), 0);
+  }
+  for (size_t i = 0; i < K; ++i) {
+    if (shares_at[i].empty()) continue;
+    for (size_t o = 0; o < orders.size(); ++o) {
+      const size_t n = s.layers[static_cast<size_t>(orders[o][i])].materials.size();
+      if (shares_at[i].size() < n) continue;
+      throw ScenarioError(fmt::format(
+          "{}: design.variables: layers[{}] has {} active_share variable(s) and{} {} material(s); "
+          "allowed at most {}: the materials without one take the rest of the layer's active solid",
+          file, i, shares_at[i].size(),
+          d.layer_orders.empty() ? "" : fmt::format(" in design.layer_orders[{}] = {}", o, show_order(orders[o])),
+          n, n - 1));
+    }
+  }
+}
+
 DesignSpec read_design(const toml::table* t, Scenario& s, Scenario& light,
                        const std::string& libdir) {
   DesignSpec d;
@@ -1267,7 +1340,7 @@ DesignSpec read_design(const toml::table* t, Scenario& s, Scenario& light,
   VariableRules rules;
   rules.noun = "a design variable";
   rules.item = "variable";
-  rules.thickness_split = true;
+  rules.design_splits = true;
   rules.total_thickness = total;
   for (size_t k = 0; k < d.layer_orders.size(); ++k)
     rules.scopes.push_back({d.layer_orders[k], {},
@@ -1275,6 +1348,7 @@ DesignSpec read_design(const toml::table* t, Scenario& s, Scenario& light,
                                         show_order(d.layer_orders[k]))});
   d.variables = read_variables(tr, "variables", vars_n, s, light, rules);
   read_thickness_split(tr, d, K, total, min_layer);
+  check_active_shares(file, d, s);
 
   // Constraints.
   if (cons_n) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <numeric>
 
@@ -20,10 +21,20 @@ int split_variable_layer(const std::string& path, const std::string& suffix) {
   return std::stoi(path.substr(7, path.size() - 7 - suffix.size()));
 }
 
+// "layers[2].materials[1].active_share" -> {2, 1}; {-1, -1} for other paths.
+std::pair<int, int> active_share_slot(const std::string& path) {
+  int layer = -1, slot = -1, end = 0;
+  if (std::sscanf(path.c_str(), "layers[%d].materials[%d].active_share%n", &layer, &slot, &end) != 2 ||
+      end != static_cast<int>(path.size()))
+    return {-1, -1};
+  return {layer, slot};
+}
+
 // Stick-breaking: the positions with a share (NaN: none), in order, each take their
 // share of what the ones before them left; the positions without one split the
-// remainder in proportion to `weight`. Any shares in [0, 1] give fractions >= 0 that
-// sum to 1 (at least one position has no share, and the weights are > 0).
+// remainder in proportion to `weight` (equally where all their weights are 0). Any
+// shares in [0, 1] give fractions >= 0 that sum to 1 (the loader makes sure that at
+// least one position has no share).
 std::vector<double> stick_breaking_fractions(const std::vector<double>& share,
                                              const std::vector<double>& weight) {
   std::vector<double> f(share.size(), 0.0);
@@ -36,8 +47,10 @@ std::vector<double> stick_breaking_fractions(const std::vector<double>& share,
     f[j] = share[j] * left;
     left *= 1.0 - share[j];
   }
+  const double unshared = static_cast<double>(std::count_if(share.begin(), share.end(),
+                                                            [](double s) { return std::isnan(s); }));
   for (size_t j = 0; j < share.size(); ++j)
-    if (std::isnan(share[j])) f[j] = left * weight[j] / rest_weight;
+    if (std::isnan(share[j])) f[j] = rest_weight > 0.0 ? left * weight[j] / rest_weight : left / unshared;
   return f;
 }
 }  // namespace
@@ -49,7 +62,11 @@ DesignSpace::DesignSpace(const Scenario& base) : spec_(base.design) {
     std::iota(identity.begin(), identity.end(), 0);
     orders_.push_back(identity);
   }
-  for (const Layer& l : base.layers) base_thickness_m_.push_back(l.thickness_m);
+  for (const Layer& l : base.layers) {
+    base_thickness_m_.push_back(l.thickness_m);
+    base_solid_fraction_.emplace_back();
+    for (const LayerMaterial& m : l.materials) base_solid_fraction_.back().push_back(m.solid_volume_fraction);
+  }
   for (const MaterialChoice& m : spec_.material_choices) combos_ *= static_cast<int>(m.materials.size());
 }
 
@@ -104,6 +121,10 @@ VariantSpec DesignSpace::variant(const DesignPoint& p) const {
   const size_t K = vs.layer_order.size();
   const double none = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> fraction(K, -1.0), share(K, none);
+  // Active shares, by position: one entry per material of the layer there.
+  std::vector<std::vector<double>> active(K);
+  for (size_t j = 0; j < K; ++j) active[j].assign(base_solid_fraction_[vs.layer_order[j]].size(), none);
+  bool any_active = false;
   const std::vector<std::string> mats = materials(p.choice);
   for (size_t k = 0; k < mats.size(); ++k)
     vs.material_overrides[fmt::format("layers[{}].materials[{}].name", spec_.material_choices[k].layer,
@@ -114,11 +135,25 @@ VariantSpec DesignSpace::variant(const DesignPoint& p) const {
     label += fmt::format(" {}={:.6g}", path, p.x[k]);
     const int layer = split_variable_layer(path, "].thickness_fraction");
     const int shared = split_variable_layer(path, "].thickness_share");
+    const std::pair<int, int> slot = active_share_slot(path);
     if (layer >= 0) fraction[layer] = p.x[k];
     else if (shared >= 0) share[shared] = p.x[k];
-    else vs.overrides[path] = p.x[k];
+    else if (slot.first >= 0) {
+      active[slot.first][slot.second] = p.x[k];
+      any_active = true;
+    } else vs.overrides[path] = p.x[k];
   }
   vs.label = label;
+  // Active shares: the layer keeps its listed active content (the sum of its materials'
+  // solid_volume_fraction); the shares split it between the materials.
+  for (size_t j = 0; any_active && j < K; ++j) {
+    if (std::all_of(active[j].begin(), active[j].end(), [](double s) { return std::isnan(s); })) continue;
+    const std::vector<double>& listed = base_solid_fraction_[vs.layer_order[j]];
+    const double content = std::accumulate(listed.begin(), listed.end(), 0.0);
+    const std::vector<double> f = stick_breaking_fractions(active[j], listed);
+    for (size_t m = 0; m < listed.size(); ++m)
+      vs.overrides[fmt::format("layers[{}].materials[{}].solid_volume_fraction", j, m)] = f[m] * content;
+  }
   std::vector<double> listed_m(K);  // listed thicknesses in the variant's order
   for (size_t j = 0; j < K; ++j) listed_m[j] = base_thickness_m_[vs.layer_order[j]];
   if (std::any_of(share.begin(), share.end(), [](double s) { return !std::isnan(s); })) {

@@ -32,7 +32,8 @@ class DesignSpace {
   std::vector<double> to_unit(const std::vector<double>& x) const;
 
   // The variant (layer order and overrides) of a design point. Thickness fractions
-  // and shares become layer thicknesses at the fixed total; a point whose fractions
+  // and shares become layer thicknesses at the fixed total, active shares the solid
+  // fractions of a layer's materials at its listed active content; a point whose fractions
   // leave no room for the other layers gets a rejected thickness and an "infeasible"
   // label (shares cannot).
   VariantSpec variant(const DesignPoint& p) const;
@@ -42,6 +43,7 @@ class DesignSpace {
   std::vector<std::vector<int>> orders_;
   int combos_ = 1;
   std::vector<double> base_thickness_m_;  // as listed in the scenario
+  std::vector<std::vector<double>> base_solid_fraction_;  // per listed layer, per material
 };
 
 // The merit NLopt minimises: -objective (maximise) or objective (minimise), plus

@@ -297,6 +297,55 @@ TEST(OptimizerDesignSpace, ThicknessSharesSplitTheTotalAtEveryPoint) {
   EXPECT_NEAR(vs.overrides.at("layers[2].thickness_m") * 1e6, 10.0 + 52.5 * 10.0 / 30.0, 1e-9);
 }
 
+// Active shares split a layer's listed active content between its materials by
+// stick-breaking (the materials without a share take the rest in proportion to their
+// listed fractions, equally where those are all 0), at the layer the order puts at the
+// position.
+TEST(OptimizerDesignSpace, ActiveSharesSplitTheListedActiveContent) {
+  Scenario s;
+  s.layers.resize(2);
+  s.layers[0].materials.resize(3);
+  s.layers[0].materials[0].solid_volume_fraction = 0.3;
+  s.layers[0].materials[1].solid_volume_fraction = 0.2;
+  s.layers[0].materials[2].solid_volume_fraction = 0.0;
+  s.layers[1].materials.resize(3);
+  s.layers[1].materials[0].solid_volume_fraction = 0.7;
+  s.layers[1].materials[1].solid_volume_fraction = 0.0;
+  s.layers[1].materials[2].solid_volume_fraction = 0.0;
+  DesignSpec& d = s.design;
+  d.present = true;
+  d.variables = {{"layers[0].materials[0].active_share", 0.0, 1.0, false},
+                 {"layers[0].materials[2].active_share", 0.0, 1.0, false}};
+  d.layer_orders = {{0, 1}, {1, 0}};
+  const DesignSpace space(s);
+  auto solid = [&](int choice, std::vector<double> x) {
+    const VariantSpec vs = space.variant({choice, x, "t"});
+    std::vector<double> f;
+    for (int m = 0; m < 3; ++m)
+      f.push_back(vs.overrides.at("layers[0].materials[" + std::to_string(m) + "].solid_volume_fraction"));
+    EXPECT_EQ(vs.overrides.count("layers[1].materials[0].solid_volume_fraction"), 0u);
+    return f;
+  };
+  // Listed content 0.5: slot 0 takes half (0.25), slot 2 0.4 of the half left (0.1),
+  // slot 1, without a share, the last 0.15.
+  std::vector<double> f = solid(0, {0.5, 0.4});
+  EXPECT_NEAR(f[0], 0.25, 1e-15);
+  EXPECT_NEAR(f[1], 0.15, 1e-15);
+  EXPECT_NEAR(f[2], 0.10, 1e-15);
+  // Order 1, 0: the listed layer 1 (0.7, 0, 0) is at position 0; slot 1 alone without a
+  // share, weight 0, still takes the rest.
+  f = solid(1, {0.5, 0.4});
+  EXPECT_NEAR(f[0], 0.35, 1e-15);
+  EXPECT_NEAR(f[1], 0.21, 1e-15);
+  EXPECT_NEAR(f[2], 0.14, 1e-15);
+  for (double a : {0.0, 1.0})
+    for (double b : {0.0, 1.0}) {
+      f = solid(0, {a, b});
+      for (double fm : f) EXPECT_GE(fm, 0.0);
+      EXPECT_NEAR(f[0] + f[1] + f[2], 0.5, 1e-15) << a << " " << b;
+    }
+}
+
 // Thickness fractions, by contrast, can ask for more than the total: such a point is
 // flagged infeasible and rejected (the campaign records it as failed).
 TEST(OptimizerDesignSpace, ThicknessFractionsBeyondTheTotalAreInfeasible) {

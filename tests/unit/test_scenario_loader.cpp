@@ -1100,6 +1100,55 @@ TEST(ScenarioDesignErrors, ThicknessShareRules) {
              "missing required key design.total_thickness_m");
 }
 
+// Active shares: the blend of a layer at its listed active content.
+std::string blend_design(const std::string& variable) {
+  std::string t = replaced_once(design_text(), "name = \"test_sloping\"\nsolid_volume_fraction = 0.9\n",
+                                "name = \"test_sloping\"\nsolid_volume_fraction = 0.6\n"
+                                "particle_radius_m = 2e-6\n[[layers.materials]]\nname = \"test_plateau\"\n"
+                                "solid_volume_fraction = 0.3\n");
+  t = replaced_once(t, "name = \"test_plateau\"\nsolid_volume_fraction = 0.9\n",
+                    "name = \"test_plateau\"\nsolid_volume_fraction = 0.5\n"
+                    "particle_radius_m = 4e-6\n[[layers.materials]]\nname = \"test_sloping\"\n"
+                    "solid_volume_fraction = 0.4\n");
+  return replaced_once(t, "[[design.constraints]]", variable + "\n[[design.constraints]]");
+}
+
+TEST(ScenarioDesign, ActiveSharesLoad) {
+  const Scenario s = load_scenario_text(
+      blend_design("[[design.variables]]\npath = \"layers[0].materials[1].active_share\"\nmin = 0\nmax = 1\n"),
+      kData + "/design_blend.toml");
+  ASSERT_EQ(s.design.variables.size(), 5u);
+  EXPECT_EQ(s.design.variables[4].path, "layers[0].materials[1].active_share");
+  EXPECT_DOUBLE_EQ(s.design.variables[4].max, 1.0);
+}
+
+TEST(ScenarioDesignErrors, ActiveShareRules) {
+  const std::string share1 = "[[design.variables]]\npath = \"layers[0].materials[1].active_share\"\n";
+  EXPECT_HAS(load_error(blend_design(share1 + "min = 0\nmax = 1.2\n"), "design_blend.toml"),
+             "design_blend.toml: design.variables[4].max = 1.2 is out of range; allowed 0 <= min < "
+             "max <= 1 for an active_share");
+  EXPECT_HAS(load_error(blend_design(share1 + "min = 0.1\nmax = 0.9\nlog = true\n")),
+             "design.variables[4].log = true is not allowed for an active_share");
+  // A slot that a layer at the position lacks, in any order.
+  EXPECT_HAS(load_error(blend_design("[[design.variables]]\npath = \"layers[0].materials[2].active_share\"\n"
+                                     "min = 0\nmax = 1\n")),
+             "design.variables[4].path = \"layers[0].materials[2].active_share\" is not a design variable");
+  // Every material of the layer with a share: nothing takes the rest.
+  EXPECT_HAS(load_error(blend_design(share1 + "min = 0\nmax = 1\n\n[[design.variables]]\n"
+                                     "path = \"layers[0].materials[0].active_share\"\nmin = 0\nmax = 1\n")),
+             "design.variables: layers[0] has 2 active_share variable(s) and in design.layer_orders[0] "
+             "= [0, 1] 2 material(s); allowed at most 1");
+  // In the fixture as it is, the layer at position 0 has one material.
+  EXPECT_HAS(load_error(replaced_once(design_text(), "[[design.constraints]]",
+                                      share1 + "min = 0\nmax = 1\n\n[[design.constraints]]")),
+             "design.variables[4].path = \"layers[0].materials[1].active_share\" is not a design variable");
+  // A share and a solid fraction of the same layer position.
+  EXPECT_HAS(load_error(blend_design(share1 + "min = 0\nmax = 1\n\n[[design.variables]]\n"
+                                     "path = \"layers[0].materials[0].solid_volume_fraction\"\nmin = 0.2\nmax = 0.5\n")),
+             "design.variables[5].path = \"layers[0].materials[0].solid_volume_fraction\" and "
+             "design.variables[4].path = \"layers[0].materials[1].active_share\" both set the blend of layers[0]");
+}
+
 TEST(ScenarioDesignErrors, LogNeedsPositiveMin) {
   const std::string m = load_error(design_edited("min = 1e-6\nmax = 1e-5\nlog = true",
                                                  "min = 0\nmax = 1e-5\nlog = true"),
@@ -1415,6 +1464,13 @@ TEST(ScenarioFitErrors, ThicknessFractionParameter) {
   EXPECT_HAS(m, "fit.parameters[1].path = \"layers[0].thickness_fraction\" is not a fit "
                 "parameter: layers[i].thickness_fraction is a [design] variable only");
   EXPECT_HAS(m, "\"layers[0].thickness_m\"");
+}
+
+TEST(ScenarioFitErrors, ActiveShareParameter) {
+  EXPECT_HAS(load_error(fit_edited("path = \"layers[0].tortuosity\"",
+                                   "path = \"layers[0].materials[0].active_share\"")),
+             "fit.parameters[1].path = \"layers[0].materials[0].active_share\" is not a fit parameter: "
+             "active_share is a [design] variable only");
 }
 
 TEST(ScenarioFitErrors, ThicknessShareParameter) {
