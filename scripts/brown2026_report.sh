@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The reference experiment end to end (docs/results-brown2026.md): the rate test on the
 # five electrodes with the calibrated parameters, the 3C design campaign (retention and
-# areal capacity objectives), and every plot of the report.
+# areal capacity objectives), the three-layer campaign, and every plot of the report.
 #
 #   ./scripts/brown2026_report.sh [OUT_DIR] [--scale F]     (default OUT_DIR: results/brown2026)
 #
@@ -49,4 +49,9 @@ for f in brown2026_optimise_3c brown2026_optimise_3c_capacity_3C_mAh_cm2; do
   mine plot-scatter "$OUT/$f.h5" --x "layers[0].thickness_fraction" --y objective:retention_3C --color layer_order \
     --out "$OUT/plots/scatter_${f}.png"
 done
+
+# 3. Three layers (NMO, blend, NVP), every order, the split by thickness shares.
+"$STRATA" optimize "$ROOT/scenarios/brown2026_trilayer_3c.toml" --out "$OUT" --overwrite "$@"
+mine plot-scatter "$OUT/brown2026_trilayer_3c.h5" --x "layers[0].thickness_share" --y objective:retention_3C \
+  --color layer_order --out "$OUT/plots/scatter_brown2026_trilayer_3c.png"
 echo "plots: $OUT/plots"

@@ -1,6 +1,6 @@
 """Smoke run of the reference-experiment report (scripts/brown2026_report.sh): the rate
-test, both design campaigns at a tenth of their budget, and every plot, each a
-non-empty PNG."""
+test, the design campaigns (two objectives, and the three-layer one) at a tenth of
+their budget, and every plot, each a non-empty PNG."""
 
 import os
 import subprocess
@@ -14,6 +14,7 @@ EXPECTED = (
     + [f"profiles_3C_{n}.png" for n in ("CC_NMO_NVP", "CC_NVP_NMO")]
     + [f"{kind}_brown2026_optimise_3c{suffix}.png" for kind in ("pareto", "scatter")
        for suffix in ("", "_capacity_3C_mAh_cm2")]
+    + ["scatter_brown2026_trilayer_3c.png"]
 )
 
 
