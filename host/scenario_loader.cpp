@@ -762,21 +762,28 @@ DesignVariable read_variable(const toml::table& t, const std::string& key, const
   // The path.
   if (fraction) {
     const size_t li = *path_layer_index(v.path);
+    // What the variable is, for messages.
+    const std::string what =
+        split == "thickness_fraction"
+            ? fmt::format("the share of the fixed total electrode thickness given to layers[{}]", li)
+            : fmt::format("the share of the free thickness (the fixed total less every layer's "
+                          "minimum) that the shares before it leave, given to layers[{}]",
+                          li);
     if (!rules.design_splits)
       tr.fail("path", fmt::format("is not {}: layers[i].{} is a [design] "
-                                  "variable only (a share of {}); allowed an override path "
+                                  "variable only ({}); allowed an override path "
                                   "(docs/scenario-format.md, Override paths), e.g. "
                                   "\"layers[{}].thickness_m\"",
-                                  rules.noun, split, total_key, li));
+                                  rules.noun, split, what, li));
     if (li >= K)
       tr.fail("path", fmt::format("is not {}: layer index {} is out of range; the scenario has "
                                   "{} layer(s), allowed layers[0] to layers[{}]",
                                   rules.noun, li, K, K - 1));
     if (!rules.total_thickness)
       throw ScenarioError(fmt::format(
-          "{}: missing required key {}: {} = \"{}\" is the share of the fixed total electrode "
-          "thickness given to layers[{}]; allowed 0 < total_thickness_m <= 5e-3 (m)",
-          file, total_key, tr.key_path("path"), v.path, li));
+          "{}: missing required key {}: {} = \"{}\" is {}; allowed 0 < total_thickness_m <= "
+          "5e-3 (m)",
+          file, total_key, tr.key_path("path"), v.path, what));
   } else {
     if (!share_target.empty() && !rules.design_splits)
       tr.fail("path", fmt::format("is not {}: active_share is a [design] variable only (the "
@@ -811,7 +818,11 @@ DesignVariable read_variable(const toml::table& t, const std::string& key, const
       shape.layers = s.layers;
       shape.materials = s.materials;
       if (!scopes[k].layer_order.empty()) apply_layer_order(shape, scopes[k].layer_order);
-      const std::string why = check_override_path(shape, checked_path);
+      std::string why = check_override_path(shape, checked_path);
+      // Name the path as written (an active share is checked as the fraction it sets).
+      for (size_t at = why.find(checked_path); checked_path != v.path && at != std::string::npos;
+           at = why.find(checked_path, at + v.path.size()))
+        why.replace(at, checked_path.size(), v.path);
       if (!why.empty())
         throw ScenarioError(fmt::format(
             "{}: {} = \"{}\" is not {}{}: {}{}", file, tr.key_path("path"), v.path, rules.noun,
@@ -1148,10 +1159,11 @@ std::vector<MaterialChoice> read_material_choices(const TableReader& tr, const t
 // (layers[i].thickness_fraction or layers[i].thickness_share), not on every layer,
 // total_thickness_m with it and only with it, min_layer_thickness_m only with shares.
 // Sets d.total_thickness_m and d.min_layer_thickness_m.
-void read_thickness_split(const TableReader& tr, DesignSpec& d, size_t K,
+void read_thickness_split(const TableReader& tr, DesignSpec& d, const Scenario& s,
                           const std::optional<double>& total,
                           const std::optional<double>& min_layer) {
   const std::string& file = tr.file();
+  const size_t K = s.layers.size();
   std::vector<std::string> kind_at(K);  // the split variable's kind at each layer position
   std::map<std::string, size_t> first_of_kind;
   double fraction_min_sum = 0.0;
@@ -1163,13 +1175,15 @@ void read_thickness_split(const TableReader& tr, DesignSpec& d, size_t K,
     if (kind == "thickness_fraction") fraction_min_sum += d.variables[k].min;
   }
   const size_t n_split = K - static_cast<size_t>(std::count(kind_at.begin(), kind_at.end(), ""));
-  if (first_of_kind.size() > 1)
+  if (first_of_kind.size() > 1) {
+    const size_t a = std::min(first_of_kind["thickness_fraction"], first_of_kind["thickness_share"]),
+                 b = std::max(first_of_kind["thickness_fraction"], first_of_kind["thickness_share"]);
     throw ScenarioError(fmt::format(
         "{}: design.variables[{}].path = \"{}\" and design.variables[{}].path = \"{}\" split the "
         "thickness in two ways; allowed thickness_fraction variables or thickness_share variables, "
         "not both",
-        file, first_of_kind["thickness_fraction"], d.variables[first_of_kind["thickness_fraction"]].path,
-        first_of_kind["thickness_share"], d.variables[first_of_kind["thickness_share"]].path));
+        file, a, d.variables[a].path, b, d.variables[b].path));
+  }
   const std::string kind = first_of_kind.empty() ? "" : first_of_kind.begin()->first;
   if (n_split > 0 && n_split == K)
     throw ScenarioError(fmt::format(
@@ -1198,19 +1212,37 @@ void read_thickness_split(const TableReader& tr, DesignSpec& d, size_t K,
                           K, format_number(limit)));
     d.min_layer_thickness_m = *min_layer;
   }
-  if (d.min_layer_thickness_m > 0.0) return;
-  // Without a floor, a share of 0 (or of 1: nothing left for the layers without a
-  // share) would give a layer no thickness.
+  // A share of 0 (or of 1: nothing left for the layers without a share) leaves a layer
+  // only the floor, which must then hold at least one particle of every listed layer: a
+  // thinner "layer" is not a porous electrode (a floor of 1e-15 m ran, as a one-layer
+  // electrode with two empty ones, or failed to converge).
+  double diameter_m = 0.0;
+  std::string widest;
+  for (size_t l = 0; l < K; ++l)
+    for (const LayerMaterial& m : s.layers[l].materials)
+      if (2.0 * m.particle_radius_m > diameter_m) {
+        diameter_m = 2.0 * m.particle_radius_m;
+        widest = fmt::format("listed layer {}, {}", l, m.material);
+      }
   for (size_t k = 0; k < d.variables.size(); ++k) {
     const DesignVariable& v = d.variables[k];
     if (thickness_split_kind(v.path) != "thickness_share" || (v.min > 0.0 && v.max < 1.0)) continue;
     const bool at_min = !(v.min > 0.0);
-    throw ScenarioError(fmt::format(
-        "{}: design.variables[{}].{} = {} can leave {} no thickness; allowed 0 < min < max < 1, "
-        "or bounds 0 and 1 with design.min_layer_thickness_m > 0, the thickness every layer "
-        "keeps",
-        file, k, at_min ? "min" : "max", format_number(at_min ? v.min : v.max),
-        at_min ? "the layer with the share" : "the layers without a share"));
+    const std::string bound = fmt::format("design.variables[{}].{} = {}", k, at_min ? "min" : "max",
+                                          format_number(at_min ? v.min : v.max));
+    const std::string who = at_min ? "the layer with the share" : "the layers without a share";
+    if (d.min_layer_thickness_m <= 0.0)
+      throw ScenarioError(fmt::format(
+          "{}: {} can leave {} no thickness; allowed 0 < min < max < 1, or bounds 0 and 1 with "
+          "design.min_layer_thickness_m >= {} (m), one particle of the widest listed material "
+          "({}), the thickness every layer keeps",
+          file, bound, who, format_number(diameter_m), widest));
+    if (d.min_layer_thickness_m < diameter_m)
+      tr.fail("min_layer_thickness_m",
+              fmt::format("is thinner than one particle of the widest listed material ({}, "
+                          "diameter {} m), and {} can leave {} only that; allowed "
+                          "min_layer_thickness_m >= {} (m), or share bounds 0 < min < max < 1",
+                          widest, format_number(diameter_m), bound, who, format_number(diameter_m)));
   }
 }
 
@@ -1347,7 +1379,7 @@ DesignSpec read_design(const toml::table* t, Scenario& s, Scenario& light,
                             fmt::format("design.layer_orders[{}] = {}", k,
                                         show_order(d.layer_orders[k]))});
   d.variables = read_variables(tr, "variables", vars_n, s, light, rules);
-  read_thickness_split(tr, d, K, total, min_layer);
+  read_thickness_split(tr, d, s, total, min_layer);
   check_active_shares(file, d, s);
 
   // Constraints.

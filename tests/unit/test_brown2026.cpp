@@ -254,3 +254,33 @@ TEST(Brown2026, TrilayerCampaignWithSharesAsksOnlyForRealElectrodes) {
   const double min_areal = base.design.constraints.at(0).min;
   EXPECT_GT(r.best.objective, test::first_population_best(out, "retention_3C", "low_rate_mAh_cm2", min_areal));
 }
+
+// An active share sets the blend of the layer at a position through the engine: on the
+// reference electrode's NMO layer (listed NMO 0.757, NVP 0), an NVP share of 0 keeps it
+// NMO, a share of 1 makes it NVP at the same active content, so the whole electrode
+// is NVP and NMO passes no charge, and 0.5 splits it (both materials charge).
+TEST(Brown2026, ActiveShareSetsTheBlendOfTheLayerAtThePosition) {
+  Scenario base = load_scenario(kScenarios + "brown2026_optimise_3c.toml");
+  base.design.variables.push_back({"layers[0].materials[1].active_share", 0.0, 1.0, false});
+  const DesignSpace space(base);
+  ASSERT_EQ(space.dimensions(), 6);
+  std::vector<DesignPoint> points;
+  for (double share : {0.0, 0.5, 1.0}) points.push_back(DesignPoint{0, {0.5, 0.4, 0.4, 1.42, 1.0, share}, "t"});
+  const std::vector<VariantResult> rs = test::simulate_design_points(base, points);
+  ASSERT_EQ(rs.size(), 3u);
+  for (const VariantResult& r : rs) ASSERT_EQ(r.status, 0) << r.reason;
+  auto nmo_charge = [&](size_t k) { return rs[k].steps.at(0).material_charge_mAh_g.at("NMO"); };
+  auto nvp_charge = [&](size_t k) { return rs[k].steps.at(0).material_charge_mAh_g.at("NVP"); };
+  EXPECT_GT(nmo_charge(0), 1.0);
+  EXPECT_GT(nmo_charge(1), 1.0);
+  EXPECT_GT(nvp_charge(1), nvp_charge(0));
+  EXPECT_EQ(nmo_charge(2), 0.0);
+  // The same active volume, now all NVP: only layer 0's mass changes, by the density
+  // difference ((1 - porosity) * content * thickness * (rho_NVP - rho_NMO); 1 kg/m2 =
+  // 100 mg/cm2). The layer at position 1 is the same in all three designs.
+  const double content = base.layers[0].materials[0].solid_volume_fraction + base.layers[0].materials[1].solid_volume_fraction;
+  const double drho = base.materials.at("NVP").density_kg_m3 - base.materials.at("NMO").density_kg_m3;
+  const double expected_mg_cm2 = (1.0 - 0.4) * content * 0.5 * base.design.total_thickness_m * drho * 100.0;
+  EXPECT_NEAR(rs[2].active_mass_mg_cm2 - rs[0].active_mass_mg_cm2, expected_mg_cm2, 1e-9 * rs[0].active_mass_mg_cm2);
+  EXPECT_NEAR(rs[1].active_mass_mg_cm2 - rs[0].active_mass_mg_cm2, 0.5 * expected_mg_cm2, 1e-9 * rs[0].active_mass_mg_cm2);
+}

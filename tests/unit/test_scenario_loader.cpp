@@ -1066,7 +1066,14 @@ TEST(ScenarioDesignErrors, ThicknessShareRules) {
   EXPECT_HAS(load_error(share_design("min = 0\nmax = 0.9", ""), "design_share0.toml"),
              "design_share0.toml: design.variables[1].min = 0 can leave the layer with the share no "
              "thickness; allowed 0 < min < max < 1, or bounds 0 and 1 with "
-             "design.min_layer_thickness_m > 0");
+             "design.min_layer_thickness_m >= 8e-06 (m), one particle of the widest listed material "
+             "(listed layer 1, test_plateau)");
+  // A floor thinner than a particle is no floor.
+  EXPECT_HAS(load_error(share_design("min = 0\nmax = 1", "min_layer_thickness_m = 1e-15")),
+             "design.min_layer_thickness_m = 1e-15 is thinner than one particle of the widest listed "
+             "material (listed layer 1, test_plateau, diameter 8e-06 m), and design.variables[1].min = 0 "
+             "can leave the layer with the share only that; allowed min_layer_thickness_m >= 8e-06 (m)");
+  EXPECT_EQ(load_error(share_design("min = 0\nmax = 1", "min_layer_thickness_m = 8e-6")), "");
   EXPECT_HAS(load_error(share_design("min = 0.1\nmax = 1", "")),
              "design.variables[1].max = 1 can leave the layers without a share no thickness");
   EXPECT_HAS(load_error(share_design("min = 0.1\nmax = 1", "min_layer_thickness_m = 0")),
@@ -1087,8 +1094,8 @@ TEST(ScenarioDesignErrors, ThicknessShareRules) {
   // One kind of split at a time, and not on every layer.
   EXPECT_HAS(load_error(design_edited("path = \"layers[0].porosity\"\nmin = 0.30\nmax = 0.45",
                                       "path = \"layers[0].thickness_share\"\nmin = 0.2\nmax = 0.8")),
-             "design.variables[1].path = \"layers[1].thickness_fraction\" and "
-             "design.variables[0].path = \"layers[0].thickness_share\" split the thickness in two "
+             "design.variables[0].path = \"layers[0].thickness_share\" and "
+             "design.variables[1].path = \"layers[1].thickness_fraction\" split the thickness in two "
              "ways");
   EXPECT_HAS(load_error(replaced_once(share_design("min = 0.2\nmax = 0.8", ""),
                                       "path = \"layers[0].porosity\"\nmin = 0.30\nmax = 0.45",
@@ -1097,7 +1104,8 @@ TEST(ScenarioDesignErrors, ThicknessShareRules) {
   // It needs the total, like a fraction.
   EXPECT_HAS(load_error(replaced_once(share_design("min = 0.2\nmax = 0.8", ""),
                                       "total_thickness_m = 100e-6\n", "")),
-             "missing required key design.total_thickness_m");
+             "missing required key design.total_thickness_m: design.variables[1].path = "
+             "\"layers[1].thickness_share\" is the share of the free thickness");
 }
 
 // Active shares: the blend of a layer at its listed active content.
@@ -1138,6 +1146,18 @@ TEST(ScenarioDesignErrors, ActiveShareRules) {
                                      "path = \"layers[0].materials[0].active_share\"\nmin = 0\nmax = 1\n")),
              "design.variables: layers[0] has 2 active_share variable(s) and in design.layer_orders[0] "
              "= [0, 1] 2 material(s); allowed at most 1");
+  // Layer orders moving a one-material layer to the position: a share of its only
+  // material would leave nothing to take the rest, in that order.
+  std::string mixed = blend_design(share1 + "min = 0\nmax = 1\n");
+  mixed = replaced_once(mixed, "particle_radius_m = 4e-6\n[[layers.materials]]\nname = \"test_sloping\"\n"
+                               "solid_volume_fraction = 0.4\n", "");
+  EXPECT_HAS(load_error(replaced_once(mixed, "layers[0].materials[1].active_share", "layers[0].materials[0].active_share")),
+             "design.variables: layers[0] has 1 active_share variable(s) and in design.layer_orders[1] "
+             "= [1, 0] 1 material(s); allowed at most 0");
+  // ... and a slot that layer lacks is named as written.
+  EXPECT_HAS(load_error(mixed),
+             "design.variables[4].path = \"layers[0].materials[1].active_share\" is not a design variable "
+             "in design.layer_orders[1] = [1, 0]: material index 1 in \"layers[0].materials[1].active_share\"");
   // In the fixture as it is, the layer at position 0 has one material.
   EXPECT_HAS(load_error(replaced_once(design_text(), "[[design.constraints]]",
                                       share1 + "min = 0\nmax = 1\n\n[[design.constraints]]")),
