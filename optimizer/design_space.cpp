@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <limits>
 #include <numeric>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -68,6 +69,30 @@ DesignSpace::DesignSpace(const Scenario& base) : spec_(base.design) {
     for (const LayerMaterial& m : l.materials) base_solid_fraction_.back().push_back(m.solid_volume_fraction);
   }
   for (const MaterialChoice& m : spec_.material_choices) combos_ *= static_cast<int>(m.materials.size());
+  std::set<std::string> derived;
+  for (const DesignVariable& v : spec_.variables) {
+    const int position = active_share_slot(v.path).first;
+    if (position < 0) continue;
+    for (const std::vector<int>& o : orders_)
+      for (size_t m = 0; m < base_solid_fraction_[o[position]].size(); ++m)
+        derived.insert(fmt::format("layers[{}].materials[{}].solid_volume_fraction", position, m));
+  }
+  derived_.assign(derived.begin(), derived.end());
+}
+
+std::vector<std::string> DesignSpace::stored_names() const {
+  std::vector<std::string> names = variable_names();
+  names.insert(names.end(), derived_.begin(), derived_.end());
+  return names;
+}
+
+std::vector<double> DesignSpace::derived_values(const VariantSpec& vs) const {
+  std::vector<double> out;
+  for (const std::string& p : derived_) {
+    const auto it = vs.overrides.find(p);
+    out.push_back(it == vs.overrides.end() ? std::numeric_limits<double>::quiet_NaN() : it->second);
+  }
+  return out;
 }
 
 std::vector<std::string> DesignSpace::materials(int choice) const {

@@ -26,6 +26,14 @@ class DesignSpace {
   std::string describe_choice(int choice) const;
   const DesignSpec& spec() const { return spec_; }
   std::vector<std::string> variable_names() const;
+  // Override paths a design sets beyond its variables and stored with them: the
+  // solid_volume_fraction of every material of a layer position with an active share
+  // (in any layer order). Empty without active shares.
+  const std::vector<std::string>& derived_names() const { return derived_; }
+  // Their values in a design's variant (NaN where it does not set one).
+  std::vector<double> derived_values(const VariantSpec& vs) const;
+  // The /population/var columns of a campaign: the variables, then the derived paths.
+  std::vector<std::string> stored_names() const;
 
   // Unit cube <-> physical values (linear or logarithmic per variable).
   std::vector<double> to_physical(const std::vector<double>& u) const;
@@ -44,6 +52,7 @@ class DesignSpace {
   int combos_ = 1;
   std::vector<double> base_thickness_m_;  // as listed in the scenario
   std::vector<std::vector<double>> base_solid_fraction_;  // per listed layer, per material
+  std::vector<std::string> derived_;
 };
 
 // The merit NLopt minimises: -objective (maximise) or objective (minimise), plus

@@ -36,7 +36,7 @@ std::vector<Evaluation> EngineEvaluator::replay(const std::vector<DesignPoint>& 
   std::vector<std::vector<double>> con;
   for (const ConstraintSpec& c : base_.design.constraints)
     con.push_back(h5::read_float64(f, "population/constraint/" + c.name));
-  const StoredPoints stored(f, info_.var_paths);
+  const StoredPoints stored(f, space_.variable_names());  // the variables, not the derived columns
   const std::vector<std::string> order = h5::read_strings(f, "population/layer_order");
   std::map<int64_t, size_t> row;
   for (size_t r = 0; r < ids.size(); ++r) row[ids[r]] = r;
@@ -82,6 +82,8 @@ std::vector<Evaluation> EngineEvaluator::evaluate(const std::vector<DesignPoint>
     PopulationRow row;
     row.result = result;
     row.variables = points[k].x;
+    const std::vector<double> derived = space_.derived_values(specs[k]);
+    row.variables.insert(row.variables.end(), derived.begin(), derived.end());
     row.layer_order = layer_order_text(specs[k]);
     row.objectives = objective_values(info_.objectives, result);
     row.constraints = constraint_values(info_.constraints, result);

@@ -90,7 +90,7 @@ int run_optimize(const SimulateOptions& opt) {
   const std::unique_ptr<VariantRunner> runner = make_runner(opt.make_runner, base, opt.threads, opt.layout);
   const DesignSpace space(base);
   RunInfo info = run_info_for(base, opt.command, runner->device_description());
-  info.var_paths = space.variable_names();
+  info.var_paths = space.stored_names();
   info.n_designs = base.design.max_evaluations;
   info.seed = static_cast<int64_t>(base.design.seed);
   info.design_objective = base.design.objective;
@@ -130,7 +130,7 @@ int run_optimize(const SimulateOptions& opt) {
     // its logs are whole and replace those an interrupted run wrote.
     for (size_t k = 0; k < res.logs.size(); ++k)
       if (!res.logs[k].iteration.empty())
-        store->write_optimizer(static_cast<int>(k), res.logs[k].algorithm, res.logs[k].end, info.var_paths,
+        store->write_optimizer(static_cast<int>(k), res.logs[k].algorithm, res.logs[k].end, space.variable_names(),
                                res.logs[k].iteration, res.logs[k].design_id, res.logs[k].points,
                                res.logs[k].objective, res.logs[k].best_objective);
     // Trajectories of the best design of every discrete choice.

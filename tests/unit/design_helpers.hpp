@@ -32,7 +32,7 @@ inline std::vector<VariantResult> simulate_design_points(const Scenario& base, c
 // ("complete") when it returns.
 inline CampaignResult run_campaign_into(const Scenario& base, const std::string& out) {
   RunInfo info = run_info_for(base, "test", "cpu");
-  info.var_paths = DesignSpace(base).variable_names();
+  info.var_paths = DesignSpace(base).stored_names();
   ResultsStore store = ResultsStore::create(out, info, false);
   EngineEvaluator ev(base, store, info, 0, Layout::Blocked);
   const CampaignResult r = run_campaign(base, ev);

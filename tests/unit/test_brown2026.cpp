@@ -284,3 +284,44 @@ TEST(Brown2026, ActiveShareSetsTheBlendOfTheLayerAtThePosition) {
   EXPECT_NEAR(rs[2].active_mass_mg_cm2 - rs[0].active_mass_mg_cm2, expected_mg_cm2, 1e-9 * rs[0].active_mass_mg_cm2);
   EXPECT_NEAR(rs[1].active_mass_mg_cm2 - rs[0].active_mass_mg_cm2, 0.5 * expected_mg_cm2, 1e-9 * rs[0].active_mass_mg_cm2);
 }
+
+// `strata optimize` with an active share stores, next to the share, the solid fractions
+// it gave (/population/var/layers[0].materials[j].solid_volume_fraction): they keep the
+// listed active content of the layer the order puts there and split it by the share. A
+// --resume of the finished file replays every design (the derived columns are not
+// compared as variables).
+TEST(Brown2026, ActiveShareCampaignStoresTheSolidFractionsItGave) {
+  test::TempDir tmp;
+  std::string text = test::slurp(kScenarios + "brown2026_optimise_3c.toml");
+  text = "[library]\npath = " + test::sh_quote(std::string(STRATA_SOURCE_DIR) + "/materials") + "\n\n" + text;
+  const size_t at = text.find("[[design.constraints]]");
+  ASSERT_NE(at, std::string::npos);
+  text.insert(at, "[[design.variables]]\npath = \"layers[0].materials[1].active_share\"\nmin = 0.0\nmax = 1.0\n\n");
+  const fs::path scen = tmp.path() / "blend.toml";
+  test::spit(scen, text);
+  const fs::path file = tmp.path() / "blend.h5";
+  const std::string cmd = "optimize " + test::sh_quote(scen.string()) + " --scale 0.03 --quiet";
+  const test::RunResult run = test::run_strata(cmd + " --out " + test::sh_quote(file.string()), tmp.path());
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const Scenario base = load_scenario(scen.string());
+  size_t rows = 0;
+  {
+    const ResultsStore rd = ResultsStore::open_read(file.string());
+    rows = static_cast<size_t>(rd.rows());
+    const auto share = h5::read_float64(rd.file(), "population/var/layers[0].materials[1].active_share");
+    const auto nmo = h5::read_float64(rd.file(), "population/var/layers[0].materials[0].solid_volume_fraction");
+    const auto nvp = h5::read_float64(rd.file(), "population/var/layers[0].materials[1].solid_volume_fraction");
+    const auto order = h5::read_strings(rd.file(), "population/layer_order");
+    ASSERT_GT(rows, 4u);
+    ASSERT_EQ(nvp.size(), rows);
+    for (size_t r = 0; r < rows; ++r) {
+      const Layer& at_collector = base.layers[order[r] == "1,0" ? 1 : 0];
+      const double content = at_collector.materials[0].solid_volume_fraction + at_collector.materials[1].solid_volume_fraction;
+      EXPECT_NEAR(nvp[r], share[r] * content, 1e-15) << "row " << r;
+      EXPECT_NEAR(nmo[r] + nvp[r], content, 1e-15) << "row " << r;
+    }
+  }
+  const test::RunResult resumed = test::run_strata(cmd + " --resume " + test::sh_quote(file.string()), tmp.path());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(static_cast<size_t>(ResultsStore::open_read(file.string()).rows()), rows);
+}
