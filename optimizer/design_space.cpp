@@ -181,13 +181,24 @@ VariantSpec DesignSpace::variant(const DesignPoint& p) const {
   }
   std::vector<double> listed_m(K);  // listed thicknesses in the variant's order
   for (size_t j = 0; j < K; ++j) listed_m[j] = base_thickness_m_[vs.layer_order[j]];
+  // A split's layers in um, from the collector, so that labels (and strata info, the
+  // campaign summary) show the electrode and not only the shares.
+  auto set_thicknesses = [&](const std::vector<double>& thickness_m) {
+    std::string um;
+    for (size_t j = 0; j < K; ++j) {
+      vs.overrides[fmt::format("layers[{}].thickness_m", j)] = thickness_m[j];
+      um += fmt::format("{}{:.3g}", j ? "/" : "", thickness_m[j] * 1e6);
+    }
+    vs.label += " layers_um=" + um;
+  };
   if (std::any_of(share.begin(), share.end(), [](double s) { return !std::isnan(s); })) {
     // Every layer keeps the floor; the shares split the rest.
     const double floor_m = spec_.min_layer_thickness_m;
     const double free_m = spec_.total_thickness_m - static_cast<double>(K) * floor_m;
     const std::vector<double> f = stick_breaking_fractions(share, listed_m);
-    for (size_t j = 0; j < K; ++j)
-      vs.overrides[fmt::format("layers[{}].thickness_m", j)] = floor_m + f[j] * free_m;
+    std::vector<double> thickness_m(K);
+    for (size_t j = 0; j < K; ++j) thickness_m[j] = floor_m + f[j] * free_m;
+    set_thicknesses(thickness_m);
     return vs;
   }
   // Thickness fractions at a fixed total: the layers without a fraction share the
@@ -205,10 +216,10 @@ VariantSpec DesignSpace::variant(const DesignPoint& p) const {
       vs.overrides["layers[0].thickness_m"] = -1.0;  // rejected by validation, flagged in its row
       return vs;
     }
-    for (size_t j = 0; j < K; ++j) {
-      const double f = fraction[j] >= 0.0 ? fraction[j] : rest * listed_m[j] / rest_base;
-      vs.overrides[fmt::format("layers[{}].thickness_m", j)] = f * total;
-    }
+    std::vector<double> thickness_m(K);
+    for (size_t j = 0; j < K; ++j)
+      thickness_m[j] = (fraction[j] >= 0.0 ? fraction[j] : rest * listed_m[j] / rest_base) * total;
+    set_thicknesses(thickness_m);
   }
   return vs;
 }

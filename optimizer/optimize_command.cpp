@@ -46,10 +46,9 @@ std::string describe(const DesignSpace& space, const DesignSpec& d, const Campai
   if (b.violation > 0)
     s += fmt::format(" (no design{} met every constraint{}; penalised violation {:.3g})", scope,
                      constraint_breaches(d, b), b.violation);
-  s += " " + space.describe_choice(b.choice);
-  const auto names = space.variable_names();
-  for (size_t k = 0; k < b.x.size(); ++k) s += fmt::format(" {}={:.6g}", names[k], b.x[k]);
-  return s;
+  // The design's label without a producer: " order ... path=value ..." (and a split's
+  // layers in um).
+  return s + space.variant(DesignPoint{b.choice, b.x, ""}).label;
 }
 
 }  // namespace

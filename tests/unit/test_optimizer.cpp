@@ -277,6 +277,7 @@ TEST(OptimizerDesignSpace, ThicknessSharesSplitTheTotalAtEveryPoint) {
   // position 1, without a share, the last 21.
   for (int choice : {0, 1}) {
     const std::vector<double> t = thickness_um(choice, {0.5, 0.4});
+    EXPECT_NE(space.variant({choice, {0.5, 0.4}, "t"}).label.find(" layers_um=45/31/24"), std::string::npos);
     EXPECT_NEAR(t[0], 45.0, 1e-9);
     EXPECT_NEAR(t[1], 31.0, 1e-9);
     EXPECT_NEAR(t[2], 24.0, 1e-9);
