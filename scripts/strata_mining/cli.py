@@ -34,6 +34,8 @@ def info(path, columns=False, file=sys.stdout):
     p(f"file:        {path}")
     now = writer(path)
     status = f"running now ({now}), as of its last commit" if now else meta.get('status', '?')
+    if not now and status == "running":  # no writer holds it: as strata info says
+        status = "running when last written: killed, or still going on another machine"
     p(f"scenario:    {meta.get('scenario_name', '?')}   status: {status}")
     p(f"program:     {meta.get('program', '?')} {meta.get('version', '')} "
       f"({meta.get('git_revision', '')}, {meta.get('build_type', '')}) on {meta.get('device', '?')}")
@@ -42,8 +44,10 @@ def info(path, columns=False, file=sys.stdout):
     if "status" in df and len(df):
         counts = []
         for code, group in df.groupby("status"):
-            reason = group["reason"].iloc[0] if "reason" in group else ""
-            counts.append(f"{code} ({reason}): {len(group)}")
+            reasons = group["reason"].unique() if "reason" in group else []
+            reason = reasons[0] if len(reasons) else ""
+            more = f" and {len(reasons) - 1} other reason(s)" if len(reasons) > 1 else ""
+            counts.append(f"{code} ({reason}{more}): {len(group)}")
         p("status:      " + "; ".join(counts))
     for k, text in enumerate(meta.get("step_texts", [])):
         p(f"step {k:<3}    {text}")
@@ -73,7 +77,7 @@ def info(path, columns=False, file=sys.stdout):
     if ids:
         shown = ", ".join(str(i) for i in ids[:20]) + (" ..." if len(ids) > 20 else "")
         n_prof = len(load_profiles(path, ids[0]))
-        p(f"trajectories: {len(ids)} designs ({shown}); design {ids[0]} has {n_prof} profiles")
+        p(f"trajectories: {len(ids)} designs ({shown}); design {ids[0]} has {n_prof} profile(s)")
     else:
         p("trajectories: none")
     n_opt = optimizer_runs(path)
@@ -159,6 +163,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         run(args)
+    except BrokenPipeError:  # `info FILE | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     except (MiningError, OSError, KeyError) as exc:
         print(f"strata_mining: error: {exc}", file=sys.stderr)
         return 1

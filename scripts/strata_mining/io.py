@@ -26,7 +26,7 @@ import pandas as pd
 
 BASE_COLUMNS = ["design_id", "label", "status", "reason", "batch", "producer",
                 "active_mass_mg_cm2", "layer_order"]
-LIST_META = {"material_files", "material_texts", "step_texts", "material_names"}
+LIST_META = {"material_files", "material_texts", "step_texts", "material_names", "merged_from"}
 
 
 class MiningError(Exception):

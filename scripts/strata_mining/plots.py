@@ -44,9 +44,16 @@ def _check_step(texts, step):
         raise MiningError(f"step {step} is out of range: the protocol has steps 0 to {len(texts) - 1}")
 
 
+def _short(label, limit=40):
+    """A design label cut to `limit` characters: a campaign's labels list every design
+    variable (hundreds of characters), too long for a legend."""
+    label = str(label or "")
+    return label if len(label) <= limit else label[:limit - 3] + "..."
+
+
 def _design_label(traj):
     label = traj.attrs.get("label", "")
-    return f"design {traj.attrs['design_id']}" + (f" ({label})" if label else "")
+    return f"design {traj.attrs['design_id']}" + (f" ({_short(label)})" if label else "")
 
 
 def plot_voltage(path, designs, steps, out):
@@ -89,7 +96,7 @@ def plot_rate(path, steps, reference_step, out, designs=None):
     order = np.argsort(x, kind="stable")
     fig, ax = plt.subplots(figsize=(7, 5))
     for i, (_, row) in enumerate(sub.iterrows()):
-        label = f"design {int(row['design_id'])}" + (f" ({row['label']})" if "label" in row and row["label"] else "")
+        label = f"design {int(row['design_id'])}" + (f" ({_short(row['label'])})" if "label" in row and row["label"] else "")
         ax.plot(x[order], ret[i, order], marker="o", label=label)
     ax.set_xlabel(xlabel)
     if xlabel.startswith("C-rate") and x.min() > 0 and x.max() / x.min() >= 10:
@@ -217,7 +224,9 @@ def plot_scatter(path, x, y, out, color=None):
         if c:
             check_column(df, c)
     if color is None and df.attrs["objectives"]:
-        color = df.attrs["objectives"][0]
+        # The objective the campaign optimised, else the first by name.
+        searched = f"objective:{read_meta(path).get('design_objective', '')}"
+        color = searched if searched in df.attrs["objectives"] else df.attrs["objectives"][0]
     fig, ax = plt.subplots(figsize=(7, 5))
     if color and not pd.api.types.is_numeric_dtype(df[color]):
         # A categorical column (layer order, label): one colour per value.
@@ -234,21 +243,57 @@ def plot_scatter(path, x, y, out, color=None):
             ax.legend(fontsize=7)
     else:
         ax.scatter(df[x], df[y], s=18)
+    failed = _failed(df)
+    if failed.any():  # their step values are partial (or 0 for steps never run)
+        ax.scatter(df[x][failed], df[y][failed], marker="x", color="C3", s=22, label=f"failed ({int(failed.sum())})")
+        ax.legend(fontsize=7)
     ax.set_xlabel(_label(df, x))
     ax.set_ylabel(_label(df, y))
     ax.grid(alpha=0.3)
     return _save(fig, out)
 
 
-def plot_pareto(path, x, y, out, maximize_x=True, maximize_y=True):
-    """The population in grey and its non-dominated front in colour."""
-    df = load_population(path)
+def _failed(df):
+    """Rows of designs that failed (status != 0)."""
+    return (df["status"].to_numpy() != 0) if "status" in df else np.zeros(len(df), dtype=bool)
+
+
+def _numeric(df, col):
+    try:
+        return df[col].to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise MiningError(f"column {col!r} is not numeric") from None
+
+
+def pareto_groups(df, x, y, maximize_x=True, maximize_y=True):
+    """Boolean row masks (front, failed, breaks): the non-dominated designs among those
+    that ran and meet every constraint, the failed designs (their step values are partial
+    or 0, never a result), and those that ran but break a constraint (``feasible``)."""
     check_column(df, x)
     check_column(df, y)
-    xv, yv = df[x].to_numpy(dtype=float), df[y].to_numpy(dtype=float)
-    front = analysis.pareto_front(xv, yv, maximize_x, maximize_y)
+    xv, yv = _numeric(df, x), _numeric(df, y)
+    failed = _failed(df)
+    breaks = ~df["feasible"].to_numpy(dtype=bool) & ~failed if "feasible" in df else np.zeros(len(df), dtype=bool)
+    eligible = ~failed & ~breaks
+    front = analysis.pareto_front(np.where(eligible, xv, np.nan), np.where(eligible, yv, np.nan),
+                                  maximize_x, maximize_y)
+    return front, failed, breaks
+
+
+def plot_pareto(path, x, y, out, maximize_x=True, maximize_y=True):
+    """The population in grey and its non-dominated front in colour (pareto_groups)."""
+    df = load_population(path)
+    front, failed, breaks = pareto_groups(df, x, y, maximize_x, maximize_y)
+    xv, yv = _numeric(df, x), _numeric(df, y)
+    eligible = ~failed & ~breaks
     fig, ax = plt.subplots(figsize=(7, 5))
-    ax.scatter(xv[~front], yv[~front], s=12, color="0.7", label="population")
+    rest = eligible & ~front
+    ax.scatter(xv[rest], yv[rest], s=12, color="0.7", label="population")
+    if breaks.any():
+        ax.scatter(xv[breaks], yv[breaks], s=12, facecolors="none", edgecolors="0.5",
+                   label=f"breaks a constraint ({int(breaks.sum())})")
+    if failed.any():
+        ax.scatter(xv[failed], yv[failed], s=16, marker="x", color="C0", label=f"failed ({int(failed.sum())})")
     order = np.argsort(xv[front])
     ax.plot(xv[front][order], yv[front][order], "o-", color="C3", ms=5,
             label=f"non-dominated ({front.sum()})")

@@ -9,7 +9,7 @@ from conftest import DESIGN_IDS, INTERFACES_DESIGN_1, MATERIALS, N_ELECTRODE, N_
 from strata_mining import (load_population, load_profiles, load_trajectory, material_names,
                            open_results, pareto_front, parse_c_rate, read_meta, step_texts)
 from strata_mining.analysis import layer_interfaces
-from strata_mining.plots import profile_interfaces
+from strata_mining.plots import _short, pareto_groups, profile_interfaces
 
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 COMMANDS = ["info", "plot-voltage", "plot-rate", "plot-soc", "plot-profiles", "plot-scatter", "plot-pareto"]
@@ -139,6 +139,51 @@ def test_pareto_front():
     # maximise x, minimise y: (3, 3) twice and (0, 0)... (0,0) is beaten on x only, kept
     assert list(np.flatnonzero(pareto_front(x, y, True, False))) == [2, 3, 4, 5]
     assert not pareto_front([], []).any()
+
+
+def test_pareto_groups_leave_failed_and_infeasible_designs_off_the_front(constrained_file, results_file):
+    # A failed design's step values are partial (or 0): give it the best of both and it
+    # still is not on the front.
+    df = load_population(results_file)
+    failed_row = int(np.flatnonzero(df["status"].to_numpy() != 0)[0])
+    df.loc[failed_row, ["active_mass_mg_cm2", "capacity_mAh_g[s1]"]] = [1e9, 1e9]
+    front, failed, breaks = pareto_groups(df, "active_mass_mg_cm2", "capacity_mAh_g[s1]")
+    assert failed[failed_row] and not front[failed_row] and front.any()
+    assert not breaks.any()  # no constraints in this file
+    # With constraints: designs 0 and 1 break the loading floor, 3 failed; the front is design 2's.
+    dc = load_population(constrained_file)
+    front, failed, breaks = pareto_groups(dc, "active_mass_mg_cm2", "objective:retention_3C")
+    assert list(dc["design_id"][front]) == [2]
+    assert sorted(dc["design_id"][breaks]) == [0, 1] and list(dc["design_id"][failed]) == [3]
+    proc = mining("plot-pareto", results_file, "--x", "label", "--y", "status", check=False)
+    assert proc.returncode == 1 and "column 'label' is not numeric" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_short_labels():
+    assert _short("order 0,1") == "order 0,1"
+    long = "optimizer 3 order 1,0 " + " ".join(f"layers[{k}].porosity=0.4" for k in range(8))
+    assert len(_short(long)) == 40 and _short(long).endswith("...")
+
+
+def test_meta_lists_and_a_file_left_running(results_file, tmp_path):
+    import shutil
+    import h5py
+    copy = tmp_path / "left.h5"
+    shutil.copy(results_file, copy)
+    with h5py.File(copy, "a") as f:
+        f["meta"].attrs["status"] = "running"
+        f["meta"].attrs["merged_from"] = "1/2 shard1.h5"  # a one-shard merge: one string
+    assert read_meta(copy)["merged_from"] == ["1/2 shard1.h5"]
+    out = mining("info", copy).stdout
+    assert "status: running when last written: killed, or still going on another machine" in out
+
+
+def test_info_into_a_closed_pipe(results_file):
+    env = dict(os.environ, PYTHONPATH=SCRIPTS, MPLBACKEND="Agg")
+    # `true` exits without reading: the writes meet a closed pipe (EPIPE).
+    proc = subprocess.run(["bash", "-c", f"set -o pipefail; {PYTHON} -m strata_mining info {results_file} --columns | true"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stderr == ""
 
 
 # ----------------------------------------------------------------- command line
