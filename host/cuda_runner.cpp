@@ -51,6 +51,8 @@ long env_long(const char* name, long fallback) {
 CudaRunOptions cuda_options_from_env() {
   CudaRunOptions o;
   o.max_chunk = env_long("STRATA_CUDA_MAX_CHUNK", 0);
+  if (const char* m = std::getenv("STRATA_CUDA_MIN_BATCH"); m && *m && std::string(m) != "auto")
+    o.min_batch = env_long("STRATA_CUDA_MIN_BATCH", o.min_batch);
   o.block_size = static_cast<int>(env_long("STRATA_CUDA_BLOCK_SIZE", o.block_size));
   if (const char* r = std::getenv("STRATA_CUDA_MAX_REGISTERS"); r && *r && std::string(r) != "auto")
     o.max_registers = static_cast<int>(env_long("STRATA_CUDA_MAX_REGISTERS", o.max_registers));
@@ -91,7 +93,22 @@ std::string cuda_device_description(const CudaDeviceInfo& info) {
 }
 
 CudaVariantRunner::CudaVariantRunner(const Scenario& base, int threads, CudaRunOptions options)
-    : LocalVariantRunner(base, threads, Layout::Interleaved), options_(options), info_(cuda_device_info()) {}
+    : LocalVariantRunner(base, threads, Layout::Interleaved),
+      options_(options),
+      info_(cuda_device_info()),
+      cpu_(base, threads, Layout::Blocked),
+      min_batch_(gpu_min_batch(options.min_batch, cpu_.threads())) {}
+
+RunOutcome CudaVariantRunner::run(const RunRequest& request, const std::function<void(int)>& progress) {
+  // Small batches and trajectory re-simulations (a few chosen designs) are faster on
+  // the CPU: same numerics, the same results to round-off (tests/gpu).
+  if (request.record || static_cast<long>(request.specs.size()) < min_batch_) {
+    ++cpu_batches_;
+    cpu_variants_ += static_cast<long>(request.specs.size());
+    return cpu_.run(request, progress);
+  }
+  return LocalVariantRunner::run(request, progress);
+}
 
 std::string CudaVariantRunner::device_description() const {
   const std::string mapping =
@@ -115,21 +132,26 @@ std::string CudaVariantRunner::device_description() const {
                 : fmt::format("one {} per integrator pass with a thread per variant, one attempt with a warp",
                               unit_words(thread_unit));
   return cuda_device_description(info_) + "; " + mapping + "; " + registers + "; " + pass +
-         "; trajectories re-simulated on " +
+         fmt::format("; batches of fewer than {} variants, and trajectories re-simulated, on ", min_batch_) +
          cpu_device_description(threads());
 }
 
 std::string CudaVariantRunner::summary() const {
-  if (chunks_ == 0) return "";
+  const std::string on_cpu =
+      cpu_batches_ ? fmt::format("{} batch(es) of fewer than {} variants or recording trajectories ({} variants) on "
+                                 "the CPU",
+                                 cpu_batches_, min_batch_, cpu_variants_)
+                   : std::string();
+  if (chunks_ == 0) return on_cpu.empty() ? "" : "CUDA: " + on_cpu;
   return fmt::format("CUDA: {} chunk(s) of up to {} variants ({} batch(es) warp per variant, {} thread per variant), "
-                     "{:.3f} s in kernels of {:.3f} s on the device{}",
+                     "{:.3f} s in kernels of {:.3f} s on the device{}{}",
                      chunks_, max_chunk_variants_, warp_batches_, thread_batches_, kernel_s_, wall_s_,
-                     oom_retries_ ? fmt::format(", {} out-of-memory retries (chunk halved)", oom_retries_) : "");
+                     oom_retries_ ? fmt::format(", {} out-of-memory retries (chunk halved)", oom_retries_) : "",
+                     on_cpu.empty() ? "" : "; " + on_cpu);
 }
 
 RunStats CudaVariantRunner::run_batch(Batch& batch, bool record, const std::function<void(int)>& progress,
                                       const std::function<bool()>& cancelled) {
-  if (record) return LocalVariantRunner::run_batch(batch, record, progress, cancelled);
   CudaRunReport rep;
   RunStats stats = run_batch_cuda(batch, options_, progress, cancelled, &rep);
   chunks_ += rep.chunks;

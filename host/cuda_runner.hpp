@@ -1,9 +1,11 @@
 #pragma once
 // The CUDA VariantRunner: batches are built in the interleaved layout and run by
-// the CUDA backend (host/cuda/), one thread per variant, in chunks that fit the
-// device. Requests that record trajectories (a few chosen designs) run on the CPU
-// backend: same numerics, same results. Without the CUDA build every run throws
-// "not built" (strata refuses --device cuda before getting here).
+// the CUDA backend (host/cuda/), one thread or one warp per variant, in chunks that fit
+// the device. Batches of fewer than gpu_min_batch variants (host/gpu_plan.hpp: a design
+// campaign's optimiser batches) and requests that record trajectories (a few chosen
+// designs) run on the CPU backend, in the blocked layout: same numerics, the same
+// results to round-off. Without the CUDA build every device run throws "not built"
+// (strata refuses --device cuda before getting here).
 #include <string>
 
 #include "host/cpu_backend.hpp"
@@ -20,8 +22,9 @@ RunStats run_batch_cuda(Batch& batch, const CudaRunOptions& options, const std::
 // Options from the environment: STRATA_CUDA_MAX_CHUNK (variants per chunk, forces
 // chunking), STRATA_CUDA_BLOCK_SIZE (threads per block), STRATA_CUDA_MAPPING (auto,
 // thread or warp; auto: host/gpu_plan.hpp's rule), STRATA_CUDA_MAX_REGISTERS (the
-// protocol kernels' register cap: auto, 255, 128 or 64). Throws std::invalid_argument on a
-// malformed value.
+// protocol kernels' register cap: auto, 255, 128 or 64), STRATA_CUDA_PASS (auto, attempt
+// or iteration), STRATA_CUDA_MIN_BATCH (auto or a number of variants: smaller batches run
+// on the CPU; 0 none). Throws std::invalid_argument on a malformed value.
 CudaRunOptions cuda_options_from_env();
 
 // "CUDA: <name>, <SMs> SMs, <GiB> GiB, compute capability x.y".
@@ -30,6 +33,7 @@ std::string cuda_device_description(const CudaDeviceInfo& info);
 class CudaVariantRunner : public LocalVariantRunner {
  public:
   CudaVariantRunner(const Scenario& base, int threads, CudaRunOptions options = cuda_options_from_env());
+  RunOutcome run(const RunRequest& request, const std::function<void(int)>& progress = {}) override;
   std::string device_description() const override;
   std::string summary() const override;
 
@@ -40,6 +44,9 @@ class CudaVariantRunner : public LocalVariantRunner {
  private:
   CudaRunOptions options_;
   CudaDeviceInfo info_;
+  LocalVariantRunner cpu_;  // small batches and trajectories
+  long min_batch_ = 0;
+  long cpu_batches_ = 0, cpu_variants_ = 0;
   long chunks_ = 0, max_chunk_variants_ = 0, failed_on_device_ = 0;
   long warp_batches_ = 0, thread_batches_ = 0;
   int oom_retries_ = 0;

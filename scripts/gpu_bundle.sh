@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs what scripts/gpu_check.sh needs on a lent GPU machine that cannot install
 # packages (docs/performance.md, "Running on a lent GPU machine"): the CUDA-built
-# strata_gpu_tests and strata_bench from build/ (./scripts/build.sh builds them
+# strata_gpu_tests, strata_bench and strata (for the campaign stage) from build/ (./scripts/build.sh builds them
 # when nvcc is present; sm_80 and sm_90), and every shared library they load except
 # the C library's own, into .gpu_bundle/strata_bundle.tar.xz (the folder is ignored by
 # git; name it in the device call's carry). Compressed because a device call carries
@@ -11,7 +11,7 @@
 # for those the machine lacks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bins=(build/tests/strata_gpu_tests build/strata_bench)
+bins=(build/tests/strata_gpu_tests build/strata_bench build/strata)
 for b in "${bins[@]}"; do
   [ -x "$b" ] || { echo "error: $b missing; run ./scripts/build.sh first" >&2; exit 2; }
 done

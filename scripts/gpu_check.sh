@@ -18,8 +18,8 @@ jobs=$(nproc)
 limit=${STRATA_GPU_CHECK_LIMIT_S:-150}
 # A stage: at most $limit seconds, its output line-buffered (a killed stage keeps its lines).
 stage() { timeout -k 5 "$limit" stdbuf -oL -eL "$@"; }
-# Stages to run (STRATA_GPU_CHECK_STAGES, default all): tests bench sweep profile.
-stages=" ${STRATA_GPU_CHECK_STAGES:-tests bench sweep profile} "
+# Stages to run (STRATA_GPU_CHECK_STAGES, default all): tests bench campaign sweep profile.
+stages=" ${STRATA_GPU_CHECK_STAGES:-tests bench campaign sweep profile} "
 want() { [[ "$stages" == *" $1 "* ]]; }
 # Bundle mode (no build here): a lent GPU machine cannot install HDF5, NLopt and the
 # rest, so scripts/gpu_bundle.sh packs the CUDA build made elsewhere into .gpu_bundle/ (a tar.xz;
@@ -90,6 +90,24 @@ fi
     stage "${bench[@]}" --threads "$jobs" > "$out/bench.txt" 2>&1
     cat "$out/bench.txt"
   fi
+  if want campaign && [ -x "$bindir/strata" ]; then
+    # A design campaign's optimiser batches hold a few designs: host/gpu_plan.hpp predicts
+    # them faster on the CPU (gpu_min_batch). Wall time of one campaign with every batch
+    # on the GPU (STRATA_CUDA_MIN_BATCH=0), with the rule, and on the CPU alone.
+    echo "== campaign: brown2026_optimise_3c at a quarter budget, wall seconds"
+    camp=(optimize scenarios/brown2026_optimise_3c.toml --scale 0.25 --threads "$jobs" --overwrite)
+    for run in "cuda 0" "cuda auto" "cpu auto"; do
+      set -- $run
+      start=$(date +%s.%N)
+      STRATA_CUDA_MIN_BATCH=$2 stage "$bindir/strata" "${camp[@]}" --device "$1" --out "$out/campaign_$1_$2.h5" \
+        > "$out/campaign_$1_$2.txt" 2>&1
+      rc=$?
+      printf "campaign %-5s min_batch=%-5s rc=%s %s s  %s\n" "$1" "$2" "$rc" \
+        "$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')" \
+        "$(grep -E '^[0-9]+ evaluations' "$out/campaign_$1_$2.txt" | cut -c1-60)"
+      grep -E "^CUDA:" "$out/campaign_$1_$2.txt" | cut -c1-200
+    done | tee "$out/campaign.txt"
+  fi
   if want sweep; then
     # The integrator's pass unit with a thread per variant (whole attempt or one Newton
     # iteration per pass; docs/performance.md, divergence): on the 3C charge and on the
@@ -149,6 +167,7 @@ fi
   printf "%-14s %s (%s skipped)\n" "gpu tests" "${gpu_tests:-none run}" "$skipped"
   grep -o "CPU vs GPU (.*" "$out/gpu_tests.log" | sort -u | grep . || printf "%-14s %s\n" "CPU vs GPU" "not compared"
   printf "%-14s %s\n" "default tests" "${default_tests:-none run}"
+  [ -f "$out/campaign.txt" ] && grep "^campaign" "$out/campaign.txt"
   printf "%-14s %s\n" "columns" "variants mapping(*: rule's pick) pass regs block chunks wall_s kernel_s variants/s steps/var newton/step GB/s %peak GFLOP/s %peak failed"
   for f in "$out/bench.txt" "$out/sweep_pass.txt" "$out/sweep_pass_six_steps.txt" "$out/sweep_thread.txt" "$out/sweep_warp.txt"; do
     [ -f "$f" ] || continue

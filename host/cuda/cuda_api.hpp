@@ -68,6 +68,9 @@ struct CudaRunOptions {
   // choose_pass_unit), "attempt" or "iteration". Batches on the warp mapping run whole
   // attempts whatever it says (parse_pass_request).
   std::string pass = "auto";
+  // Batches of fewer variants run on the CPU backend (CudaVariantRunner): -1 the rule
+  // (gpu_min_batch in host/gpu_plan.hpp), 0 none.
+  long min_batch = -1;
 };
 
 struct CudaRunReport {

@@ -253,7 +253,9 @@ TEST(CudaBackend, RunnerGivesTheCpuRunnersPopulation) {
     req.ids.push_back(k);
   }
   LocalVariantRunner cpu(base, 0, Layout::Interleaved);
-  CudaVariantRunner gpu(base, 0);
+  CudaRunOptions every_batch = cuda_options_from_env();
+  every_batch.min_batch = 0;  // 40 variants: the rule would send them to the CPU
+  CudaVariantRunner gpu(base, 0, every_batch);
   const RunOutcome a = cpu.run(req), b = gpu.run(req);
   ASSERT_EQ(a.results.size(), b.results.size());
   for (size_t v = 0; v < a.results.size(); ++v) {
@@ -263,6 +265,15 @@ TEST(CudaBackend, RunnerGivesTheCpuRunnersPopulation) {
   EXPECT_NE(gpu.device_description().find("CUDA: "), std::string::npos);
   EXPECT_NE(gpu.device_description().find("registers per thread"), std::string::npos);
   EXPECT_NE(gpu.summary().find("chunk"), std::string::npos);
+  EXPECT_EQ(gpu.summary().find("on the CPU"), std::string::npos) << gpu.summary();
+  // With the rule (24 variants per CPU thread), the same 40 run on the CPU.
+  CudaRunOptions rule = every_batch;
+  rule.min_batch = -1;
+  CudaVariantRunner routed(base, 2, rule);
+  const RunOutcome c = routed.run(req);
+  for (size_t v = 0; v < a.results.size(); ++v)
+    EXPECT_EQ(c.results[v].steps[0].capacity_mAh_g, a.results[v].steps[0].capacity_mAh_g) << v;
+  EXPECT_NE(routed.summary().find("1 batch(es) of fewer than 48 variants"), std::string::npos) << routed.summary();
 }
 
 TEST(CudaBackend, ThrustRankingAndCubCountMatchTheHost) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "host/cuda_runner.hpp"
+#include "host/gpu_plan.hpp"
 #include "test_support.hpp"
 
 namespace strata {
@@ -98,6 +99,61 @@ TEST(CudaRunnerErrors, PassUnitIsAutoAttemptOrIteration) {
               std::string::npos)
         << e.what();
   }
+}
+
+}  // namespace
+}  // namespace strata
+
+namespace strata {
+namespace {
+
+TEST(CudaRunnerRouting, MinBatchFollowsTheRuleOrTheEnvironment) {
+  EXPECT_EQ(gpu_min_batch(-1, 16), kCpuVariantsPerThreadBeforeGpu * 16);
+  EXPECT_EQ(gpu_min_batch(-1, 0), kCpuVariantsPerThreadBeforeGpu);
+  EXPECT_EQ(gpu_min_batch(0, 16), 0);
+  EXPECT_EQ(gpu_min_batch(500, 16), 500);
+  EnvGuard m("STRATA_CUDA_MIN_BATCH");
+  EXPECT_EQ(cuda_options_from_env().min_batch, -1);
+  setenv("STRATA_CUDA_MIN_BATCH", "auto", 1);
+  EXPECT_EQ(cuda_options_from_env().min_batch, -1);
+  setenv("STRATA_CUDA_MIN_BATCH", "0", 1);
+  EXPECT_EQ(cuda_options_from_env().min_batch, 0);
+  setenv("STRATA_CUDA_MIN_BATCH", "few", 1);
+  EXPECT_THROW(cuda_options_from_env(), std::invalid_argument);
+}
+
+// A batch below the runner's minimum runs on the CPU backend, with or without a GPU
+// (the results of a CPU runner, bit for bit), and says so; a batch at the minimum goes
+// to the device, which here (no device, or no CUDA build) throws.
+TEST(CudaRunnerRouting, SmallBatchesRunOnTheCpu) {
+  const Scenario s = test::bilayer_scenario({"Charge at 1C until 3.6 V"});
+  RunRequest small;
+  for (int k = 0; k < 3; ++k) {
+    VariantSpec spec;
+    spec.label = "v" + std::to_string(k);
+    spec.overrides["layers[0].thickness_m"] = (40 + 5 * k) * 1e-6;
+    small.specs.push_back(spec);
+    small.ids.push_back(k);
+  }
+  CudaRunOptions o;
+  o.min_batch = 4;
+  CudaVariantRunner gpu(s, 1, o);
+  LocalVariantRunner cpu(s, 1, Layout::Blocked);
+  const RunOutcome a = gpu.run(small), b = cpu.run(small);
+  ASSERT_EQ(a.results.size(), 3u);
+  for (size_t v = 0; v < 3; ++v) {
+    EXPECT_EQ(a.results[v].status, 0) << v;
+    EXPECT_EQ(a.results[v].steps.at(0).capacity_mAh_g, b.results[v].steps.at(0).capacity_mAh_g) << v;
+  }
+  EXPECT_NE(gpu.summary().find("1 batch(es) of fewer than 4 variants or recording trajectories (3 variants) on the CPU"),
+            std::string::npos)
+      << gpu.summary();
+  EXPECT_NE(gpu.device_description().find("batches of fewer than 4 variants"), std::string::npos);
+  if (cuda_backend_built() && cuda_device_info().count > 0) return;  // the device would run the next one
+  RunRequest four = small;
+  four.specs.push_back(small.specs[0]);
+  four.ids.push_back(3);
+  EXPECT_THROW(gpu.run(four), std::runtime_error);
 }
 
 }  // namespace
