@@ -5,9 +5,9 @@
 # when nvcc is present; sm_80 and sm_90), and every shared library they load except
 # the C library's own, into .gpu_bundle/strata_bundle.tar.xz (the folder is ignored by
 # git; name it in the device call's carry). Compressed because a device call carries
-# 64 MiB in all and the unpacked bundle is about 65 MB (two 21 MB binaries, each with
-# the protocol kernels for three register caps and two architectures); packed, about
-# 17 MB. On the GPU machine gpu_check.sh unpacks it and uses the bundle's libraries only
+# 64 MiB in all and the unpacked bundle is about 91 MB (three binaries of about 21 MB,
+# each with the protocol kernels for three register caps and two architectures);
+# packed, about 22 MB. On the GPU machine gpu_check.sh unpacks it and uses the bundle's libraries only
 # for those the machine lacks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
