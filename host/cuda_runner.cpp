@@ -132,8 +132,17 @@ std::string CudaVariantRunner::device_description() const {
                 : fmt::format("one {} per integrator pass with a thread per variant, one attempt with a warp",
                               unit_words(thread_unit));
   return cuda_device_description(info_) + "; " + mapping + "; " + registers + "; " + pass +
-         fmt::format("; batches of fewer than {} variants, and trajectories re-simulated, on ", min_batch_) +
-         cpu_device_description(threads());
+         (min_batch_ > 0 ? fmt::format("; batches of fewer than {} variants, and ", min_batch_) : std::string("; ")) +
+         "requests recording trajectories, on " + cpu_device_description(threads());
+}
+
+std::string CudaVariantRunner::batch_note(long batch_size) const {
+  if (batch_size >= min_batch_) return "";
+  return fmt::format("note: batches of {} variants are fewer than the {} below which a CUDA run uses the CPU, where they "
+                     "finish sooner (docs/performance.md, \"Small batches on the CPU\"); a larger [output] batch_size "
+                     "(the GPU's rate peaks at 100,000 variants and more), or STRATA_CUDA_MIN_BATCH=0, runs them on "
+                     "the GPU",
+                     batch_size, min_batch_);
 }
 
 std::string CudaVariantRunner::summary() const {
@@ -150,7 +159,8 @@ std::string CudaVariantRunner::summary() const {
                      on_cpu.empty() ? "" : "; " + on_cpu);
 }
 
-RunStats CudaVariantRunner::run_batch(Batch& batch, bool record, const std::function<void(int)>& progress,
+// Only batches that record nothing get here: run() sends recording requests to the CPU.
+RunStats CudaVariantRunner::run_batch(Batch& batch, bool /*record*/, const std::function<void(int)>& progress,
                                       const std::function<bool()>& cancelled) {
   CudaRunReport rep;
   RunStats stats = run_batch_cuda(batch, options_, progress, cancelled, &rep);

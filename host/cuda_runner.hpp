@@ -4,7 +4,8 @@
 // the device. Batches of fewer than gpu_min_batch variants (host/gpu_plan.hpp: a design
 // campaign's optimiser batches) and requests that record trajectories (a few chosen
 // designs) run on the CPU backend, in the blocked layout: same numerics, the same
-// results to round-off. Without the CUDA build every device run throws "not built"
+// results to round-off for the thread mapping (the warp mapping's PCR can differ at
+// the tolerance's level on some designs, docs/physics.md 8). Without the CUDA build every device run throws "not built"
 // (strata refuses --device cuda before getting here).
 #include <string>
 
@@ -36,6 +37,7 @@ class CudaVariantRunner : public LocalVariantRunner {
   RunOutcome run(const RunRequest& request, const std::function<void(int)>& progress = {}) override;
   std::string device_description() const override;
   std::string summary() const override;
+  std::string batch_note(long batch_size) const override;
 
  protected:
   RunStats run_batch(Batch& batch, bool record, const std::function<void(int)>& progress,

@@ -29,7 +29,8 @@ ChunkPlan plan_chunks(long n_variants, size_t bytes_per_variant, size_t fixed_by
 long halve_chunk(long chunk_variants) { return chunk_variants / 2; }
 
 long gpu_min_batch(long requested, int cpu_threads) {
-  return requested >= 0 ? requested : kCpuVariantsPerThreadBeforeGpu * std::max(1, cpu_threads);
+  return requested >= 0 ? requested
+                        : std::min(kMaxCpuBatch, kCpuVariantsPerThreadBeforeGpu * std::max(1, cpu_threads));
 }
 
 GpuMapping choose_mapping(long n_variants, int sm_count) {

@@ -76,17 +76,23 @@ PassUnit choose_pass_unit(GpuMapping mapping);
 PassUnit parse_pass_request(const std::string& request, GpuMapping mapping);
 const char* pass_unit_name(PassUnit unit);  // "attempt" or "iteration"
 
-// Batches of fewer variants than this run on the CPU backend of a CUDA run. A GPU takes
-// about the time of its slowest variant on one warp for any batch it holds at once
-// (0.109 s for 1,056 variants of the benchmark's 3C charge on an H200, warp mapping,
-// 9,685 variant-charges/s), where one CPU core takes about 4.6 ms per variant (16 Xeon
-// cores of the same machine: 3,471/s): the CPU's n * 4.6 ms / threads is the shorter
-// below n = 24 * threads, and both scale with the protocol's length. Design campaigns
-// send optimiser batches of a few to a few hundred designs. (Derived from those two
-// measurements, not yet timed as such on a GPU: scripts/gpu_check.sh's campaign stage.)
-constexpr long kCpuVariantsPerThreadBeforeGpu = 24;
+// Batches of fewer variants than gpu_min_batch run on the CPU backend of a CUDA run. A
+// GPU takes about the time of its slowest variant on one warp for any batch it holds at
+// once: 0.109 s wall for 1,056 variants of the benchmark's 3C charge on an H200 (warp
+// mapping, 9,685 variant-charges/s; 0.065 s of it in kernels), and a batch of a few
+// designs waits for a slowest nearer the mean, about 0.07 s. One CPU core of the same
+// machine takes about 4.6 ms per variant (16 Xeon cores: 3,471/s). So the CPU's
+// n * 4.6 ms / threads is the shorter below n of about 16 * threads; both scale with the
+// protocol's length. Design campaigns send optimiser batches of a few designs. The rule
+// models the GPU's fixed time per batch only, not its throughput, so it stops at
+// kMaxCpuBatch: larger batches (a sweep's, 1024 by default) go to the device as asked,
+// where the GPU's rate decides (by the same figures a node of 64 or more CPU threads
+// would match it; not measured). Derived from those measurements, not yet timed as such
+// on a GPU: scripts/gpu_check.sh's campaign stage.
+constexpr long kCpuVariantsPerThreadBeforeGpu = 16;
+constexpr long kMaxCpuBatch = 1024;
 // The threshold for a request (CudaRunOptions::min_batch, STRATA_CUDA_MIN_BATCH):
-// requested >= 0 as given (0: every batch on the device), < 0 the rule for cpu_threads.
+// requested >= 0 as given (0: none), < 0 the rule for cpu_threads.
 long gpu_min_batch(long requested, int cpu_threads);
 
 // --device: auto picks CUDA when the backend is built and a device is visible.

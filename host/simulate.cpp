@@ -361,6 +361,7 @@ int run_simulate(const SimulateOptions& opt) {
                STRATA_VERSION, STRATA_GIT_REV, base.name, opt.scenario_path, vars.size(), done.size(),
                base.protocol.steps.size(), base.output.batch_size, h5_path);
     if (!opt.device_note.empty()) fmt::print("{}\n", opt.device_note);
+    if (const std::string note = runner->batch_note(base.output.batch_size); !note.empty()) fmt::print("{}\n", note);
     if (shard.count > 0)
       fmt::print("shard {}/{}: designs {} to {} of {}\n", shard.index, shard.count, shard.first, shard.end - 1,
                  vars.size());

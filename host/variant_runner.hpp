@@ -48,6 +48,9 @@ class VariantRunner {
   virtual int threads() const = 0;
   // A line for the end of a run (MPI: communication share), or "".
   virtual std::string summary() const { return ""; }
+  // A line for the start of a run whose batches hold batch_size variants, where this
+  // runner would run them elsewhere than its device says (CUDA: on the CPU), or "".
+  virtual std::string batch_note(long /*batch_size*/) const { return ""; }
 };
 
 // This process's CPU backend (OpenMP threads).

@@ -3,7 +3,9 @@
 # scripts/gpu_bundle.sh made, see below), run the `gpu` tests
 # (CPU vs GPU on 1,000 mixed designs in both mappings, chunked vs unchunked, failure isolation,
 # CUB/Thrust, warp PCR vs thread Thomas) and the default tests, run the benchmark
-# (CPU, GPU at 1k/10k/100k variants in both mappings, the linear-solve mappings), a sweep of
+# (CPU, GPU at 1k/10k/100k variants in both mappings, the linear-solve mappings), one
+# design campaign with its batches on the GPU, split by size, and on the CPU (with the
+# warp mapping's time for small batches), a sweep of
 # the integrator's pass units, launch shapes (block size x register cap x batch size),
 # Nsight Compute profiles of one
 # launch per mapping where ncu is present, and print a short table last. Every stage has a time limit
@@ -90,13 +92,17 @@ fi
     stage "${bench[@]}" --threads "$jobs" > "$out/bench.txt" 2>&1
     cat "$out/bench.txt"
   fi
-  if want campaign && [ -x "$bindir/strata" ]; then
+  if want campaign && ! [ -x "$bindir/strata" ]; then
+    echo "== campaign: skipped ($bindir/strata missing: a bundle from before 2026-12-08)"
+  elif want campaign; then
     # A design campaign's optimiser batches hold a few designs: host/gpu_plan.hpp predicts
     # them faster on the CPU (gpu_min_batch). Wall time of one campaign with every batch
-    # on the GPU (STRATA_CUDA_MIN_BATCH=0), with the rule, and on the CPU alone.
+    # on the GPU (STRATA_CUDA_MIN_BATCH=0), its first population (32) on the GPU and the
+    # optimiser batches on the CPU (32), with the rule (auto), and on the CPU alone; then
+    # the warp mapping's wall time for batches of 32 to 1,056 (the rule's fixed cost).
     echo "== campaign: brown2026_optimise_3c at a quarter budget, wall seconds"
     camp=(optimize scenarios/brown2026_optimise_3c.toml --scale 0.25 --threads "$jobs" --overwrite)
-    for run in "cuda 0" "cuda auto" "cpu auto"; do
+    for run in "cuda 0" "cuda 32" "cuda auto" "cpu auto"; do
       set -- $run
       start=$(date +%s.%N)
       STRATA_CUDA_MIN_BATCH=$2 stage "$bindir/strata" "${camp[@]}" --device "$1" --out "$out/campaign_$1_$2.h5" \
@@ -105,8 +111,11 @@ fi
       printf "campaign %-5s min_batch=%-5s rc=%s %s s  %s\n" "$1" "$2" "$rc" \
         "$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')" \
         "$(grep -E '^[0-9]+ evaluations' "$out/campaign_$1_$2.txt" | cut -c1-60)"
-      grep -E "^CUDA:" "$out/campaign_$1_$2.txt" | cut -c1-200
+      grep -E "^time:|^CUDA:" "$out/campaign_$1_$2.txt" | cut -c1-200
     done | tee "$out/campaign.txt"
+    stage "${bench[@]}" --device cuda --no-solve-bench --gpu-mappings warp --gpu-variants 32 128 384 1056 \
+      > "$out/campaign_small_batches.txt" 2>&1
+    sed -n '/^GPU /,$p' "$out/campaign_small_batches.txt" | tail -n +3
   fi
   if want sweep; then
     # The integrator's pass unit with a thread per variant (whole attempt or one Newton

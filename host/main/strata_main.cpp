@@ -67,7 +67,8 @@ struct RunCommand {
         ->check(CLI::IsMember({"blocked", "interleaved"}));
     app->add_option("--device", device,
                     "where batches run: auto (CUDA when a device is visible, else CPU), cpu, or cuda (error "
-                    "without a device or a CUDA build)")
+                    "without a device or a CUDA build); a CUDA run keeps small batches and trajectory "
+                    "recordings on the CPU (STRATA_CUDA_MIN_BATCH)")
         ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
     app->add_flag("--quiet", options.quiet, "no table, summary or progress output");
     app->add_flag("--mpi", mpi,

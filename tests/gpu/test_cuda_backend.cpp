@@ -266,10 +266,10 @@ TEST(CudaBackend, RunnerGivesTheCpuRunnersPopulation) {
   EXPECT_NE(gpu.device_description().find("registers per thread"), std::string::npos);
   EXPECT_NE(gpu.summary().find("chunk"), std::string::npos);
   EXPECT_EQ(gpu.summary().find("on the CPU"), std::string::npos) << gpu.summary();
-  // With the rule (24 variants per CPU thread), the same 40 run on the CPU.
+  // With the rule (16 variants per CPU thread), the same 40 run on the CPU.
   CudaRunOptions rule = every_batch;
   rule.min_batch = -1;
-  CudaVariantRunner routed(base, 2, rule);
+  CudaVariantRunner routed(base, 3, rule);
   const RunOutcome c = routed.run(req);
   for (size_t v = 0; v < a.results.size(); ++v)
     EXPECT_EQ(c.results[v].steps[0].capacity_mAh_g, a.results[v].steps[0].capacity_mAh_g) << v;

@@ -110,9 +110,11 @@ namespace {
 TEST(CudaRunnerRouting, MinBatchFollowsTheRuleOrTheEnvironment) {
   EXPECT_EQ(gpu_min_batch(-1, 16), kCpuVariantsPerThreadBeforeGpu * 16);
   EXPECT_EQ(gpu_min_batch(-1, 0), kCpuVariantsPerThreadBeforeGpu);
+  EXPECT_EQ(gpu_min_batch(-1, 256), kMaxCpuBatch);  // a sweep's batch still goes to the device
   EXPECT_EQ(gpu_min_batch(0, 16), 0);
-  EXPECT_EQ(gpu_min_batch(500, 16), 500);
+  EXPECT_EQ(gpu_min_batch(5000, 16), 5000);
   EnvGuard m("STRATA_CUDA_MIN_BATCH");
+  unsetenv("STRATA_CUDA_MIN_BATCH");
   EXPECT_EQ(cuda_options_from_env().min_batch, -1);
   setenv("STRATA_CUDA_MIN_BATCH", "auto", 1);
   EXPECT_EQ(cuda_options_from_env().min_batch, -1);
@@ -149,6 +151,8 @@ TEST(CudaRunnerRouting, SmallBatchesRunOnTheCpu) {
             std::string::npos)
       << gpu.summary();
   EXPECT_NE(gpu.device_description().find("batches of fewer than 4 variants"), std::string::npos);
+  EXPECT_NE(gpu.batch_note(3).find("note: batches of 3 variants are fewer than the 4"), std::string::npos);
+  EXPECT_EQ(gpu.batch_note(4), "");
   if (cuda_backend_built() && cuda_device_info().count > 0) return;  // the device would run the next one
   RunRequest four = small;
   four.specs.push_back(small.specs[0]);
