@@ -40,7 +40,12 @@ def info(path, columns=False, file=sys.stdout):
     p(f"program:     {meta.get('program', '?')} {meta.get('version', '')} "
       f"({meta.get('git_revision', '')}, {meta.get('build_type', '')}) on {meta.get('device', '?')}")
     p(f"started:     {meta.get('start_time', '?')}   ended: {meta.get('end_time', '') or '-'}")
-    p(f"rows:        {len(df)} of {meta.get('n_designs', '?')} designs")
+    shard = ""
+    if "shard_index" in meta and "shard_count" in meta:
+        i, n, total = int(meta["shard_index"]), int(meta["shard_count"]), meta.get("n_designs")
+        span = f": designs {total * i // n} to {total * (i + 1) // n - 1}" if isinstance(total, int) else ""
+        shard = f" (shard {i}/{n}{span})"
+    p(f"rows:        {len(df)} of {meta.get('n_designs', '?')} designs{shard}")
     if "status" in df and len(df):
         counts = []
         for code, group in df.groupby("status"):

@@ -86,6 +86,8 @@ def plot_rate(path, steps, reference_step, out, designs=None):
     """Capacity retention (step capacity / reference step capacity) vs C-rate."""
     df = load_population(path)
     designs = designs if designs else default_designs(df)
+    if not designs:
+        raise MiningError("no design ran (status 0) to plot; name designs with --designs")
     rows = df.set_index("design_id", drop=False)
     missing = [d for d in designs if d not in rows.index]
     if missing:

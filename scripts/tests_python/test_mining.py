@@ -178,6 +178,20 @@ def test_meta_lists_and_a_file_left_running(results_file, tmp_path):
     assert "status: running when last written: killed, or still going on another machine" in out
 
 
+def test_a_shard_and_a_file_where_nothing_ran(results_file, tmp_path):
+    import shutil
+    import h5py
+    copy = tmp_path / "shard.h5"
+    shutil.copy(results_file, copy)
+    with h5py.File(copy, "a") as f:
+        f["meta"].attrs["shard_index"] = np.int64(1)
+        f["meta"].attrs["shard_count"] = np.int64(2)
+        f["population/status"][...] = 7
+    assert "rows:        4 of 4 designs (shard 1/2: designs 2 to 3)" in mining("info", copy).stdout
+    proc = mining("plot-rate", copy, "--steps", 1, "--out", tmp_path / "r.png", check=False)
+    assert proc.returncode == 1 and "no design ran (status 0) to plot" in proc.stderr
+
+
 def test_info_into_a_closed_pipe(results_file):
     env = dict(os.environ, PYTHONPATH=SCRIPTS, MPLBACKEND="Agg")
     # `true` exits without reading: the writes meet a closed pipe (EPIPE).
