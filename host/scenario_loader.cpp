@@ -606,25 +606,19 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 // "layers[i].thickness_share" (i a plain index): the design variables that split
 // design.total_thickness_m between the layers. Empty for every other path.
 std::string thickness_split_kind(const std::string& path) {
-  const std::optional<size_t> li = path_layer_index(path);
-  if (!li) return "";
-  for (const char* kind : {"thickness_fraction", "thickness_share"})
-    if (path == fmt::format("layers[{}].{}", *li, kind)) return kind;
-  return "";
+  switch (parse_design_path(path).kind) {
+    case DesignPath::Kind::ThicknessFraction: return "thickness_fraction";
+    case DesignPath::Kind::ThicknessShare: return "thickness_share";
+    default: return "";
+  }
 }
 
 // For "layers[i].materials[j].active_share" (a design variable: material j's share of the
 // layer's active solid), the override path it sets, "layers[i].materials[j].solid_volume_fraction";
 // empty for every other path.
 std::string active_share_target(const std::string& path) {
-  const std::string suffix = ".active_share";
-  if (!path_layer_index(path) || !ends_with(path, suffix)) return "";
-  const std::string target = path.substr(0, path.size() - suffix.size()) + ".solid_volume_fraction";
-  const size_t open = target.find("].materials[");
-  if (open == std::string::npos) return "";
-  for (size_t k = open + 12; k < target.size() && target[k] != ']'; ++k)
-    if (!std::isdigit(static_cast<unsigned char>(target[k]))) return "";
-  return target;
+  const DesignPath d = parse_design_path(path);
+  return d.kind == DesignPath::Kind::ActiveShare ? solid_fraction_path(d.layer, d.slot) : "";
 }
 
 // design.layer_orders: "all" or an array of permutations of 0..K-1, each once.
@@ -861,23 +855,20 @@ DesignVariable read_variable(const toml::table& t, const std::string& key, const
     if (!(v.max < 1.0)) tr.fail("max", w);
     return v;
   }
-  if (split == "thickness_share") {
-    // 0 and 1 are checked against design.min_layer_thickness_m by read_design.
+  if (split == "thickness_share" || !share_target.empty()) {
+    // A share, 0 to 1 (a thickness share's 0 and 1 are checked against
+    // design.min_layer_thickness_m by read_design).
+    const bool thickness = split == "thickness_share";
+    const std::string noun = thickness ? "a thickness_share" : "an active_share";
     const std::string w = fmt::format(
-        "is out of range; allowed 0 <= min < max <= 1 for a thickness_share (the share of the "
-        "free thickness that the shares before it leave, given to layers[{}])",
-        *path_layer_index(v.path));
+        "is out of range; allowed 0 <= min < max <= 1 for {} ({})", noun,
+        thickness ? fmt::format("the share of the free thickness that the shares before it leave, "
+                                "given to layers[{}]",
+                                *path_layer_index(v.path))
+                  : std::string("the material's share of the layer's active solid"));
     if (!(v.min >= 0.0)) tr.fail("min", w);
     if (!(v.max <= 1.0)) tr.fail("max", w);
-    if (v.log) tr.fail("log", "is not allowed for a thickness_share (a share may be 0)");
-    return v;
-  }
-  if (!share_target.empty()) {
-    const std::string w = "is out of range; allowed 0 <= min < max <= 1 for an active_share (the "
-                          "material's share of the layer's active solid)";
-    if (!(v.min >= 0.0)) tr.fail("min", w);
-    if (!(v.max <= 1.0)) tr.fail("max", w);
-    if (v.log) tr.fail("log", "is not allowed for an active_share (a share may be 0)");
+    if (v.log) tr.fail("log", fmt::format("is not allowed for {} (a share may be 0)", noun));
     return v;
   }
   // Each bound must be a valid value of the parameter: apply it on top of each scope (the

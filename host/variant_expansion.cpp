@@ -279,6 +279,33 @@ std::string allowed_override_forms() {
       join(kElectrolyteFields), join(kMaterialFields));
 }
 
+DesignPath parse_design_path(const std::string& path) {
+  DesignPath d;
+  size_t pos = 6, layer = 0;  // at the '[' after "layers"
+  if (path.rfind("layers", 0) != 0 || !read_index(path, pos, layer)) return d;
+  const std::string rest = path.substr(pos);
+  if (rest == ".thickness_fraction" || rest == ".thickness_share") {
+    // The thickness splits are matched with the index written plainly ("layers[7]",
+    // not "layers[07]"), as the loader always has.
+    if (path != fmt::format("layers[{}]{}", layer, rest)) return d;
+    d.kind = rest == ".thickness_fraction" ? DesignPath::Kind::ThicknessFraction : DesignPath::Kind::ThicknessShare;
+    d.layer = static_cast<int>(layer);
+    return d;
+  }
+  size_t slot = 0;
+  if (rest.rfind(".materials[", 0) != 0) return d;
+  pos += 10;  // at the '[' after ".materials"
+  if (!read_index(path, pos, slot) || path.compare(pos, std::string::npos, ".active_share") != 0) return d;
+  d.kind = DesignPath::Kind::ActiveShare;
+  d.layer = static_cast<int>(layer);
+  d.slot = static_cast<int>(slot);
+  return d;
+}
+
+std::string solid_fraction_path(int layer, int slot) {
+  return fmt::format("layers[{}].materials[{}].solid_volume_fraction", layer, slot);
+}
+
 std::string check_override_path(const Scenario& s, const std::string& path) {
   OverrideTarget t;
   return parse_target(s, path, t);

@@ -37,6 +37,25 @@ std::string allowed_override_forms();
 // material present). Returns an empty string when it is, else the reason.
 std::string check_override_path(const Scenario& s, const std::string& path);
 
+// The [design] variables that are not override paths (docs/scenario-format.md,
+// [[design.variables]]): a split of design.total_thickness_m between the layer
+// positions, or the blend of a layer at its listed active content. Read here once for
+// the loader (which checks them) and the design space (which applies them).
+struct DesignPath {
+  enum class Kind {
+    Other,              // an override path, or not a path at all
+    ThicknessFraction,  // layers[i].thickness_fraction
+    ThicknessShare,     // layers[i].thickness_share
+    ActiveShare,        // layers[i].materials[j].active_share
+  };
+  Kind kind = Kind::Other;
+  int layer = -1;  // the position i
+  int slot = -1;   // the material slot j of an active share
+};
+DesignPath parse_design_path(const std::string& path);
+// "layers[i].materials[j].solid_volume_fraction": what an active share sets.
+std::string solid_fraction_path(int layer, int slot);
+
 // Sets one override on s. Throws std::invalid_argument with the reason when the
 // path is not allowed. Setting layers[i].tortuosity switches that layer to an
 // explicit tortuosity; bruggeman_exponent switches it to Bruggeman (same for the

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <numeric>
 #include <set>
@@ -10,27 +9,11 @@
 #include <fmt/format.h>
 
 #include "host/results_store.hpp"
+#include "host/variant_expansion.hpp"
 
 namespace strata {
 
 namespace {
-// "layers[3].<suffix>" -> 3; -1 for other paths.
-int split_variable_layer(const std::string& path, const std::string& suffix) {
-  if (path.rfind("layers[", 0) != 0 || path.size() <= suffix.size() ||
-      path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0)
-    return -1;
-  return std::stoi(path.substr(7, path.size() - 7 - suffix.size()));
-}
-
-// "layers[2].materials[1].active_share" -> {2, 1}; {-1, -1} for other paths.
-std::pair<int, int> active_share_slot(const std::string& path) {
-  int layer = -1, slot = -1, end = 0;
-  if (std::sscanf(path.c_str(), "layers[%d].materials[%d].active_share%n", &layer, &slot, &end) != 2 ||
-      end != static_cast<int>(path.size()))
-    return {-1, -1};
-  return {layer, slot};
-}
-
 // Stick-breaking: the positions with a share (NaN: none), in order, each take their
 // share of what the ones before them left; the positions without one split the
 // remainder in proportion to `weight` (equally where all their weights are 0). Any
@@ -71,11 +54,11 @@ DesignSpace::DesignSpace(const Scenario& base) : spec_(base.design) {
   for (const MaterialChoice& m : spec_.material_choices) combos_ *= static_cast<int>(m.materials.size());
   std::set<std::string> derived;
   for (const DesignVariable& v : spec_.variables) {
-    const int position = active_share_slot(v.path).first;
-    if (position < 0) continue;
+    const DesignPath d = parse_design_path(v.path);
+    if (d.kind != DesignPath::Kind::ActiveShare) continue;
     for (const std::vector<int>& o : orders_)
-      for (size_t m = 0; m < base_solid_fraction_[o[position]].size(); ++m)
-        derived.insert(fmt::format("layers[{}].materials[{}].solid_volume_fraction", position, m));
+      for (size_t m = 0; m < base_solid_fraction_[o[d.layer]].size(); ++m)
+        derived.insert(solid_fraction_path(d.layer, static_cast<int>(m)));
   }
   derived_.assign(derived.begin(), derived.end());
 }
@@ -158,15 +141,16 @@ VariantSpec DesignSpace::variant(const DesignPoint& p) const {
   for (size_t k = 0; k < p.x.size(); ++k) {
     const std::string& path = spec_.variables[k].path;
     label += fmt::format(" {}={:.6g}", path, p.x[k]);
-    const int layer = split_variable_layer(path, "].thickness_fraction");
-    const int shared = split_variable_layer(path, "].thickness_share");
-    const std::pair<int, int> slot = active_share_slot(path);
-    if (layer >= 0) fraction[layer] = p.x[k];
-    else if (shared >= 0) share[shared] = p.x[k];
-    else if (slot.first >= 0) {
-      active[slot.first][slot.second] = p.x[k];
-      any_active = true;
-    } else vs.overrides[path] = p.x[k];
+    const DesignPath d = parse_design_path(path);
+    switch (d.kind) {
+      case DesignPath::Kind::ThicknessFraction: fraction[d.layer] = p.x[k]; break;
+      case DesignPath::Kind::ThicknessShare: share[d.layer] = p.x[k]; break;
+      case DesignPath::Kind::ActiveShare:
+        active[d.layer][d.slot] = p.x[k];
+        any_active = true;
+        break;
+      case DesignPath::Kind::Other: vs.overrides[path] = p.x[k]; break;
+    }
   }
   vs.label = label;
   // Active shares: the layer keeps its listed active content (the sum of its materials'
@@ -177,7 +161,7 @@ VariantSpec DesignSpace::variant(const DesignPoint& p) const {
     const double content = std::accumulate(listed.begin(), listed.end(), 0.0);
     const std::vector<double> f = stick_breaking_fractions(active[j], listed);
     for (size_t m = 0; m < listed.size(); ++m)
-      vs.overrides[fmt::format("layers[{}].materials[{}].solid_volume_fraction", j, m)] = f[m] * content;
+      vs.overrides[solid_fraction_path(static_cast<int>(j), static_cast<int>(m))] = f[m] * content;
   }
   std::vector<double> listed_m(K);  // listed thicknesses in the variant's order
   for (size_t j = 0; j < K; ++j) listed_m[j] = base_thickness_m_[vs.layer_order[j]];

@@ -12,6 +12,7 @@
 #include "optimizer/campaign.hpp"
 #include "optimizer/design_space.hpp"
 #include "optimizer/sampling.hpp"
+#include "host/variant_expansion.hpp"
 
 using namespace strata;
 
@@ -247,6 +248,23 @@ TEST(OptimizerDesignSpace, MaterialChoicesCrossLayerOrders) {
                 vs.material_overrides.at("layers[1].materials[0].name"));
   }
   EXPECT_EQ(seen.size(), 12u);  // every (order, material, material) combination once
+}
+
+// The [design]-only paths, read once for the loader and the design space.
+TEST(OptimizerDesignSpace, DesignPathsAreReadOnce) {
+  using K = DesignPath::Kind;
+  const DesignPath f = parse_design_path("layers[2].thickness_fraction");
+  EXPECT_TRUE(f.kind == K::ThicknessFraction && f.layer == 2);
+  const DesignPath t = parse_design_path("layers[12].thickness_share");
+  EXPECT_TRUE(t.kind == K::ThicknessShare && t.layer == 12);
+  const DesignPath a = parse_design_path("layers[1].materials[3].active_share");
+  EXPECT_TRUE(a.kind == K::ActiveShare && a.layer == 1 && a.slot == 3);
+  EXPECT_EQ(solid_fraction_path(a.layer, a.slot), "layers[1].materials[3].solid_volume_fraction");
+  for (const char* other : {"layers[0].porosity", "layers[0].thickness_m", "layers[07].thickness_share",
+                            "layers[0].thickness_share.x", "layers[].thickness_fraction", "layers[0].materials[1]",
+                            "layers[0].materials[1].active_share2", "layers[-1].materials[0].active_share",
+                            "materials.NMO.diffusivity_m2_s", "layers[0.5].thickness_share"})
+    EXPECT_TRUE(parse_design_path(other).kind == K::Other) << other;
 }
 
 // Thickness shares (stick-breaking) give a valid split at every point of the unit cube,
