@@ -273,6 +273,10 @@ void CommittedH5File::edit(Edit e) {
 void CommittedH5File::publish(int n) {
   const std::string part = part_path(path_), prev = prev_path(path_);
   close_file(work_, part);
+  // Closed, the working copy is whole: a reader may lock it from now on. Released
+  // before the rename, not after, so that the path never names a claimed file (a
+  // writer preempted between the two would refuse every reader meanwhile).
+  claim_.release();
   fault_point(n, "flushed");
   bool moved_aside = false;
   if (published_) {  // keep the published file at a second name until the rename
@@ -292,7 +296,6 @@ void CommittedH5File::publish(int n) {
     if (moved_aside) fs::rename(prev, path_, ec);
     throw;
   }
-  claim_.release();  // published: readers may lock it now
   fault_point(n, "published");
   if (published_) rename_or_throw(prev, part);
   published_ = true;

@@ -16,9 +16,10 @@
 // has open never changes under it. That update runs on a thread of its own while
 // the caller goes on; the next edit or read waits for it.
 //
-// The working copy carries an exclusive flock (FileClaim) until it is published, so
-// a reader that found the old copy at the path just before a rename is refused, and
-// opens again, rather than reading a file being written. One writer per path: the
+// The working copy carries an exclusive flock (FileClaim) while it is written (until
+// it is closed for its commit's rename), so a reader that found the old copy at the
+// path just before a rename is refused, and opens again, rather than reading a file
+// being written. One writer per path: the
 // writer holds host/writer_lock.hpp's `path.lock`. Through a symbolic link, all of
 // this is done at the link's target.
 // A kill leaves `path` as of the last commit (or the commit in flight, once its
