@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "host/background_writer.hpp"
 #include "host/build_info.hpp"
 #include "host/cpu_backend.hpp"
 #include "host/csv_export.hpp"
@@ -370,9 +371,10 @@ int run_simulate(const SimulateOptions& opt) {
   ProgressBar bar(static_cast<int>(pending_vars.size()), "simulate");
   std::vector<VariantResult> results;
   BatchTotals tot;
-  double wall_s = 0.0, io_s = 0.0;
+  double wall_s = 0.0;
   int batch_index = store->next_batch(), done_now = 0, batches_run = 0;
   bool interrupted = false;
+  BackgroundWriter writer;  // a batch's rows and trajectories are written while the next one runs
   try {
     for (const std::vector<int>& group : group_by_shape(pending_vars)) {
       for (size_t first = 0; first < group.size() && !interrupted; first += base.output.batch_size) {
@@ -393,24 +395,25 @@ int run_simulate(const SimulateOptions& opt) {
           out = runner->run(req, progress);
         } catch (const std::exception& e) {
           std::cerr << "error: " << opt.scenario_path << ": " << e.what() << "\n";
+          writer.drain();
           store->finish("failed");
           return 2;
         }
         wall_s += out.wall_s;
-        const auto t_io = std::chrono::steady_clock::now();
         std::vector<PopulationRow> rows;
+        std::vector<TrajectoryData> trajectories;
         for (size_t v = 0; v < req.specs.size(); ++v) {
           if (!out.ran[v]) continue;
           rows.push_back(make_row(out.results[v], req.specs[v], info, batch_index));
           results.push_back(out.results[v]);
+          if (record_all) trajectories.push_back(std::move(out.trajectories[v]));
         }
         const int rows_done = static_cast<int>(rows.size());
-        store->append(std::move(rows));
-        if (record_all)
-          for (size_t v = 0; v < req.specs.size(); ++v)
-            if (out.ran[v]) store->write_trajectory(std::move(out.trajectories[v]));
-        store->flush();
-        io_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_io).count();
+        writer.submit([&store, rows = std::move(rows), trajectories = std::move(trajectories)]() mutable {
+          store->append(std::move(rows));
+          for (TrajectoryData& t : trajectories) store->write_trajectory(std::move(t));
+          store->flush();
+        });
         const BatchTotals& t = out.totals;
         tot.time_steps += t.time_steps;
         tot.newton_iterations += t.newton_iterations;
@@ -423,6 +426,7 @@ int run_simulate(const SimulateOptions& opt) {
       }
       if (interrupted) break;
     }
+    writer.drain();
     // Trajectories of the selected designs: re-simulated with recording on.
     if (!interrupted && !record_all) {
       std::vector<VariantSpec> sel;
@@ -441,6 +445,12 @@ int run_simulate(const SimulateOptions& opt) {
     return 3;
   } catch (const std::exception& e) {  // a failure while recording trajectories (e.g. from another rank)
     std::cerr << "error: " << opt.scenario_path << ": " << e.what() << "\n";
+    try {
+      writer.drain();
+    } catch (const h5::H5Error& w) {
+      std::cerr << "error: writing " << h5_path << ": " << w.what() << "\n";
+      return 3;
+    }
     store->finish("failed");
     return 2;
   }
@@ -449,10 +459,12 @@ int run_simulate(const SimulateOptions& opt) {
     std::sort(results.begin(), results.end(), [](const VariantResult& a, const VariantResult& b) { return a.id < b.id; });
     print_table(base, results);
     fmt::print("\n{} variants in {} batch(es) ({} ok, {} failed) in {:.3f} s on {} CPU threads: {:.1f} variants/s, "
-               "{:.0f} time steps/s, {:.2f} Newton iterations per step; HDF5 writing {:.3f} s\n",
+               "{:.0f} time steps/s, {:.2f} Newton iterations per step; HDF5 writing {:.3f} s "
+               "({:.3f} s of it not hidden behind the next batch)\n",
                results.size(), batches_run, tot.ok, tot.failed, wall_s, threads, results.size() / std::max(wall_s, 1e-9),
                tot.time_steps / std::max(wall_s, 1e-9),
-               tot.time_steps ? double(tot.newton_iterations) / tot.time_steps : 0.0, io_s);
+               tot.time_steps ? double(tot.newton_iterations) / tot.time_steps : 0.0, writer.write_s(),
+               writer.waited_s());
     try {  // over the whole file, as strata info counts them
       for (const std::string& note : step_end_notes_of_file(ResultsStore::open_read(h5_path)))
         fmt::print("note: {}\n", note);
