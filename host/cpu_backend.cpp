@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -13,9 +14,22 @@ namespace strata {
 
 RunStats run_batch_cpu(Batch& batch, int threads, const std::function<void(int)>& progress,
                        const std::function<bool()>& cancelled) {
+  return run_batches_cpu({&batch}, threads, progress, cancelled);
+}
+
+RunStats run_batches_cpu(const std::vector<Batch*>& batches, int threads, const std::function<void(int)>& progress,
+                         const std::function<bool()>& cancelled) {
   RunStats stats;
   stats.threads = threads > 0 ? threads : omp_get_max_threads();
-  batch.rebind_tables();
+  // One pool of variants: first[b] is batch b's first index in it.
+  std::vector<int> first(batches.size() + 1, 0);
+  bool interleaved = false;
+  for (size_t b = 0; b < batches.size(); ++b) {
+    batches[b]->rebind_tables();
+    first[b + 1] = first[b] + batches[b]->n_variants;
+    interleaved = interleaved || batches[b]->layout == Layout::Interleaved;
+  }
+  const int n_pool = first.back();
   std::atomic<int> finished{0};
   // The monitor wakes when the batch ends, not at its next tick: short batches (MPI
   // slices, optimiser batches) would otherwise wait up to 200 ms for it.
@@ -32,21 +46,22 @@ RunStats run_batch_cpu(Batch& batch, int threads, const std::function<void(int)>
       }
     });
   const auto t0 = std::chrono::steady_clock::now();
-  const DfnShape& S = batch.shape;
-  const SharedTables tables = batch.tables;
-  const ProtocolStep* steps = batch.steps.data();
-  const int n_steps = static_cast<int>(batch.steps.size());
-  // Variants finish at different times: hand them out dynamically. In the
-  // interleaved layout neighbouring variants share cache lines, so threads take
-  // runs of 64 variants to avoid false sharing.
-  const int chunk = batch.layout == Layout::Interleaved ? 64 : 1;
-  stats.ran.assign(batch.n_variants, 0);
+  // Variants finish at different times: hand them out dynamically, from all batches at
+  // once, so that batches smaller than the thread count (an optimiser batch split by
+  // shape) neither leave cores idle nor wait for each other. In the interleaved layout
+  // neighbouring variants share cache lines, so threads take runs of 64 variants to
+  // avoid false sharing.
+  const int chunk = interleaved ? 64 : 1;
+  stats.ran.assign(n_pool, 0);
 #pragma omp parallel for schedule(dynamic, chunk) num_threads(stats.threads)
-  for (int v = 0; v < batch.n_variants; ++v) {
+  for (int i = 0; i < n_pool; ++i) {
     if (cancelled && cancelled()) continue;
-    stats.ran[v] = 1;
-    run_protocol(S, tables, batch.view(v), steps, n_steps, batch.out_view(v), batch.trajectory_spec,
-                 batch.trajectory_view(v));
+    const size_t b = static_cast<size_t>(std::upper_bound(first.begin(), first.end(), i) - first.begin()) - 1;
+    Batch& batch = *batches[b];
+    const int v = i - first[b];
+    stats.ran[i] = 1;
+    run_protocol(batch.shape, batch.tables, batch.view(v), batch.steps.data(), static_cast<int>(batch.steps.size()),
+                 batch.out_view(v), batch.trajectory_spec, batch.trajectory_view(v));
     finished.fetch_add(1);
   }
   stats.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

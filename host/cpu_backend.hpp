@@ -20,5 +20,9 @@ struct RunStats {
 // cancelled() returns true, variants not yet started are skipped.
 RunStats run_batch_cpu(Batch& batch, int threads, const std::function<void(int)>& progress = {},
                        const std::function<bool()>& cancelled = {});
+// Several batches (of different shapes, either layout) as one pool of variants: `ran`
+// and progress count over the pool, batch by batch in the order given.
+RunStats run_batches_cpu(const std::vector<Batch*>& batches, int threads,
+                         const std::function<void(int)>& progress = {}, const std::function<bool()>& cancelled = {});
 
 }  // namespace strata

@@ -96,18 +96,14 @@ CudaVariantRunner::CudaVariantRunner(const Scenario& base, int threads, CudaRunO
     : LocalVariantRunner(base, threads, Layout::Interleaved),
       options_(options),
       info_(cuda_device_info()),
-      cpu_(base, threads, Layout::Blocked),
-      min_batch_(gpu_min_batch(options.min_batch, cpu_.threads())) {}
+      min_batch_(gpu_min_batch(options.min_batch, LocalVariantRunner::threads())) {}
 
-RunOutcome CudaVariantRunner::run(const RunRequest& request, const std::function<void(int)>& progress) {
-  // Small batches and trajectory re-simulations (a few chosen designs) are faster on
-  // the CPU: same numerics, the same results to round-off (tests/gpu).
-  if (request.record || static_cast<long>(request.specs.size()) < min_batch_) {
-    ++cpu_batches_;
-    cpu_variants_ += static_cast<long>(request.specs.size());
-    return cpu_.run(request, progress);
-  }
-  return LocalVariantRunner::run(request, progress);
+// Small batches and trajectory re-simulations (a few chosen designs) are faster on the
+// CPU: same numerics, the same results to round-off (tests/gpu). Decided per batch of
+// one shape, since each is a launch of its own: a request of many small shapes (an
+// optimiser batch over several layer orders) is many small batches.
+Layout CudaVariantRunner::layout_for(size_t batch_variants, bool record) const {
+  return record || static_cast<long>(batch_variants) < min_batch_ ? Layout::Blocked : Layout::Interleaved;
 }
 
 std::string CudaVariantRunner::device_description() const {
@@ -159,19 +155,56 @@ std::string CudaVariantRunner::summary() const {
                      on_cpu.empty() ? "" : "; " + on_cpu);
 }
 
-// Only batches that record nothing get here: run() sends recording requests to the CPU.
-RunStats CudaVariantRunner::run_batch(Batch& batch, bool /*record*/, const std::function<void(int)>& progress,
-                                      const std::function<bool()>& cancelled) {
-  CudaRunReport rep;
-  RunStats stats = run_batch_cuda(batch, options_, progress, cancelled, &rep);
-  chunks_ += rep.chunks;
-  if (rep.chunks > 0) (rep.mapping == mapping_name(GpuMapping::WarpPerVariant) ? warp_batches_ : thread_batches_) += 1;
-  max_chunk_variants_ = std::max(max_chunk_variants_, rep.chunk_variants);
-  failed_on_device_ += rep.failed;
-  oom_retries_ += rep.oom_retries;
-  kernel_s_ += rep.kernel_s;
-  wall_s_ += rep.wall_s;
-  return stats;
+// The CPU's batches (blocked: small or recording) run together on the cores, then the
+// device's one by one; interleaved batches record nothing (layout_for).
+RunStats CudaVariantRunner::run_batches(std::vector<Batch>& batches, bool /*record*/,
+                                        const std::function<void(int)>& progress,
+                                        const std::function<bool()>& cancelled) {
+  RunStats all;
+  all.threads = threads();
+  std::vector<int> first(batches.size() + 1, 0);  // each batch's first variant in all.ran
+  for (size_t b = 0; b < batches.size(); ++b) first[b + 1] = first[b] + batches[b].n_variants;
+  all.ran.assign(first.back(), 0);
+  int finished_before = 0;
+  const auto offset_progress = [&progress, &finished_before]() -> std::function<void(int)> {
+    if (!progress) return {};
+    return [&progress, before = finished_before](int d) { progress(before + d); };
+  };
+  std::vector<Batch*> on_cpu;
+  std::vector<size_t> cpu_index;
+  for (size_t b = 0; b < batches.size(); ++b)
+    if (batches[b].layout == Layout::Blocked) {
+      on_cpu.push_back(&batches[b]);
+      cpu_index.push_back(b);
+    }
+  if (!on_cpu.empty()) {
+    const RunStats st = run_batches_cpu(on_cpu, threads(), offset_progress(), cancelled);
+    int pool = 0;
+    for (size_t c = 0; c < on_cpu.size(); ++c) {
+      std::copy_n(st.ran.begin() + pool, on_cpu[c]->n_variants, all.ran.begin() + first[cpu_index[c]]);
+      pool += on_cpu[c]->n_variants;
+    }
+    all.wall_s += st.wall_s;
+    finished_before += pool;
+    cpu_batches_ += static_cast<long>(on_cpu.size());
+    cpu_variants_ += pool;
+  }
+  for (size_t b = 0; b < batches.size(); ++b) {
+    if (batches[b].layout == Layout::Blocked) continue;
+    CudaRunReport rep;
+    const RunStats st = run_batch_cuda(batches[b], options_, offset_progress(), cancelled, &rep);
+    std::copy(st.ran.begin(), st.ran.end(), all.ran.begin() + first[b]);
+    all.wall_s += st.wall_s;
+    finished_before += batches[b].n_variants;
+    chunks_ += rep.chunks;
+    if (rep.chunks > 0) (rep.mapping == mapping_name(GpuMapping::WarpPerVariant) ? warp_batches_ : thread_batches_) += 1;
+    max_chunk_variants_ = std::max(max_chunk_variants_, rep.chunk_variants);
+    failed_on_device_ += rep.failed;
+    oom_retries_ += rep.oom_retries;
+    kernel_s_ += rep.kernel_s;
+    wall_s_ += rep.wall_s;
+  }
+  return all;
 }
 
 }  // namespace strata

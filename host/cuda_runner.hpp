@@ -34,19 +34,20 @@ std::string cuda_device_description(const CudaDeviceInfo& info);
 class CudaVariantRunner : public LocalVariantRunner {
  public:
   CudaVariantRunner(const Scenario& base, int threads, CudaRunOptions options = cuda_options_from_env());
-  RunOutcome run(const RunRequest& request, const std::function<void(int)>& progress = {}) override;
   std::string device_description() const override;
   std::string summary() const override;
   std::string batch_note(long batch_size) const override;
 
  protected:
-  RunStats run_batch(Batch& batch, bool record, const std::function<void(int)>& progress,
-                     const std::function<bool()>& cancelled) override;
+  RunStats run_batches(std::vector<Batch>& batches, bool record, const std::function<void(int)>& progress,
+                       const std::function<bool()>& cancelled) override;
+  // Blocked (the CPU's) for a batch of one shape below min_batch_ or recording
+  // trajectories; interleaved (the device's) for the rest.
+  Layout layout_for(size_t batch_variants, bool record) const override;
 
  private:
   CudaRunOptions options_;
   CudaDeviceInfo info_;
-  LocalVariantRunner cpu_;  // small batches and trajectories
   long min_batch_ = 0;
   long cpu_batches_ = 0, cpu_variants_ = 0;
   long chunks_ = 0, max_chunk_variants_ = 0, failed_on_device_ = 0;

@@ -33,30 +33,34 @@ RunOutcome LocalVariantRunner::run(const RunRequest& req, const std::function<vo
   out.ran.assign(n, 0);
   if (req.record) out.trajectories.resize(n);
   if (n == 0) return out;  // an MPI rank's slice may be empty
-  int finished_before = 0;
-  for (const std::vector<int>& group : group_by_shape(vars)) {
+  // One batch per shape, all run together (the CPU backend shares its threads among them).
+  const std::vector<std::vector<int>> groups = group_by_shape(vars);
+  std::vector<Batch> batches;
+  batches.reserve(groups.size());
+  for (const std::vector<int>& group : groups) {
     std::vector<ResolvedVariant> members;
+    for (int k : group) members.push_back(std::move(vars[k]));
+    batches.push_back(build_batch(members, layout_for(members.size(), req.record)));
+    if (req.record) batches.back().enable_trajectories(req.trajectory_spec);
+  }
+  std::function<bool()> cancelled;
+  if (req.cancellable) cancelled = interrupt_requested;
+  const RunStats stats = run_batches(batches, req.record, progress, cancelled);
+  out.wall_s = stats.wall_s;
+  size_t pool = 0;  // the batch's first variant in stats.ran
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const std::vector<int>& group = groups[g];
+    Batch& batch = batches[g];
     std::vector<int> ids;
-    for (int k : group) {
-      members.push_back(std::move(vars[k]));
-      ids.push_back(static_cast<int>(req.ids[k]));
-    }
-    Batch batch = build_batch(members, layout_);
-    if (req.record) batch.enable_trajectories(req.trajectory_spec);
-    std::function<void(int)> step_progress;
-    if (progress) step_progress = [&progress, finished_before](int d) { progress(finished_before + d); };
-    std::function<bool()> cancelled;
-    if (req.cancellable) cancelled = interrupt_requested;
-    const RunStats stats = run_batch(batch, req.record, step_progress, cancelled);
-    out.wall_s += stats.wall_s;
+    for (int k : group) ids.push_back(static_cast<int>(req.ids[k]));
     std::vector<VariantResult> rs = collect_results(batch, ids);
     for (size_t m = 0; m < group.size(); ++m) {
       const int k = group[m];
       out.results[k] = std::move(rs[m]);
-      out.ran[k] = stats.ran[m];
+      out.ran[k] = stats.ran[pool + m];
       // ok and failed count the variants that ran: a cancelled batch skips the rest.
-      if (stats.ran[m]) ++(out.results[k].status == 0 ? out.totals.ok : out.totals.failed);
-      if (req.record && stats.ran[m])
+      if (out.ran[k]) ++(out.results[k].status == 0 ? out.totals.ok : out.totals.failed);
+      if (req.record && out.ran[k])
         out.trajectories[k] =
             req.name_trajectories
                 ? extract_trajectory(batch, static_cast<int>(m), req.ids[k], material_names_, profiles_)
@@ -65,14 +69,18 @@ RunOutcome LocalVariantRunner::run(const RunRequest& req, const std::function<vo
     const BatchTotals t = batch_totals(batch);
     out.totals.time_steps += t.time_steps;
     out.totals.newton_iterations += t.newton_iterations;
-    finished_before += static_cast<int>(group.size());
+    pool += group.size();
   }
   return out;
 }
 
-RunStats LocalVariantRunner::run_batch(Batch& batch, bool, const std::function<void(int)>& progress,
-                                       const std::function<bool()>& cancelled) {
-  return run_batch_cpu(batch, threads_, progress, cancelled);
+Layout LocalVariantRunner::layout_for(size_t, bool) const { return layout_; }
+
+RunStats LocalVariantRunner::run_batches(std::vector<Batch>& batches, bool, const std::function<void(int)>& progress,
+                                         const std::function<bool()>& cancelled) {
+  std::vector<Batch*> all;
+  for (Batch& b : batches) all.push_back(&b);
+  return run_batches_cpu(all, threads_, progress, cancelled);
 }
 
 std::unique_ptr<VariantRunner> make_runner(const RunnerFactory& factory, const Scenario& base, int threads,

@@ -63,10 +63,14 @@ class LocalVariantRunner : public VariantRunner {
   int threads() const override { return threads_; }
 
  protected:
-  // Runs one built batch (the CPU backend here; CudaVariantRunner overrides it).
-  // record: the batch carries trajectory records.
-  virtual RunStats run_batch(Batch& batch, bool record, const std::function<void(int)>& progress,
-                             const std::function<bool()>& cancelled);
+  // Runs the built batches of a request, one per shape (the CPU backend here, all in
+  // one pool; CudaVariantRunner overrides it). record: they carry trajectory records.
+  // RunStats::ran and progress count over the batches in order.
+  virtual RunStats run_batches(std::vector<Batch>& batches, bool record, const std::function<void(int)>& progress,
+                               const std::function<bool()>& cancelled);
+  // The layout to build a batch of one shape in (the runner's, here); `record`: it
+  // carries trajectory records.
+  virtual Layout layout_for(size_t batch_variants, bool record) const;
 
  private:
   Scenario light_;  // the base without its variant list and text

@@ -160,5 +160,37 @@ TEST(CudaRunnerRouting, SmallBatchesRunOnTheCpu) {
   EXPECT_THROW(gpu.run(four), std::runtime_error);
 }
 
+// The threshold applies to each batch of one shape, each a launch of its own: a
+// request of 6 variants in two shapes of 3 (an optimiser batch over two electrodes
+// that mesh differently) is two small batches, both on the CPU, though 6 >= 4.
+TEST(CudaRunnerRouting, EachShapeOfARequestIsRoutedOnItsOwn) {
+  Scenario s = test::bilayer_scenario({"Charge at 1C until 3.6 V"});
+  s.numerics.cell_size_m = 5e-6;  // cells in proportion to thickness: 38-40 um in 8, 58-60 um in 12
+  for (Layer& l : s.layers) l.nodes = 0;
+  RunRequest req;
+  for (int k = 0; k < 6; ++k) {
+    VariantSpec spec;
+    spec.label = "v" + std::to_string(k);
+    spec.overrides["layers[0].thickness_m"] = ((k % 2 == 0 ? 40 : 60) - k / 2) * 1e-6;
+    req.specs.push_back(spec);
+    req.ids.push_back(k);
+  }
+  std::vector<ResolvedVariant> vars;
+  for (const VariantSpec& spec : req.specs) vars.push_back(resolve_variant(s, spec));
+  ASSERT_EQ(group_by_shape(vars).size(), 2u);
+  CudaRunOptions o;
+  o.min_batch = 4;
+  CudaVariantRunner gpu(s, 1, o);
+  LocalVariantRunner cpu(s, 1, Layout::Blocked);
+  const RunOutcome a = gpu.run(req), b = cpu.run(req);
+  for (size_t v = 0; v < 6; ++v) {
+    EXPECT_EQ(a.results[v].status, 0) << v;
+    EXPECT_EQ(a.results[v].steps.at(0).capacity_mAh_g, b.results[v].steps.at(0).capacity_mAh_g) << v;
+  }
+  EXPECT_NE(gpu.summary().find("2 batch(es) of fewer than 4 variants or recording trajectories (6 variants) on the CPU"),
+            std::string::npos)
+      << gpu.summary();
+}
+
 }  // namespace
 }  // namespace strata

@@ -87,3 +87,40 @@ TEST(VariantRunner, PaddedMaterialSlotsChangeNothing) {
   EXPECT_EQ(a[0].status, 0);
   EXPECT_EQ(bits(a[0]), bits(m[0]));
 }
+
+// With cells in proportion to thickness the sweep's two thicknesses mesh differently:
+// one request is two batches, run as one pool of variants over the threads (the CPU
+// backend), with every bit as when each variant runs alone, progress counting over
+// both batches, and a cancelled request running none.
+TEST(VariantRunner, BatchesOfTwoShapesRunAsOnePool) {
+  TempDir tmp;
+  Scenario s = sweep_scenario(tmp.path());
+  s.numerics.cell_size_m = 5e-6;  // 20 um: 4 cells (the floor 3 is below), 60 um: 12
+  for (Layer& l : s.layers) l.nodes = 0;
+  std::vector<ResolvedVariant> vars;
+  for (const VariantSpec& spec : s.variants) vars.push_back(resolve_variant(s, spec));
+  ASSERT_EQ(group_by_shape(vars).size(), 2u);
+  LocalVariantRunner runner(s, 2, Layout::Blocked);
+  const std::vector<VariantResult> alone = results_in_slices(runner, s, {1, 1, 1, 1, 1, 1, 1, 1});
+  RunRequest q;
+  for (size_t k = 0; k < s.variants.size(); ++k) {
+    q.specs.push_back(s.variants[k]);
+    q.ids.push_back(static_cast<int64_t>(k));
+  }
+  int last_progress = -1;
+  const RunOutcome whole = runner.run(q, [&](int d) { last_progress = d; });
+  EXPECT_EQ(last_progress, 8);
+  EXPECT_EQ(whole.totals.ok, 8);
+  for (size_t k = 0; k < 8; ++k) {
+    EXPECT_EQ(whole.ran[k], 1) << k;
+    EXPECT_EQ(bits(whole.results[k]), bits(alone[k])) << "variant " << k;
+  }
+  std::vector<Batch> batches;
+  for (const std::vector<int>& g : group_by_shape(vars)) {
+    std::vector<ResolvedVariant> members;
+    for (int k : g) members.push_back(vars[k]);
+    batches.push_back(build_batch(members, Layout::Blocked));
+  }
+  const RunStats none = run_batches_cpu({&batches[0], &batches[1]}, 2, {}, [] { return true; });
+  EXPECT_EQ(none.ran, std::vector<char>(8, 0));
+}
