@@ -1,7 +1,8 @@
 #pragma once
 // The scenario as read from TOML: SI units everywhere, names carry the unit.
-// Loading (scenario_loader.cpp) validates every value; the batch builder turns a
-// Scenario into device arrays. See docs/scenario-format.md for the file format.
+// Loading (scenario_loader.cpp, with the scenario_read_*.cpp files and scenario_validate.cpp)
+// validates every value; the batch builder turns a Scenario into device arrays. See
+// docs/scenario-format.md for the file format.
 #include <cmath>
 #include <limits>
 #include <map>
