@@ -116,6 +116,13 @@ fi
     stage "${bench[@]}" --device cuda --no-solve-bench --gpu-mappings warp --gpu-variants 32 128 384 1056 \
       > "$out/campaign_small_batches.txt" 2>&1
     sed -n '/^GPU /,$p' "$out/campaign_small_batches.txt" | tail -n +3
+    # A sweep's writes run behind the next batch (host/background_writer.hpp): on a GPU
+    # the cores are free, so all but the last batch's should be hidden (docs/performance.md,
+    # "Writes behind the next batch").
+    echo "== sweep writes: bench_sweep_100k (98 batches of 1,024) on the GPU"
+    stage "$bindir/strata" simulate scenarios/bench_sweep_100k.toml --device cuda --threads "$jobs" \
+      --overwrite --out "$out/sweep100k.h5" > "$out/sweep_writes.txt" 2>&1
+    grep -E "variants in|^CUDA:" "$out/sweep_writes.txt" | cut -c1-300
   fi
   if want sweep; then
     # The integrator's pass unit with a thread per variant (whole attempt or one Newton
