@@ -376,55 +376,58 @@ int run_simulate(const SimulateOptions& opt) {
   bool interrupted = false;
   BackgroundWriter writer;  // a batch's rows and trajectories are written while the next one runs
   try {
-    for (const std::vector<int>& group : group_by_shape(pending_vars)) {
-      for (size_t first = 0; first < group.size() && !interrupted; first += base.output.batch_size) {
-        const size_t last = std::min(group.size(), first + static_cast<size_t>(base.output.batch_size));
-        RunRequest req;
-        for (size_t k = first; k < last; ++k) {
-          req.specs.push_back(base.variants[pending_ids[group[k]]]);
-          req.ids.push_back(pending_ids[group[k]]);
-        }
-        req.record = record_all;
-        req.trajectory_spec = traj_spec;
-        req.name_trajectories = true;
-        req.cancellable = true;
-        std::function<void(int)> progress;
-        if (!opt.quiet) progress = [&bar, done_now](int d) { bar.update(done_now + d); };
-        RunOutcome out;
-        try {
-          out = runner->run(req, progress);
-        } catch (const std::exception& e) {
-          std::cerr << "error: " << opt.scenario_path << ": " << e.what() << "\n";
-          writer.drain();
-          store->finish("failed");
-          return 2;
-        }
-        wall_s += out.wall_s;
-        std::vector<PopulationRow> rows;
-        std::vector<TrajectoryData> trajectories;
-        for (size_t v = 0; v < req.specs.size(); ++v) {
-          if (!out.ran[v]) continue;
-          rows.push_back(make_row(out.results[v], req.specs[v], info, batch_index));
-          results.push_back(out.results[v]);
-          if (record_all) trajectories.push_back(std::move(out.trajectories[v]));
-        }
-        const int rows_done = static_cast<int>(rows.size());
-        writer.submit([&store, rows = std::move(rows), trajectories = std::move(trajectories)]() mutable {
-          store->append(std::move(rows));
-          for (TrajectoryData& t : trajectories) store->write_trajectory(std::move(t));
-          store->flush();
-        });
-        const BatchTotals& t = out.totals;
-        tot.time_steps += t.time_steps;
-        tot.newton_iterations += t.newton_iterations;
-        tot.ok += t.ok;
-        tot.failed += t.failed;
-        done_now += rows_done;
-        ++batch_index;
-        ++batches_run;
-        interrupted = interrupt_requested();
+    // Variants of one shape side by side, cut into batches of batch_size: a batch may
+    // hold the end of one shape and the start of the next (the runner makes a batch of
+    // each, the CPU runs them as one pool), so a sweep whose cells follow its thickness
+    // (numerics.cell_size_m) is not a small batch at the end of every shape.
+    std::vector<int> order;
+    for (const std::vector<int>& group : group_by_shape(pending_vars)) order.insert(order.end(), group.begin(), group.end());
+    for (size_t first = 0; first < order.size() && !interrupted; first += base.output.batch_size) {
+      const size_t last = std::min(order.size(), first + static_cast<size_t>(base.output.batch_size));
+      RunRequest req;
+      for (size_t k = first; k < last; ++k) {
+        req.specs.push_back(base.variants[pending_ids[order[k]]]);
+        req.ids.push_back(pending_ids[order[k]]);
       }
-      if (interrupted) break;
+      req.record = record_all;
+      req.trajectory_spec = traj_spec;
+      req.name_trajectories = true;
+      req.cancellable = true;
+      std::function<void(int)> progress;
+      if (!opt.quiet) progress = [&bar, done_now](int d) { bar.update(done_now + d); };
+      RunOutcome out;
+      try {
+        out = runner->run(req, progress);
+      } catch (const std::exception& e) {
+        std::cerr << "error: " << opt.scenario_path << ": " << e.what() << "\n";
+        writer.drain();
+        store->finish("failed");
+        return 2;
+      }
+      wall_s += out.wall_s;
+      std::vector<PopulationRow> rows;
+      std::vector<TrajectoryData> trajectories;
+      for (size_t v = 0; v < req.specs.size(); ++v) {
+        if (!out.ran[v]) continue;
+        rows.push_back(make_row(out.results[v], req.specs[v], info, batch_index));
+        results.push_back(out.results[v]);
+        if (record_all) trajectories.push_back(std::move(out.trajectories[v]));
+      }
+      const int rows_done = static_cast<int>(rows.size());
+      writer.submit([&store, rows = std::move(rows), trajectories = std::move(trajectories)]() mutable {
+        store->append(std::move(rows));
+        for (TrajectoryData& t : trajectories) store->write_trajectory(std::move(t));
+        store->flush();
+      });
+      const BatchTotals& t = out.totals;
+      tot.time_steps += t.time_steps;
+      tot.newton_iterations += t.newton_iterations;
+      tot.ok += t.ok;
+      tot.failed += t.failed;
+      done_now += rows_done;
+      ++batch_index;
+      ++batches_run;
+      interrupted = interrupt_requested();
     }
     writer.drain();
     // Trajectories of the selected designs: re-simulated with recording on.

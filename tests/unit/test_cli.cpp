@@ -437,7 +437,9 @@ TEST(CliSimulate, LayoutAndThreadsGiveIdenticalCsv) {
 // Variants of different discretisation shapes (here: layer order moves two layers
 // with different cell counts) run as separate batches and land in one CSV, in
 // scenario order; a scenario name with path characters cannot escape --out.
-TEST(CliSimulate, MixedShapesRunAsSeparateBatches) {
+// Two layer orders mesh differently (4 and 6 cells at the collector): one batch of
+// the run, two kernel batches inside it, rows in design order.
+TEST(CliSimulate, MixedShapesShareABatchOfTheRun) {
   TempDir tmp;
   std::string text = slurp(kData + "/cli_good.toml");
   const std::string layer2 = R"(
@@ -461,7 +463,7 @@ particle_radius_m = 1e-6
   const fs::path out = tmp.path() / "out";
   const RunResult r = simulate(scen.string(), out, tmp.path());
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
-  EXPECT_HAS(r.out, "2 variants in 2 batch(es)");
+  EXPECT_HAS(r.out, "2 variants in 1 batch(es)");
   EXPECT_HAS(r.out, "2 ok, 0 failed");
   const fs::path csv = out / "___escaped_mixed.csv";
   ASSERT_TRUE(fs::exists(csv)) << "files in out: " << r.out;
