@@ -386,16 +386,7 @@ DesignSpec read_design(const toml::table* t, Scenario& s, Scenario& light,
         "an [[objectives]] table (design.objective defaults to the first one)",
         file, objective ? fmt::format("design.objective = \"{}\": ", *objective) : ""));
   if (objective) {
-    bool known = false;
-    std::string names;
-    for (const ObjectiveSpec& ob : s.objectives) {
-      known = known || ob.name == *objective;
-      names += fmt::format("{}\"{}\"", names.empty() ? "" : ", ", ob.name);
-    }
-    if (!known)
-      tr.fail("objective", fmt::format("names no objective; allowed the name of an "
-                                       "[[objectives]] table: {}",
-                                       names));
+    check_objective_name(tr, "objective", *objective, s.objectives);
     d.objective = *objective;
   } else {
     d.objective = s.objectives.front().name;

@@ -197,4 +197,17 @@ std::vector<ObjectiveSpec> read_objectives(const toml::node* node, const Scenari
   return out;
 }
 
+void check_objective_name(const TableReader& r, const std::string& key, const std::string& name,
+                          const std::vector<ObjectiveSpec>& objectives) {
+  std::string names;
+  for (const ObjectiveSpec& ob : objectives) {
+    if (ob.name == name) return;
+    names += fmt::format("{}\"{}\"", names.empty() ? "" : ", ", ob.name);
+  }
+  r.fail(key, objectives.empty() ? std::string("names no objective: the file has no [[objectives]]; "
+                                               "allowed the name of an [[objectives]] table")
+                                 : fmt::format("names no objective; allowed the name of an [[objectives]] table: {}",
+                                               names));
+}
+
 }  // namespace strata::scenario_reading

@@ -121,19 +121,7 @@ OutputSpec read_output(const toml::table* t, const Scenario& s) {
   }
 
   if (best_by) {
-    bool known = false;
-    std::string names;
-    for (const ObjectiveSpec& ob : s.objectives) {
-      known = known || ob.name == *best_by;
-      names += fmt::format("{}\"{}\"", names.empty() ? "" : ", ", ob.name);
-    }
-    if (!known)
-      tr.fail("best_by", s.objectives.empty()
-                             ? std::string("names no objective: the file has no [[objectives]]; "
-                                           "allowed the name of an [[objectives]] table")
-                             : fmt::format("names no objective; allowed the name of an "
-                                           "[[objectives]] table: {}",
-                                           names));
+    check_objective_name(tr, "best_by", *best_by, s.objectives);
     o.best_by = *best_by;
   } else if (o.trajectories == "best") {
     if (s.objectives.empty())

@@ -58,6 +58,10 @@ inline constexpr const char* kStepMetricKinds =
     "\"retention\", \"capacity_mAh_g\", \"capacity_mAh_cm2\" or \"energy_Wh_kg\"";
 bool is_step_metric_kind(const std::string& k);
 
+// r.key(key) = name must be the name of one of `objectives` (an error lists them).
+void check_objective_name(const detail::TableReader& r, const std::string& key, const std::string& name,
+                          const std::vector<ObjectiveSpec>& objectives);
+
 // The `name` of an entry of a list of named tables ([[objectives]], [[design.constraints]],
 // [[fit.targets]]; `name` as tr read it, nullopt when absent): required, letters, digits
 // and '_', and not the name of an earlier entry (before[j] is `list`[j]). `noun` names one
