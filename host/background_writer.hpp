@@ -2,7 +2,8 @@
 // Double buffering of a run's results file: the writes of one batch run on a thread
 // of their own while the next batch computes. At most one batch's writes are in
 // flight, batches are written in the order given, and whoever submits touches the
-// file only after drain(), so the file is the same as with writes in line.
+// file only after drain(), so the file is the same as with writes in line. The writes
+// may run on any core of the process, whatever core OpenMP bound the caller to.
 #include <functional>
 #include <future>
 

@@ -448,13 +448,13 @@ int run_simulate(const SimulateOptions& opt) {
     return 3;
   } catch (const std::exception& e) {  // a failure while recording trajectories (e.g. from another rank)
     std::cerr << "error: " << opt.scenario_path << ": " << e.what() << "\n";
-    try {
+    try {  // a write that failed (e.g. the file system) leaves the file as of its last commit
       writer.drain();
-    } catch (const h5::H5Error& w) {
+      store->finish("failed");
+    } catch (const std::exception& w) {
       std::cerr << "error: writing " << h5_path << ": " << w.what() << "\n";
       return 3;
     }
-    store->finish("failed");
     return 2;
   }
   if (!opt.quiet) {

@@ -7,6 +7,10 @@
 #include <thread>
 #include <vector>
 
+#ifdef __linux__
+#include <sched.h>
+#endif
+
 #include "host/background_writer.hpp"
 
 namespace strata {
@@ -85,6 +89,35 @@ TEST(BackgroundWriter, CountsTheWritingAndTheWaitForIt) {
   w.drain();  // nothing in flight
   EXPECT_EQ(w.write_s(), before);
 }
+
+#ifdef __linux__
+// OpenMP with OMP_PROC_BIND pins the main thread to one core; the writes, started from
+// it, must not inherit that and share OpenMP thread 0's core.
+TEST(BackgroundWriter, WritesMayUseEveryCoreOfTheProcess) {
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  ASSERT_EQ(sched_getaffinity(0, sizeof all, &all), 0);
+  if (CPU_COUNT(&all) < 2) GTEST_SKIP() << "one core: nothing to unpin";
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &all)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);  // as OpenMP binds the main thread
+  int writer_cores = 0;
+  BackgroundWriter w;
+  w.submit([&]() {
+    cpu_set_t mine;
+    CPU_ZERO(&mine);
+    if (sched_getaffinity(0, sizeof mine, &mine) == 0) writer_cores = CPU_COUNT(&mine);
+  });
+  w.drain();
+  sched_setaffinity(0, sizeof all, &all);
+  EXPECT_EQ(writer_cores, CPU_COUNT(&all));
+}
+#endif
 
 }  // namespace
 }  // namespace strata
