@@ -10,6 +10,8 @@
 #include <thread>
 #include <utility>
 
+#include "host/thread_affinity.hpp"
+
 namespace strata {
 
 namespace fs = std::filesystem;
@@ -328,6 +330,7 @@ void CommittedH5File::commit() {
   const bool threaded = hdf5_is_threadsafe();
   auto task = [edits, copy, threaded, path = path_, part, fapl = fapl_.id(), n]() -> Updated {
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // HDF5's error printing is per thread
+    if (threaded) unpin_this_thread();              // a thread of its own: not the caller's core
     const bool fault = fault_at(n, "updating");
     Updated u;
     if (!copy) {
