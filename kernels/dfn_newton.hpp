@@ -456,7 +456,7 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
     for (int i = r0; i < nx; i += dr) {
       const double dce = rhs[6L * i + 0] - rhs[6L * i + 1] * dI;
       const double ce = v[oce + i];
-      if (ce + dce < 0.1 * ce) lambda = fmin(lambda, 0.9 * ce / (-dce));
+      if (ce + dce < 0.1 * ce) lambda = min_num(lambda, 0.9 * ce / (-dce));
     }
     double err = fabs(dI) / I_scale;
     for (int i = r0; i < S.ne; i += dr) {
@@ -473,15 +473,15 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
         for (int k = 0; k < nr; ++k) {
           const double dc = v[oy + k] - v[oz + k] * dj;
           const double c = v[ocs + (long)col * nr + k];
-          if (c + dc < 0.0) lambda = fmin(lambda, 0.9 * c / (-dc));
-          if (c + dc > cmax) lambda = fmin(lambda, 0.9 * (cmax - c) / dc);
-          err = fmax(err, fabs(dc) * inv_cmax);
+          if (c + dc < 0.0) lambda = min_num(lambda, 0.9 * c / (-dc));
+          if (c + dc > cmax) lambda = min_num(lambda, 0.9 * (cmax - c) / dc);
+          err = max_num(err, fabs(dc) * inv_cmax);
         }
       }
     }
     double dphi_max = 0.0;
     for (int i = r0; i < nx; i += dr)
-      dphi_max = fmax(dphi_max, fmax(fabs(rhs[6L * i + 2] - rhs[6L * i + 3] * dI), fabs(rhs[6L * i + 4] - rhs[6L * i + 5] * dI)));
+      dphi_max = max_num(dphi_max, max_num(fabs(rhs[6L * i + 2] - rhs[6L * i + 3] * dI), fabs(rhs[6L * i + 4] - rhs[6L * i + 5] * dI)));
     lambda = t.min(lambda);
     dphi_max = t.max(dphi_max);
     if (dphi_max > kMaxPotentialStep_V) lambda = fmin(lambda, kMaxPotentialStep_V / dphi_max);
@@ -492,8 +492,8 @@ STRATA_HD STRATA_NOINLINE NewtonIterate newton_iteration(const DfnShape& S, cons
       const double dce = rhs[6L * i + 0] - rhs[6L * i + 1] * dI;
       const double dpe = rhs[6L * i + 2] - rhs[6L * i + 3] * dI;
       const double dps = rhs[6L * i + 4] - rhs[6L * i + 5] * dI;
-      err = fmax(err, fabs(dce) * inv_ce_scale);
-      err = fmax(err, fmax(fabs(dpe), fabs(dps)) * inv_thermal_V);
+      err = max_num(err, fabs(dce) * inv_ce_scale);
+      err = max_num(err, max_num(fabs(dpe), fabs(dps)) * inv_thermal_V);
       v[oce + i] += lambda * dce;
       v[ope + i] += lambda * dpe;
       v[ops + i] += lambda * dps;

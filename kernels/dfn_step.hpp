@@ -277,7 +277,7 @@ STRATA_HD double error_ratio(const DfnShape& S, const V& v, int order, const Imp
   for (int i = t.rank(); i < S.nx; i += t.size()) {
     const long k = S.s_ce() + i;
     double x0;
-    e = fmax(e, fabs(v[ox + k] - extrapolate_entry(S, v, k, /*shift=*/false, ex, x0, true)) * inv_ce_scale);
+    e = max_num(e, fabs(v[ox + k] - extrapolate_entry(S, v, k, /*shift=*/false, ex, x0, true)) * inv_ce_scale);
   }
   for (int i = t.rank(); i < S.ne; i += t.size()) {
     const int layer = S.cell_layer[i];
@@ -286,7 +286,7 @@ STRATA_HD double error_ratio(const DfnShape& S, const V& v, int order, const Imp
       for (int r = 0; r < S.nr; ++r) {
         const long k = S.s_cs() + (long)col * S.nr + r;
         double x0;
-        e = fmax(e, fabs(v[ox + k] - extrapolate_entry(S, v, k, /*shift=*/false, ex, x0, true)) * inv_cmax);
+        e = max_num(e, fabs(v[ox + k] - extrapolate_entry(S, v, k, /*shift=*/false, ex, x0, true)) * inv_cmax);
       }
     }
   }
@@ -339,8 +339,8 @@ STRATA_HD void widen_ce_range(const DfnShape& S, const V& v, double& lo, double&
   double l = lo, h = hi;
   for (int i = tm.rank(); i < S.nx; i += tm.size()) {
     const double c = v[S.o_x + S.s_ce() + i];
-    l = fmin(l, c);
-    h = fmax(h, c);
+    l = min_num(l, c);
+    h = max_num(h, c);
   }
   lo = tm.min(l);
   hi = tm.max(h);
@@ -371,7 +371,7 @@ STRATA_HD bool particle_window_exhausted(const DfnShape& S, const V& v) {
 template <class V>
 STRATA_HD bool electrolyte_beyond_tables(const DfnShape& S, const SharedTables& tab, const V& v) {
   double c_max = 0.0;
-  for (int i = 0; i < S.nx; ++i) c_max = fmax(c_max, v[S.o_x + S.s_ce() + i]);
+  for (int i = 0; i < S.nx; ++i) c_max = max_num(c_max, v[S.o_x + S.s_ce() + i]);
   const ElectrolyteFns& e = tab.electrolyte;
   const PropertyFn* props[] = {&e.conductivity_S_m, &e.diffusivity_m2_s, &e.transference_number,
                                &e.thermodynamic_factor};
