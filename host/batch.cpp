@@ -200,21 +200,26 @@ bool same_functions(const ActiveMaterial& a, const ActiveMaterial& b) {
 
 }  // namespace
 
-std::vector<std::vector<int>> group_by_shape(const std::vector<ResolvedVariant>& vars) {
-  std::map<std::vector<int>, size_t> index;
+ShapeKey shape_key(const ResolvedVariant& v) {
+  if (!v.rejected.empty()) return {};
+  const Scenario& s = v.scenario;
+  ShapeKey key = {s.numerics.particle_shells, separator_nodes(s), counter_nodes(s), s.numerics.time_order};
+  for (int k = 0; k < (int)s.layers.size(); ++k) key.push_back(layer_nodes(s, k));
+  return key;
+}
+
+std::vector<std::vector<int>> group_by_shape(const std::vector<ShapeKey>& keys) {
+  std::map<ShapeKey, size_t> index;
   std::vector<std::vector<int>> groups;
   std::vector<int> rejected;
-  for (size_t v = 0; v < vars.size(); ++v) {
-    if (!vars[v].rejected.empty()) {
+  for (size_t v = 0; v < keys.size(); ++v) {
+    if (keys[v].empty()) {
       rejected.push_back(static_cast<int>(v));
       continue;
     }
-    const Scenario& s = vars[v].scenario;
-    std::vector<int> key = {s.numerics.particle_shells, separator_nodes(s), counter_nodes(s), s.numerics.time_order};
-    for (int k = 0; k < (int)s.layers.size(); ++k) key.push_back(layer_nodes(s, k));
-    auto it = index.find(key);
+    auto it = index.find(keys[v]);
     if (it == index.end()) {
-      it = index.emplace(key, groups.size()).first;
+      it = index.emplace(keys[v], groups.size()).first;
       groups.emplace_back();
     }
     groups[it->second].push_back(static_cast<int>(v));
@@ -222,6 +227,13 @@ std::vector<std::vector<int>> group_by_shape(const std::vector<ResolvedVariant>&
   if (groups.empty()) groups.emplace_back();
   groups[0].insert(groups[0].end(), rejected.begin(), rejected.end());
   return groups;
+}
+
+std::vector<std::vector<int>> group_by_shape(const std::vector<ResolvedVariant>& vars) {
+  std::vector<ShapeKey> keys;
+  keys.reserve(vars.size());
+  for (const ResolvedVariant& v : vars) keys.push_back(shape_key(v));
+  return group_by_shape(keys);
 }
 
 Batch build_batch(const std::vector<ResolvedVariant>& vars, Layout layout) {

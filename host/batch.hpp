@@ -63,6 +63,11 @@ Batch build_batch(const std::vector<ResolvedVariant>& variants, Layout layout);
 // separator, shells, time integrator), each group a list of indices into variants, in first-seen
 // order. Rejected variants join the first group. One batch runs per group.
 std::vector<std::vector<int>> group_by_shape(const std::vector<ResolvedVariant>& variants);
+// The same from each variant's shape_key: what grouping needs of a variant, without
+// the resolved scenario (about 16 KB a variant) that a sweep of millions cannot keep.
+using ShapeKey = std::vector<int>;
+ShapeKey shape_key(const ResolvedVariant& v);  // empty when v is rejected
+std::vector<std::vector<int>> group_by_shape(const std::vector<ShapeKey>& keys);
 
 // Total active mass per electrode area (kg/m2) of a resolved scenario.
 double active_mass_kg_m2(const Scenario& s);

@@ -31,24 +31,20 @@
 namespace strata {
 
 std::vector<ResolvedVariant> resolve_variants(const Scenario& base) {
-  // Each variant copies the base: copy one without the variant list and the text,
-  // or resolving N variants would cost O(N^2).
-  Scenario light = base;
-  light.variants.clear();
-  light.text.clear();
+  const Scenario light = light_base(base);
   std::vector<ResolvedVariant> out;
   out.reserve(base.variants.size());
   for (const VariantSpec& spec : base.variants) out.push_back(resolve_variant(light, spec));
   return out;
 }
 
-ResolvedVariant resolve_variant(const Scenario& light_base, const VariantSpec& spec) {
+ResolvedVariant resolve_variant(const Scenario& light, const VariantSpec& spec) {
   ResolvedVariant rv;
   rv.label = spec.label;
   try {
-    rv.scenario = apply_variant(light_base, spec);
+    rv.scenario = apply_variant(light, spec);
   } catch (const ScenarioError& e) {
-    rv.scenario = light_base;
+    rv.scenario = light;
     rv.rejected = e.what();
   }
   return rv;
@@ -322,10 +318,10 @@ int run_simulate(const SimulateOptions& opt) {
         base.file, base.output.profiles.size());
     return 2;
   }
-  const std::vector<ResolvedVariant> vars = resolve_variants(base);
+  const size_t n_designs = base.variants.size();
   ShardRange shard;
   try {
-    shard = shard_range(opt.shard, vars.size());
+    shard = shard_range(opt.shard, n_designs);
   } catch (const std::invalid_argument& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
@@ -345,30 +341,39 @@ int run_simulate(const SimulateOptions& opt) {
   if (!store) return 2;
   install_interrupt_handlers();
   const std::set<int64_t> done = store->design_ids();
-  std::vector<ResolvedVariant> pending_vars;
-  std::vector<int> pending_ids;
+  // Each design of this shard resolved once, keeping what the batching needs (its
+  // shape) and whether it is rejected, not the resolved scenario: a sweep of millions
+  // of designs would not fit (about 16 KB each). The runner resolves a batch again.
   const int64_t shard_first = shard.count > 0 ? shard.first : 0;
-  const int64_t shard_end = shard.count > 0 ? shard.end : static_cast<int64_t>(vars.size());
-  for (int64_t v = shard_first; v < shard_end; ++v)
-    if (!done.count(v)) {
-      pending_vars.push_back(vars[v]);
+  const int64_t shard_end = shard.count > 0 ? shard.end : static_cast<int64_t>(n_designs);
+  std::vector<ShapeKey> pending_shapes;
+  std::vector<int> pending_ids;
+  std::vector<char> rejected(static_cast<size_t>(shard_end - shard_first), 0);
+  {
+    const Scenario light = light_base(base);
+    for (int64_t v = shard_first; v < shard_end; ++v) {
+      const ResolvedVariant rv = resolve_variant(light, base.variants[v]);
+      rejected[v - shard_first] = !rv.rejected.empty();
+      if (done.count(v)) continue;
+      pending_shapes.push_back(shape_key(rv));
       pending_ids.push_back(static_cast<int>(v));
     }
+  }
   const bool record_all = base.output.trajectories == "all";
   const TrajectorySpec traj_spec = trajectory_spec_of(base.output);
   if (!opt.quiet) {
     fmt::print("strata {} ({}): scenario '{}' from {}: {} variants ({} already in the file), {} protocol steps, "
                "batches of {} -> {}\n",
-               STRATA_VERSION, STRATA_GIT_REV, base.name, opt.scenario_path, vars.size(), done.size(),
+               STRATA_VERSION, STRATA_GIT_REV, base.name, opt.scenario_path, n_designs, done.size(),
                base.protocol.steps.size(), base.output.batch_size, h5_path);
     if (!opt.device_note.empty()) fmt::print("{}\n", opt.device_note);
     if (const std::string note = runner->batch_note(base.output.batch_size); !note.empty()) fmt::print("{}\n", note);
     if (shard.count > 0)
       fmt::print("shard {}/{}: designs {} to {} of {}\n", shard.index, shard.count, shard.first, shard.end - 1,
-                 vars.size());
+                 n_designs);
   }
 
-  ProgressBar bar(static_cast<int>(pending_vars.size()), "simulate");
+  ProgressBar bar(static_cast<int>(pending_ids.size()), "simulate");
   std::vector<VariantResult> results;
   BatchTotals tot;
   double wall_s = 0.0;
@@ -381,7 +386,8 @@ int run_simulate(const SimulateOptions& opt) {
     // each, the CPU runs them as one pool), so a sweep whose cells follow its thickness
     // (numerics.cell_size_m) is not a small batch at the end of every shape.
     std::vector<int> order;
-    for (const std::vector<int>& group : group_by_shape(pending_vars)) order.insert(order.end(), group.begin(), group.end());
+    for (const std::vector<int>& group : group_by_shape(pending_shapes))
+      order.insert(order.end(), group.begin(), group.end());
     for (size_t first = 0; first < order.size() && !interrupted; first += base.output.batch_size) {
       const size_t last = std::min(order.size(), first + static_cast<size_t>(base.output.batch_size));
       RunRequest req;
@@ -435,7 +441,7 @@ int run_simulate(const SimulateOptions& opt) {
       std::vector<VariantSpec> sel;
       std::vector<int64_t> sel_ids;
       for (int64_t id : selected_designs(base, *store, opt.rank_device))
-        if (id >= shard_first && id < shard_end && !store->has_trajectory(id) && vars[id].rejected.empty()) {
+        if (id >= shard_first && id < shard_end && !store->has_trajectory(id) && !rejected[id - shard_first]) {
           sel.push_back(base.variants[id]);
           sel_ids.push_back(id);
         }
@@ -494,7 +500,7 @@ int run_simulate(const SimulateOptions& opt) {
                              tot.failed, h5_path);
   if (interrupted) {
     std::cerr << fmt::format("interrupted by signal {}: {} designs of {} are in {}; continue with --resume {}\n",
-                             interrupt_signal(), done.size() + done_now, vars.size(), h5_path, h5_path);
+                             interrupt_signal(), done.size() + done_now, n_designs, h5_path, h5_path);
     return 130;
   }
   return 0;

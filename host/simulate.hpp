@@ -54,9 +54,9 @@ std::string safe_file_stem(const std::string& name);
 // invalid is kept as a rejected row with the reason.
 std::vector<ResolvedVariant> resolve_variants(const Scenario& base);
 
-// One variant applied to a base without its variant list (see resolve_variants);
-// invalid overrides give a rejected variant carrying the reason.
-ResolvedVariant resolve_variant(const Scenario& light_base, const VariantSpec& spec);
+// One variant applied to a base without its variant list (light_base); invalid
+// overrides give a rejected variant carrying the reason.
+ResolvedVariant resolve_variant(const Scenario& light, const VariantSpec& spec);
 
 // The command-line plumbing shared by simulate, optimize and fit. Each prints the
 // error ("error: ...") and returns false / nullopt when it fails.

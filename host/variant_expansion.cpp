@@ -403,6 +403,13 @@ void apply_layer_order(Scenario& s, const std::vector<int>& order) {
   s.layers = std::move(layers);
 }
 
+Scenario light_base(const Scenario& s) {
+  Scenario light = s;
+  light.variants.clear();
+  light.text.clear();
+  return light;
+}
+
 Scenario apply_variant(const Scenario& base, const VariantSpec& v) {
   Scenario out = base;
   out.variants.clear();

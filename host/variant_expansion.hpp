@@ -82,4 +82,8 @@ void apply_layer_order(Scenario& s, const std::vector<int>& order);
 // variant label, the key and the value.
 Scenario apply_variant(const Scenario& base, const VariantSpec& v);
 
+// The base to apply variants to: the scenario without its variant list and text, so
+// that applying N variants does not copy them N times (O(N^2)).
+Scenario light_base(const Scenario& s);
+
 }  // namespace strata

@@ -7,14 +7,13 @@
 #include "host/cpu_backend.hpp"
 #include "host/interrupt.hpp"
 #include "host/simulate.hpp"
+#include "host/variant_expansion.hpp"
 
 namespace strata {
 
 LocalVariantRunner::LocalVariantRunner(const Scenario& base, int threads, Layout layout)
-    : light_(base), profiles_(base.output.profiles), threads_(threads > 0 ? threads : omp_get_max_threads()),
+    : light_(light_base(base)), profiles_(base.output.profiles), threads_(threads > 0 ? threads : omp_get_max_threads()),
       layout_(layout) {
-  light_.variants.clear();
-  light_.text.clear();
   std::set<std::string> used;  // as run_info_for: the axis of the per-material arrays
   for (const Layer& l : base.layers)
     for (const LayerMaterial& lm : l.materials) used.insert(lm.material);

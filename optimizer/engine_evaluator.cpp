@@ -11,19 +11,15 @@
 namespace strata {
 
 EngineEvaluator::EngineEvaluator(const Scenario& base, ResultsStore& store, const RunInfo& info, VariantRunner& runner)
-    : base_(base), light_(base), space_(base), store_(store), info_(info), runner_(runner) {
-  light_.variants.clear();
-  light_.text.clear();
+    : base_(base), light_(light_base(base)), space_(base), store_(store), info_(info), runner_(runner) {
   in_file_ = store_.design_ids();
   batch_index_ = 0;
 }
 
 EngineEvaluator::EngineEvaluator(const Scenario& base, ResultsStore& store, const RunInfo& info, int threads,
                                  Layout layout)
-    : base_(base), light_(base), space_(base), store_(store), info_(info),
+    : base_(base), light_(light_base(base)), space_(base), store_(store), info_(info),
       own_runner_(std::make_unique<LocalVariantRunner>(base, threads, layout)), runner_(*own_runner_) {
-  light_.variants.clear();
-  light_.text.clear();
   in_file_ = store_.design_ids();
   batch_index_ = 0;
 }

@@ -73,17 +73,13 @@ Scenario fit_campaign_scenario(const Scenario& base) {
 }
 
 FitEvaluator::FitEvaluator(const Scenario& base, ResultsStore* store, const RunInfo* info, VariantRunner& runner)
-    : base_(base), campaign_(fit_campaign_scenario(base)), light_(base), store_(store), info_(info), runner_(runner) {
-  light_.variants.clear();
-  light_.text.clear();
+    : base_(base), campaign_(fit_campaign_scenario(base)), light_(light_base(base)), store_(store), info_(info), runner_(runner) {
   if (store_) in_file_ = store_->design_ids();
 }
 
 FitEvaluator::FitEvaluator(const Scenario& base, ResultsStore* store, const RunInfo* info, int threads, Layout layout)
-    : base_(base), campaign_(fit_campaign_scenario(base)), light_(base), store_(store), info_(info),
+    : base_(base), campaign_(fit_campaign_scenario(base)), light_(light_base(base)), store_(store), info_(info),
       own_runner_(std::make_unique<LocalVariantRunner>(base, threads, layout)), runner_(*own_runner_) {
-  light_.variants.clear();
-  light_.text.clear();
   if (store_) in_file_ = store_->design_ids();
 }
 

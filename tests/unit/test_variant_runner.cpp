@@ -8,6 +8,7 @@
 #include "host/results.hpp"
 #include "host/run_codec.hpp"
 #include "host/scenario_loader.hpp"
+#include "host/variant_expansion.hpp"
 #include "host/variant_runner.hpp"
 #include "tests/unit/process_helpers.hpp"
 #include "tests/unit/test_support.hpp"
@@ -123,4 +124,32 @@ TEST(VariantRunner, BatchesOfTwoShapesRunAsOnePool) {
   }
   const RunStats none = run_batches_cpu({&batches[0], &batches[1]}, 2, {}, [] { return true; });
   EXPECT_EQ(none.ran, std::vector<char>(8, 0));
+}
+
+// What simulate keeps of a design to batch it: its shape key (empty when rejected),
+// grouped in first-seen order with the rejected ones in the first group, as the
+// resolved variants group.
+TEST(VariantRunner, ShapeKeysGroupAsTheResolvedVariants) {
+  TempDir tmp;
+  Scenario s = sweep_scenario(tmp.path());
+  s.numerics.cell_size_m = 5e-6;
+  for (Layer& l : s.layers) l.nodes = 0;
+  VariantSpec bad;
+  bad.label = "bad";
+  bad.overrides["layers[0].porosity"] = 1.3;
+  s.variants.insert(s.variants.begin() + 1, bad);
+  const Scenario light = light_base(s);
+  std::vector<ResolvedVariant> vars;
+  std::vector<ShapeKey> keys;
+  for (const VariantSpec& spec : s.variants) {
+    vars.push_back(resolve_variant(light, spec));
+    keys.push_back(shape_key(vars.back()));
+  }
+  ASSERT_FALSE(vars[1].rejected.empty());
+  EXPECT_TRUE(keys[1].empty());
+  EXPECT_FALSE(keys[0].empty());
+  const std::vector<std::vector<int>> groups = group_by_shape(keys);
+  EXPECT_EQ(groups, group_by_shape(vars));
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].back(), 1);  // the rejected design joins the first group
 }
