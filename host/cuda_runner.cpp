@@ -88,8 +88,9 @@ CudaRunOptions cuda_options_from_env() {
 
 std::string cuda_device_description(const CudaDeviceInfo& info) {
   if (info.count <= 0) return "CUDA: no device (" + info.error + ")";
-  return fmt::format("CUDA: {}, {} SMs, {:.1f} GiB, compute capability {}.{}", info.name, info.sm_count,
-                     info.total_bytes / 1073741824.0, info.cc_major, info.cc_minor);
+  return fmt::format("CUDA: {}{}, {} SMs, {:.1f} GiB, compute capability {}.{}", info.name,
+                     info.count > 1 ? fmt::format(" (device {} of {})", info.device, info.count) : std::string(),
+                     info.sm_count, info.total_bytes / 1073741824.0, info.cc_major, info.cc_minor);
 }
 
 CudaVariantRunner::CudaVariantRunner(const Scenario& base, int threads, CudaRunOptions options)

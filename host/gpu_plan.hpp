@@ -109,4 +109,15 @@ DeviceDecision decide_device(DeviceRequest request, bool cuda_built, int device_
 // "auto", "cpu", "cuda"; throws std::invalid_argument otherwise.
 DeviceRequest parse_device_request(const std::string& text);
 
+// An MPI rank's device, decided on its own node after MPI starts: as decide_device, and
+// when CUDA, the GPU local_rank % device_count (one GPU per rank with as many ranks per
+// node as GPUs; more ranks share them). `rank` feeds the note; the error does not name
+// the rank (the caller does).
+struct RankDeviceDecision {
+  DeviceDecision decision;
+  int device_index = -1;  // the GPU to select (cuda_use_device) when decision.use_cuda
+};
+RankDeviceDecision decide_rank_device(DeviceRequest request, bool cuda_built, int device_count,
+                                      const std::string& probe_error, int rank, int local_rank);
+
 }  // namespace strata

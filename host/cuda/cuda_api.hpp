@@ -19,7 +19,8 @@ bool cuda_backend_built();
 struct CudaDeviceInfo {
   int count = 0;               // visible devices (0: none, see error)
   std::string error;           // why there is none ("" when count > 0)
-  std::string name;            // device 0
+  int device = 0;              // the one described below: this thread's current device
+  std::string name;
   int sm_count = 0;
   int cc_major = 0, cc_minor = 0;
   size_t total_bytes = 0, free_bytes = 0;
@@ -28,6 +29,9 @@ struct CudaDeviceInfo {
 };
 // Probes the runtime; never throws (no device: count 0 with the reason).
 CudaDeviceInfo cuda_device_info();
+// Makes device `index` (0 .. count - 1) the current one for every later CUDA call of
+// this process's threads that set none (an MPI rank's GPU). "" on success, else why.
+std::string cuda_use_device(int index);
 
 // One batch in the interleaved layout (element e of variant v at base[e*n_variants+v]).
 struct CudaBatchInput {

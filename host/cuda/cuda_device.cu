@@ -31,8 +31,9 @@ CudaDeviceInfo cuda_device_info() {
     info.error = "cudaGetDeviceCount returned 0";
     return info;
   }
+  if (cudaGetDevice(&info.device) != cudaSuccess) info.device = 0;
   cudaDeviceProp p{};
-  e = cudaGetDeviceProperties(&p, 0);
+  e = cudaGetDeviceProperties(&p, info.device);
   if (e != cudaSuccess) {  // a device that cannot be queried counts as none, with the reason
     info.count = 0;
     info.error = std::string("cudaGetDeviceProperties: ") + cudaGetErrorName(e) + ": " + cudaGetErrorString(e);
@@ -47,13 +48,21 @@ CudaDeviceInfo cuda_device_info() {
   // a run); a failed query leaves 0, which the reports print as such.
   if (cudaMemGetInfo(&info.free_bytes, &info.total_bytes) != cudaSuccess) info.free_bytes = info.total_bytes = 0;
   int mem_khz = 0, bus_bits = 0, sm_khz = 0;
-  if (cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, 0) != cudaSuccess) mem_khz = 0;
-  if (cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, 0) != cudaSuccess) bus_bits = 0;
-  if (cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, 0) != cudaSuccess) sm_khz = 0;
+  if (cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, info.device) != cudaSuccess) mem_khz = 0;
+  if (cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, info.device) != cudaSuccess) bus_bits = 0;
+  if (cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, info.device) != cudaSuccess) sm_khz = 0;
   info.peak_bandwidth_B_s = 2.0 * mem_khz * 1e3 * bus_bits / 8.0;  // double data rate
   info.peak_fp64_flop_s = 2.0 * fp64_units_per_sm(p.major, p.minor) * info.sm_count * sm_khz * 1e3;
   cudaGetLastError();
   return info;
+}
+
+std::string cuda_use_device(int index) {
+  const cudaError_t e = cudaSetDevice(index);
+  if (e == cudaSuccess) return "";
+  cudaGetLastError();
+  return std::string("cudaSetDevice(") + std::to_string(index) + "): " + cudaGetErrorName(e) + ": " +
+         cudaGetErrorString(e);
 }
 
 }  // namespace strata

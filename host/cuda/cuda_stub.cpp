@@ -13,6 +13,7 @@ namespace {
 }  // namespace
 
 bool cuda_backend_built() { return false; }
+std::string cuda_use_device(int) { return "the CUDA backend is not built into this strata"; }
 
 CudaDeviceInfo cuda_device_info() {
   CudaDeviceInfo info;

@@ -176,40 +176,37 @@ int main(int argc, char** argv) {
   };
   const bool launched = strata::launched_as_mpi_job();
   const bool mpi_mode = run->mpi || launched;
-  // --device: probe only when CUDA may be used (not in MPI mode, which runs on the
-  // CPU); refuse an impossible request (exit 2).
   const strata::DeviceRequest request = strata::parse_device_request(run->device);
-  strata::CudaDeviceInfo device_info;
-  if (request == strata::DeviceRequest::Cuda || (request == strata::DeviceRequest::Auto && !mpi_mode))
-    device_info = strata::cuda_device_info();
-  strata::DeviceDecision decision =
-      strata::decide_device(request, strata::cuda_backend_built(), device_info.count, device_info.error);
-  if (decision.error.empty() && mpi_mode && request != strata::DeviceRequest::Cpu) {
-    if (request == strata::DeviceRequest::Cuda)
-      decision.error = "--device cuda is not supported in MPI mode yet (every rank runs its slice on its CPU)";
-    else
-      decision = {false, "", "device: CPU (--device auto: MPI mode runs on the CPU)"};
-  }
-  if (!decision.error.empty()) {
-    std::cerr << "error: " << decision.error << "\n";
+  strata::CudaRunOptions cuda_options;
+  try {
+    if (request != strata::DeviceRequest::Cpu) cuda_options = strata::cuda_options_from_env();
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "error: " << e.what() << "\n";
     return 2;
   }
-  run->options.device_note = decision.note;
-  if (decision.use_cuda) {
-    strata::SimulateOptions opt = run->parsed();
-    opt.rank_device = strata::RankDevice::Auto;
-    try {
-      const strata::CudaRunOptions cuda_options = strata::cuda_options_from_env();
-      opt.make_runner = [cuda_options](const strata::Scenario& base, int threads, strata::Layout) {
-        return std::unique_ptr<strata::VariantRunner>(new strata::CudaVariantRunner(base, threads, cuda_options));
-      };
-    } catch (const std::invalid_argument& e) {
-      std::cerr << "error: " << e.what() << "\n";
+  // A runner of this process's own: the CPU backend, or CUDA on the current device.
+  auto local_runner = [cuda_options](bool use_cuda) -> strata::RunnerFactory {
+    if (!use_cuda) return {};
+    return [cuda_options](const strata::Scenario& base, int threads, strata::Layout) {
+      return std::unique_ptr<strata::VariantRunner>(new strata::CudaVariantRunner(base, threads, cuda_options));
+    };
+  };
+  if (!mpi_mode) {
+    // --device: probe only when CUDA may be used; refuse an impossible request (exit 2).
+    strata::CudaDeviceInfo device_info;
+    if (request != strata::DeviceRequest::Cpu) device_info = strata::cuda_device_info();
+    const strata::DeviceDecision decision =
+        strata::decide_device(request, strata::cuda_backend_built(), device_info.count, device_info.error);
+    if (!decision.error.empty()) {
+      std::cerr << "error: " << decision.error << "\n";
       return 2;
     }
+    strata::SimulateOptions opt = run->parsed();
+    opt.device_note = decision.note;
+    if (decision.use_cuda) opt.rank_device = strata::RankDevice::Auto;
+    opt.make_runner = local_runner(decision.use_cuda);
     return dispatch(opt);
   }
-  if (!mpi_mode) return dispatch(run->parsed());
 #ifndef STRATA_HAVE_MPI
   std::cerr << "error: MPI mode is not built into this strata (" << (run->mpi ? "--mpi given" : "started as several MPI processes")
             << "): install Open MPI (scripts/install_deps.sh: openmpi-bin libopenmpi-dev) and rebuild "
@@ -218,22 +215,43 @@ int main(int argc, char** argv) {
 #else
   strata::MpiSession session(argc, argv);
   strata::SimulateOptions opt = run->parsed();
+  // Each rank decides its device on its own node: the GPU local_rank % count where the
+  // request allows CUDA and one is visible, else the CPU (docs/cluster.md).
+  strata::CudaDeviceInfo device_info;
+  if (request != strata::DeviceRequest::Cpu) device_info = strata::cuda_device_info();
+  strata::RankDeviceDecision mine =
+      strata::decide_rank_device(request, strata::cuda_backend_built(), device_info.count, device_info.error,
+                                 session.rank(), session.local_rank());
+  if (mine.decision.use_cuda) {
+    const std::string why = strata::cuda_use_device(mine.device_index);
+    if (!why.empty()) mine.decision.error = why;
+  }
+  const strata::RunnerFactory own = local_runner(mine.decision.use_cuda);
   if (session.rank() != 0) {
     // A worker: the same scenario, its slices of every batch on its own device, no output.
-    std::unique_ptr<strata::LocalVariantRunner> runner;
-    std::string load_error;
-    try {
-      const strata::Scenario base = strata::load_scenario(opt.scenario_path);
-      strata::choose_device_for_local_rank(session.local_rank(), session.local_size());
-      runner = std::make_unique<strata::LocalVariantRunner>(base, opt.threads, opt.layout);
-    } catch (const std::exception& e) {
-      load_error = e.what();
+    std::unique_ptr<strata::VariantRunner> runner;
+    std::string load_error = mine.decision.error;
+    if (load_error.empty()) {
+      try {
+        const strata::Scenario base = strata::load_scenario(opt.scenario_path);
+        runner = strata::make_runner(own, base, opt.threads, opt.layout);
+      } catch (const std::exception& e) {
+        load_error = e.what();
+      }
     }
     strata::install_interrupt_handlers();
     return strata::run_mpi_worker(session, runner.get(), load_error);
   }
-  opt.make_runner = [&session](const strata::Scenario& base, int threads, strata::Layout layout) {
-    return std::unique_ptr<strata::VariantRunner>(new strata::MpiVariantRunner(session, base, threads, layout));
+  if (!mine.decision.error.empty()) {
+    std::cerr << "error: rank 0: " << mine.decision.error << "\n";
+    strata::stop_mpi_workers(session);
+    return 2;
+  }
+  opt.device_note = mine.decision.note;
+  if (mine.decision.use_cuda) opt.rank_device = strata::RankDevice::Auto;
+  opt.make_runner = [&session, own](const strata::Scenario& base, int threads, strata::Layout layout) {
+    return std::unique_ptr<strata::VariantRunner>(
+        new strata::MpiVariantRunner(session, strata::make_runner(own, base, threads, layout)));
   };
   const int code = dispatch(opt);
   strata::stop_mpi_workers(session);  // when the command stopped before making its runner

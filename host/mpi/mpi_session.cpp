@@ -27,9 +27,4 @@ void MpiSession::abort(int code, const std::string& why) {
   std::_Exit(code);
 }
 
-std::string choose_device_for_local_rank(int local_rank, int local_size) {
-  // CUDA backend (not yet wired to the runner): cudaSetDevice(local_rank % n_devices).
-  return fmt::format("CPU (local rank {} of {})", local_rank, local_size);
-}
-
 }  // namespace strata

@@ -1,7 +1,7 @@
 #pragma once
 // MPI mode's process setup (built only with MPI: STRATA_HAVE_MPI): MPI_Init_thread
-// and MPI_Finalize, this rank's place in the job and on its node, and the choice of
-// device by local rank.
+// and MPI_Finalize, and this rank's place in the job and on its node (its local rank
+// chooses its GPU: decide_rank_device, host/gpu_plan.hpp).
 #include <mpi.h>
 
 #include <string>
@@ -26,10 +26,5 @@ class MpiSession {
  private:
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
 };
-
-// The device this rank runs on, chosen by its local rank: the hook for one GPU per
-// rank (a CUDA build will select device local_rank % device count here). For now every
-// rank runs the CPU backend with its OpenMP threads; returns a description.
-std::string choose_device_for_local_rank(int local_rank, int local_size);
 
 }  // namespace strata

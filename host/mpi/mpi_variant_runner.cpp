@@ -101,14 +101,14 @@ bool g_workers_stopped = false;
 
 }  // namespace
 
-MpiVariantRunner::MpiVariantRunner(MpiSession& session, const Scenario& base, int threads, Layout layout)
-    : session_(session), local_(base, threads, layout), throughput_(session.size()) {}
+MpiVariantRunner::MpiVariantRunner(MpiSession& session, std::unique_ptr<VariantRunner> local)
+    : session_(session), local_(std::move(local)), throughput_(session.size()) {}
 
 MpiVariantRunner::~MpiVariantRunner() { stop_mpi_workers(session_); }
 
 std::string MpiVariantRunner::device_description() const {
-  return fmt::format("MPI: {} ranks; rank 0: {}, {}", session_.size(), local_.device_description(),
-                     choose_device_for_local_rank(session_.local_rank(), session_.local_size()));
+  return fmt::format("MPI: {} ranks; rank 0 (local rank {} of {}): {}", session_.size(), session_.local_rank(),
+                     session_.local_size(), local_->device_description());
 }
 
 std::string MpiVariantRunner::summary() const {
@@ -143,7 +143,7 @@ RunOutcome MpiVariantRunner::run(const RunRequest& q, const std::function<void(i
   // hang until its time limit), so it ends the job instead.
   std::vector<std::string> parts(p);
   try {
-    parts[0] = encode_outcome_within(run_slice(&local_, "", slice_of(q, 0, sizes[0]), progress, 0), 0,
+    parts[0] = encode_outcome_within(run_slice(local_.get(), "", slice_of(q, 0, sizes[0]), progress, 0), 0,
                                      kMaxMessageBytes);
     // Fault injection for tests/mpi (MpiRuns.AnErrorOnRankZeroMidBatchEndsTheJob): rank
     // 0 fails here, as running out of memory would.

@@ -17,11 +17,12 @@ namespace strata {
 
 class MpiVariantRunner : public VariantRunner {
  public:
-  MpiVariantRunner(MpiSession& session, const Scenario& base, int threads, Layout layout);
+  // local: rank 0's own runner (the CPU backend, or CUDA on the GPU its local rank chose).
+  MpiVariantRunner(MpiSession& session, std::unique_ptr<VariantRunner> local);
   ~MpiVariantRunner() override;  // tells the other ranks to stop
   RunOutcome run(const RunRequest& request, const std::function<void(int)>& progress = {}) override;
   std::string device_description() const override;
-  int threads() const override { return local_.threads(); }
+  int threads() const override { return local_->threads(); }
   // "MPI: P ranks, N batches; communication x% of batch time, waiting for slower ranks y%".
   std::string summary() const override;
 
@@ -31,7 +32,7 @@ class MpiVariantRunner : public VariantRunner {
 
  private:
   MpiSession& session_;
-  LocalVariantRunner local_;
+  std::unique_ptr<VariantRunner> local_;
   ThroughputTracker throughput_;
   double batch_s_ = 0.0, comm_s_ = 0.0, bcast_s_ = 0.0, wait_s_ = 0.0;
   double longest_batch_s_ = 0.0;  // for the wait after a stop signal (grace_after_signal_s)

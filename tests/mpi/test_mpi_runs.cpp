@@ -12,6 +12,7 @@
 #include <system_error>
 #include <thread>
 
+#include "host/cuda_runner.hpp"
 #include "host/results_store.hpp"
 #include "tests/unit/population_compare.hpp"
 #include "tests/unit/process_helpers.hpp"
@@ -101,6 +102,29 @@ TEST(MpiRuns, SweepGivesTheSamePopulationOnOneTwoAndThreeRanks) {
     if (ranks == 1) reference = pop;
     else EXPECT_EQ(pop, reference) << ranks << " ranks";
   }
+}
+
+// --device in MPI mode: every rank decides on its own node. Without a GPU (or without
+// the CUDA backend) auto runs every rank on the CPU and says so, and cuda ends the job
+// with exit 2 naming rank 0 and why; on a GPU node each rank takes the GPU of its local
+// rank and the population is the CPU's to round-off (a gpu test, scripts/gpu_check.sh).
+TEST(MpiRuns, DeviceIsChosenPerRank) {
+  REQUIRE_MPI();
+  if (cuda_backend_built() && cuda_device_info().count > 0) GTEST_SKIP() << "a CUDA device is visible: --device cuda would run";
+  TempDir tmp;
+  const std::string scen = sh_quote(write_sweep(tmp.path(), 20, 10).string());
+  const std::string out = (tmp.path() / "auto.h5").string();
+  const RunResult a = run_shell(strata_on(2) + " simulate " + scen + " --threads 1 --device auto --out " + sh_quote(out),
+                                tmp.path());
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_NE(a.out.find("device: CPU (--device auto: "), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("every MPI rank decides on its own node"), std::string::npos) << a.out;
+  EXPECT_EQ(ResultsStore::open_read(out).rows(), 20);
+  const RunResult c = run_shell("timeout -k 5 120 " + strata_on(2) + " simulate " + scen +
+                                    " --threads 1 --device cuda --out " + sh_quote((tmp.path() / "cuda.h5").string()),
+                                tmp.path());
+  EXPECT_EQ(c.exit_code, 2) << c.err;
+  EXPECT_NE(c.err.find("error: rank 0: --device cuda: "), std::string::npos) << c.err;
 }
 
 // An error on rank 0 while the workers are sending their results (out of memory; here

@@ -132,6 +132,24 @@ TEST(DeviceDecision, CudaRefusedWithoutBuildOrDevice) {
   EXPECT_TRUE(ok.error.empty());
 }
 
+// MPI mode: each rank on its own node; a CUDA rank takes GPU local_rank % count.
+TEST(DeviceDecision, MpiRanksTakeTheGpuOfTheirLocalRank) {
+  const RankDeviceDecision r5 = decide_rank_device(DeviceRequest::Auto, true, 4, "", 5, 5);
+  EXPECT_TRUE(r5.decision.use_cuda);
+  EXPECT_EQ(r5.device_index, 1);  // 5 ranks on 4 GPUs: ranks 1 and 5 share GPU 1
+  EXPECT_NE(r5.decision.note.find("rank 5 (local rank 5): GPU 1 of 4"), std::string::npos) << r5.decision.note;
+  EXPECT_EQ(decide_rank_device(DeviceRequest::Cuda, true, 2, "", 3, 2).device_index, 0);
+  const RankDeviceDecision cpu = decide_rank_device(DeviceRequest::Auto, true, 0, "cudaErrorNoDevice", 1, 1);
+  EXPECT_FALSE(cpu.decision.use_cuda);
+  EXPECT_EQ(cpu.device_index, -1);
+  EXPECT_NE(cpu.decision.note.find("device: CPU (--device auto: no CUDA device is visible"), std::string::npos);
+  const RankDeviceDecision refused = decide_rank_device(DeviceRequest::Cuda, false, 0, "", 2, 0);
+  EXPECT_NE(refused.decision.error.find("--device cuda: this strata was built without the CUDA backend"),
+            std::string::npos)
+      << refused.decision.error;
+  EXPECT_FALSE(decide_rank_device(DeviceRequest::Cpu, true, 4, "", 0, 0).decision.use_cuda);
+}
+
 TEST(DeviceDecision, AutoFallsBackToCpuAndSaysWhy) {
   const DeviceDecision d = decide_device(DeviceRequest::Auto, true, 0, "cudaErrorNoDevice");
   EXPECT_FALSE(d.use_cuda);
