@@ -123,6 +123,17 @@ fi
     stage "$bindir/strata" simulate scenarios/bench_sweep_100k.toml --device cuda --threads "$jobs" \
       --overwrite --out "$out/sweep100k.h5" > "$out/sweep_writes.txt" 2>&1
     grep -E "variants in|^CUDA:" "$out/sweep_writes.txt" | cut -c1-300
+    # MPI mode with a GPU per rank (docs/cluster.md), where this machine has mpirun: two
+    # ranks sharing the GPU(s) on the benchmark's 1,000 designs.
+    if command -v mpirun > /dev/null; then
+      echo "== MPI: 2 ranks, --device cuda"
+      OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 stage mpirun --oversubscribe -n 2 "$bindir/strata" \
+        simulate scenarios/bench_bilayer_3C.toml --device cuda --threads "$((jobs / 2))" --overwrite \
+        --out "$out/mpi_cuda.h5" > "$out/mpi_cuda.txt" 2>&1
+      echo "rc=$?"; grep -E "^device|variants in|^MPI:|^CUDA:|error" "$out/mpi_cuda.txt" | cut -c1-300
+    else
+      echo "== MPI: skipped (no mpirun on this machine)"
+    fi
   fi
   if want sweep; then
     # The integrator's pass unit with a thread per variant (whole attempt or one Newton
