@@ -111,7 +111,7 @@ RankDeviceDecision decide_rank_device(DeviceRequest request, bool cuda_built, in
   r.decision = decide_device(request, cuda_built, device_count, probe_error);
   const std::string who = "rank " + std::to_string(rank) + " (local rank " + std::to_string(local_rank) + ")";
   if (!r.decision.use_cuda) {
-    r.decision.note += "; every MPI rank decides on its own node";
+    if (r.decision.error.empty()) r.decision.note += "; every MPI rank decides on its own node";
     return r;
   }
   r.device_index = local_rank % device_count;

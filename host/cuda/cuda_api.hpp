@@ -27,10 +27,12 @@ struct CudaDeviceInfo {
   double peak_bandwidth_B_s = 0.0;  // from memory clock and bus width
   double peak_fp64_flop_s = 0.0;    // vector FP64 (FMA = 2 flops), from SMs, clock and a per-arch table
 };
-// Probes the runtime; never throws (no device: count 0 with the reason).
-CudaDeviceInfo cuda_device_info();
-// Makes device `index` (0 .. count - 1) the current one for every later CUDA call of
-// this process's threads that set none (an MPI rank's GPU). "" on success, else why.
+// Probes the runtime; never throws (no device: count 0 with the reason). The memory
+// sizes need a context on the current device: without with_memory they stay 0 and no
+// context is made (an MPI rank probes so before it selects its GPU).
+CudaDeviceInfo cuda_device_info(bool with_memory = true);
+// Makes device `index` (0 .. count - 1) the calling thread's current device (an MPI
+// rank's GPU: every CUDA call of strata is on the main thread). "" on success, else why.
 std::string cuda_use_device(int index);
 
 // One batch in the interleaved layout (element e of variant v at base[e*n_variants+v]).

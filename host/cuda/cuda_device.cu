@@ -18,7 +18,7 @@ int fp64_units_per_sm(int major, int minor) {
 }
 }  // namespace
 
-CudaDeviceInfo cuda_device_info() {
+CudaDeviceInfo cuda_device_info(bool with_memory) {
   CudaDeviceInfo info;
   cudaError_t e = cudaGetDeviceCount(&info.count);
   if (e != cudaSuccess) {
@@ -46,7 +46,8 @@ CudaDeviceInfo cuda_device_info() {
   info.cc_minor = p.minor;
   // The sizes and clocks below only feed reports (free memory is queried again before
   // a run); a failed query leaves 0, which the reports print as such.
-  if (cudaMemGetInfo(&info.free_bytes, &info.total_bytes) != cudaSuccess) info.free_bytes = info.total_bytes = 0;
+  if (!with_memory || cudaMemGetInfo(&info.free_bytes, &info.total_bytes) != cudaSuccess)
+    info.free_bytes = info.total_bytes = 0;
   int mem_khz = 0, bus_bits = 0, sm_khz = 0;
   if (cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, info.device) != cudaSuccess) mem_khz = 0;
   if (cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, info.device) != cudaSuccess) bus_bits = 0;

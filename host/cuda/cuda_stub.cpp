@@ -15,7 +15,7 @@ namespace {
 bool cuda_backend_built() { return false; }
 std::string cuda_use_device(int) { return "the CUDA backend is not built into this strata"; }
 
-CudaDeviceInfo cuda_device_info() {
+CudaDeviceInfo cuda_device_info(bool) {
   CudaDeviceInfo info;
   info.error = "CUDA backend not built";
   return info;

@@ -177,16 +177,12 @@ int main(int argc, char** argv) {
   const bool launched = strata::launched_as_mpi_job();
   const bool mpi_mode = run->mpi || launched;
   const strata::DeviceRequest request = strata::parse_device_request(run->device);
-  strata::CudaRunOptions cuda_options;
-  try {
-    if (request != strata::DeviceRequest::Cpu) cuda_options = strata::cuda_options_from_env();
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  }
-  // A runner of this process's own: the CPU backend, or CUDA on the current device.
-  auto local_runner = [cuda_options](bool use_cuda) -> strata::RunnerFactory {
+  // A runner of this process's own: the CPU backend, or CUDA on the current device,
+  // whose STRATA_CUDA_* settings are read only then (a bad one throws
+  // std::invalid_argument; a CPU run ignores them).
+  auto local_runner = [](bool use_cuda) -> strata::RunnerFactory {
     if (!use_cuda) return {};
+    const strata::CudaRunOptions cuda_options = strata::cuda_options_from_env();
     return [cuda_options](const strata::Scenario& base, int threads, strata::Layout) {
       return std::unique_ptr<strata::VariantRunner>(new strata::CudaVariantRunner(base, threads, cuda_options));
     };
@@ -204,7 +200,12 @@ int main(int argc, char** argv) {
     strata::SimulateOptions opt = run->parsed();
     opt.device_note = decision.note;
     if (decision.use_cuda) opt.rank_device = strata::RankDevice::Auto;
-    opt.make_runner = local_runner(decision.use_cuda);
+    try {
+      opt.make_runner = local_runner(decision.use_cuda);
+    } catch (const std::invalid_argument& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 2;
+    }
     return dispatch(opt);
   }
 #ifndef STRATA_HAVE_MPI
@@ -217,8 +218,8 @@ int main(int argc, char** argv) {
   strata::SimulateOptions opt = run->parsed();
   // Each rank decides its device on its own node: the GPU local_rank % count where the
   // request allows CUDA and one is visible, else the CPU (docs/cluster.md).
-  strata::CudaDeviceInfo device_info;
-  if (request != strata::DeviceRequest::Cpu) device_info = strata::cuda_device_info();
+  strata::CudaDeviceInfo device_info;  // no context yet: each rank makes one, on its own GPU
+  if (request != strata::DeviceRequest::Cpu) device_info = strata::cuda_device_info(/*with_memory=*/false);
   strata::RankDeviceDecision mine =
       strata::decide_rank_device(request, strata::cuda_backend_built(), device_info.count, device_info.error,
                                  session.rank(), session.local_rank());
@@ -226,7 +227,14 @@ int main(int argc, char** argv) {
     const std::string why = strata::cuda_use_device(mine.device_index);
     if (!why.empty()) mine.decision.error = why;
   }
-  const strata::RunnerFactory own = local_runner(mine.decision.use_cuda);
+  strata::RunnerFactory own;
+  if (mine.decision.error.empty()) {
+    try {
+      own = local_runner(mine.decision.use_cuda);
+    } catch (const std::invalid_argument& e) {
+      mine.decision.error = e.what();
+    }
+  }
   if (session.rank() != 0) {
     // A worker: the same scenario, its slices of every batch on its own device, no output.
     std::unique_ptr<strata::VariantRunner> runner;

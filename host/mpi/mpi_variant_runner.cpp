@@ -120,7 +120,16 @@ std::string MpiVariantRunner::summary() const {
                      "broadcast {:.4f} s, gather {:.4f} s of {:.1f} MB), waiting for slower ranks {:.2f}%; last "
                      "throughput by rank (variants/s): {}",
                      session_.size(), batches_, batch_s_, 100.0 * comm_s_ / b, comm_s_, bcast_s_, comm_s_ - bcast_s_,
-                     bytes_gathered_ / 1e6, 100.0 * wait_s_ / b, rates);
+                     bytes_gathered_ / 1e6, 100.0 * wait_s_ / b, rates) +
+         (local_->summary().empty() ? std::string() : "\nrank 0: " + local_->summary());
+}
+
+std::string MpiVariantRunner::batch_note(long batch_size) const {
+  const long slice = (batch_size + session_.size() - 1) / session_.size();
+  const std::string note = local_->batch_note(slice);
+  if (note.empty()) return "";
+  return fmt::format("MPI: {} ranks share each batch of {} (slices of about {}); {}", session_.size(), batch_size,
+                     slice, note);
 }
 
 RunOutcome MpiVariantRunner::run(const RunRequest& q, const std::function<void(int)>& progress) {

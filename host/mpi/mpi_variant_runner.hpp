@@ -25,6 +25,8 @@ class MpiVariantRunner : public VariantRunner {
   int threads() const override { return local_->threads(); }
   // "MPI: P ranks, N batches; communication x% of batch time, waiting for slower ranks y%".
   std::string summary() const override;
+  // Rank 0's runner's note for a slice of a batch (about batch_size / ranks variants).
+  std::string batch_note(long batch_size) const override;
 
   double batch_s() const { return batch_s_; }
   double communication_s() const { return comm_s_; }

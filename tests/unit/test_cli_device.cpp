@@ -57,6 +57,20 @@ TEST(CliDevice, AutoFallsBackToTheCpuAndSaysSo) {
   EXPECT_NE(d.out.find("device: CPU (--device auto: "), std::string::npos) << d.out;
 }
 
+// STRATA_CUDA_* settings concern CUDA runs: a bad one (a shared module file's) stops a
+// run that would use CUDA, not one that falls back to the CPU.
+TEST(CliDevice, CudaSettingsDoNotStopACpuRun) {
+  if (device_visible()) GTEST_SKIP() << "a CUDA device is visible here: auto would use it and refuse the setting";
+  TempDir tmp;
+  setenv("STRATA_CUDA_BLOCK_SIZE", "100", 1);  // not a multiple of 32: refused by a CUDA run
+  const RunResult r =
+      test::run_strata("simulate " + test::sh_quote(kGood) + " --out " + test::sh_quote((tmp.path() / "out").string()),
+                       tmp.path());
+  unsetenv("STRATA_CUDA_BLOCK_SIZE");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("device: CPU (--device auto: "), std::string::npos) << r.out;
+}
+
 TEST(CliDevice, UnknownDeviceIsAUsageError) {
   TempDir tmp;
   const RunResult r = test::simulate(kGood, tmp.path() / "out", tmp.path(), "--device gpu");
