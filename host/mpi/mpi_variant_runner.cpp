@@ -19,10 +19,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-enum Command : int64_t { kStop = 0, kRun = 1 };
+enum Command : int64_t { kStop = 0, kRun = 1, kDevices = 2 };
 
-// Tag of a rank's results sent to rank 0.
+// Tags of a rank's results and of its device description, sent to rank 0.
 constexpr int kResultsTag = 7;
+constexpr int kDeviceTag = 8;
 
 // How long a worker polls for the next batch without sleeping.
 constexpr double kSpinForNextBatch_s = 0.002;
@@ -99,16 +100,63 @@ void bcast_header(std::vector<int64_t>& header, bool root) {
 
 bool g_workers_stopped = false;
 
+// "0-3, 6": ranks as ranges.
+std::string rank_ranges(const std::vector<int>& ranks) {
+  std::string out;
+  for (size_t i = 0; i < ranks.size();) {
+    size_t j = i;
+    while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
+    out += (out.empty() ? "" : ", ") +
+           (j == i ? std::to_string(ranks[i]) : std::to_string(ranks[i]) + "-" + std::to_string(ranks[j]));
+    i = j + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
+std::string describe_rank_devices(const std::vector<std::string>& by_rank) {
+  std::vector<std::string> kinds;  // in order of first rank
+  std::vector<std::vector<int>> ranks;
+  for (int r = 0; r < static_cast<int>(by_rank.size()); ++r) {
+    const auto it = std::find(kinds.begin(), kinds.end(), by_rank[r]);
+    if (it == kinds.end()) {
+      kinds.push_back(by_rank[r]);
+      ranks.push_back({r});
+    } else {
+      ranks[it - kinds.begin()].push_back(r);
+    }
+  }
+  std::string out = fmt::format("MPI: {} ranks", by_rank.size());
+  for (size_t k = 0; k < kinds.size(); ++k)
+    out += fmt::format("; rank{} {}: {}", ranks[k].size() > 1 ? "s" : "", rank_ranges(ranks[k]), kinds[k]);
+  return out;
+}
+
 MpiVariantRunner::MpiVariantRunner(MpiSession& session, std::unique_ptr<VariantRunner> local)
-    : session_(session), local_(std::move(local)), throughput_(session.size()) {}
+    : session_(session), local_(std::move(local)), throughput_(session.size()) {
+  // Every rank's device, for the file's /meta@device and the run header: each worker
+  // sends its runner's description (or why it has none) once, at the start.
+  const int p = session_.size();
+  std::vector<int64_t> header(2 + p, 0);
+  header[0] = kDevices;
+  bcast_header(header, true);
+  rank_devices_.assign(p, std::string());
+  rank_devices_[0] = local_->device_description();
+  for (int r = 1; r < p; ++r) {
+    MPI_Status st;
+    MPI_Probe(r, kDeviceTag, MPI_COMM_WORLD, &st);
+    int len = 0;
+    MPI_Get_count(&st, MPI_BYTE, &len);
+    rank_devices_[r].assign(static_cast<size_t>(len), '\0');
+    MPI_Recv(rank_devices_[r].data(), len, MPI_BYTE, r, kDeviceTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  }
+}
 
 MpiVariantRunner::~MpiVariantRunner() { stop_mpi_workers(session_); }
 
 std::string MpiVariantRunner::device_description() const {
-  return fmt::format("MPI: {} ranks; rank 0 (local rank {} of {}): {}", session_.size(), session_.local_rank(),
-                     session_.local_size(), local_->device_description());
+  return describe_rank_devices(rank_devices_);
 }
 
 std::string MpiVariantRunner::summary() const {
@@ -237,6 +285,11 @@ int run_mpi_worker(MpiSession& session, VariantRunner* runner, const std::string
     std::vector<int64_t> header(2 + p, 0);
     bcast_header(header, false);
     if (header[0] == kStop) return 0;
+    if (header[0] == kDevices) {
+      const std::string mine = runner ? runner->device_description() : "not running (" + load_error + ")";
+      MPI_Send(mine.data(), static_cast<int>(mine.size()), MPI_BYTE, 0, kDeviceTag, MPI_COMM_WORLD);
+      continue;
+    }
     const std::vector<int> sizes(header.begin() + 2, header.end());
     std::string bytes(static_cast<size_t>(header[1]), '\0');
     MPI_Bcast(bytes.data(), static_cast<int>(header[1]), MPI_BYTE, 0, MPI_COMM_WORLD);

@@ -35,12 +35,17 @@ class MpiVariantRunner : public VariantRunner {
  private:
   MpiSession& session_;
   std::unique_ptr<VariantRunner> local_;
+  std::vector<std::string> rank_devices_;  // each rank's runner's description, by rank
   ThroughputTracker throughput_;
   double batch_s_ = 0.0, comm_s_ = 0.0, bcast_s_ = 0.0, wait_s_ = 0.0;
   double longest_batch_s_ = 0.0;  // for the wait after a stop signal (grace_after_signal_s)
   double bytes_gathered_ = 0.0;
   long batches_ = 0;
 };
+
+// "MPI: P ranks; ranks 0-3: <description>; rank 4: <another>": the ranks grouped by
+// their runners' descriptions, in order of first rank.
+std::string describe_rank_devices(const std::vector<std::string>& by_rank);
 
 // Tells the other ranks to leave run_mpi_worker (idempotent; rank 0, also when no
 // MpiVariantRunner was made because the command stopped early).

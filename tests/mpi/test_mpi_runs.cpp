@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "host/cuda_runner.hpp"
+#include "host/h5_file.hpp"
 #include "host/results_store.hpp"
 #include "tests/unit/population_compare.hpp"
 #include "tests/unit/process_helpers.hpp"
@@ -120,6 +121,12 @@ TEST(MpiRuns, DeviceIsChosenPerRank) {
   EXPECT_NE(a.out.find("device: CPU (--device auto: "), std::string::npos) << a.out;
   EXPECT_NE(a.out.find("every MPI rank decides on its own node"), std::string::npos) << a.out;
   EXPECT_EQ(ResultsStore::open_read(out).rows(), 20);
+  {  // every rank's device, from the start-up exchange: the two ranks' CPUs alike
+    const ResultsStore f = ResultsStore::open_read(out);
+    const h5::Handle meta = h5::open_group(f.file(), "meta");
+    const std::string device = h5::get_attr_string(meta.id(), "device");
+    EXPECT_EQ(device.rfind("MPI: 2 ranks; ranks 0-1: CPU: ", 0), 0u) << device;
+  }
   const RunResult c = run_shell("timeout -k 5 120 " + strata_on(2) + " simulate " + scen +
                                     " --threads 1 --device cuda --out " + sh_quote((tmp.path() / "cuda.h5").string()),
                                 tmp.path());
