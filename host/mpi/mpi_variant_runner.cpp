@@ -145,7 +145,12 @@ MpiVariantRunner::MpiVariantRunner(MpiSession& session, std::unique_ptr<VariantR
   rank_devices_[0] = local_->device_description();
   for (int r = 1; r < p; ++r) {
     MPI_Status st;
-    MPI_Probe(r, kDeviceTag, MPI_COMM_WORLD, &st);
+    int arrived = 0;
+    for (;;) {  // polled with short sleeps, as wait_polling: rank 0's core is its OpenMP thread 0's
+      MPI_Iprobe(r, kDeviceTag, MPI_COMM_WORLD, &arrived, &st);
+      if (arrived) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
     int len = 0;
     MPI_Get_count(&st, MPI_BYTE, &len);
     rank_devices_[r].assign(static_cast<size_t>(len), '\0');
