@@ -195,6 +195,10 @@ fi
   grep -o "CPU vs GPU (.*" "$out/gpu_tests.log" | sort -u | grep . || printf "%-14s %s\n" "CPU vs GPU" "not compared"
   printf "%-14s %s\n" "default tests" "${default_tests:-none run}"
   [ -f "$out/campaign.txt" ] && grep "^campaign" "$out/campaign.txt"
+  [ -f "$out/sweep_writes.txt" ] && printf "%-14s %s\n" "sweep writes" \
+    "$(grep -o "[0-9]* variants in .*" "$out/sweep_writes.txt" | sed 's/ on [0-9]* CPU threads.*HDF5 writing/, HDF5 writing/' | cut -c1-160)"
+  [ -f "$out/mpi_cuda.txt" ] && printf "%-14s %s\n" "MPI + CUDA" \
+    "$(grep -E "^MPI:|error" "$out/mpi_cuda.txt" | head -1 | cut -c1-160)"
   printf "%-14s %s\n" "columns" "variants mapping(*: rule's pick) pass regs block chunks wall_s kernel_s variants/s steps/var newton/step GB/s %peak GFLOP/s %peak failed"
   for f in "$out/bench.txt" "$out/sweep_pass.txt" "$out/sweep_pass_six_steps.txt" "$out/sweep_thread.txt" "$out/sweep_warp.txt"; do
     [ -f "$f" ] || continue
