@@ -50,6 +50,15 @@ ResolvedVariant resolve_variant(const Scenario& light, const VariantSpec& spec) 
   return rv;
 }
 
+std::unique_ptr<VariantRunner> make_runner_reporting(const SimulateOptions& opt, const Scenario& base) {
+  try {
+    return make_runner(opt.make_runner, base, opt.threads, opt.layout);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return nullptr;
+  }
+}
+
 bool load_scenario_reporting(const std::string& path, Scenario& out) {
   try {
     out = load_scenario(path);
@@ -326,7 +335,8 @@ int run_simulate(const SimulateOptions& opt) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
   }
-  const std::unique_ptr<VariantRunner> runner = make_runner(opt.make_runner, base, opt.threads, opt.layout);
+  const std::unique_ptr<VariantRunner> runner = make_runner_reporting(opt, base);
+  if (!runner) return 2;
   const int threads = runner->threads();
   RunInfo info = run_info_for(base, opt.command, runner->device_description());
   if (shard.count > 0) {

@@ -61,6 +61,9 @@ ResolvedVariant resolve_variant(const Scenario& light, const VariantSpec& spec);
 // The command-line plumbing shared by simulate, optimize and fit. Each prints the
 // error ("error: ...") and returns false / nullopt when it fails.
 bool load_scenario_reporting(const std::string& path, Scenario& out);
+// The command's runner (opt.make_runner, or the CPU's); null when it cannot run (an MPI
+// worker that cannot load the scenario or use its device), having printed why.
+std::unique_ptr<VariantRunner> make_runner_reporting(const SimulateOptions& opt, const Scenario& base);
 // A variant's layer order as /population/layer_order stores it: "1,0", or "" when
 // the layers are as listed.
 std::string layer_order_text(const VariantSpec& v);

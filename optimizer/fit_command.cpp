@@ -22,7 +22,8 @@ int run_fit_command(const SimulateOptions& opt) {
               << ": no [fit] section; strata fit needs parameters and targets (docs/scenario-format.md)\n";
     return 2;
   }
-  const std::unique_ptr<VariantRunner> runner = make_runner(opt.make_runner, base, opt.threads, opt.layout);
+  const std::unique_ptr<VariantRunner> runner = make_runner_reporting(opt, base);
+  if (!runner) return 2;
   const Scenario campaign = fit_campaign_scenario(base);
   RunInfo info = run_info_for(campaign, opt.command, runner->device_description());
   info.var_paths = DesignSpace(campaign).variable_names();

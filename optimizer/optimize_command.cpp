@@ -86,7 +86,8 @@ int run_optimize(const SimulateOptions& opt) {
     stem = safe_file_stem(base.name + "_" + opt.design_objective);
   }
   scale_design_budget(base.design, opt.budget_scale);
-  const std::unique_ptr<VariantRunner> runner = make_runner(opt.make_runner, base, opt.threads, opt.layout);
+  const std::unique_ptr<VariantRunner> runner = make_runner_reporting(opt, base);
+  if (!runner) return 2;
   const DesignSpace space(base);
   RunInfo info = run_info_for(base, opt.command, runner->device_description());
   info.var_paths = space.stored_names();

@@ -24,6 +24,8 @@ enum Command : int64_t { kStop = 0, kRun = 1, kDevices = 2 };
 // Tags of a rank's results and of its device description, sent to rank 0.
 constexpr int kResultsTag = 7;
 constexpr int kDeviceTag = 8;
+// How a worker without a runner answers kDevices, followed by why.
+const std::string kNotRunning = "not running: ";
 
 // How long a worker polls for the next batch without sleeping.
 constexpr double kSpinForNextBatch_s = 0.002;
@@ -156,6 +158,13 @@ MpiVariantRunner::MpiVariantRunner(MpiSession& session, std::unique_ptr<VariantR
     rank_devices_[r].assign(static_cast<size_t>(len), '\0');
     MPI_Recv(rank_devices_[r].data(), len, MPI_BYTE, r, kDeviceTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
   }
+  // A worker that cannot run (no scenario on its node, no device for --device cuda)
+  // ends the job now, before a results file is made (main stops the workers).
+  std::string cannot;
+  for (int r = 1; r < p; ++r)
+    if (rank_devices_[r].rfind(kNotRunning, 0) == 0)
+      cannot += fmt::format("{}rank {}: {}", cannot.empty() ? "" : "; ", r, rank_devices_[r].substr(kNotRunning.size()));
+  if (!cannot.empty()) throw std::runtime_error("MPI: not every rank can run: " + cannot);
 }
 
 MpiVariantRunner::~MpiVariantRunner() { stop_mpi_workers(session_); }
@@ -291,7 +300,7 @@ int run_mpi_worker(MpiSession& session, VariantRunner* runner, const std::string
     bcast_header(header, false);
     if (header[0] == kStop) return 0;
     if (header[0] == kDevices) {
-      const std::string mine = runner ? runner->device_description() : "not running (" + load_error + ")";
+      const std::string mine = runner ? runner->device_description() : std::string(kNotRunning) + load_error;
       MPI_Send(mine.data(), static_cast<int>(mine.size()), MPI_BYTE, 0, kDeviceTag, MPI_COMM_WORLD);
       continue;
     }

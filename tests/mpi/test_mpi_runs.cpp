@@ -132,6 +132,17 @@ TEST(MpiRuns, DeviceIsChosenPerRank) {
                                 tmp.path());
   EXPECT_EQ(c.exit_code, 2) << c.err;
   EXPECT_NE(c.err.find("error: rank 0: --device cuda: "), std::string::npos) << c.err;
+  // A worker that cannot run (here rank 1 alone asked for cuda: mpirun's MPMD form) ends
+  // the job at the start, naming it, before a results file is made.
+  const std::string worker_out = (tmp.path() / "worker.h5").string();
+  const std::string args = " simulate " + scen + " --threads 1 --out " + sh_quote(worker_out);
+  const RunResult w = run_shell("timeout -k 5 120 " + sh_quote(kMpirun) + " --oversubscribe --bind-to none -n 1 " +
+                                    sh_quote(kBinary) + args + " --device auto : -n 1 " + sh_quote(kBinary) + args +
+                                    " --device cuda",
+                                tmp.path());
+  EXPECT_EQ(w.exit_code, 2) << w.err;
+  EXPECT_NE(w.err.find("error: MPI: not every rank can run: rank 1: --device cuda: "), std::string::npos) << w.err;
+  EXPECT_FALSE(fs::exists(worker_out));
 }
 
 // An error on rank 0 while the workers are sending their results (out of memory; here
