@@ -100,6 +100,42 @@ void bcast_header(std::vector<int64_t>& header, bool root) {
   }
 }
 
+// One string from every worker to rank 0 (a slice's results, a device description):
+// the lengths by a gather, then each worker's bytes point to point.
+// A worker's half. Rank 0 is waiting for these: complete them at once (no polling sleeps).
+void send_to_rank0(const std::string& mine, int tag) {
+  int my_len = static_cast<int>(mine.size());
+  MPI_Request req;
+  MPI_Igather(&my_len, 1, MPI_INT, nullptr, 1, MPI_INT, 0, MPI_COMM_WORLD, &req);
+  MPI_Wait(&req, MPI_STATUS_IGNORE);
+  MPI_Send(mine.data(), my_len, MPI_BYTE, 0, tag, MPI_COMM_WORLD);
+}
+
+// Rank 0's half; parts[0] is its own and parts[r] becomes rank r's. The gather of the
+// lengths is polled (where a slower rank shows) and given up as wait_polling does:
+// false, with the gather still pending. wait_s and receive_s (optional) get the two
+// parts' seconds.
+bool gather_at_rank0(std::vector<std::string>& parts, int tag, const std::function<bool()>& give_up,
+                     double* wait_s = nullptr, double* receive_s = nullptr) {
+  const int p = static_cast<int>(parts.size());
+  auto t = Clock::now();
+  int my_len = static_cast<int>(parts[0].size());
+  std::vector<int> lens(p, 0);
+  MPI_Request req;
+  MPI_Igather(&my_len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, MPI_COMM_WORLD, &req);
+  if (!wait_polling(req, give_up)) return false;
+  if (wait_s) *wait_s += seconds_since(t);
+  t = Clock::now();
+  std::vector<MPI_Request> recvs(p - 1);
+  for (int r = 1; r < p; ++r) {
+    parts[r].assign(static_cast<size_t>(lens[r]), '\0');
+    MPI_Irecv(parts[r].data(), lens[r], MPI_BYTE, r, tag, MPI_COMM_WORLD, &recvs[r - 1]);
+  }
+  MPI_Waitall(p - 1, recvs.data(), MPI_STATUSES_IGNORE);
+  if (receive_s) *receive_s += seconds_since(t);
+  return true;
+}
+
 bool g_workers_stopped = false;
 
 // "0-3, 6": ranks as ranges.
@@ -145,19 +181,7 @@ MpiVariantRunner::MpiVariantRunner(MpiSession& session, std::unique_ptr<VariantR
   bcast_header(header, true);
   rank_devices_.assign(p, std::string());
   rank_devices_[0] = local_->device_description();
-  for (int r = 1; r < p; ++r) {
-    MPI_Status st;
-    int arrived = 0;
-    for (;;) {  // polled with short sleeps, as wait_polling: rank 0's core is its OpenMP thread 0's
-      MPI_Iprobe(r, kDeviceTag, MPI_COMM_WORLD, &arrived, &st);
-      if (arrived) break;
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-    int len = 0;
-    MPI_Get_count(&st, MPI_BYTE, &len);
-    rank_devices_[r].assign(static_cast<size_t>(len), '\0');
-    MPI_Recv(rank_devices_[r].data(), len, MPI_BYTE, r, kDeviceTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-  }
+  gather_at_rank0(rank_devices_, kDeviceTag, {});
   // A worker that cannot run (no scenario on its node, no device for --device cuda)
   // ends the job now, before a results file is made (main stops the workers).
   std::string cannot;
@@ -201,7 +225,7 @@ RunOutcome MpiVariantRunner::run(const RunRequest& q, const std::function<void(i
   std::vector<int> sizes = slice_sizes(n, throughput_.rates());
   const std::string bytes = encode_request(q);
 
-  auto tc = Clock::now();
+  const auto tc = Clock::now();
   std::vector<int64_t> header = {kRun, checked_count(bytes.size())};
   header.insert(header.end(), sizes.begin(), sizes.end());
   bcast_header(header, true);
@@ -222,14 +246,9 @@ RunOutcome MpiVariantRunner::run(const RunRequest& q, const std::function<void(i
       throw std::runtime_error("injected fault (STRATA_TEST_FAULT=rank0_exchange)");
 
     // Wait for the others' sizes (this is where a slower rank shows), then the bytes.
-    const auto tw = Clock::now();
-    int my_len = static_cast<int>(parts[0].size());
-    std::vector<int> lens(p, 0);
-    MPI_Request req;
-    MPI_Igather(&my_len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, MPI_COMM_WORLD, &req);
     Clock::time_point signalled{};
     const double grace_s = grace_after_signal_s(longest_batch_s_);
-    const bool complete = wait_polling(req, [&] {
+    const bool complete = gather_at_rank0(parts, kResultsTag, [&] {
       if (!interrupt_requested()) return false;
       if (signalled == Clock::time_point{}) {
         signalled = Clock::now();
@@ -238,22 +257,12 @@ RunOutcome MpiVariantRunner::run(const RunRequest& q, const std::function<void(i
                                  "with --resume FILE (any rank count)\n", interrupt_signal(), grace_s);
       }
       return seconds_since(signalled) > grace_s;
-    });
+    }, &wait_s_, &comm_s_);
     if (!complete)
       session_.abort(4, fmt::format("error: MPI run stopped: signal {} arrived and the other ranks sent no results "
                                     "within {:.0f} s (a rank died or the job was cancelled); every batch written "
                                     "before is in the results file: continue it with --resume FILE (any rank count)\n",
                                     interrupt_signal(), grace_s));
-    wait_s_ += seconds_since(tw);
-
-    tc = Clock::now();
-    std::vector<MPI_Request> recvs(p - 1);
-    for (int r = 1; r < p; ++r) {
-      parts[r].assign(static_cast<size_t>(lens[r]), '\0');
-      MPI_Irecv(parts[r].data(), lens[r], MPI_BYTE, r, kResultsTag, MPI_COMM_WORLD, &recvs[r - 1]);
-    }
-    MPI_Waitall(p - 1, recvs.data(), MPI_STATUSES_IGNORE);
-    comm_s_ += seconds_since(tc);
     for (const std::string& part : parts) bytes_gathered_ += part.size();
   } catch (const std::exception& e) {
     session_.abort(5, fmt::format("error: MPI run stopped: rank 0 failed while the other ranks were sending their "
@@ -300,8 +309,7 @@ int run_mpi_worker(MpiSession& session, VariantRunner* runner, const std::string
     bcast_header(header, false);
     if (header[0] == kStop) return 0;
     if (header[0] == kDevices) {
-      const std::string mine = runner ? runner->device_description() : std::string(kNotRunning) + load_error;
-      MPI_Send(mine.data(), static_cast<int>(mine.size()), MPI_BYTE, 0, kDeviceTag, MPI_COMM_WORLD);
+      send_to_rank0(runner ? runner->device_description() : kNotRunning + load_error, kDeviceTag);
       continue;
     }
     const std::vector<int> sizes(header.begin() + 2, header.end());
@@ -316,13 +324,7 @@ int run_mpi_worker(MpiSession& session, VariantRunner* runner, const std::string
     } catch (const std::exception& e) {
       so.error = fmt::format("rank {}: {}", rank, e.what());
     }
-    const std::string mine = encode_outcome_within(so, rank, kMaxMessageBytes);
-    int my_len = static_cast<int>(mine.size());
-    MPI_Request req;
-    // Rank 0 is waiting for these: complete them at once (no polling sleeps).
-    MPI_Igather(&my_len, 1, MPI_INT, nullptr, 1, MPI_INT, 0, MPI_COMM_WORLD, &req);
-    MPI_Wait(&req, MPI_STATUS_IGNORE);
-    MPI_Send(mine.data(), my_len, MPI_BYTE, 0, kResultsTag, MPI_COMM_WORLD);
+    send_to_rank0(encode_outcome_within(so, rank, kMaxMessageBytes), kResultsTag);
   }
 }
 
