@@ -158,8 +158,7 @@ std::string CudaVariantRunner::summary() const {
 
 // The CPU's batches (blocked: small or recording) run together on the cores, then the
 // device's one by one; interleaved batches record nothing (layout_for).
-RunStats CudaVariantRunner::run_batches(std::vector<Batch>& batches, bool /*record*/,
-                                        const std::function<void(int)>& progress,
+RunStats CudaVariantRunner::run_batches(std::vector<Batch>& batches, const std::function<void(int)>& progress,
                                         const std::function<bool()>& cancelled) {
   RunStats all;
   all.threads = threads();

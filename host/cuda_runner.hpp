@@ -39,7 +39,7 @@ class CudaVariantRunner : public LocalVariantRunner {
   std::string batch_note(long batch_size) const override;
 
  protected:
-  RunStats run_batches(std::vector<Batch>& batches, bool record, const std::function<void(int)>& progress,
+  RunStats run_batches(std::vector<Batch>& batches, const std::function<void(int)>& progress,
                        const std::function<bool()>& cancelled) override;
   // Blocked (the CPU's) for a batch of one shape below min_batch_ or recording
   // trajectories; interleaved (the device's) for the rest.

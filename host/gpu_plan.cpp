@@ -109,13 +109,13 @@ RankDeviceDecision decide_rank_device(DeviceRequest request, bool cuda_built, in
                                       const std::string& probe_error, int rank, int local_rank) {
   RankDeviceDecision r;
   r.decision = decide_device(request, cuda_built, device_count, probe_error);
-  const std::string who = "rank " + std::to_string(rank) + " (local rank " + std::to_string(local_rank) + ")";
   if (!r.decision.use_cuda) {
     if (r.decision.error.empty()) r.decision.note += "; every MPI rank decides on its own node";
     return r;
   }
   r.device_index = local_rank % device_count;
-  r.decision.note = "device: CUDA on every MPI rank that sees one, the GPU local_rank % count (" + who + ": GPU " +
+  r.decision.note = "device: CUDA on every MPI rank that sees one, the GPU local_rank % count (rank " +
+                    std::to_string(rank) + " (local rank " + std::to_string(local_rank) + "): GPU " +
                     std::to_string(r.device_index) + " of " + std::to_string(device_count) + ")";
   return r;
 }

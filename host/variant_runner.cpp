@@ -44,7 +44,7 @@ RunOutcome LocalVariantRunner::run(const RunRequest& req, const std::function<vo
   }
   std::function<bool()> cancelled;
   if (req.cancellable) cancelled = interrupt_requested;
-  const RunStats stats = run_batches(batches, req.record, progress, cancelled);
+  const RunStats stats = run_batches(batches, progress, cancelled);
   out.wall_s = stats.wall_s;
   size_t pool = 0;  // the batch's first variant in stats.ran
   for (size_t g = 0; g < groups.size(); ++g) {
@@ -75,7 +75,7 @@ RunOutcome LocalVariantRunner::run(const RunRequest& req, const std::function<vo
 
 Layout LocalVariantRunner::layout_for(size_t, bool) const { return layout_; }
 
-RunStats LocalVariantRunner::run_batches(std::vector<Batch>& batches, bool, const std::function<void(int)>& progress,
+RunStats LocalVariantRunner::run_batches(std::vector<Batch>& batches, const std::function<void(int)>& progress,
                                          const std::function<bool()>& cancelled) {
   std::vector<Batch*> all;
   for (Batch& b : batches) all.push_back(&b);

@@ -64,9 +64,9 @@ class LocalVariantRunner : public VariantRunner {
 
  protected:
   // Runs the built batches of a request, one per shape (the CPU backend here, all in
-  // one pool; CudaVariantRunner overrides it). record: they carry trajectory records.
+  // one pool; CudaVariantRunner overrides it; a batch's layout says where it runs).
   // RunStats::ran and progress count over the batches in order.
-  virtual RunStats run_batches(std::vector<Batch>& batches, bool record, const std::function<void(int)>& progress,
+  virtual RunStats run_batches(std::vector<Batch>& batches, const std::function<void(int)>& progress,
                                const std::function<bool()>& cancelled);
   // The layout to build a batch of one shape in (the runner's, here); `record`: it
   // carries trajectory records.
